@@ -1,0 +1,49 @@
+//! Progress while a run goes: a bar on a terminal, one plain line per case elsewhere (CI logs).
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use wsspec_reports::CaseRecord;
+
+pub enum Progress {
+    Bar(ProgressBar),
+    Lines { done: usize, total: usize },
+}
+
+impl Progress {
+    pub fn new(total: usize) -> Self {
+        if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}").expect("valid template"));
+            Self::Bar(bar)
+        } else {
+            Self::Lines { done: 0, total }
+        }
+    }
+
+    pub fn case_done(&mut self, record: &CaseRecord) {
+        match self {
+            Self::Bar(bar) => {
+                bar.inc(1);
+                bar.set_message(record.id.clone());
+            }
+            Self::Lines { done, total } => {
+                *done += 1;
+                let width = total.to_string().len();
+                eprintln!(
+                    "[{done:>width$}/{total}] {:<9} {} / {} ({} ms)",
+                    record.id,
+                    record.behavior.as_str(),
+                    record.behavior_close.as_str(),
+                    record.duration
+                );
+            }
+        }
+    }
+
+    pub fn finish(self) {
+        if let Self::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `wsspec server`: select cases, run them against each server, summarize, pick the exit code.
+
+use std::{collections::BTreeMap, path::PathBuf, time::Instant};
+
+use wsspec::{
+    catalog::{case_matches, full_match, Case, Catalog, Role},
+    engine::{default_jobs, run_cases, RunConfig, RunOptions, Target},
+    peers::reference_server::ReferenceServer,
+};
+use wsspec_reports::{Behavior, BehaviorClose, CaseRecord};
+
+use super::{progress::Progress, spec, Outcome, ServerArgs};
+
+/// The agent name of the embedded reference server.
+const EMBEDDED_AGENT: &str = "tungstenite (embedded)";
+
+/// One server to test, with its own case selection.
+struct Run {
+    agent: String,
+    url: Option<String>,
+    exclude: Vec<String>,
+}
+
+pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
+    let catalog = match &args.catalog {
+        Some(dir) => Catalog::from_dir(dir),
+        None => Catalog::embedded(),
+    }
+    .map_err(|e| format!("invalid case file: {e}"))?;
+    if !(args.timeout_scale.is_finite() && args.timeout_scale > 0.0) {
+        return Err(format!("--timeout-scale {} must be a positive number", args.timeout_scale));
+    }
+    if args.jobs == Some(0) {
+        return Err("--jobs must be at least 1".into());
+    }
+
+    let (mut patterns, mut exclude, mut out, runs) = match &args.spec {
+        Some(path) => {
+            if args.url.is_some() {
+                return Err("give either a URL or --spec, not both".into());
+            }
+            let spec = spec::load(path)?;
+            if spec.options.is_some() || spec.servers.iter().any(|s| s.options.is_some()) {
+                eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored; wsspec uses its own timeouts", path.display());
+            }
+            let runs = spec
+                .servers
+                .iter()
+                .map(|s| {
+                    let agent = s.agent.clone().unwrap_or_else(|| "UnknownServer".into());
+                    let exclude = spec
+                        .exclude_agent_cases
+                        .iter()
+                        .filter(|(pattern, _)| full_match(pattern, &agent))
+                        .flat_map(|(_, cases)| cases.clone())
+                        .collect();
+                    Run { agent, url: Some(s.url.clone()), exclude }
+                })
+                .collect();
+            (spec.cases, spec.exclude_cases, spec.outdir.map(PathBuf::from), runs)
+        }
+        None => {
+            let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { EMBEDDED_AGENT }.into());
+            (Vec::new(), Vec::new(), None, vec![Run { agent, url: args.url.clone(), exclude: Vec::new() }])
+        }
+    };
+    patterns.extend(args.cases.iter().cloned());
+    exclude.extend(args.exclude.iter().cloned());
+    if args.agent.is_some() && args.spec.is_some() {
+        return Err("--agent names the server given as URL; a spec file names its servers itself".into());
+    }
+    let out = out.take().unwrap_or(args.out.clone());
+    let selected = select(&catalog, &patterns, &exclude)?;
+
+    if args.list {
+        for case in &selected {
+            println!("{:<9} {:<6} §{:<8} {}", case.id, case.level.as_str(), case.rfc, case.title);
+        }
+        println!("{} cases", selected.len());
+        return Ok(Outcome::Passed);
+    }
+
+    let options = RunOptions { timeout_scale: args.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), ..RunOptions::default() };
+    let mut failed = false;
+    for run in runs {
+        let cases: Vec<Case> = selected.iter().filter(|c| !run.exclude.iter().any(|p| case_matches(p, c.id.as_str()))).cloned().collect();
+        // The embedded server lives exactly as long as its run.
+        let (url, _server) = match run.url {
+            Some(url) => (url, None),
+            None => {
+                let server = ReferenceServer::start().await.map_err(|e| format!("cannot start the embedded server: {e}"))?;
+                (server.url(), Some(server))
+            }
+        };
+        let target = Target::parse(&url)?;
+        let config = RunConfig { agent: run.agent.clone(), target, out_dir: out.clone(), options: options.clone() };
+        eprintln!("wsspec: {} cases against {} ({url}), {} at a time", cases.len(), run.agent, options.jobs);
+        let started = Instant::now();
+        let mut progress = Progress::new(cases.len());
+        let records = run_cases(&cases, &config, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
+        progress.finish();
+        failed |= summarize(&run.agent, &records, started.elapsed().as_secs_f64());
+    }
+    eprintln!("Reports: {}", out.join("index.json").display());
+    Ok(if failed { Outcome::Failed } else { Outcome::Passed })
+}
+
+/// The cases for the server role that the patterns select, in id order.
+fn select(catalog: &Catalog, patterns: &[String], exclude: &[String]) -> Result<Vec<Case>, String> {
+    for pattern in patterns.iter().chain(exclude) {
+        if !pattern.contains('*') && catalog.case(pattern).is_none() {
+            return Err(format!("no case has the id `{pattern}` (use `*` for patterns, e.g. `{pattern}.*`)"));
+        }
+    }
+    let selected: Vec<Case> = catalog
+        .cases
+        .iter()
+        .filter(|c| c.applies_to(Role::Server))
+        .filter(|c| patterns.is_empty() || patterns.iter().any(|p| case_matches(p, c.id.as_str())))
+        .filter(|c| !exclude.iter().any(|p| case_matches(p, c.id.as_str())))
+        .cloned()
+        .collect();
+    if selected.is_empty() {
+        return Err("the case patterns select no case".into());
+    }
+    Ok(selected)
+}
+
+/// Prints counts and every failure; true when a case failed.
+fn summarize(agent: &str, records: &[CaseRecord], seconds: f64) -> bool {
+    let mut behaviors: BTreeMap<Behavior, usize> = BTreeMap::new();
+    let mut closes: BTreeMap<BehaviorClose, usize> = BTreeMap::new();
+    for r in records {
+        *behaviors.entry(r.behavior).or_default() += 1;
+        *closes.entry(r.behavior_close).or_default() += 1;
+    }
+    let counts = |pairs: Vec<(&str, usize)>| pairs.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
+    let failures: Vec<&CaseRecord> = records.iter().filter(|r| r.index_entry().is_failure()).collect();
+    eprintln!("\n{agent}: {} cases in {seconds:.1} s", records.len());
+    eprintln!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
+    eprintln!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
+    for r in &failures {
+        let reason = if r.behavior == Behavior::Failed { &r.result } else { &r.result_close };
+        eprintln!("  FAILED {:<9} {} / {}: {reason}", r.id, r.behavior.as_str(), r.behavior_close.as_str());
+    }
+    eprintln!("  {} failed", failures.len());
+    !failures.is_empty()
+}

@@ -1,0 +1,39 @@
+//! The engine: runs cases against a target, one TCP connection per case, many at once, and judges
+//! each into Autobahn's verdicts.
+
+mod event;
+mod judge;
+mod record;
+mod runner;
+mod script;
+mod session;
+mod target;
+mod wire_log;
+
+pub use event::Event;
+pub use judge::{judge, Verdict};
+pub use runner::{run_cases, RunConfig, RunError};
+pub use session::{run_case, Observation};
+pub use target::Target;
+
+/// Knobs that apply to every case of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Multiplies every timeout and pause (slow targets, debuggers).
+    pub timeout_scale: f64,
+    /// Cases in flight at once.
+    pub jobs: usize,
+    /// The largest message or frame wsspec accepts from a target.
+    pub max_message: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: 64 << 20 }
+    }
+}
+
+/// Cases are mostly waiting on the network, so several per core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get() * 4).clamp(4, 32)
+}

@@ -1,0 +1,90 @@
+//! Builds the report record of one case from its observation and verdict.
+
+use wsspec_reports::{autobahn::report_file_name, iso_utc, CaseRecord, ExpectedRecord};
+
+use super::{judge::Verdict, session::Observation};
+use crate::catalog::{Alternative, Case, CloseExpectation, Closer, EventKind, EventPattern, Grade};
+
+pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> CaseRecord {
+    let expected: Vec<ExpectedRecord> = case.expect.iter().map(|a| expected_record(case, a)).collect();
+    CaseRecord {
+        agent: agent.to_string(),
+        id: case.id.to_string(),
+        title: case.title.clone(),
+        description: case.description().to_string(),
+        rfc: case.rfc.clone(),
+        level: case.level.as_str().to_string(),
+        requirement: case.requirement.clone(),
+        note: case.note.clone(),
+        expectation: expectation_text(&expected),
+        behavior: verdict.behavior,
+        behavior_close: verdict.behavior_close,
+        result: verdict.result,
+        result_close: verdict.result_close,
+        started: iso_utc(obs.started),
+        duration: obs.duration.as_millis() as u64,
+        expected,
+        received: obs.events.iter().map(|e| e.to_string()).collect(),
+        closed_by_me: obs.closed_by_me,
+        dropped_by_me: obs.dropped_by_me,
+        was_clean: obs.was_clean,
+        was_not_clean_reason: if obs.was_clean { None } else { obs.not_clean_reason },
+        local_close_code: obs.local_close.as_ref().and_then(|(c, _)| *c),
+        local_close_reason: obs.local_close.map(|(_, r)| r),
+        remote_close_code: obs.remote_close.as_ref().and_then(|(c, _)| *c),
+        remote_close_reason: obs.remote_close.map(|(_, r)| r),
+        http_request: obs.request,
+        http_response: obs.response,
+        wirelog: obs.log.entries,
+        wirelog_elided: obs.log.elided,
+        reportfile: report_file_name(agent, case.id.as_str()),
+    }
+}
+
+fn expected_record(case: &Case, alternative: &Alternative) -> ExpectedRecord {
+    ExpectedRecord {
+        grade: match alternative.grade {
+            Grade::Ok => "OK",
+            Grade::NonStrict => "NON-STRICT",
+            Grade::Informational => "INFORMATIONAL",
+        }
+        .into(),
+        events: alternative.events.iter().map(pattern_text).collect(),
+        close: close_text(case.close_for(alternative)),
+        why: alternative.why.clone(),
+    }
+}
+
+fn pattern_text(pattern: &EventPattern) -> String {
+    let kind = match &pattern.kind {
+        EventKind::Text(p) => format!("text message: {p}"),
+        EventKind::Binary(p) => format!("binary message: {p}"),
+        EventKind::TextLen(n) => format!("text message of {n} bytes"),
+        EventKind::BinaryLen(n) => format!("binary message of {n} bytes"),
+        EventKind::Ping(p) => format!("ping: {p}"),
+        EventKind::Pong(p) => format!("pong: {p}"),
+        EventKind::Mark(m) => format!("mark {m}"),
+    };
+    let times = if pattern.times > 1 { format!(" ×{}", pattern.times) } else { String::new() };
+    let optional = if pattern.optional { " (optional)" } else { "" };
+    format!("{kind}{times}{optional}")
+}
+
+fn close_text(close: &CloseExpectation) -> String {
+    let codes: Vec<String> = close.codes.iter().map(|c| c.0.to_string()).collect();
+    match close.by {
+        Closer::Wsspec => format!("wsspec closes; the target answers with {} or no code", codes.join("/")),
+        Closer::Peer => format!("the target fails the connection: close {} (or no code), or a TCP drop", codes.join("/")),
+    }
+}
+
+fn expectation_text(expected: &[ExpectedRecord]) -> String {
+    expected
+        .iter()
+        .map(|e| {
+            let events = if e.events.is_empty() { "nothing".to_string() } else { e.events.join(", ") };
+            format!("{}: the target sends {events}; {}", e.grade, e.close)
+        })
+        .collect::<Vec<_>>()
+        .join(". Or ")
+}

@@ -1,0 +1,150 @@
+//! Turns a case's steps into wire operations, one step at a time so a 16 MiB payload is built only
+//! when its step comes up.
+
+use std::{collections::VecDeque, time::Duration};
+
+use crate::{
+    catalog::{Action, FrameDef, Role, Step, WriteMode},
+    frame::{parse_header, FrameSpec, OpCode},
+};
+
+/// One thing the session does next.
+#[derive(Debug)]
+pub enum Op {
+    Write(Write),
+    Pause { duration: Duration, mark: Option<String> },
+    AwaitMessage,
+}
+
+/// Bytes to write, `chunk` bytes per write call.
+#[derive(Debug)]
+pub struct Write {
+    pub data: Vec<u8>,
+    pub chunk: usize,
+    /// The frames these bytes start, for the wire log (raw bytes have none).
+    pub frames: Vec<FrameSpec>,
+    /// False when the bytes stop inside a frame (a split frame's first parts).
+    pub ends_frame: bool,
+    /// The close frame's payload, when these bytes carry one.
+    pub close: Option<Vec<u8>>,
+}
+
+/// A case's steps as a lazy sequence of operations.
+pub struct Script<'a> {
+    steps: &'a [Step],
+    role: Role,
+    next_step: usize,
+    repeats_left: u32,
+    queue: VecDeque<Op>,
+    scale: f64,
+}
+
+impl<'a> Script<'a> {
+    pub fn new(steps: &'a [Step], role: Role, timeout_scale: f64) -> Self {
+        Self { steps, role, next_step: 0, repeats_left: 0, queue: VecDeque::new(), scale: timeout_scale }
+    }
+
+    pub fn next_op(&mut self) -> Option<Op> {
+        while self.queue.is_empty() {
+            let step = self.steps.get(self.next_step)?;
+            if self.repeats_left == 0 {
+                self.repeats_left = step.repeat;
+            }
+            self.expand(step);
+            self.repeats_left -= 1;
+            if self.repeats_left == 0 {
+                self.next_step += 1;
+            }
+        }
+        self.queue.pop_front()
+    }
+
+    fn expand(&mut self, step: &Step) {
+        match &step.action {
+            Action::Frames(frames) if !step.split.is_empty() => self.push_split(&frames[0], step),
+            Action::Frames(frames) => {
+                let specs = frames.iter().map(|f| f.to_spec(self.role)).collect();
+                self.push_frames(specs, step.write, None);
+            }
+            Action::Message(message) => {
+                let payload = message.payload.bytes();
+                let ranges = message.fragments();
+                let last = ranges.len() - 1;
+                let specs = ranges
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, range)| {
+                        let opcode = if i == 0 { message.opcode } else { OpCode::Continuation };
+                        let mut def = FrameDef::new(opcode, crate::catalog::Payload::empty());
+                        def.fin = i == last;
+                        let mut spec = def.to_spec(self.role);
+                        spec.payload = payload[range].to_vec();
+                        spec
+                    })
+                    .collect();
+                self.push_frames(specs, step.write, None);
+            }
+            Action::Raw(payload) => {
+                let data = payload.bytes();
+                let chunk = chunk_size(step.write, data.len());
+                self.queue.push_back(Op::Write(Write { data, chunk, frames: Vec::new(), ends_frame: true, close: None }));
+            }
+            Action::Close(close) => {
+                let payload = close.payload();
+                let def = FrameDef::new(OpCode::Close, crate::catalog::Payload::Bytes(payload.clone()));
+                self.push_frames(vec![def.to_spec(self.role)], step.write, Some(payload));
+            }
+            Action::Pause(seconds) => {
+                let duration = Duration::from_secs_f64(seconds * self.scale);
+                self.queue.push_back(Op::Pause { duration, mark: step.mark.clone() });
+            }
+        }
+        if step.await_message {
+            self.queue.push_back(Op::AwaitMessage);
+        }
+    }
+
+    /// Queues frames; `close` is the payload when they are wsspec's own close (a `close` step), which
+    /// starts its closing handshake. A close-opcode `frame` is just bytes on the wire.
+    fn push_frames(&mut self, specs: Vec<FrameSpec>, write: WriteMode, close: Option<Vec<u8>>) {
+        let groups: Vec<Vec<FrameSpec>> = match write {
+            WriteMode::PerFrame => specs.into_iter().map(|s| vec![s]).collect(),
+            _ => vec![specs],
+        };
+        for frames in groups {
+            let data: Vec<u8> = frames.iter().flat_map(FrameSpec::encode).collect();
+            let close = close.clone();
+            let chunk = chunk_size(write, data.len());
+            self.queue.push_back(Op::Write(Write { data, chunk, frames, ends_frame: true, close }));
+        }
+    }
+
+    /// One frame written in parts with pauses between them (a slow sender, 6.4.3).
+    fn push_split(&mut self, def: &FrameDef, step: &Step) {
+        let spec = def.to_spec(self.role);
+        let data = spec.encode();
+        let header_len = parse_header(&data).map(|(_, n)| n).unwrap_or(0);
+        let mut start = 0;
+        let mut frames = vec![spec];
+        for point in &step.split {
+            let end = header_len + point.at;
+            let part = data[start..end].to_vec();
+            let chunk = chunk_size(step.write, part.len());
+            let close = None;
+            self.queue.push_back(Op::Write(Write { data: part, chunk, frames: std::mem::take(&mut frames), ends_frame: false, close }));
+            let duration = Duration::from_secs_f64(point.pause * self.scale);
+            self.queue.push_back(Op::Pause { duration, mark: point.mark.clone() });
+            start = end;
+        }
+        let part = data[start..].to_vec();
+        let chunk = chunk_size(step.write, part.len());
+        self.queue.push_back(Op::Write(Write { data: part, chunk, frames: Vec::new(), ends_frame: true, close: None }));
+    }
+}
+
+fn chunk_size(write: WriteMode, len: usize) -> usize {
+    match write {
+        WriteMode::Chop(k) => k,
+        _ => len.max(1),
+    }
+}

@@ -1,0 +1,548 @@
+//! One case on one connection: connect, open the WebSocket, play the script while reading
+//! everything the target sends, close as the case says, and report what happened. Every wait is
+//! bounded; whatever the target does (stall, flood, lie about lengths, reset) ends in an
+//! observation, never a hang or a panic.
+
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant, SystemTime},
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+        TcpStream,
+    },
+    time::{sleep_until, timeout},
+};
+
+use super::{
+    event::{CompiledAlternative, Event},
+    script::{Op, Script, Write},
+    wire_log::{Dir, WireLog},
+    RunOptions, Target,
+};
+use crate::{
+    catalog::{Case, Closer, Role},
+    frame::{parse_close_payload, CloseCode, DecodeError, Decoder, Frame, FrameSpec, OpCode},
+    handshake,
+    utf8::Utf8Validator,
+};
+
+/// How long wsspec waits for the rest of a closing handshake (Autobahn's 1 s).
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// How long the opening handshake may take (Autobahn's 5 s).
+const OPEN_WAIT: Duration = Duration::from_secs(5);
+/// Events kept before a target counts as flooding.
+const MAX_EVENTS: usize = 100_000;
+
+/// Everything that happened on the connection, for the judge and the report.
+#[derive(Debug)]
+pub struct Observation {
+    pub started: SystemTime,
+    /// Why the WebSocket never opened, if it did not.
+    pub open_error: Option<String>,
+    pub request: String,
+    pub response: String,
+    pub events: Vec<Event>,
+    /// The first thing the target sent that breaks the protocol.
+    pub violation: Option<String>,
+    pub closed_by_me: bool,
+    pub dropped_by_me: bool,
+    pub was_clean: bool,
+    pub not_clean_reason: Option<String>,
+    pub local_close: Option<(Option<u16>, String)>,
+    pub remote_close: Option<(Option<u16>, String)>,
+    /// wsspec failed the connection because the case's time ran out.
+    pub timed_out: bool,
+    pub duration: Duration,
+    pub log: WireLog,
+}
+
+impl Observation {
+    /// A case wsspec could not finish through its own fault.
+    pub fn aborted(reason: &str) -> Self {
+        let mut obs = Self::new(Instant::now());
+        obs.open_error = Some(reason.to_string());
+        obs
+    }
+
+    fn new(start: Instant) -> Self {
+        Self {
+            started: SystemTime::now(),
+            open_error: None,
+            request: String::new(),
+            response: String::new(),
+            events: Vec::new(),
+            violation: None,
+            closed_by_me: false,
+            dropped_by_me: false,
+            was_clean: false,
+            not_clean_reason: None,
+            local_close: None,
+            remote_close: None,
+            timed_out: false,
+            duration: Duration::ZERO,
+            log: WireLog::new(start),
+        }
+    }
+}
+
+/// Runs `case` against the server at `target` (wsspec is the client).
+pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Observation {
+    let start = Instant::now();
+    let mut obs = Observation::new(start);
+    let open_wait = OPEN_WAIT.mul_f64(options.timeout_scale);
+    let opened = match timeout(open_wait, open(target, &mut obs)).await {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(reason)) => {
+            obs.open_error = Some(reason);
+            return obs;
+        }
+        Err(_) => {
+            obs.open_error = Some(format!("no complete opening handshake within {:.1} s", open_wait.as_secs_f64()));
+            return obs;
+        }
+    };
+    let (stream, leftover) = opened;
+    let opened_at = Instant::now();
+    let alternatives = case.expect.iter().map(|a| CompiledAlternative::new(a, case.close_for(a).by)).collect();
+    let (reader, writer) = stream.into_split();
+    let mut session = Session {
+        obs,
+        reader,
+        writer,
+        script: Script::new(&case.steps, Role::Server, options.timeout_scale),
+        alternatives,
+        decoder: Decoder::new(options.max_message as u64),
+        max_message: options.max_message,
+        message: None,
+        messages_received: 0,
+        pending: None,
+        partial_frame: false,
+        replies: VecDeque::new(),
+        pause: None,
+        awaiting: None,
+        script_done: false,
+        script_stopped: false,
+        sent_close: false,
+        got_close: false,
+        tcp_closed: false,
+        deadline: opened_at + Duration::from_secs_f64(case.timeout * options.timeout_scale),
+        close_deadline: None,
+        close_wait: CLOSE_WAIT.mul_f64(options.timeout_scale),
+        checked_events: usize::MAX,
+    };
+    if !leftover.is_empty() {
+        session.on_bytes(&leftover);
+    }
+    session.drive().await;
+    let mut obs = session.obs;
+    obs.duration = opened_at.elapsed();
+    obs
+}
+
+/// Connects and completes the opening handshake; returns the stream and any bytes read past it.
+async fn open(target: &Target, obs: &mut Observation) -> Result<(TcpStream, Vec<u8>), String> {
+    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let key = handshake::random_key();
+    obs.request = handshake::client_request(&target.host_header, &target.resource, &key);
+    obs.log.chunk(Dir::Tx, obs.request.as_bytes());
+    stream.write_all(obs.request.as_bytes()).await.map_err(|e| format!("sending the opening handshake: {e}"))?;
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.map_err(|e| format!("reading the opening handshake: {e}"))?;
+        if n == 0 {
+            obs.response = String::from_utf8_lossy(&buf).into_owned();
+            return Err("the target closed the connection during the opening handshake".into());
+        }
+        obs.log.chunk(Dir::Rx, &chunk[..n]);
+        buf.extend_from_slice(&chunk[..n]);
+        match handshake::parse_response(&buf) {
+            Ok(None) => continue,
+            Ok(Some(response)) => {
+                obs.response = String::from_utf8_lossy(&buf[..response.head_len]).into_owned();
+                handshake::check_response(&response, &key).map_err(|e| format!("opening handshake: {e}"))?;
+                return Ok((stream, buf[response.head_len..].to_vec()));
+            }
+            Err(e) => {
+                obs.response = crate::preview(&buf, 1024);
+                return Err(format!("opening handshake: {e}"));
+            }
+        }
+    }
+}
+
+/// A write in progress.
+struct Pending {
+    write: Write,
+    offset: usize,
+}
+
+/// A data message being reassembled.
+struct Message {
+    binary: bool,
+    payload: Vec<u8>,
+    utf8: Utf8Validator,
+}
+
+struct Session<'a> {
+    obs: Observation,
+    reader: OwnedReadHalf,
+    writer: OwnedWriteHalf,
+    script: Script<'a>,
+    alternatives: Vec<CompiledAlternative>,
+    decoder: Decoder,
+    max_message: usize,
+    message: Option<Message>,
+    messages_received: usize,
+    pending: Option<Pending>,
+    /// A frame has been partly written (a split frame between its parts).
+    partial_frame: bool,
+    /// Frames wsspec owes the target (pongs, its close), written between script frames.
+    replies: VecDeque<Vec<u8>>,
+    pause: Option<(Instant, Option<String>)>,
+    awaiting: Option<usize>,
+    script_done: bool,
+    script_stopped: bool,
+    sent_close: bool,
+    got_close: bool,
+    tcp_closed: bool,
+    deadline: Instant,
+    close_deadline: Option<Instant>,
+    close_wait: Duration,
+    /// Number of events when the alternatives were last checked.
+    checked_events: usize,
+}
+
+impl Session<'_> {
+    async fn drive(&mut self) {
+        let mut buf = vec![0u8; 64 * 1024];
+        while !self.tcp_closed {
+            self.advance_script();
+            self.close_when_satisfied();
+            let mid_frame = self.partial_frame || self.pending.as_ref().is_some_and(|p| p.offset > 0);
+            let can_write = self.pending.is_some() || (!self.replies.is_empty() && !mid_frame);
+            let far = Instant::now() + Duration::from_secs(86_400);
+            let pause_at = self.pause.as_ref().map_or(far, |(at, _)| *at);
+            let case_deadline = if self.sent_close || self.got_close { far } else { self.deadline };
+            let close_deadline = self.close_deadline.unwrap_or(far);
+            tokio::select! {
+                read = self.reader.read(&mut buf) => match read {
+                    Ok(0) => self.on_tcp_closed("the target closed the TCP connection"),
+                    Ok(n) => {
+                        self.obs.log.chunk(Dir::Rx, &buf[..n]);
+                        let data = buf[..n].to_vec();
+                        self.on_bytes(&data);
+                    }
+                    Err(e) => self.on_tcp_closed(&format!("reading failed: {e}")),
+                },
+                written = write_some(&mut self.writer, &mut self.pending, &mut self.replies, mid_frame), if can_write => {
+                    match written {
+                        Ok(chunk) => self.on_written(chunk),
+                        Err(e) => self.on_tcp_closed(&format!("writing failed: {e}")),
+                    }
+                }
+                _ = sleep_until(pause_at.into()), if self.pause.is_some() => {
+                    let (_, mark) = self.pause.take().expect("pause is set");
+                    if let Some(mark) = mark {
+                        if !self.got_close {
+                            self.obs.log.event(format!("mark {mark}"));
+                            self.obs.events.push(Event::Mark(mark));
+                        }
+                    }
+                }
+                _ = sleep_until(case_deadline.into()) => self.on_timeout(),
+                _ = sleep_until(close_deadline.into()), if self.close_deadline.is_some() => {
+                    self.obs.log.event("closing handshake timed out: wsspec drops the TCP connection");
+                    if self.obs.not_clean_reason.is_none() {
+                        self.obs.not_clean_reason = Some(if self.got_close && self.sent_close {
+                            "the server did not close the TCP connection after the closing handshake".into()
+                        } else {
+                            "the target did not answer wsspec's close frame in time".into()
+                        });
+                    }
+                    self.drop_connection();
+                }
+            }
+        }
+        let _ = self.writer.shutdown().await;
+        self.obs.was_clean = self.sent_close && self.got_close && !self.obs.dropped_by_me && self.obs.not_clean_reason.is_none();
+        if !self.obs.was_clean && self.obs.not_clean_reason.is_none() {
+            self.obs.not_clean_reason = Some(if !self.got_close {
+                "the target dropped the TCP connection without a closing handshake".into()
+            } else {
+                "the closing handshake did not complete".into()
+            });
+        }
+    }
+
+    /// Takes script operations until one has to wait.
+    fn advance_script(&mut self) {
+        while self.pending.is_none() && self.pause.is_none() && self.awaiting.is_none() && !self.script_done && !self.script_stopped {
+            match self.script.next_op() {
+                Some(Op::Write(write)) => {
+                    for frame in &write.frames {
+                        log_tx_frame(&mut self.obs.log, frame);
+                    }
+                    if let Some(payload) = &write.close {
+                        self.note_local_close(payload);
+                    }
+                    self.pending = Some(Pending { write, offset: 0 });
+                }
+                Some(Op::Pause { duration, mark }) => self.pause = Some((Instant::now() + duration, mark)),
+                Some(Op::AwaitMessage) => self.awaiting = Some(self.messages_received + 1),
+                None => self.script_done = true,
+            }
+        }
+    }
+
+    /// After the script, closes as soon as the events match an alternative in which wsspec closes.
+    fn close_when_satisfied(&mut self) {
+        if !self.script_done || self.sent_close || self.got_close || self.checked_events == self.obs.events.len() {
+            return;
+        }
+        self.checked_events = self.obs.events.len();
+        if self.alternatives.iter().any(|a| a.closer == Closer::Wsspec && a.matches(&self.obs.events)) {
+            self.send_close(CloseCode::NORMAL, "");
+        }
+    }
+
+    fn note_local_close(&mut self, payload: &[u8]) {
+        if !self.sent_close {
+            self.sent_close = true;
+            self.obs.closed_by_me = !self.got_close;
+            let parsed = parse_close_payload(payload).ok().flatten();
+            self.obs.local_close = Some((parsed.map(|(c, _)| c.0), parsed.map(|(_, r)| crate::preview(r, 123)).unwrap_or_default()));
+            self.close_deadline = Some(Instant::now() + self.close_wait);
+        }
+    }
+
+    /// Queues a close frame of wsspec's own and stops the script.
+    fn send_close(&mut self, code: CloseCode, reason: &str) {
+        let mut payload = code.0.to_be_bytes().to_vec();
+        payload.extend_from_slice(reason.as_bytes());
+        let frame = FrameSpec::new(OpCode::Close, payload.clone()).masked(rand::random());
+        log_tx_frame(&mut self.obs.log, &frame);
+        self.replies.push_back(frame.encode());
+        self.note_local_close(&payload);
+        self.stop_script();
+    }
+
+    fn stop_script(&mut self) {
+        self.script_stopped = true;
+        self.pause = None;
+        self.awaiting = None;
+        // A whole pending write may be abandoned; one already started must finish its frame.
+        if self.pending.as_ref().is_some_and(|p| p.offset == 0) && !self.partial_frame {
+            self.pending = None;
+        }
+    }
+
+    fn on_written(&mut self, chunk: Vec<u8>) {
+        self.obs.log.chunk(Dir::Tx, &chunk);
+        if let Some(pending) = &self.pending {
+            if pending.offset >= pending.write.data.len() {
+                self.partial_frame = !pending.write.ends_frame;
+                self.pending = None;
+                if self.script_stopped && self.partial_frame {
+                    // The rest of a split frame will never come; the stream cannot carry a close.
+                    self.drop_connection();
+                }
+            }
+        }
+    }
+
+    fn on_timeout(&mut self) {
+        self.obs.timed_out = true;
+        self.obs.log.event("case timeout: wsspec fails the connection");
+        if self.partial_frame || self.pending.as_ref().is_some_and(|p| p.offset > 0) {
+            self.obs.closed_by_me = true;
+            self.drop_connection();
+        } else {
+            self.pending = None;
+            self.send_close(CloseCode::GOING_AWAY, "Going Away");
+        }
+    }
+
+    fn drop_connection(&mut self) {
+        self.obs.dropped_by_me = true;
+        self.obs.log.event("TCP dropped by wsspec");
+        self.tcp_closed = true;
+    }
+
+    fn on_tcp_closed(&mut self, how: &str) {
+        self.obs.log.event(how);
+        if !self.sent_close && !self.got_close {
+            self.obs.not_clean_reason = Some(format!("{how} without a closing handshake"));
+        }
+        self.tcp_closed = true;
+    }
+
+    fn violation(&mut self, what: String) {
+        self.obs.log.event(format!("protocol violation by the target: {what}"));
+        if self.obs.violation.is_none() {
+            self.obs.violation = Some(what);
+        }
+        if !self.sent_close {
+            self.send_close(CloseCode::PROTOCOL_ERROR, "");
+        }
+    }
+
+    fn on_bytes(&mut self, data: &[u8]) {
+        self.decoder.push(data);
+        while !self.tcp_closed {
+            match self.decoder.next_frame() {
+                Ok(Some(frame)) => self.on_frame(frame),
+                Ok(None) => break,
+                Err(DecodeError::TooLarge { declared, limit }) => {
+                    self.violation(format!("a frame declares {declared} bytes, more than the {limit} wsspec accepts"));
+                    self.drop_connection();
+                }
+            }
+        }
+    }
+
+    fn on_frame(&mut self, frame: Frame) {
+        let Frame { header, payload } = frame;
+        self.obs.log.frame(Dir::Rx, &header, &payload);
+        if self.got_close {
+            return self.violation(format!("a {} frame after its close frame (§5.5.1)", header.opcode));
+        }
+        if header.mask.is_some() {
+            return self.violation("a masked frame: a server MUST NOT mask any frames (§5.1)".into());
+        }
+        if header.rsv != 0 {
+            return self.violation(format!("RSV bits {:03b} without an extension (§5.2)", header.rsv));
+        }
+        if header.opcode.is_reserved() {
+            return self.violation(format!("reserved opcode {} (§5.2)", header.opcode.as_u8()));
+        }
+        if header.opcode.is_control() && (!header.fin || payload.len() > 125) {
+            return self.violation(format!("a fragmented or over-long {} frame (§5.5)", header.opcode));
+        }
+        match header.opcode {
+            OpCode::Close => self.on_close(&payload),
+            OpCode::Ping => {
+                self.push_event(Event::Ping(payload.clone()));
+                if !self.sent_close {
+                    let pong = FrameSpec::new(OpCode::Pong, payload).masked(rand::random());
+                    log_tx_frame(&mut self.obs.log, &pong);
+                    self.replies.push_back(pong.encode());
+                }
+            }
+            OpCode::Pong => self.push_event(Event::Pong(payload)),
+            OpCode::Text | OpCode::Binary => {
+                if self.message.is_some() {
+                    return self.violation("a new data frame inside a fragmented message (§5.4)".into());
+                }
+                self.message = Some(Message { binary: header.opcode == OpCode::Binary, payload: Vec::new(), utf8: Utf8Validator::new() });
+                self.on_fragment(payload, header.fin);
+            }
+            OpCode::Continuation => {
+                if self.message.is_none() {
+                    return self.violation("a continuation frame with no message to continue (§5.4)".into());
+                }
+                self.on_fragment(payload, header.fin);
+            }
+            OpCode::ReservedData(_) | OpCode::ReservedControl(_) => unreachable!("refused above"),
+        }
+    }
+
+    fn on_fragment(&mut self, payload: Vec<u8>, fin: bool) {
+        let message = self.message.as_mut().expect("a message is open");
+        if message.payload.len() + payload.len() > self.max_message {
+            return self.violation(format!("a message longer than the {} bytes wsspec accepts", self.max_message));
+        }
+        if !message.binary && message.utf8.feed(&payload).is_err() {
+            return self.violation("a text message that is not UTF-8 (§8.1)".into());
+        }
+        message.payload.extend_from_slice(&payload);
+        if fin {
+            let message = self.message.take().expect("a message is open");
+            if !message.binary && message.utf8.finish().is_err() {
+                return self.violation("a text message that ends inside a UTF-8 sequence (§8.1)".into());
+            }
+            self.messages_received += 1;
+            if self.awaiting.is_some_and(|n| self.messages_received >= n) {
+                self.awaiting = None;
+            }
+            self.push_event(Event::message(message.binary, &message.payload));
+        }
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.obs.events.len() >= MAX_EVENTS {
+            self.violation(format!("more than {MAX_EVENTS} messages and control frames (flooding)"));
+            return self.drop_connection();
+        }
+        self.obs.events.push(event);
+    }
+
+    fn on_close(&mut self, payload: &[u8]) {
+        self.got_close = true;
+        self.stop_script();
+        match parse_close_payload(payload) {
+            Ok(None) => self.obs.remote_close = Some((None, String::new())),
+            Ok(Some((code, reason))) => {
+                self.obs.remote_close = Some((Some(code.0), crate::preview(reason, 123)));
+                if !code.is_sendable() {
+                    self.obs.violation.get_or_insert(format!("close code {} may not be sent (§7.4)", code.0));
+                }
+                if std::str::from_utf8(reason).is_err() {
+                    self.obs.violation.get_or_insert("a close reason that is not UTF-8 (§5.5.1)".into());
+                }
+            }
+            Err(()) => {
+                self.obs.remote_close = Some((None, String::new()));
+                self.obs.violation.get_or_insert("a close frame with a 1-byte payload (§5.5.1)".into());
+            }
+        }
+        if !self.sent_close {
+            // Autobahn answers with 1000 rather than echoing the code.
+            self.send_close(CloseCode::NORMAL, "");
+        }
+        self.close_deadline = Some(Instant::now() + self.close_wait);
+    }
+}
+
+fn log_tx_frame(log: &mut WireLog, frame: &FrameSpec) {
+    let data = frame.encode();
+    if let Some((header, _)) = crate::frame::parse_header(&data) {
+        log.frame(Dir::Tx, &header, &frame.payload);
+    }
+}
+
+/// One write call: a reply if the stream is between frames, else the next chunk of the pending
+/// write. Returns the bytes written. Cancel-safe: a cancelled `write` wrote nothing.
+async fn write_some(
+    writer: &mut OwnedWriteHalf,
+    pending: &mut Option<Pending>,
+    replies: &mut VecDeque<Vec<u8>>,
+    mid_frame: bool,
+) -> std::io::Result<Vec<u8>> {
+    if !mid_frame {
+        if let Some(reply) = replies.front_mut() {
+            let n = writer.write(reply).await?;
+            let written: Vec<u8> = reply.drain(..n).collect();
+            if reply.is_empty() {
+                replies.pop_front();
+            }
+            return Ok(written);
+        }
+    }
+    let p = pending.as_mut().expect("a pending write");
+    let end = (p.offset + p.write.chunk).min(p.write.data.len());
+    let n = writer.write(&p.write.data[p.offset..end]).await?;
+    if n == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "socket accepted no bytes"));
+    }
+    let written = p.write.data[p.offset..p.offset + n].to_vec();
+    p.offset += n;
+    Ok(written)
+}

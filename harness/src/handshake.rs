@@ -1,0 +1,147 @@
+//! The HTTP/1.1 opening handshake (RFC 6455 §4), from the client side: build the request, parse the
+//! response and check what §4.1 requires of it.
+
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
+use sha1::{Digest, Sha1};
+
+/// The GUID of RFC 6455 §1.3.
+const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The largest response head wsspec reads before calling the target's answer invalid.
+pub const MAX_RESPONSE_HEAD: usize = 16 * 1024;
+
+/// `Sec-WebSocket-Accept` for a key (§4.2.2).
+pub fn accept_key(key: &str) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(WS_GUID.as_bytes());
+    BASE64.encode(sha.finalize())
+}
+
+/// A fresh `Sec-WebSocket-Key`: 16 random bytes, base64.
+pub fn random_key() -> String {
+    BASE64.encode(rand::random::<[u8; 16]>())
+}
+
+/// The client's opening request.
+pub fn client_request(host: &str, path: &str, key: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nUser-Agent: wsspec/{}\r\n\r\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// What is wrong with the server's answer (§4.1, the client's checks).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("the response is not HTTP: {0}")]
+    Malformed(String),
+    #[error("the response head exceeds {MAX_RESPONSE_HEAD} bytes")]
+    TooLarge,
+    #[error("status {0}, expected 101 Switching Protocols")]
+    Status(u16),
+    #[error("header `{0}` is missing")]
+    Missing(&'static str),
+    #[error("header `{name}` is `{value}`, expected {expected}")]
+    Wrong { name: &'static str, value: String, expected: String },
+}
+
+/// A parsed response head.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// Bytes of the head, including the blank line.
+    pub head_len: usize,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses a response head from `data`; `Ok(None)` if it is not complete yet.
+pub fn parse_response(data: &[u8]) -> Result<Option<Response>, HandshakeError> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(data) {
+        Ok(httparse::Status::Complete(head_len)) => Ok(Some(Response {
+            status: response.code.unwrap_or(0),
+            headers: response
+                .headers
+                .iter()
+                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                .collect(),
+            head_len,
+        })),
+        Ok(httparse::Status::Partial) if data.len() > MAX_RESPONSE_HEAD => Err(HandshakeError::TooLarge),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(HandshakeError::Malformed(e.to_string())),
+    }
+}
+
+/// Checks a response against §4.1: 101, `Upgrade: websocket`, `Connection: Upgrade` and the
+/// `Sec-WebSocket-Accept` derived from `key`.
+pub fn check_response(response: &Response, key: &str) -> Result<(), HandshakeError> {
+    if response.status != 101 {
+        return Err(HandshakeError::Status(response.status));
+    }
+    let upgrade = response.header("Upgrade").ok_or(HandshakeError::Missing("Upgrade"))?;
+    if !upgrade.trim().eq_ignore_ascii_case("websocket") {
+        return Err(wrong("Upgrade", upgrade, "`websocket`"));
+    }
+    let connection = response.header("Connection").ok_or(HandshakeError::Missing("Connection"))?;
+    if !connection.split(',').any(|token| token.trim().eq_ignore_ascii_case("upgrade")) {
+        return Err(wrong("Connection", connection, "the token `Upgrade`"));
+    }
+    let accept = response.header("Sec-WebSocket-Accept").ok_or(HandshakeError::Missing("Sec-WebSocket-Accept"))?;
+    let expected = accept_key(key);
+    if accept.trim() != expected {
+        return Err(wrong("Sec-WebSocket-Accept", accept, &format!("`{expected}`")));
+    }
+    Ok(())
+}
+
+fn wrong(name: &'static str, value: &str, expected: &str) -> HandshakeError {
+    HandshakeError::Wrong { name, value: value.to_string(), expected: expected.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_accept_example() {
+        // RFC 6455 §1.3
+        assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    fn response(text: &str) -> Response {
+        parse_response(text.as_bytes()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn checks_each_required_header() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let good = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n\
+                    Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\nframes";
+        let parsed = response(good);
+        assert_eq!(&good.as_bytes()[parsed.head_len..], b"frames");
+        assert_eq!(check_response(&parsed, key), Ok(()));
+        assert_eq!(check_response(&response("HTTP/1.1 404 Not Found\r\n\r\n"), key), Err(HandshakeError::Status(404)));
+        let no_accept = "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        assert_eq!(check_response(&response(no_accept), key), Err(HandshakeError::Missing("Sec-WebSocket-Accept")));
+        let bad_accept = good.replace("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "AAAA");
+        assert!(matches!(check_response(&response(&bad_accept), key), Err(HandshakeError::Wrong { .. })));
+    }
+
+    #[test]
+    fn incomplete_and_oversized_heads() {
+        assert!(parse_response(b"HTTP/1.1 101 Switching").unwrap().is_none());
+        let huge = format!("HTTP/1.1 101 OK\r\nX: {}", "a".repeat(MAX_RESPONSE_HEAD));
+        assert_eq!(parse_response(huge.as_bytes()).unwrap_err(), HandshakeError::TooLarge);
+        assert!(matches!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n"), Err(HandshakeError::Malformed(_))));
+    }
+}

@@ -1,0 +1,4 @@
+//! Reference peers: independent WebSocket implementations wsspec runs against itself, for the demo
+//! and for the tests.
+
+pub mod reference_server;

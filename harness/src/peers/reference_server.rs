@@ -1,0 +1,67 @@
+//! The embedded reference server: a tokio-tungstenite echo server, with its limits raised the way a
+//! user running the 9.x cases would raise them.
+
+use std::{io, net::SocketAddr};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    task::JoinHandle,
+};
+use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
+
+/// A running echo server on 127.0.0.1; stops when dropped.
+#[derive(Debug)]
+pub struct ReferenceServer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl ReferenceServer {
+    /// Starts the server on an ephemeral loopback port.
+    pub async fn start() -> io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(echo(stream));
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+}
+
+impl Drop for ReferenceServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The limits the 9.x cases need: 16 MiB messages and frames, with room to spare.
+pub fn config() -> WebSocketConfig {
+    WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(64 << 20))
+}
+
+async fn echo(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await else { return };
+    while let Some(Ok(message)) = ws.next().await {
+        let reply = match message {
+            Message::Text(_) | Message::Binary(_) => message,
+            // Pongs to pings and the close reply are tungstenite's own; flushing sends them.
+            _ => {
+                if ws.flush().await.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        if ws.send(reply).await.is_err() {
+            break;
+        }
+    }
+}

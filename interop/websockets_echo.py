@@ -1,0 +1,75 @@
+"""Echo server built on Python `websockets` (asyncio API), the interop target "websockets".
+
+Usage: websockets_echo.py [PORT]
+
+Listens on 127.0.0.1:PORT (default 0 = a free port chosen by the OS) and prints
+the port actually bound as the first line of stdout, once the socket accepts
+connections. Every text or binary message is echoed back with the same type.
+SIGTERM or SIGINT closes the server and exits with status 0.
+
+Configured the way a user running the Autobahn 9.x (limits) cases would:
+- max_size 2**25 (32 MiB) for messages and frames: 9.1.6/9.2.6 send 16 MiB;
+  same value as python-websockets' own compliance server;
+- WEBSOCKETS_MAX_FRAGMENTS 65536 (default 4096): 9.3.1/9.4.1 send a 4 MiB
+  message in 64-byte frames, i.e. exactly 65,536 frames. websockets reads
+  this variable once, at import time, so it is set before the import below;
+- compression None: no permessage-deflate, sections 12/13 are UNIMPLEMENTED;
+- ping_interval None: no keepalive pings, which would otherwise appear as
+  unexpected events in any case running longer than 20 s.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+MAX_SIZE = 2**25
+MAX_FRAGMENTS = 65536
+
+os.environ["WEBSOCKETS_MAX_FRAGMENTS"] = str(MAX_FRAGMENTS)
+
+from websockets.asyncio.server import serve  # noqa: E402
+from websockets.exceptions import WebSocketException  # noqa: E402
+
+# The suite deliberately sends broken frames; the resulting per-connection
+# errors are the expected outcome, not something to log.
+logging.basicConfig(level=logging.CRITICAL)
+
+
+async def echo(ws):
+    try:
+        async for message in ws:  # str for text, bytes for binary
+            await ws.send(message)
+    except WebSocketException:
+        pass
+
+
+async def main(port):
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+
+    def on_signal():
+        if not stop.done():
+            stop.set_result(None)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+
+    async with serve(
+        echo,
+        "127.0.0.1",
+        port,
+        compression=None,
+        max_size=MAX_SIZE,
+        ping_interval=None,
+    ) as server:
+        bound = server.sockets[0].getsockname()[1]
+        print(bound, flush=True)
+        await stop
+    return 0
+
+
+if __name__ == "__main__":
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    sys.exit(asyncio.run(main(port)))

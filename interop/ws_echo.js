@@ -1,0 +1,69 @@
+'use strict';
+
+// Echo server built on Node `ws`, the interop target "ws".
+//
+// Usage: node ws_echo.js [PORT]
+//
+// Listens on 127.0.0.1:PORT (default 0 = a free port chosen by the OS) and
+// prints the port actually bound as the first line of stdout, once the socket
+// accepts connections. Every text or binary message is echoed back with the
+// same type. SIGTERM or SIGINT closes the server and exits with status 0.
+//
+// `ws` is resolved through NODE_PATH (run.sh points it at
+// .interop/node/node_modules), so this file can live outside the install dir.
+//
+// Configured the way a user running the Autobahn 9.x (limits) cases would:
+// - maxPayload 2**25 (32 MiB; ws 8.23 default is 100 MiB): 9.1.6/9.2.6 send
+//   16 MiB. Same value as the websockets target, so both have one limit;
+// - maxFragments 65536 (ws 8.23 default 16384, which fails with 1008):
+//   9.3.1/9.4.1 send a 4 MiB message in 64-byte frames = 65,536 frames;
+// - perMessageDeflate false: sections 12/13 are UNIMPLEMENTED.
+// Everything else keeps ws 8.23's defaults (autoPong, maxPendingAutoPongs 60,
+// maxBufferedChunks 262144, UTF-8 validation on).
+
+const { WebSocketServer } = require('ws');
+
+const MAX_PAYLOAD = 2 ** 25;
+const MAX_FRAGMENTS = 65536;
+
+const port = process.argv.length > 2 ? Number(process.argv[2]) : 0;
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`ws_echo.js: bad port ${process.argv[2]}`);
+  process.exit(2);
+}
+
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port,
+  perMessageDeflate: false,
+  maxPayload: MAX_PAYLOAD,
+  maxFragments: MAX_FRAGMENTS,
+});
+
+wss.on('listening', () => {
+  process.stdout.write(`${wss.address().port}\n`);
+});
+
+wss.on('error', (err) => {
+  console.error(`ws_echo.js: ${err.message}`);
+  process.exit(1);
+});
+
+wss.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => {
+    ws.send(data, { binary: isBinary });
+  });
+  // Protocol errors are the expected outcome of many cases; ws has already
+  // sent the close frame. A listener is required or the process would crash.
+  ws.on('error', () => {});
+});
+
+function shutdown() {
+  for (const client of wss.clients) client.terminate();
+  wss.close(() => process.exit(0));
+  // Never hang on shutdown.
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

@@ -1,0 +1,107 @@
+//! Autobahn|Testsuite's output layout: `index.json` (agent → case id → verdicts; sorted keys,
+//! indent 3) and one `<agent>_case_<id>.json` per case. Writes go through a temporary file and a
+//! rename, so a crash never leaves a half-written report.
+
+use std::{
+    collections::BTreeMap,
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use serde::Serialize;
+
+use crate::{CaseRecord, IndexEntry};
+
+/// agent → case id → entry, as in `index.json`.
+pub type Index = BTreeMap<String, BTreeMap<String, IndexEntry>>;
+
+/// Autobahn's agent → file-name rule: lowercase, every character outside `[a-z0-9]` becomes a space,
+/// trim, spaces become `_`. It also keeps a hostile agent name (`../../x`) inside the folder.
+pub fn agent_file_stem(agent: &str) -> String {
+    let spaced: String =
+        agent.to_lowercase().chars().map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { ' ' }).collect();
+    spaced.trim().replace(' ', "_")
+}
+
+/// `<agent>_case_<id with _>.json`
+pub fn report_file_name(agent: &str, case_id: &str) -> String {
+    format!("{}_case_{}.json", agent_file_stem(agent), case_id.replace('.', "_"))
+}
+
+/// Serializes as Autobahn does (`json.dumps(sort_keys=True, indent=3)`).
+pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Through a Value so every object's keys come out sorted.
+    let value = serde_json::to_value(value).expect("results serialize");
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"   "));
+    value.serialize(&mut ser).expect("writing to memory");
+    out
+}
+
+fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, data)?;
+    fs::rename(&tmp, path)
+}
+
+/// Writes one case's record as `OUT/<reportfile>`.
+pub fn write_case(out: &Path, record: &CaseRecord) -> io::Result<PathBuf> {
+    let path = out.join(&record.reportfile);
+    write_atomically(&path, &to_json(record))?;
+    Ok(path)
+}
+
+/// Reads `OUT/index.json` if there is one that parses.
+pub fn read_index(out: &Path) -> Option<Index> {
+    serde_json::from_slice(&fs::read(out.join("index.json")).ok()?).ok()
+}
+
+/// Writes `OUT/index.json`, keeping the other agents an earlier run left there.
+pub fn write_index(out: &Path, agent: &str, entries: &BTreeMap<String, IndexEntry>) -> io::Result<()> {
+    let mut index = read_index(out).unwrap_or_default();
+    index.insert(agent.to_string(), entries.clone());
+    write_atomically(&out.join("index.json"), &to_json(&index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Behavior, BehaviorClose};
+
+    #[test]
+    fn agent_names_follow_autobahns_rule() {
+        assert_eq!(agent_file_stem("Twist Secure"), "twist_secure");
+        assert_eq!(agent_file_stem("websockets.asyncio"), "websockets_asyncio");
+        assert_eq!(agent_file_stem("bun/1.0.0"), "bun_1_0_0");
+        assert_eq!(agent_file_stem("a--b"), "a__b");
+        assert_eq!(agent_file_stem("../../x"), "x");
+        assert_eq!(report_file_name("Tungstenite", "6.4.3"), "tungstenite_case_6_4_3.json");
+    }
+
+    #[test]
+    fn index_matches_autobahns_shape() {
+        let dir = std::env::temp_dir().join(format!("wsspec-index-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let entry = |code| IndexEntry {
+            behavior: Behavior::NonStrict,
+            behavior_close: BehaviorClose::WrongCode,
+            duration: 2,
+            remote_close_code: code,
+            reportfile: "a_case_1_1_1.json".into(),
+        };
+        let mut entries = BTreeMap::new();
+        entries.insert("10.1.1".to_string(), entry(None));
+        entries.insert("1.1.1".to_string(), entry(Some(1000)));
+        write_index(&dir, "a", &entries).unwrap();
+        write_index(&dir, "b", &entries).unwrap();
+        let text = fs::read_to_string(dir.join("index.json")).unwrap();
+        let expected = "{\n   \"a\": {\n      \"1.1.1\": {\n         \"behavior\": \"NON-STRICT\",\n         \
+                        \"behaviorClose\": \"WRONG CODE\",\n         \"duration\": 2,\n         \
+                        \"remoteCloseCode\": 1000,\n         \"reportfile\": \"a_case_1_1_1.json\"\n      },\n      \
+                        \"10.1.1\": {\n         \"behavior\": \"NON-STRICT\",\n         \"behaviorClose\": \"WRONG CODE\",\n         \
+                        \"duration\": 2,\n         \"remoteCloseCode\": null,\n";
+        assert!(text.starts_with(expected), "{text}");
+        assert_eq!(read_index(&dir).unwrap().len(), 2, "the first agent is kept");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
