@@ -12,7 +12,7 @@ use wsspec_reports::{Behavior, BehaviorClose, CaseRecord};
 use super::{progress::Progress, spec, Outcome, ServerArgs};
 
 /// The agent name of the embedded reference server.
-const EMBEDDED_AGENT: &str = "tungstenite (embedded)";
+const EMBEDDED_AGENT: &str = "tungstenite-embedded";
 
 /// One server to test, with its own case selection.
 struct Run {

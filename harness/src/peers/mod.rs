@@ -1,4 +1,5 @@
 //! Reference peers: independent WebSocket implementations wsspec runs against itself, for the demo
 //! and for the tests.
 
+pub mod faulty;
 pub mod reference_server;

@@ -1,0 +1,107 @@
+use rstest::rstest;
+
+use super::*;
+
+#[test]
+fn the_embedded_catalog_loads_in_id_order() {
+    let catalog = Catalog::embedded().unwrap();
+    assert!(catalog.cases.windows(2).all(|w| w[0].id < w[1].id));
+    for case in &catalog.cases {
+        assert!(!case.requirement.is_empty() && !case.rfc.is_empty(), "{} names its requirement", case.id);
+        assert!(catalog.section(case.id.section()).is_some(), "{} has a section", case.id);
+    }
+}
+
+const GOOD: &str = r#"
+[section]
+id = "1"
+title = "Framing"
+
+[[case]]
+id = "1.1"
+title = "t"
+rfc = "5.6"
+level = "MUST"
+requirement = "r"
+steps = [{ frame = { opcode = "text", payload = "x" } }]
+expect = [{ events = [{ text = "x" }] }]
+"#;
+
+fn load(text: &str) -> Result<Catalog, CatalogError> {
+    Catalog::from_sources([("cases/01-x.toml".to_string(), text.to_string())])
+}
+
+#[test]
+fn a_minimal_file_loads_with_defaults() {
+    let catalog = load(GOOD).unwrap();
+    let case = &catalog.cases[0];
+    assert_eq!(case.timeout, 1.0);
+    assert_eq!(case.roles, [Role::Server, Role::Client]);
+    assert_eq!(case.close.by, Closer::Wsspec);
+    assert!(case.close.clean);
+}
+
+#[rstest]
+#[case::syntax("level = \"MUST\"", "level = MUST", None, None, "line 10")]
+#[case::unknown_key("rfc = \"5.6\"", "rfc = \"5.6\"\ncolour = 1", Some("1.1"), Some("colour"), "unknown field `colour`")]
+#[case::bad_level("\"MUST\"", "\"MUSTN'T\"", Some("1.1"), Some("level"), "unknown variant")]
+#[case::bad_opcode("opcode = \"text\"", "opcode = 16", Some("1.1"), Some("steps[0].frame.opcode"), "not within 0-15")]
+#[case::bad_hex("payload = \"x\" }", "payload = { hex = \"zz\" } }", Some("1.1"), Some("steps[0].frame.payload"), "bad hex")]
+#[case::two_actions("{ frame = {", "{ pause = 1.0, frame = {", Some("1.1"), Some("steps[0]"), "exactly one of")]
+#[case::bad_event("{ text = \"x\" }", "{ text = \"x\", pong = \"y\" }", Some("1.1"), Some("expect[0].events[0]"), "exactly one of")]
+#[case::wrong_section("id = \"1.1\"", "id = \"2.1\"", Some("2.1"), None, "outside this file's section 1")]
+#[case::bad_id("id = \"1.1\"", "id = \"1.x\"", Some("1.x"), Some("id"), "is not a case id")]
+#[case::length_too_big("payload = \"x\" }", "payload = { pattern = \"a\", len = 200 }, length_encoding = \"7\" }", Some("1.1"), Some("steps[0]"), "does not fit the 7-bit form")]
+#[case::bad_timeout("level = \"MUST\"", "level = \"MUST\"\ntimeout = -1", Some("1.1"), Some("timeout"), "not a duration")]
+fn invalid_files_name_file_case_and_field(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] case: Option<&str>,
+    #[case] field: Option<&str>,
+    #[case] message: &str,
+) {
+    assert!(GOOD.contains(from), "{from}");
+    let err = load(&GOOD.replacen(from, to, 1)).unwrap_err();
+    assert_eq!(err.file, "cases/01-x.toml");
+    assert_eq!(err.case.as_deref(), case, "{err}");
+    if let Some(field) = field {
+        assert_eq!(err.field.as_deref(), Some(field), "{err}");
+    }
+    assert!(err.message.contains(message), "{err}");
+}
+
+#[test]
+fn duplicate_ids_name_both_files() {
+    let err = Catalog::from_sources([("a.toml".to_string(), GOOD.to_string()), ("b.toml".to_string(), GOOD.to_string())]).unwrap_err();
+    assert_eq!((err.file.as_str(), err.case.as_deref()), ("b.toml", Some("1.1")));
+    assert!(err.message.contains("also declared in a.toml"), "{err}");
+}
+
+#[test]
+fn families_expand_and_check_their_rows() {
+    let family = r#"
+[section]
+id = "1"
+title = "Framing"
+
+[[family]]
+params = [{ n = 1, len = 3 }, { n = 2, len = 126 }]
+[family.template]
+id = "1.1.{n}"
+title = "length {len}"
+rfc = "5.6"
+level = "MUST"
+requirement = "r"
+steps = [{ frame = { opcode = "text", payload = { pattern = "*", len = "{len}" } } }]
+expect = [{ events = [{ text_len = "{len}" }] }]
+"#;
+    let catalog = load(family).unwrap();
+    let titles: Vec<_> = catalog.cases.iter().map(|c| (c.id.to_string(), c.title.clone())).collect();
+    assert_eq!(titles, [("1.1.1".into(), "length 3".into()), ("1.1.2".into(), "length 126".into())]);
+
+    let err = load(&family.replace("{ n = 2, len = 126 }", "{ n = 2, len = 126, extra = 1 }")).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("family[0].params[1]"));
+    assert!(err.message.contains("`extra` is not used"), "{err}");
+    let err = load(&family.replace("len = \"{len}\" } } }", "len = \"{size}\" } } }")).unwrap_err();
+    assert!(err.message.contains("`size` is missing"), "{err}");
+}

@@ -1,0 +1,189 @@
+//! Deliberately broken servers, to prove the catalog catches what it claims to: the embedded
+//! tungstenite server behind a proxy that injects one defect into the frames passing through. Every
+//! behaviour but the defect is tungstenite's own, so a case that changes verdict was caught by it.
+
+use std::{collections::VecDeque, io, net::SocketAddr, sync::Arc};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+        TcpListener, TcpStream,
+    },
+    sync::Mutex,
+    task::JoinHandle,
+};
+
+use super::reference_server::ReferenceServer;
+use crate::frame::{parse_close_payload, CloseCode, Decoder, Frame, FrameSpec, OpCode};
+
+/// A defect a broken server can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defect {
+    /// Treats frames with RSV bits as if the bits were clear (§5.2).
+    AcceptRsv,
+    /// Silently drops frames with reserved opcodes instead of failing (§5.2).
+    IgnoreReservedOpcodes,
+    /// Never answers a ping (§5.5.2).
+    NoPong,
+    /// Takes a continuation frame with nothing to continue as the start of a text message (§5.4).
+    AcceptOrphanContinuation,
+    /// Does not validate UTF-8 in text messages (§8.1).
+    SkipUtf8,
+    /// Answers a close with the very code it received, even one that may not be sent (§7.4).
+    EchoAnyCloseCode,
+    /// Accepts frames from the client that are not masked (§5.1).
+    AcceptUnmasked,
+    /// Corrupts one byte of every echoed frame of 65,535 bytes or more.
+    CorruptLongFrames,
+}
+
+/// A running broken server on 127.0.0.1; stops when dropped.
+#[derive(Debug)]
+pub struct FaultyServer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+    _inner: ReferenceServer,
+}
+
+impl FaultyServer {
+    pub async fn start(defect: Defect) -> io::Result<Self> {
+        let inner = ReferenceServer::start().await?;
+        let inner_addr = inner.addr;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(proxy(client, inner_addr, defect));
+            }
+        });
+        Ok(Self { addr, task, _inner: inner })
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+}
+
+impl Drop for FaultyServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What one direction of the proxy remembers for the other.
+#[derive(Default)]
+struct Shared {
+    /// Message types the client sent, oldest first (`SkipUtf8` turns text into binary and back).
+    text_messages: VecDeque<bool>,
+    /// The close code the client sent (`EchoAnyCloseCode`).
+    client_close_code: Option<u16>,
+}
+
+async fn proxy(client: TcpStream, inner_addr: SocketAddr, defect: Defect) {
+    let Ok(server) = TcpStream::connect(inner_addr).await else { return };
+    let _ = (client.set_nodelay(true), server.set_nodelay(true));
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let inbound = pump(client_read, server_write, Direction::Inbound, defect, shared.clone());
+    let outbound = pump(server_read, client_write, Direction::Outbound, defect, shared);
+    tokio::join!(inbound, outbound);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// Client to server.
+    Inbound,
+    /// Server to client.
+    Outbound,
+}
+
+/// Copies the HTTP head as is, then decodes frames, lets the defect rewrite them and re-encodes.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, dir: Direction, defect: Defect, shared: Arc<Mutex<Shared>>) {
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let leftover = loop {
+        let Ok(n @ 1..) = from.read(&mut buf).await else { return };
+        head.extend_from_slice(&buf[..n]);
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = head.split_off(end + 4);
+            if to.write_all(&head).await.is_err() {
+                return;
+            }
+            break rest;
+        }
+    };
+    let mut decoder = Decoder::new(1 << 27);
+    let mut message_open = false;
+    decoder.push(&leftover);
+    loop {
+        while let Ok(Some(frame)) = decoder.next_frame() {
+            let rewritten = rewrite(frame, dir, defect, &mut message_open, &mut *shared.lock().await);
+            if let Some(spec) = rewritten {
+                if to.write_all(&spec.encode()).await.is_err() {
+                    return;
+                }
+            }
+        }
+        match from.read(&mut buf).await {
+            Ok(n @ 1..) => decoder.push(&buf[..n]),
+            _ => break,
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// The frame as it goes on, or `None` to drop it.
+fn rewrite(frame: Frame, dir: Direction, defect: Defect, message_open: &mut bool, shared: &mut Shared) -> Option<FrameSpec> {
+    let Frame { header, payload } = frame;
+    let mut spec = FrameSpec {
+        fin: header.fin,
+        rsv: header.rsv,
+        opcode: header.opcode,
+        mask: header.mask,
+        length_encoding: header.length_encoding,
+        declared_length: None,
+        payload,
+    };
+    let starts_message = matches!(spec.opcode, OpCode::Text | OpCode::Binary);
+    match (defect, dir) {
+        (Defect::AcceptRsv, Direction::Inbound) => spec.rsv = 0,
+        (Defect::IgnoreReservedOpcodes, Direction::Inbound) if spec.opcode.is_reserved() => return None,
+        (Defect::NoPong, Direction::Outbound) if spec.opcode == OpCode::Pong => return None,
+        (Defect::AcceptOrphanContinuation, Direction::Inbound) if spec.opcode == OpCode::Continuation && !*message_open => {
+            spec.opcode = OpCode::Text;
+        }
+        (Defect::SkipUtf8, Direction::Inbound) if starts_message => {
+            shared.text_messages.push_back(spec.opcode == OpCode::Text);
+            spec.opcode = OpCode::Binary;
+        }
+        (Defect::SkipUtf8, Direction::Outbound) if starts_message => {
+            if shared.text_messages.pop_front() == Some(true) {
+                spec.opcode = OpCode::Text;
+            }
+        }
+        (Defect::EchoAnyCloseCode, Direction::Inbound) if spec.opcode == OpCode::Close => {
+            if let Ok(Some((code, _))) = parse_close_payload(&spec.payload) {
+                shared.client_close_code = Some(code.0);
+                spec.payload[..2].copy_from_slice(&CloseCode::NORMAL.0.to_be_bytes());
+            }
+        }
+        (Defect::EchoAnyCloseCode, Direction::Outbound) if spec.opcode == OpCode::Close && spec.payload.len() >= 2 => {
+            if let Some(code) = shared.client_close_code {
+                spec.payload[..2].copy_from_slice(&code.to_be_bytes());
+            }
+        }
+        (Defect::AcceptUnmasked, Direction::Inbound) if spec.mask.is_none() => spec.mask = Some(rand::random()),
+        (Defect::CorruptLongFrames, Direction::Outbound) if spec.payload.len() >= 0xffff => spec.payload[1000] ^= 0x01,
+        _ => {}
+    }
+    if dir == Direction::Inbound {
+        match spec.opcode {
+            OpCode::Text | OpCode::Binary => *message_open = !spec.fin,
+            OpCode::Continuation if spec.fin => *message_open = false,
+            _ => {}
+        }
+    }
+    Some(spec)
+}

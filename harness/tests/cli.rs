@@ -1,0 +1,141 @@
+//! The `wsspec` command as a user runs it: exit codes 0/1/2, listing, selection, spec files and
+//! clear errors for bad input.
+
+use std::{path::Path, process::Command};
+
+use wsspec::peers::faulty::{Defect, FaultyServer};
+
+fn wsspec(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_wsspec")).args(args).env("CI", "1").output().expect("wsspec runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The 301 Autobahn ids of sections 1–7, 9 and 10, from the subsection sizes of its catalogue.
+fn autobahn_ids() -> Vec<String> {
+    let mut ids = Vec::new();
+    let three_level: &[(&str, u32)] = &[
+        ("1.1", 8), ("1.2", 8), ("4.1", 5), ("4.2", 5),
+        ("6.1", 3), ("6.2", 4), ("6.3", 2), ("6.4", 4), ("6.5", 5), ("6.6", 11), ("6.7", 4), ("6.8", 2),
+        ("6.9", 4), ("6.10", 3), ("6.11", 5), ("6.12", 8), ("6.13", 5), ("6.14", 10), ("6.15", 1),
+        ("6.16", 3), ("6.17", 5), ("6.18", 5), ("6.19", 5), ("6.20", 7), ("6.21", 8), ("6.22", 34), ("6.23", 7),
+        ("7.1", 6), ("7.3", 6), ("7.5", 1), ("7.7", 13), ("7.9", 9), ("7.13", 2),
+        ("9.1", 6), ("9.2", 6), ("9.3", 9), ("9.4", 9), ("9.5", 6), ("9.6", 6), ("9.7", 6), ("9.8", 6), ("10.1", 1),
+    ];
+    for (sub, n) in three_level {
+        ids.extend((1..=*n).map(|i| format!("{sub}.{i}")));
+    }
+    for (section, n) in [("2", 11), ("3", 7), ("5", 20)] {
+        ids.extend((1..=n).map(|i| format!("{section}.{i}")));
+    }
+    ids
+}
+
+#[test]
+fn list_shows_every_autobahn_id_and_the_new_sections() {
+    let (code, stdout, _) = wsspec(&["server", "--list"]);
+    assert_eq!(code, 0);
+    let listed: Vec<&str> = stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let expected = autobahn_ids();
+    assert_eq!(expected.len(), 301);
+    for id in &expected {
+        assert!(listed.contains(&id.as_str()), "{id} is missing from --list");
+    }
+    assert!(listed.iter().any(|id| id.starts_with("14.")), "masking section");
+    assert!(listed.iter().any(|id| id.starts_with("15.")), "length-encoding section");
+    assert!(!listed.iter().any(|id| id.starts_with("12.") || id.starts_with("13.")), "no compression cases yet");
+}
+
+#[test]
+fn selection_follows_autobahn_patterns() {
+    let (code, stdout, _) = wsspec(&["server", "--list", "--cases", "6.4.*", "2.1", "--exclude", "6.4.4"]);
+    assert_eq!(code, 0);
+    let listed: Vec<&str> = stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(listed, ["2.1", "6.4.1", "6.4.2", "6.4.3", "4"], "{stdout}");
+}
+
+#[test]
+fn the_demo_passes_and_writes_autobahn_reports() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let (code, _, stderr) = wsspec(&["server", "--out", dir, "--cases", "1.*", "7.7.*"]);
+    assert_eq!(code, 0, "{stderr}");
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("index.json")).unwrap()).unwrap();
+    let entry = &index["tungstenite-embedded"]["7.7.3"];
+    assert_eq!(entry["behavior"], "OK");
+    assert_eq!(entry["remoteCloseCode"], 1002);
+    assert_eq!(entry["reportfile"], "tungstenite_embedded_case_7_7_3.json");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("tungstenite_embedded_case_7_7_3.json")).unwrap()).unwrap();
+    assert!(record["httpRequest"].as_str().unwrap().starts_with("GET / HTTP/1.1"));
+    assert!(record["wirelog"].as_array().unwrap().len() > 3);
+    assert!(stderr.contains("0 failed"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_target_exits_1_and_names_the_cases() {
+    let server = FaultyServer::start(Defect::AcceptRsv).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (url, dir) = (server.url(), out.path().to_str().unwrap().to_string());
+    let (code, _, stderr) =
+        tokio::task::spawn_blocking(move || wsspec(&["server", &url, "--agent", "broken", "--out", &dir, "--cases", "3.1"]))
+            .await
+            .unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("FAILED 3.1"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spec_file_drives_the_run() {
+    let server = FaultyServer::start(Defect::NoPong).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let spec = serde_json::json!({
+        "outdir": out.path().join("r"),
+        "servers": [{"agent": "NoPong/1.0", "url": server.url()}],
+        "cases": ["2.*"],
+        "exclude-cases": ["2.11"],
+        "exclude-agent-cases": {"NoPong*": ["2.10"]},
+        "options": {"failByDrop": false}
+    });
+    let path = out.path().join("fuzzingclient.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || wsspec(&["server", "--spec", &path])).await.unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("r/index.json")).unwrap()).unwrap();
+    let cases = index["NoPong/1.0"].as_object().unwrap();
+    assert_eq!(cases.len(), 9, "2.1–2.9: 2.11 excluded for all, 2.10 for this agent");
+    assert_eq!(cases["2.1"]["behavior"], "FAILED");
+    assert!(out.path().join("r/nopong_1_0_case_2_1.json").exists());
+}
+
+#[test]
+fn bad_input_exits_2_with_a_clear_message() {
+    let (code, _, stderr) = wsspec(&["server", "ws://127.0.0.1:1/", "--cases", "1.1.1"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot reach the target ws://127.0.0.1:1/"), "{stderr}");
+
+    let (code, _, stderr) = wsspec(&["server", "http://example.org/"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("scheme `http`"), "{stderr}");
+
+    let (code, _, stderr) = wsspec(&["server", "--list", "--cases", "99.1"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no case has the id `99.1`"), "{stderr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("01-x.toml"), "[section]\nid = \"1\"\ntitle = \"x\"\n[[case]]\nid = \"1.1\"\ntitle = \"t\"\n").unwrap();
+    let (code, _, stderr) = wsspec(&["server", "--list", "--catalog", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("01-x.toml: case 1.1") && stderr.contains("missing field `rfc`"), "{stderr}");
+
+    let spec = dir.path().join("spec.json");
+    std::fs::write(&spec, "{\"servers\": []}").unwrap();
+    let (code, _, stderr) = wsspec(&["server", "--spec", spec.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("spec.json"), "{stderr}");
+    let _ = Path::new("");
+}

@@ -1,0 +1,46 @@
+//! Shared test helpers: run cases against a URL and read the verdicts back.
+
+use std::collections::BTreeMap;
+
+use wsspec::{
+    catalog::{case_matches, Case, Catalog, Role},
+    engine::{run_cases, RunConfig, RunOptions, Target},
+};
+use wsspec_reports::{CaseRecord, IndexEntry};
+
+pub fn catalog() -> Catalog {
+    Catalog::embedded().expect("the embedded catalog loads")
+}
+
+/// Server-role cases whose id matches one of `patterns`.
+pub fn cases(patterns: &[&str]) -> Vec<Case> {
+    catalog()
+        .cases
+        .into_iter()
+        .filter(|c| c.applies_to(Role::Server) && patterns.iter().any(|p| case_matches(p, c.id.as_str())))
+        .collect()
+}
+
+/// Runs `cases` against `url` and returns the records by id.
+pub async fn run(url: &str, cases: &[Case]) -> BTreeMap<String, CaseRecord> {
+    let out = tempfile::tempdir().expect("temp dir");
+    let config = RunConfig {
+        agent: "test".into(),
+        target: Target::parse(url).expect("valid url"),
+        out_dir: out.path().to_path_buf(),
+        options: RunOptions::default(),
+    };
+    let records = run_cases(cases, &config, |_| {}).await.expect("the run completes");
+    records.into_iter().map(|r| (r.id.clone(), r)).collect()
+}
+
+/// Ids of the records that fail a run.
+pub fn failing(records: &BTreeMap<String, CaseRecord>) -> Vec<String> {
+    records.values().filter(|r| IndexEntry::is_failure(&r.index_entry())).map(|r| r.id.clone()).collect()
+}
+
+/// `behavior | behaviorClose | remoteCloseCode`, the fields a baseline pins.
+pub fn verdict_line(record: &CaseRecord) -> String {
+    let code = record.remote_close_code.map_or("none".to_string(), |c| c.to_string());
+    format!("{} | {} | {}", record.behavior.as_str(), record.behavior_close.as_str(), code)
+}
