@@ -22,6 +22,13 @@ enum Command {
     /// Test a WebSocket server (wsspec is the client). Without a URL, tests the embedded reference
     /// server (tokio-tungstenite).
     Server(ServerArgs),
+    /// Run the embedded reference server (tokio-tungstenite echo) on its own, e.g. to compare wsspec
+    /// with another suite on the same server. Runs until interrupted.
+    ReferenceServer {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9001")]
+        listen: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,5 +73,13 @@ pub enum Outcome {
 pub async fn run(args: Args) -> Result<Outcome, String> {
     match args.command {
         Command::Server(server_args) => server::run(server_args).await,
+        Command::ReferenceServer { listen } => {
+            let server = wsspec::peers::reference_server::ReferenceServer::bind(&listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            eprintln!("wsspec: reference server (tokio-tungstenite echo) at {}", server.url());
+            tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+            Ok(Outcome::Passed)
+        }
     }
 }

@@ -20,7 +20,12 @@ pub struct ReferenceServer {
 impl ReferenceServer {
     /// Starts the server on an ephemeral loopback port.
     pub async fn start() -> io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::bind("127.0.0.1:0").await
+    }
+
+    /// Starts the server on `addr`.
+    pub async fn bind(addr: &str) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
