@@ -77,7 +77,8 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
             let server = wsspec::peers::reference_server::ReferenceServer::bind(&listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            eprintln!("wsspec: reference server (tokio-tungstenite echo) at {}", server.url());
+            println!("{}", server.url());
+            eprintln!("wsspec: reference server (tokio-tungstenite echo) listening; Ctrl-C stops it");
             tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
             Ok(Outcome::Passed)
         }

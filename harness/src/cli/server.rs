@@ -73,11 +73,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let selected = select(&catalog, &patterns, &exclude)?;
 
     if args.list {
-        for case in &selected {
-            println!("{:<9} {:<6} §{:<8} {}", case.id, case.level.as_str(), case.rfc, case.title);
-        }
-        println!("{} cases", selected.len());
-        return Ok(Outcome::Passed);
+        return list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
 
     let options = RunOptions { timeout_scale: args.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), ..RunOptions::default() };
@@ -103,6 +99,17 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     }
     eprintln!("Reports: {}", out.join("index.json").display());
     Ok(if failed { Outcome::Failed } else { Outcome::Passed })
+}
+
+/// Prints the selection; a closed pipe (`| head`) is not an error.
+fn list(selected: &[Case]) -> std::io::Result<Outcome> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for case in selected {
+        writeln!(out, "{:<9} {:<6} §{:<8} {}", case.id, case.level.as_str(), case.rfc, case.title)?;
+    }
+    writeln!(out, "{} cases", selected.len())?;
+    Ok(Outcome::Passed)
 }
 
 /// The cases for the server role that the patterns select, in id order.

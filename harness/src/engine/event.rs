@@ -75,7 +75,6 @@ impl Matcher {
 #[derive(Debug, Clone)]
 pub struct CompiledAlternative {
     items: Vec<(Matcher, bool)>,
-    required: usize,
     pub closer: Closer,
 }
 
@@ -86,34 +85,75 @@ impl CompiledAlternative {
             let matcher = Matcher::new(&pattern.kind);
             items.extend(std::iter::repeat_n((matcher, pattern.optional), pattern.times as usize));
         }
-        let required = items.iter().filter(|(_, optional)| !optional).count();
-        Self { items, required, closer }
+        Self { items, closer }
     }
 
     /// Whether `events` are exactly this alternative, in order.
     pub fn matches(&self, events: &[Event]) -> bool {
-        if events.len() < self.required || events.len() > self.items.len() {
-            return false;
-        }
-        // reach[j]: the items so far can account for exactly events[..j].
-        let mut reach = vec![false; events.len() + 1];
-        reach[0] = true;
-        for (matcher, optional) in &self.items {
-            let mut next = vec![false; events.len() + 1];
-            for j in 0..=events.len() {
-                if !reach[j] {
-                    continue;
-                }
-                if *optional {
-                    next[j] = true;
-                }
-                if j < events.len() && matcher.matches(&events[j]) {
-                    next[j + 1] = true;
-                }
+        let mut progress = self.start();
+        events.iter().all(|e| self.advance(&mut progress, e)) && self.is_complete(&progress)
+    }
+
+    /// Item positions reachable before any event: the NFA's start state.
+    pub fn start(&self) -> Vec<bool> {
+        let mut positions = vec![false; self.items.len() + 1];
+        positions[0] = true;
+        self.skip_optional(&mut positions);
+        positions
+    }
+
+    /// Consumes one event; false once no continuation can match any more.
+    pub fn advance(&self, positions: &mut Vec<bool>, event: &Event) -> bool {
+        let mut next = vec![false; positions.len()];
+        for (i, (matcher, _)) in self.items.iter().enumerate() {
+            if positions[i] && matcher.matches(event) {
+                next[i + 1] = true;
             }
-            reach = next;
         }
-        reach[events.len()]
+        self.skip_optional(&mut next);
+        *positions = next;
+        positions.iter().any(|p| *p)
+    }
+
+    /// Whether the events consumed so far are a complete match.
+    pub fn is_complete(&self, positions: &[bool]) -> bool {
+        positions[self.items.len()]
+    }
+
+    fn skip_optional(&self, positions: &mut [bool]) {
+        for (i, (_, optional)) in self.items.iter().enumerate() {
+            if positions[i] && *optional {
+                positions[i + 1] = true;
+            }
+        }
+    }
+}
+
+/// Follows the events as they arrive against every alternative at once, a step per event.
+#[derive(Debug)]
+pub struct Tracker {
+    alternatives: Vec<(CompiledAlternative, Vec<bool>)>,
+}
+
+impl Tracker {
+    pub fn new(alternatives: Vec<CompiledAlternative>) -> Self {
+        Self { alternatives: alternatives.into_iter().map(|a| { let start = a.start(); (a, start) }).collect() }
+    }
+
+    pub fn push(&mut self, event: &Event) {
+        for (alternative, positions) in &mut self.alternatives {
+            alternative.advance(positions, event);
+        }
+    }
+
+    /// Whether the events so far are a complete match of an alternative in which `closer` closes.
+    pub fn complete_for(&self, closer: Closer) -> bool {
+        self.alternatives.iter().any(|(a, p)| a.closer == closer && a.is_complete(p))
+    }
+
+    /// No alternative can match, whatever comes next: the behavior verdict is settled.
+    pub fn is_dead(&self) -> bool {
+        self.alternatives.iter().all(|(_, p)| !p.iter().any(|x| *x))
     }
 }
 

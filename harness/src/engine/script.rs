@@ -27,6 +27,28 @@ pub struct Write {
     pub ends_frame: bool,
     /// The close frame's payload, when these bytes carry one.
     pub close: Option<Vec<u8>>,
+    /// Written back-to-back with the next such write (the default mode): consecutive steps then
+    /// reach the target together, as Autobahn's default writes do.
+    pub together: bool,
+}
+
+impl Write {
+    fn new(data: Vec<u8>, write: WriteMode, frames: Vec<FrameSpec>, ends_frame: bool, close: Option<Vec<u8>>) -> Self {
+        let chunk = match write {
+            WriteMode::Chop(k) => k,
+            _ => data.len().max(1),
+        };
+        Self { data, chunk, frames, ends_frame, close, together: write == WriteMode::Together }
+    }
+
+    /// Appends `next`, written in the same call.
+    fn absorb(&mut self, next: Write) {
+        self.data.extend_from_slice(&next.data);
+        self.chunk = self.data.len();
+        self.frames.extend(next.frames);
+        self.ends_frame = next.ends_frame;
+        self.close = self.close.take().or(next.close);
+    }
 }
 
 /// A case's steps as a lazy sequence of operations.
@@ -44,9 +66,32 @@ impl<'a> Script<'a> {
         Self { steps, role, next_step: 0, repeats_left: 0, queue: VecDeque::new(), scale: timeout_scale }
     }
 
+    /// The next operation; consecutive `together` writes come merged into one.
     pub fn next_op(&mut self) -> Option<Op> {
+        let mut op = self.pop()?;
+        if let Op::Write(write) = &mut op {
+            while write.together && self.peek_together() {
+                let Some(Op::Write(next)) = self.pop() else { unreachable!("peeked a write") };
+                write.absorb(next);
+            }
+        }
+        Some(op)
+    }
+
+    fn peek_together(&mut self) -> bool {
+        self.fill();
+        matches!(self.queue.front(), Some(Op::Write(w)) if w.together)
+    }
+
+    fn pop(&mut self) -> Option<Op> {
+        self.fill();
+        self.queue.pop_front()
+    }
+
+    /// Expands steps until there is an operation queued or the script is over.
+    fn fill(&mut self) {
         while self.queue.is_empty() {
-            let step = self.steps.get(self.next_step)?;
+            let Some(step) = self.steps.get(self.next_step) else { return };
             if self.repeats_left == 0 {
                 self.repeats_left = step.repeat;
             }
@@ -56,7 +101,6 @@ impl<'a> Script<'a> {
                 self.next_step += 1;
             }
         }
-        self.queue.pop_front()
     }
 
     fn expand(&mut self, step: &Step) {
@@ -85,9 +129,7 @@ impl<'a> Script<'a> {
                 self.push_frames(specs, step.write, None);
             }
             Action::Raw(payload) => {
-                let data = payload.bytes();
-                let chunk = chunk_size(step.write, data.len());
-                self.queue.push_back(Op::Write(Write { data, chunk, frames: Vec::new(), ends_frame: true, close: None }));
+                self.queue.push_back(Op::Write(Write::new(payload.bytes(), step.write, Vec::new(), true, None)));
             }
             Action::Close(close) => {
                 let payload = close.payload();
@@ -113,9 +155,7 @@ impl<'a> Script<'a> {
         };
         for frames in groups {
             let data: Vec<u8> = frames.iter().flat_map(FrameSpec::encode).collect();
-            let close = close.clone();
-            let chunk = chunk_size(write, data.len());
-            self.queue.push_back(Op::Write(Write { data, chunk, frames, ends_frame: true, close }));
+            self.queue.push_back(Op::Write(Write::new(data, write, frames, true, close.clone())));
         }
     }
 
@@ -129,22 +169,11 @@ impl<'a> Script<'a> {
         for point in &step.split {
             let end = header_len + point.at;
             let part = data[start..end].to_vec();
-            let chunk = chunk_size(step.write, part.len());
-            let close = None;
-            self.queue.push_back(Op::Write(Write { data: part, chunk, frames: std::mem::take(&mut frames), ends_frame: false, close }));
+            self.queue.push_back(Op::Write(Write::new(part, step.write, std::mem::take(&mut frames), false, None)));
             let duration = Duration::from_secs_f64(point.pause * self.scale);
             self.queue.push_back(Op::Pause { duration, mark: point.mark.clone() });
             start = end;
         }
-        let part = data[start..].to_vec();
-        let chunk = chunk_size(step.write, part.len());
-        self.queue.push_back(Op::Write(Write { data: part, chunk, frames: Vec::new(), ends_frame: true, close: None }));
-    }
-}
-
-fn chunk_size(write: WriteMode, len: usize) -> usize {
-    match write {
-        WriteMode::Chop(k) => k,
-        _ => len.max(1),
+        self.queue.push_back(Op::Write(Write::new(data[start..].to_vec(), step.write, Vec::new(), true, None)));
     }
 }
