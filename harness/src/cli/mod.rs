@@ -1,5 +1,6 @@
 //! Command-line arguments and the commands they run.
 
+mod outputs;
 mod progress;
 mod server;
 mod spec;
@@ -62,6 +63,8 @@ pub struct ServerArgs {
     /// Load the catalog from this folder instead of the one built in.
     #[arg(long, value_name = "DIR")]
     catalog: Option<PathBuf>,
+    #[command(flatten)]
+    outputs: outputs::OutputArgs,
 }
 
 /// How a run ended, when it could be done.

@@ -1,15 +1,14 @@
 //! `wsspec server`: select cases, run them against each server, summarize, pick the exit code.
 
-use std::{collections::BTreeMap, path::PathBuf, time::Instant};
+use std::{path::PathBuf, time::Instant};
 
 use wsspec::{
     catalog::{case_matches, full_match, Case, Catalog, Role},
     engine::{default_jobs, run_cases, RunConfig, RunOptions, Target},
     peers::reference_server::ReferenceServer,
 };
-use wsspec_reports::{Behavior, BehaviorClose, CaseRecord};
 
-use super::{progress::Progress, spec, Outcome, ServerArgs};
+use super::{outputs, progress::Progress, spec, Outcome, ServerArgs};
 
 /// The agent name of the embedded reference server.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
@@ -95,7 +94,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         let mut progress = Progress::new(cases.len());
         let records = run_cases(&cases, &config, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
         progress.finish();
-        failed |= summarize(&run.agent, &records, started.elapsed().as_secs_f64());
+        failed |= outputs::finish_agent(&run.agent, &records, started.elapsed().as_secs_f64(), &out, &args.outputs)?;
     }
     eprintln!("Reports: {}", out.join("index.json").display());
     Ok(if failed { Outcome::Failed } else { Outcome::Passed })
@@ -133,23 +132,3 @@ fn select(catalog: &Catalog, patterns: &[String], exclude: &[String]) -> Result<
     Ok(selected)
 }
 
-/// Prints counts and every failure; true when a case failed.
-fn summarize(agent: &str, records: &[CaseRecord], seconds: f64) -> bool {
-    let mut behaviors: BTreeMap<Behavior, usize> = BTreeMap::new();
-    let mut closes: BTreeMap<BehaviorClose, usize> = BTreeMap::new();
-    for r in records {
-        *behaviors.entry(r.behavior).or_default() += 1;
-        *closes.entry(r.behavior_close).or_default() += 1;
-    }
-    let counts = |pairs: Vec<(&str, usize)>| pairs.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
-    let failures: Vec<&CaseRecord> = records.iter().filter(|r| r.index_entry().is_failure()).collect();
-    eprintln!("\n{agent}: {} cases in {seconds:.1} s", records.len());
-    eprintln!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
-    eprintln!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
-    for r in &failures {
-        let reason = if r.behavior == Behavior::Failed { &r.result } else { &r.result_close };
-        eprintln!("  FAILED {:<9} {} / {}: {reason}", r.id, r.behavior.as_str(), r.behavior_close.as_str());
-    }
-    eprintln!("  {} failed", failures.len());
-    !failures.is_empty()
-}
