@@ -7,8 +7,8 @@ use sha1::{Digest, Sha1};
 /// The GUID of RFC 6455 §1.3.
 const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/// The largest response head wsspec reads before calling the target's answer invalid.
-pub const MAX_RESPONSE_HEAD: usize = 16 * 1024;
+/// The largest HTTP head (request or response) wsspec reads before calling it invalid.
+pub const MAX_HEAD: usize = 16 * 1024;
 
 /// `Sec-WebSocket-Accept` for a key (§4.2.2).
 pub fn accept_key(key: &str) -> String {
@@ -37,7 +37,7 @@ pub fn client_request(host: &str, path: &str, key: &str) -> String {
 pub enum HandshakeError {
     #[error("the response is not HTTP: {0}")]
     Malformed(String),
-    #[error("the response head exceeds {MAX_RESPONSE_HEAD} bytes")]
+    #[error("the response head exceeds {MAX_HEAD} bytes")]
     TooLarge,
     #[error("status {0}, expected 101 Switching Protocols")]
     Status(u16),
@@ -76,7 +76,7 @@ pub fn parse_response(data: &[u8]) -> Result<Option<Response>, HandshakeError> {
                 .collect(),
             head_len,
         })),
-        Ok(httparse::Status::Partial) if data.len() > MAX_RESPONSE_HEAD => Err(HandshakeError::TooLarge),
+        Ok(httparse::Status::Partial) if data.len() > MAX_HEAD => Err(HandshakeError::TooLarge),
         Ok(httparse::Status::Partial) => Ok(None),
         Err(e) => Err(HandshakeError::Malformed(e.to_string())),
     }
@@ -102,6 +102,77 @@ pub fn check_response(response: &Response, key: &str) -> Result<(), HandshakeErr
         return Err(wrong("Sec-WebSocket-Accept", accept, &format!("`{expected}`")));
     }
     Ok(())
+}
+
+/// A parsed request head (the server side of the handshake).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// Path and query as sent.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub head_len: usize,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses a request head from `data`; `Ok(None)` if it is not complete yet.
+pub fn parse_request(data: &[u8]) -> Result<Option<Request>, HandshakeError> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(data) {
+        Ok(httparse::Status::Complete(head_len)) => Ok(Some(Request {
+            method: request.method.unwrap_or_default().to_string(),
+            target: request.path.unwrap_or_default().to_string(),
+            headers: request
+                .headers
+                .iter()
+                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                .collect(),
+            head_len,
+        })),
+        Ok(httparse::Status::Partial) if data.len() > MAX_HEAD => Err(HandshakeError::TooLarge),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(HandshakeError::Malformed(e.to_string())),
+    }
+}
+
+/// Checks a client's opening request against §4.2.1 and returns its `Sec-WebSocket-Key`.
+pub fn check_request(request: &Request) -> Result<String, HandshakeError> {
+    if request.method != "GET" {
+        return Err(wrong("method", &request.method, "GET"));
+    }
+    let upgrade = request.header("Upgrade").ok_or(HandshakeError::Missing("Upgrade"))?;
+    if !upgrade.split(',').any(|t| t.trim().eq_ignore_ascii_case("websocket")) {
+        return Err(wrong("Upgrade", upgrade, "`websocket`"));
+    }
+    let connection = request.header("Connection").ok_or(HandshakeError::Missing("Connection"))?;
+    if !connection.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")) {
+        return Err(wrong("Connection", connection, "the token `Upgrade`"));
+    }
+    let version = request.header("Sec-WebSocket-Version").ok_or(HandshakeError::Missing("Sec-WebSocket-Version"))?;
+    if version.trim() != "13" {
+        return Err(wrong("Sec-WebSocket-Version", version, "13"));
+    }
+    let key = request.header("Sec-WebSocket-Key").ok_or(HandshakeError::Missing("Sec-WebSocket-Key"))?.trim();
+    if BASE64.decode(key).map(|k| k.len()) != Ok(16) {
+        return Err(wrong("Sec-WebSocket-Key", key, "16 bytes in base64"));
+    }
+    Ok(key.to_string())
+}
+
+/// The server's 101 answer to a checked request.
+pub fn server_response(key: &str) -> String {
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\
+         Server: wsspec/{}\r\n\r\n",
+        accept_key(key),
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 fn wrong(name: &'static str, value: &str, expected: &str) -> HandshakeError {
@@ -138,9 +209,24 @@ mod tests {
     }
 
     #[test]
+    fn server_side_checks_the_request() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let text = format!("GET /runCase?case=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\
+                            Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        let request = parse_request(text.as_bytes()).unwrap().unwrap();
+        assert_eq!(request.target, "/runCase?case=1");
+        assert_eq!(check_request(&request).unwrap(), key);
+        assert!(server_response(key).contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        let old = parse_request(text.replace("Version: 13", "Version: 8").as_bytes()).unwrap().unwrap();
+        assert!(matches!(check_request(&old), Err(HandshakeError::Wrong { name: "Sec-WebSocket-Version", .. })));
+        let plain = parse_request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap().unwrap();
+        assert_eq!(check_request(&plain), Err(HandshakeError::Missing("Upgrade")));
+    }
+
+    #[test]
     fn incomplete_and_oversized_heads() {
         assert!(parse_response(b"HTTP/1.1 101 Switching").unwrap().is_none());
-        let huge = format!("HTTP/1.1 101 OK\r\nX: {}", "a".repeat(MAX_RESPONSE_HEAD));
+        let huge = format!("HTTP/1.1 101 OK\r\nX: {}", "a".repeat(MAX_HEAD));
         assert_eq!(parse_response(huge.as_bytes()).unwrap_err(), HandshakeError::TooLarge);
         assert!(matches!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n"), Err(HandshakeError::Malformed(_))));
     }

@@ -3,12 +3,12 @@
 use std::{path::PathBuf, time::Instant};
 
 use wsspec::{
-    catalog::{case_matches, full_match, Case, Catalog, Role},
+    catalog::{case_matches, full_match, Case, Role},
     engine::{default_jobs, run_cases, RunConfig, RunOptions, Target},
     peers::reference_server::ReferenceServer,
 };
 
-use super::{outputs, progress::Progress, spec, Outcome, ServerArgs};
+use super::{outputs, progress::Progress, selection, spec, Outcome, ServerArgs};
 
 /// The agent name of the embedded reference server.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
@@ -21,14 +21,8 @@ struct Run {
 }
 
 pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
-    let catalog = match &args.catalog {
-        Some(dir) => Catalog::from_dir(dir),
-        None => Catalog::embedded(),
-    }
-    .map_err(|e| format!("invalid case file: {e}"))?;
-    if !(args.timeout_scale.is_finite() && args.timeout_scale > 0.0) {
-        return Err(format!("--timeout-scale {} must be a positive number", args.timeout_scale));
-    }
+    let catalog = selection::load_catalog(args.catalog.as_deref())?;
+    selection::check_timeout_scale(args.timeout_scale)?;
     if args.jobs == Some(0) {
         return Err("--jobs must be at least 1".into());
     }
@@ -69,14 +63,16 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         return Err("--agent names the server given as URL; a spec file names its servers itself".into());
     }
     let out = out.take().unwrap_or(args.out.clone());
-    let selected = select(&catalog, &patterns, &exclude)?;
+    let selected = selection::select(&catalog, Role::Server, &patterns, &exclude)?;
+    outputs::check(&args.outputs, &catalog)?;
 
     if args.list {
-        return list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
+        return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
 
     let options = RunOptions { timeout_scale: args.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), ..RunOptions::default() };
     let mut failed = false;
+    let agents: Vec<String> = runs.iter().map(|r| r.agent.clone()).collect();
     for run in runs {
         let cases: Vec<Case> = selected.iter().filter(|c| !run.exclude.iter().any(|p| case_matches(p, c.id.as_str()))).cloned().collect();
         // The embedded server lives exactly as long as its run.
@@ -97,38 +93,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         failed |= outputs::finish_agent(&run.agent, &records, started.elapsed().as_secs_f64(), &out, &args.outputs)?;
     }
     eprintln!("Reports: {}", out.join("index.json").display());
-    Ok(if failed { Outcome::Failed } else { Outcome::Passed })
+    outputs::finish_run(&out, &agents, failed, &args.outputs)
 }
 
-/// Prints the selection; a closed pipe (`| head`) is not an error.
-fn list(selected: &[Case]) -> std::io::Result<Outcome> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    for case in selected {
-        writeln!(out, "{:<9} {:<6} §{:<8} {}", case.id, case.level.as_str(), case.rfc, case.title)?;
-    }
-    writeln!(out, "{} cases", selected.len())?;
-    Ok(Outcome::Passed)
-}
-
-/// The cases for the server role that the patterns select, in id order.
-fn select(catalog: &Catalog, patterns: &[String], exclude: &[String]) -> Result<Vec<Case>, String> {
-    for pattern in patterns.iter().chain(exclude) {
-        if !pattern.contains('*') && catalog.case(pattern).is_none() {
-            return Err(format!("no case has the id `{pattern}` (use `*` for patterns, e.g. `{pattern}.*`)"));
-        }
-    }
-    let selected: Vec<Case> = catalog
-        .cases
-        .iter()
-        .filter(|c| c.applies_to(Role::Server))
-        .filter(|c| patterns.is_empty() || patterns.iter().any(|p| case_matches(p, c.id.as_str())))
-        .filter(|c| !exclude.iter().any(|p| case_matches(p, c.id.as_str())))
-        .cloned()
-        .collect();
-    if selected.is_empty() {
-        return Err("the case patterns select no case".into());
-    }
-    Ok(selected)
-}
 

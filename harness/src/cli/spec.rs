@@ -38,3 +38,26 @@ pub fn load(path: &Path) -> Result<FuzzingClientSpec, String> {
     }
     Ok(spec)
 }
+
+/// Autobahn's `fuzzingserver.json`, for `wsspec client --spec`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FuzzingServerSpec {
+    /// `ws://host:port` to listen on.
+    pub url: Option<String>,
+    #[serde(default)]
+    pub outdir: Option<String>,
+    pub cases: Vec<String>,
+    #[serde(default)]
+    pub exclude_cases: Vec<String>,
+    #[serde(default)]
+    pub exclude_agent_cases: BTreeMap<String, Vec<String>>,
+    /// Autobahn's protocol options; wsspec has its own defaults and ignores them.
+    #[serde(default)]
+    pub options: Option<serde_json::Value>,
+}
+
+pub fn load_server_spec(path: &Path) -> Result<FuzzingServerSpec, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}

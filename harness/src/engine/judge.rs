@@ -4,7 +4,7 @@
 use wsspec_reports::{Behavior, BehaviorClose};
 
 use super::{event::CompiledAlternative, session::Observation};
-use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level};
+use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 
 /// The verdicts and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,7 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
             return (BehaviorClose::WrongCode, format!("The close code should have been {} or empty, was {code}.", allowed.join(", ")));
         }
     }
-    if obs.dropped_by_me {
+    if obs.dropped_by_me && obs.target_role == Role::Server {
         return (BehaviorClose::FailedByClient, "wsspec had to drop the TCP connection; the server should close it first (§7.1.1).".into());
     }
     let how = match (&obs.remote_close, expected.by) {

@@ -1,6 +1,8 @@
 //! The engine: runs cases against a target, one TCP connection per case, many at once, and judges
 //! each into Autobahn's verdicts.
 
+use crate::catalog;
+
 mod event;
 mod judge;
 mod record;
@@ -13,8 +15,14 @@ mod wire_log;
 pub use event::Event;
 pub use judge::{judge, Verdict};
 pub use runner::{run_cases, RunConfig, RunError};
-pub use session::{run_case, Observation};
+pub use session::{drive_case, run_case, Observation};
 pub use target::Target;
+
+/// Judges an observation and builds the case's report record.
+pub fn report(agent: &str, case: &catalog::Case, obs: Observation) -> wsspec_reports::CaseRecord {
+    let verdict = judge(case, &obs);
+    record::build(agent, case, obs, verdict)
+}
 
 /// Knobs that apply to every case of a run.
 #[derive(Debug, Clone)]

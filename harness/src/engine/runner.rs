@@ -11,9 +11,9 @@ use std::{
 
 use futures_util::FutureExt;
 use tokio::{net::TcpStream, sync::Semaphore, task::JoinSet, time::timeout};
-use wsspec_reports::{autobahn, CaseRecord, IndexEntry};
+use wsspec_reports::{autobahn, case_order, CaseRecord, IndexEntry};
 
-use super::{judge::judge, record, session::run_case, RunOptions, Target};
+use super::{session::run_case, RunOptions, Target};
 use crate::catalog::Case;
 
 /// One run: an agent (the name results are filed under), its address, where reports go.
@@ -69,12 +69,8 @@ pub async fn run_cases(
         records.push(record);
     }
     autobahn::write_index(&config.out_dir, &config.agent, &index).map_err(output_error)?;
-    records.sort_by(|a, b| id_key(&a.id).cmp(&id_key(&b.id)));
+    records.sort_by_key(|r| case_order(&r.id));
     Ok(records)
-}
-
-fn id_key(id: &str) -> Vec<u32> {
-    id.split('.').map(|p| p.parse().unwrap_or(u32::MAX)).collect()
 }
 
 async fn run_one(case: &Case, config: &RunConfig) -> CaseRecord {
@@ -82,19 +78,13 @@ async fn run_one(case: &Case, config: &RunConfig) -> CaseRecord {
     let scale = config.options.timeout_scale;
     let bound = Duration::from_secs_f64((case.timeout + 10.0) * scale + 10.0);
     match timeout(bound, run_case(case, &config.target, &config.options)).await {
-        Ok(obs) => {
-            let verdict = judge(case, &obs);
-            record::build(&config.agent, case, obs, verdict)
-        }
+        Ok(obs) => super::report(&config.agent, case, obs),
         Err(_) => internal_failure(case, &config.agent, "the case overran wsspec's outer time bound (a bug in wsspec)"),
     }
 }
 
 fn internal_failure(case: &Case, agent: &str, reason: &str) -> CaseRecord {
-    let mut obs = super::session::Observation::aborted(reason);
-    obs.duration = Duration::ZERO;
-    let verdict = judge(case, &obs);
-    record::build(agent, case, obs, verdict)
+    super::report(agent, case, super::session::Observation::aborted(reason))
 }
 
 async fn check_reachable(target: &Target, scale: f64) -> Result<(), RunError> {

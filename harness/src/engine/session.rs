@@ -56,11 +56,26 @@ pub struct Observation {
     pub remote_close: Option<(Option<u16>, String)>,
     /// wsspec failed the connection because the case's time ran out.
     pub timed_out: bool,
+    /// What the target was: a server (wsspec the client) or a client.
+    pub target_role: Role,
     pub duration: Duration,
     pub log: WireLog,
 }
 
 impl Observation {
+    /// An observation whose clock starts now.
+    pub fn starting_now() -> Self {
+        Self::new(Instant::now())
+    }
+
+    /// Records the opening handshake the server side of wsspec received and answered.
+    pub fn record_handshake(&mut self, request: &[u8], response: &str) {
+        self.log.chunk(Dir::Rx, request);
+        self.log.chunk(Dir::Tx, response.as_bytes());
+        self.request = String::from_utf8_lossy(request).into_owned();
+        self.response = response.to_string();
+    }
+
     /// A case wsspec could not finish through its own fault.
     pub fn aborted(reason: &str) -> Self {
         let mut obs = Self::new(Instant::now());
@@ -83,6 +98,7 @@ impl Observation {
             local_close: None,
             remote_close: None,
             timed_out: false,
+            target_role: Role::Server,
             duration: Duration::ZERO,
             log: WireLog::new(start),
         }
@@ -91,34 +107,40 @@ impl Observation {
 
 /// Runs `case` against the server at `target` (wsspec is the client).
 pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Observation {
-    let start = Instant::now();
-    let mut obs = Observation::new(start);
+    let mut obs = Observation::new(Instant::now());
     let open_wait = OPEN_WAIT.mul_f64(options.timeout_scale);
-    let opened = match timeout(open_wait, open(target, &mut obs)).await {
-        Ok(Ok(opened)) => opened,
+    match timeout(open_wait, open(target, &mut obs)).await {
+        Ok(Ok((stream, leftover))) => drive_case(case, stream, &leftover, Role::Server, options, obs).await,
         Ok(Err(reason)) => {
             obs.open_error = Some(reason);
-            return obs;
+            obs
         }
         Err(_) => {
             obs.open_error = Some(format!("no complete opening handshake within {:.1} s", open_wait.as_secs_f64()));
-            return obs;
+            obs
         }
-    };
-    let (stream, leftover) = opened;
+    }
+}
+
+/// Runs `case` on a connection whose WebSocket is already open: `role` is what the target is.
+/// `obs` carries what happened before (the handshake).
+pub async fn drive_case(case: &Case, stream: TcpStream, leftover: &[u8], role: Role, options: &RunOptions, mut obs: Observation) -> Observation {
     let opened_at = Instant::now();
+    obs.target_role = role;
     let tracker = Tracker::new(case.expect.iter().map(|a| CompiledAlternative::new(a, case.close_for(a).by)).collect());
     let (reader, writer) = stream.into_split();
     let mut session = Session {
         obs,
+        role,
         reader,
         writer,
-        script: Script::new(&case.steps, Role::Server, options.timeout_scale),
+        script: Script::new(&case.steps, role, options.timeout_scale),
         tracker,
         decoder: Decoder::new(options.max_message as u64),
         max_message: options.max_message,
         message: None,
         messages_received: 0,
+        last_mask: None,
         pending: None,
         partial_frame: false,
         replies: VecDeque::new(),
@@ -134,7 +156,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Obs
         close_wait: CLOSE_WAIT.mul_f64(options.timeout_scale),
     };
     if !leftover.is_empty() {
-        session.on_bytes(&leftover);
+        session.on_bytes(leftover);
     }
     session.drive().await;
     let mut obs = session.obs;
@@ -192,6 +214,8 @@ struct Message {
 
 struct Session<'a> {
     obs: Observation,
+    /// What the target is: a server (wsspec is the client) or a client.
+    role: Role,
     reader: OwnedReadHalf,
     writer: OwnedWriteHalf,
     script: Script<'a>,
@@ -201,6 +225,8 @@ struct Session<'a> {
     max_message: usize,
     message: Option<Message>,
     messages_received: usize,
+    /// The mask key of the client's previous frame, to catch a key that never changes (§5.3).
+    last_mask: Option<[u8; 4]>,
     pending: Option<Pending>,
     /// A frame has been partly written (a split frame between its parts).
     partial_frame: bool,
@@ -222,6 +248,11 @@ impl Session<'_> {
     async fn drive(&mut self) {
         let mut buf = vec![0u8; 64 * 1024];
         while !self.tcp_closed {
+            if self.role == Role::Client && self.sent_close && self.got_close && self.replies.is_empty() {
+                // §7.1.1: the server closes the TCP connection first, once the handshake is done.
+                self.obs.log.event("closing handshake complete: wsspec, the server, closes TCP");
+                break;
+            }
             self.advance_script();
             self.close_when_satisfied();
             let mid_frame = self.partial_frame || self.pending.as_ref().is_some_and(|p| p.offset > 0);
@@ -321,7 +352,7 @@ impl Session<'_> {
     fn send_close(&mut self, code: CloseCode, reason: &str) {
         let mut payload = code.0.to_be_bytes().to_vec();
         payload.extend_from_slice(reason.as_bytes());
-        let frame = FrameSpec::new(OpCode::Close, payload.clone()).masked(rand::random());
+        let frame = self.own_frame(OpCode::Close, payload.clone());
         log_tx_frame(&mut self.obs.log, &frame);
         self.replies.push_back(frame.encode());
         self.note_local_close(&payload);
@@ -361,6 +392,15 @@ impl Session<'_> {
         } else {
             self.pending = None;
             self.send_close(CloseCode::GOING_AWAY, "Going Away");
+        }
+    }
+
+    /// A frame wsspec sends on its own account (pong, close), masked as its side must.
+    fn own_frame(&self, opcode: OpCode, payload: Vec<u8>) -> FrameSpec {
+        let frame = FrameSpec::new(opcode, payload);
+        match self.role {
+            Role::Server => frame.masked(rand::random()),
+            Role::Client => frame,
         }
     }
 
@@ -408,8 +448,17 @@ impl Session<'_> {
         if self.got_close {
             return self.violation(format!("a {} frame after its close frame (§5.5.1)", header.opcode));
         }
-        if header.mask.is_some() {
-            return self.violation("a masked frame: a server MUST NOT mask any frames (§5.1)".into());
+        match (self.role, header.mask) {
+            (Role::Server, Some(_)) => return self.violation("a masked frame: a server MUST NOT mask any frames (§5.1)".into()),
+            (Role::Client, None) => return self.violation("an unmasked frame: a client MUST mask all frames it sends (§5.1)".into()),
+            (Role::Client, Some(key)) if self.last_mask == Some(key) => {
+                return self.violation(format!(
+                    "two frames in a row masked with the key {}: a client MUST pick a fresh key for each frame (§5.3)",
+                    hex::encode(key)
+                ));
+            }
+            (Role::Client, key) => self.last_mask = key,
+            (Role::Server, None) => {}
         }
         if header.rsv != 0 {
             return self.violation(format!("RSV bits {:03b} without an extension (§5.2)", header.rsv));
@@ -425,7 +474,7 @@ impl Session<'_> {
             OpCode::Ping => {
                 self.push_event(Event::Ping(payload.clone()));
                 if !self.sent_close {
-                    let pong = FrameSpec::new(OpCode::Pong, payload).masked(rand::random());
+                    let pong = self.own_frame(OpCode::Pong, payload);
                     log_tx_frame(&mut self.obs.log, &pong);
                     self.replies.push_back(pong.encode());
                 }

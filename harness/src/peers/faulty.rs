@@ -1,6 +1,7 @@
-//! Deliberately broken servers, to prove the catalog catches what it claims to: the embedded
-//! tungstenite server behind a proxy that injects one defect into the frames passing through. Every
-//! behaviour but the defect is tungstenite's own, so a case that changes verdict was caught by it.
+//! Deliberately broken peers, to prove the catalog catches what it claims to: the embedded
+//! tungstenite server (or client) behind a proxy that injects one defect into the frames passing
+//! through. Every behaviour but the defect is tungstenite's own, so a case that changes verdict was
+//! caught by it.
 
 use std::{collections::VecDeque, io, net::SocketAddr, sync::Arc};
 
@@ -17,7 +18,7 @@ use tokio::{
 use super::reference_server::ReferenceServer;
 use crate::frame::{parse_close_payload, CloseCode, Decoder, Frame, FrameSpec, OpCode};
 
-/// A defect a broken server can have.
+/// A defect a broken peer can have. The first group breaks a server, the second a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Defect {
     /// Treats frames with RSV bits as if the bits were clear (§5.2).
@@ -36,36 +37,60 @@ pub enum Defect {
     AcceptUnmasked,
     /// Corrupts one byte of every echoed frame of 65,535 bytes or more.
     CorruptLongFrames,
+    /// A client that accepts masked frames from the server (§5.1).
+    ClientAcceptsMasked,
+    /// A client that sends its frames unmasked (§5.1).
+    ClientSendsUnmasked,
+    /// A client that masks every frame with the same key (§5.3).
+    ClientReusesMaskKey,
+    /// A client that does not validate UTF-8 in text messages (§8.1).
+    ClientSkipsUtf8,
 }
 
-/// A running broken server on 127.0.0.1; stops when dropped.
+/// A running broken server on 127.0.0.1: the reference server behind a [`DefectProxy`].
 #[derive(Debug)]
 pub struct FaultyServer {
-    pub addr: SocketAddr,
-    task: JoinHandle<()>,
+    proxy: DefectProxy,
     _inner: ReferenceServer,
 }
 
 impl FaultyServer {
     pub async fn start(defect: Defect) -> io::Result<Self> {
         let inner = ReferenceServer::start().await?;
-        let inner_addr = inner.addr;
+        Ok(Self { proxy: DefectProxy::start(inner.addr, defect).await?, _inner: inner })
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.proxy.addr)
+    }
+}
+
+/// A proxy on 127.0.0.1 in front of `upstream` that injects a defect: in front of a server it makes
+/// a broken server; a client connecting through it becomes a broken client. Stops when dropped.
+#[derive(Debug)]
+pub struct DefectProxy {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl DefectProxy {
+    pub async fn start(upstream: SocketAddr, defect: Defect) -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(proxy(client, inner_addr, defect));
+                tokio::spawn(proxy(client, upstream, defect));
             }
         });
-        Ok(Self { addr, task, _inner: inner })
+        Ok(Self { addr, task })
     }
 
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.addr)
+        format!("ws://{}", self.addr)
     }
 }
 
-impl Drop for FaultyServer {
+impl Drop for DefectProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -74,7 +99,8 @@ impl Drop for FaultyServer {
 /// What one direction of the proxy remembers for the other.
 #[derive(Default)]
 struct Shared {
-    /// Message types the client sent, oldest first (`SkipUtf8` turns text into binary and back).
+    /// Message types sent to the broken peer, oldest first (the UTF-8 defects turn text into binary
+    /// on the way in and back on the way out).
     text_messages: VecDeque<bool>,
     /// The close code the client sent (`EchoAnyCloseCode`).
     client_close_code: Option<u16>,
@@ -93,9 +119,9 @@ async fn proxy(client: TcpStream, inner_addr: SocketAddr, defect: Defect) {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
-    /// Client to server.
+    /// Client to server: what a broken server receives, what a broken client sends.
     Inbound,
-    /// Server to client.
+    /// Server to client: what a broken server sends, what a broken client receives.
     Outbound,
 }
 
@@ -176,6 +202,18 @@ fn rewrite(frame: Frame, dir: Direction, defect: Defect, message_open: &mut bool
         }
         (Defect::AcceptUnmasked, Direction::Inbound) if spec.mask.is_none() => spec.mask = Some(rand::random()),
         (Defect::CorruptLongFrames, Direction::Outbound) if spec.payload.len() >= 0xffff => spec.payload[1000] ^= 0x01,
+        (Defect::ClientAcceptsMasked, Direction::Outbound) => spec.mask = None,
+        (Defect::ClientSendsUnmasked, Direction::Inbound) => spec.mask = None,
+        (Defect::ClientReusesMaskKey, Direction::Inbound) => spec.mask = Some([0x12, 0x34, 0x56, 0x78]),
+        (Defect::ClientSkipsUtf8, Direction::Outbound) if starts_message => {
+            shared.text_messages.push_back(spec.opcode == OpCode::Text);
+            spec.opcode = OpCode::Binary;
+        }
+        (Defect::ClientSkipsUtf8, Direction::Inbound) if starts_message => {
+            if shared.text_messages.pop_front() == Some(true) {
+                spec.opcode = OpCode::Text;
+            }
+        }
         _ => {}
     }
     if dir == Direction::Inbound {

@@ -2,4 +2,5 @@
 //! and for the tests.
 
 pub mod faulty;
+pub mod reference_client;
 pub mod reference_server;

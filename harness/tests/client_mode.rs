@@ -1,0 +1,168 @@
+//! Testing clients: the whole catalog against the embedded tungstenite client (pinned in a
+//! baseline), deliberately broken clients caught by the cases meant to catch them, and the URL
+//! protocol answering bad requests cleanly.
+
+use std::{collections::BTreeMap, path::Path, sync::Arc};
+
+use rstest::rstest;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wsspec::{
+    catalog::{case_matches, Case, Role},
+    client_testing::{ClientTestConfig, ClientTestServer},
+    engine::RunOptions,
+    peers::{
+        faulty::{Defect, DefectProxy},
+        reference_client::run_driver,
+    },
+};
+use wsspec_reports::CaseRecord;
+
+use crate::support;
+
+fn client_cases(patterns: &[&str]) -> Vec<Case> {
+    support::catalog()
+        .cases
+        .into_iter()
+        .filter(|c| c.applies_to(Role::Client) && patterns.iter().any(|p| case_matches(p, c.id.as_str())))
+        .collect()
+}
+
+async fn server(cases: Vec<Case>, out: &Path) -> ClientTestServer {
+    let config = ClientTestConfig {
+        cases,
+        exclude_agent_cases: BTreeMap::new(),
+        out_dir: out.to_path_buf(),
+        options: RunOptions::default(),
+        on_result: None,
+    };
+    ClientTestServer::start("127.0.0.1:0", config).await.unwrap()
+}
+
+/// Runs the reference client (through `defect`'s proxy, if any) over `cases`; records by id.
+async fn run_client(cases: Vec<Case>, defect: Option<Defect>) -> BTreeMap<String, CaseRecord> {
+    let out = tempfile::tempdir().unwrap();
+    let server = server(cases, out.path()).await;
+    let proxy = match defect {
+        Some(defect) => Some(DefectProxy::start(server.addr, defect).await.unwrap()),
+        None => None,
+    };
+    let url = proxy.as_ref().map_or(server.url(), |p| p.url());
+    run_driver(&url, "client").await.unwrap();
+    assert!(server.missing("client").is_empty(), "every case has a result: {:?}", server.missing("client"));
+    server.records("client").into_iter().map(|r| (r.id.clone(), r)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tungstenite_client_matches_the_baseline() {
+    let records = run_client(client_cases(&["*"]), None).await;
+    let observed: BTreeMap<String, String> = records.iter().map(|(id, r)| (id.clone(), support::verdict_line(r))).collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/baselines/tungstenite-client.json");
+    if std::env::var_os("WSSPEC_BLESS").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&observed).unwrap() + "\n").unwrap();
+    }
+    let expected: BTreeMap<String, String> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let differences: Vec<String> = expected
+        .keys()
+        .chain(observed.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|id| expected.get(*id) != observed.get(*id))
+        .map(|id| {
+            let why = records.get(id).map(|r| format!(" ({}; {})", r.result, r.result_close)).unwrap_or_default();
+            format!("{id}: expected {:?}, got {:?}{why}", expected.get(id), observed.get(id))
+        })
+        .collect();
+    assert!(differences.is_empty(), "verdicts differ from the baseline:\n{}", differences.join("\n"));
+}
+
+#[rstest]
+#[case::accepts_masked_frames(Defect::ClientAcceptsMasked, &["16.*"], &["16.2.1", "16.2.2", "16.2.3", "16.2.4", "16.2.5", "16.2.6"])]
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_client_is_caught(#[case] defect: Defect, #[case] sections: &[&str], #[case] expected: &[&str]) {
+    let records = run_client(client_cases(sections), Some(defect)).await;
+    assert_eq!(support::failing(&records), expected, "{defect:?}");
+}
+
+/// A client that breaks its masking duty fails every case in which it sends a frame, whatever the
+/// case is about: the duty is checked on every frame.
+#[rstest]
+#[case::sends_unmasked(Defect::ClientSendsUnmasked, "an unmasked frame")]
+#[case::reuses_key(Defect::ClientReusesMaskKey, "a client MUST pick a fresh key")]
+#[tokio::test(flavor = "multi_thread")]
+async fn masking_duties_are_judged_on_every_frame(#[case] defect: Defect, #[case] reason: &str) {
+    let records = run_client(client_cases(&["1.1.*", "16.1.*"]), Some(defect)).await;
+    assert_eq!(records.len(), 11);
+    for record in records.values() {
+        assert_eq!(record.behavior.as_str(), "FAILED", "{}", record.id);
+        assert!(record.result.contains(reason), "{}: {}", record.id, record.result);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_skips_utf8_validation_fails_the_invalid_utf8_cases() {
+    let cases = client_cases(&["6.*"]);
+    let invalid: Vec<String> = cases
+        .iter()
+        .filter(|c| c.expect.iter().all(|a| c.close_for(a).codes.iter().any(|code| code.0 == 1007)))
+        .map(|c| c.id.to_string())
+        .collect();
+    let records = run_client(cases, Some(Defect::ClientSkipsUtf8)).await;
+    let mut failing = support::failing(&records);
+    failing.sort();
+    let mut invalid = invalid;
+    invalid.sort();
+    assert_eq!(invalid.len(), 75);
+    assert_eq!(failing, invalid);
+}
+
+/// Sends a raw HTTP request and returns the whole answer.
+async fn raw_request(addr: std::net::SocketAddr, request: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn upgrade(target: &str) -> String {
+    format!(
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
+#[tokio::test]
+async fn the_url_protocol_answers_bad_requests_cleanly() {
+    let out = tempfile::tempdir().unwrap();
+    let server = server(client_cases(&["1.1.*"]), out.path()).await;
+    let bad = raw_request(server.addr, &upgrade("/runCase?case=99&agent=a")).await;
+    assert!(bad.starts_with("HTTP/1.1 400") && bad.contains("expected a number from 1 to 8"), "{bad}");
+    let no_agent = raw_request(server.addr, &upgrade("/runCase?case=1")).await;
+    assert!(no_agent.starts_with("HTTP/1.1 400") && no_agent.contains("missing parameter `agent`"), "{no_agent}");
+    let unknown = raw_request(server.addr, &upgrade("/index.html")).await;
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    let plain = raw_request(server.addr, "GET /getCaseCount HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(plain.starts_with("HTTP/1.1 400") && plain.contains("not a WebSocket opening handshake"), "{plain}");
+    let garbage = raw_request(server.addr, "\u{1}\u{2}\u{3}\r\n\r\n").await;
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+    // The Host header names another port (a container mapping): still served, unlike Autobahn.
+    let count = raw_request(server.addr, &upgrade("/getCaseCount")).await;
+    assert!(count.starts_with("HTTP/1.1 101") && count.contains('8'), "{count}");
+    let info = raw_request(server.addr, &upgrade("/getCaseInfo?casetuple=1.1.2")).await;
+    assert!(info.contains(r#""id":"1.1.2""#), "{info}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn case_status_answers_once_the_result_exists() {
+    let out = tempfile::tempdir().unwrap();
+    let server = Arc::new(server(client_cases(&["1.1.1"]), out.path()).await);
+    let status = tokio::spawn({
+        let addr = server.addr;
+        async move { raw_request(addr, &upgrade("/getCaseStatus?case=1&agent=a")).await }
+    });
+    run_driver(&server.url(), "a").await.unwrap();
+    let status = status.await.unwrap();
+    assert!(status.contains(r#"{"behavior":"OK"}"#), "{status}");
+    let index = std::fs::read_to_string(out.path().join("index.json")).unwrap();
+    assert!(index.contains("\"a_case_1_1_1.json\""), "{index}");
+}
