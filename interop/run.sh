@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Run wsspec against real, independent WebSocket servers and compare the
-# results with the committed expectations.
+# Run wsspec against real, independent WebSocket servers and clients and
+# compare the results with the committed expectations.
 #
 #   interop/run.sh [--update] [AGENT...]
 #
-# AGENT is `websockets` (Python websockets, interop/websockets_echo.py) and/or
-# `ws` (Node ws, interop/ws_echo.js); default both. For each agent it:
+# Server agents (wsspec is the client):
+#   websockets   Python websockets, interop/websockets_echo.py
+#   ws           Node ws, interop/ws_echo.js
+# Client agents (wsspec is the server):
+#   websockets-client   Python websockets, interop/websockets_client.py
+#   ws-client           Node ws, interop/ws_client.js
+# Default: all four (servers first); `servers` and `clients` select a group.
+#
+# For each server agent it:
 #   1. installs the pinned packages into .interop/ (skipped when up to date),
 #   2. builds wsspec (cargo build --release -p wsspec),
 #   3. starts the echo server on a free port (the server prints the port),
@@ -14,16 +21,26 @@
 #      --out .interop/reports/AGENT` under `timeout`,
 #   5. stops the server, and compares .interop/reports/AGENT/index.json with
 #      interop/expected/AGENT.json ignoring `duration` (interop/compare.py).
-# With --update, step 5 rewrites interop/expected/AGENT.json instead.
+# For each client agent, after steps 1-2, it runs `wsspec client --exec
+# 'DRIVER {url} {agent}' --agent AGENT --out .interop/reports/clients/AGENT`
+# under `timeout` (wsspec listens on a free port, spawns the driver, which runs
+# every case one at a time like an Autobahn client driver, and waits for it),
+# and compares index.json with interop/expected/clients/AGENT.json.
+# With --update, step 5 rewrites the expected file instead.
 #
-# wsspec exiting 1 (some case FAILED) is normal for these servers: the
-# comparison decides. wsspec exiting 2 (run not done), a timeout, a server
+# wsspec exiting 1 (some case FAILED, or a client left cases without a result)
+# does not by itself fail the script: the comparison decides (a case without a
+# result is a difference). wsspec exiting 2 (run not done), a timeout, a server
 # that does not come up, or any difference fails the script (exit 1).
 #
 # Environment:
 #   WSSPEC_TIMEOUT   seconds allowed per wsspec run (default 600)
 #   SERVER_TIMEOUT   seconds allowed for a server to come up (default 20)
+#   CLIENT_TIMEOUT   seconds wsspec lets a client driver run before killing it
+#                    (wsspec --exec-timeout; default 300, below WSSPEC_TIMEOUT
+#                    so that the cases run so far are still reported)
 #   WSSPEC_ARGS      extra arguments for `wsspec server` (e.g. "--jobs 1")
+#   WSSPEC_CLIENT_ARGS  extra arguments for `wsspec client`
 #   WSSPEC           use this wsspec binary and skip the cargo build
 #   PYTHON, NODE, NPM  interpreters/tools to use (default python3, node, npm)
 set -euo pipefail
@@ -33,10 +50,13 @@ HERE=$ROOT/interop
 STATE=$ROOT/.interop
 WSSPEC_TIMEOUT=${WSSPEC_TIMEOUT:-600}
 SERVER_TIMEOUT=${SERVER_TIMEOUT:-20}
+CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
 NPM=${NPM:-npm}
-ALL_AGENTS=(websockets ws)
+SERVER_AGENTS=(websockets ws)
+CLIENT_AGENTS=(websockets-client ws-client)
+ALL_AGENTS=("${SERVER_AGENTS[@]}" "${CLIENT_AGENTS[@]}")
 
 update=0
 agents=()
@@ -44,11 +64,22 @@ for arg in "$@"; do
   case $arg in
     --update) update=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    websockets | ws) agents+=("$arg") ;;
-    *) echo "run.sh: unknown argument '$arg' (agents: ${ALL_AGENTS[*]})" >&2; exit 2 ;;
+    websockets | ws | websockets-client | ws-client) agents+=("$arg") ;;
+    servers) agents+=("${SERVER_AGENTS[@]}") ;;
+    clients) agents+=("${CLIENT_AGENTS[@]}") ;;
+    *) echo "run.sh: unknown argument '$arg' (agents: ${ALL_AGENTS[*]}, servers, clients)" >&2; exit 2 ;;
   esac
 done
 ((${#agents[@]})) || agents=("${ALL_AGENTS[@]}")
+# Servers first, then clients, each agent once, in the order given.
+selected=("${agents[@]}")
+agents=()
+for agent in "${selected[@]}"; do
+  [[ $agent == *-client || " ${agents[*]} " == *" $agent "* ]] || agents+=("$agent")
+done
+for agent in "${selected[@]}"; do
+  [[ $agent != *-client || " ${agents[*]} " == *" $agent "* ]] || agents+=("$agent")
+done
 
 log() { printf '[interop] %s\n' "$*"; }
 die() { printf '[interop] error: %s\n' "$*" >&2; exit 1; }
@@ -164,25 +195,44 @@ start_server() {
   done
 }
 
+# --- 4. clients ----------------------------------------------------------------
+
+# Quotes a word for `sh -c` (wsspec runs the --exec command with sh).
+shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# client_command AGENT: the --exec command; wsspec fills in {url} and {agent}.
+# The interpreter finds the pinned packages through PYTHONPATH / NODE_PATH,
+# which `wsspec client` passes on to the command it spawns.
+client_command() {
+  case $1 in
+    websockets-client) printf '%s %s {url} {agent}' "$(shq "$PYTHON")" "$(shq "$HERE/websockets_client.py")" ;;
+    ws-client) printf '%s %s {url} {agent}' "$(shq "$NODE")" "$(shq "$HERE/ws_client.js")" ;;
+  esac
+}
+
 # --- main ------------------------------------------------------------------------
 
+need_python=0
+need_node=0
+for agent in "${agents[@]}"; do
+  case $agent in
+    websockets | websockets-client) need_python=1 ;;
+    ws | ws-client) need_node=1 ;;
+  esac
+done
 for tool in timeout sha256sum "$PYTHON"; do
   command -v "$tool" >/dev/null || die "'$tool' not found"
 done
-for agent in "${agents[@]}"; do
-  [[ $agent != ws ]] || for tool in "$NODE" "$NPM"; do
-    command -v "$tool" >/dev/null || die "'$tool' not found (needed for agent ws)"
+if ((need_node)); then
+  for tool in "$NODE" "$NPM"; do
+    command -v "$tool" >/dev/null || die "'$tool' not found (needed for agents ws and ws-client)"
   done
-done
+fi
 
 t0=$(now)
 mkdir -p "$STATE"
-for agent in "${agents[@]}"; do
-  case $agent in
-    websockets) install_python ;;
-    ws) install_node ;;
-  esac
-done
+if ((need_python)); then install_python; fi
+if ((need_node)); then install_node; fi
 log "packages ready in $(elapsed "$t0") s"
 
 if [[ -n ${WSSPEC:-} ]]; then
@@ -196,60 +246,86 @@ else
 fi
 [[ -x $WSSPEC ]] || die "no wsspec binary at $WSSPEC"
 
-# shellcheck disable=SC2206 # WSSPEC_ARGS is split on purpose
+# shellcheck disable=SC2206 # WSSPEC_ARGS and WSSPEC_CLIENT_ARGS are split on purpose
 extra=(${WSSPEC_ARGS:-})
+# shellcheck disable=SC2206
+client_extra=(${WSSPEC_CLIENT_ARGS:-})
 failed=()
 results=()
-for agent in "${agents[@]}"; do
-  echo
-  log "=== $agent ==="
-  outdir=$STATE/reports/$agent
-  rm -rf "$outdir"
-  start_server "$agent"
 
-  t=$(now)
-  rc=0
-  timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
-    "$WSSPEC" server "ws://127.0.0.1:$PORT" --agent "$agent" --out "$outdir" "${extra[@]}" || rc=$?
-  took=$(elapsed "$t")
-  stop_server
-  log "wsspec exited $rc after $took s"
-
+# check AGENT RC TOOK INDEX EXPECTED_REL: records the outcome of one wsspec run
+# (exit RC after TOOK s) and compares INDEX with interop/EXPECTED_REL (or, with
+# --update, rewrites it).
+check() {
+  local agent=$1 rc=$2 took=$3 index=$4 rel=$5 expected crc=0
+  expected=$HERE/$rel
   case $rc in
     0 | 1) ;;
     124 | 137)
       failed+=("$agent")
       results+=("$agent: wsspec timed out after $WSSPEC_TIMEOUT s")
-      continue
+      return
       ;;
     *)
       failed+=("$agent")
       results+=("$agent: wsspec could not do the run (exit $rc)")
-      continue
+      return
       ;;
   esac
 
-  expected=$HERE/expected/$agent.json
-  crc=0
   if ((update)); then
-    mkdir -p "$HERE/expected"
-    "$PYTHON" "$HERE/compare.py" --write "$expected" "$outdir/index.json" || crc=$?
+    mkdir -p "$(dirname "$expected")"
+    "$PYTHON" "$HERE/compare.py" --write "$expected" "$index" || crc=$?
   else
-    "$PYTHON" "$HERE/compare.py" "$expected" "$outdir/index.json" || crc=$?
+    "$PYTHON" "$HERE/compare.py" "$expected" "$index" || crc=$?
   fi
   case $crc in
     0) results+=("$agent: ok (wsspec exit $rc, ${took} s)") ;;
     1)
       failed+=("$agent")
-      results+=("$agent: results differ from interop/expected/$agent.json (${took} s)")
+      results+=("$agent: results differ from interop/$rel (${took} s)")
       ;;
     *)
       failed+=("$agent")
       if [[ ! -f $expected ]]; then
-        results+=("$agent: no interop/expected/$agent.json; create it with interop/run.sh --update $agent")
+        results+=("$agent: no interop/$rel; create it with interop/run.sh --update $agent")
       else
         results+=("$agent: comparison could not be done (exit $crc)")
       fi
+      ;;
+  esac
+}
+
+for agent in "${agents[@]}"; do
+  echo
+  log "=== $agent ==="
+  t=$(now)
+  rc=0
+  case $agent in
+    *-client)
+      outdir=$STATE/reports/clients/$agent
+      rm -rf "$outdir"
+      command=$(client_command "$agent")
+      log "wsspec client --exec \"$command\" --agent $agent"
+      PYTHONPATH=$STATE/python NODE_PATH=$STATE/node/node_modules \
+        timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
+        "$WSSPEC" client --exec "$command" --agent "$agent" --out "$outdir" \
+        --exec-timeout "$CLIENT_TIMEOUT" "${client_extra[@]}" || rc=$?
+      took=$(elapsed "$t")
+      log "wsspec exited $rc after $took s (the driver's output: $outdir/${agent//-/_}_client.log)"
+      check "$agent" "$rc" "$took" "$outdir/index.json" "expected/clients/$agent.json"
+      ;;
+    *)
+      outdir=$STATE/reports/$agent
+      rm -rf "$outdir"
+      start_server "$agent"
+      t=$(now)
+      timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
+        "$WSSPEC" server "ws://127.0.0.1:$PORT" --agent "$agent" --out "$outdir" "${extra[@]}" || rc=$?
+      took=$(elapsed "$t")
+      stop_server
+      log "wsspec exited $rc after $took s"
+      check "$agent" "$rc" "$took" "$outdir/index.json" "expected/$agent.json"
       ;;
   esac
 done
@@ -258,6 +334,6 @@ echo
 log "=== summary (total $(elapsed "$t0") s) ==="
 for r in "${results[@]}"; do log "$r"; done
 if ((${#failed[@]})); then
-  log "reports: $STATE/reports/<agent>/ (index.json and per-case files)"
+  log "reports: $STATE/reports/<agent>/ and $STATE/reports/clients/<agent>/ (index.json and per-case files)"
   exit 1
 fi

@@ -2,8 +2,11 @@
 //! engine that runs a case against a live target and judges it, and the reference peers.
 
 pub mod catalog;
+pub mod client_testing;
 pub mod engine;
+pub mod expectations;
 pub mod frame;
+pub mod fuzz;
 pub mod handshake;
 pub mod peers;
 pub mod utf8;

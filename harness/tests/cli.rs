@@ -1,18 +1,11 @@
 //! The `wsspec` command as a user runs it: exit codes 0/1/2, listing, selection, spec files and
 //! clear errors for bad input.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use wsspec::peers::faulty::{Defect, FaultyServer};
 
-fn wsspec(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_wsspec")).args(args).env("CI", "1").output().expect("wsspec runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use crate::support::wsspec;
 
 /// The 301 Autobahn ids of sections 1–7, 9 and 10, from the subsection sizes of its catalogue.
 fn autobahn_ids() -> Vec<String> {
@@ -138,4 +131,40 @@ fn bad_input_exits_2_with_a_clear_message() {
     assert_eq!(code, 2);
     assert!(stderr.contains("spec.json"), "{stderr}");
     let _ = Path::new("");
+}
+
+/// `wsspec client --exec`: wsspec spawns the client, and the exit code is the verdict.
+#[test]
+fn client_exec_is_a_ci_gate() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let driver = format!("{} reference-client {{url}} --agent {{agent}}", env!("CARGO_BIN_EXE_wsspec"));
+    let (code, _, stderr) = wsspec(&["client", "--exec", &driver, "--agent", "tung", "--out", dir, "--cases", "1.1.*", "16.*"]);
+    assert_eq!(code, 0, "{stderr}");
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["tung"].as_object().unwrap().len(), 17);
+    assert!(out.path().join("tung_client.log").exists(), "the client's output is kept");
+
+    // A client that never connects leaves every case without a result: a failed run.
+    let (code, _, stderr) = wsspec(&["client", "--exec", "true", "--out", dir, "--cases", "1.1.1"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("MISSING 1 cases"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_exec_catches_a_broken_client() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let upstream = format!("127.0.0.1:{port}").parse().unwrap();
+    let proxy = wsspec::peers::faulty::DefectProxy::start(upstream, Defect::ClientAcceptsMasked).await.unwrap();
+    let driver = format!("{} reference-client {} --agent {{agent}}", env!("CARGO_BIN_EXE_wsspec"), proxy.url());
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
+        wsspec(&["client", "--listen", &listen, "--exec", &driver, "--agent", "broken", "--out", &dir, "--cases", "16.2.*"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("FAILED 16.2.1"), "{stderr}");
 }

@@ -2,10 +2,18 @@
 
 // The whole catalog against the embedded tungstenite server, pinned in a baseline.
 mod baseline;
+// The HTML report of a real run, checked in headless Chromium.
+mod browser;
 // Deliberately broken servers, each caught by the cases meant to catch it.
 mod broken_servers;
+// Testing clients: the URL protocol, the tungstenite client baseline, broken clients.
+mod client_mode;
 // The `wsspec` command: exit codes, listing, selection, spec files, bad input.
 mod cli;
+// The fuzz harness: the RFC model against tungstenite, `wsspec fuzz` against broken servers.
+mod fuzz;
+// Reports and gating through the CLI: JUnit, expectations files, `wsspec report`, `wsspec diff`.
+mod report_outputs;
 // Targets that stall, flood, lie about lengths, reset or never speak WebSocket.
 mod hostile_targets;
 mod support;

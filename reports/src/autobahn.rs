@@ -25,7 +25,18 @@ pub fn agent_file_stem(agent: &str) -> String {
 
 /// `<agent>_case_<id with _>.json`
 pub fn report_file_name(agent: &str, case_id: &str) -> String {
-    format!("{}_case_{}.json", agent_file_stem(agent), case_id.replace('.', "_"))
+    format!("{}.json", case_file_stem(agent, case_id))
+}
+
+/// `<agent>_case_<id with _>.html`, the page beside the record.
+pub fn report_page_name(agent: &str, case_id: &str) -> String {
+    format!("{}.html", case_file_stem(agent, case_id))
+}
+
+/// Ids are dotted numbers, whose dots become `_`; anything else a doctored index may hold does too.
+fn case_file_stem(agent: &str, case_id: &str) -> String {
+    let id: String = case_id.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    format!("{}_case_{id}", agent_file_stem(agent))
 }
 
 /// Serializes as Autobahn does (`json.dumps(sort_keys=True, indent=3)`).
@@ -38,8 +49,12 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
-fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+    // A name of its own per write, so concurrent writers of one file never rename each other's.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}-{n}.tmp", std::process::id()));
     fs::write(&tmp, data)?;
     fs::rename(&tmp, path)
 }
@@ -76,6 +91,7 @@ mod tests {
         assert_eq!(agent_file_stem("a--b"), "a__b");
         assert_eq!(agent_file_stem("../../x"), "x");
         assert_eq!(report_file_name("Tungstenite", "6.4.3"), "tungstenite_case_6_4_3.json");
+        assert_eq!(report_page_name("../../x", "../../1.1"), "x_case_______1_1.html");
     }
 
     #[test]

@@ -1,9 +1,22 @@
-//! Results of a wsspec run and the writers that turn them into reports: the results model, and
-//! Autobahn|Testsuite's `index.json` plus per-case JSON layout so existing tooling keeps working.
+//! Results of a wsspec run and the writers that turn them into reports: the results model,
+//! Autobahn|Testsuite's `index.json` plus per-case JSON layout so existing tooling keeps working,
+//! and, rendered from those stored results, the HTML report, JUnit XML and the comparison of two runs.
 
 pub mod autobahn;
+pub mod diff;
+pub mod html;
+pub mod junit;
 pub mod model;
+mod output;
+mod results;
+mod status;
+#[cfg(test)]
+mod testing;
+mod text;
 mod time;
 
 pub use model::*;
+pub use output::{render, section_of, subsection_of, CaseResult, Output, Rendered, ReportError, SectionTitles};
+pub use results::{case_order, StoredResults};
+pub use status::{reason, Status};
 pub use time::iso_utc;

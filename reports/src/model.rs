@@ -81,6 +81,11 @@ impl IndexEntry {
     pub fn is_failure(&self) -> bool {
         self.behavior == Behavior::Failed || self.behavior_close.is_failure()
     }
+
+    /// `behavior / behaviorClose`, as the terminal and the reports show them.
+    pub fn verdicts(&self) -> String {
+        format!("{} / {}", self.behavior.as_str(), self.behavior_close.as_str())
+    }
 }
 
 /// One alternative as the report shows it.
@@ -160,6 +165,16 @@ pub struct CaseRecord {
 }
 
 impl CaseRecord {
+    /// The reason that matters most: a failing field's first, then a behavior that is not OK.
+    pub fn reason(&self) -> &str {
+        let behavior_first = self.behavior == Behavior::Failed || (!self.behavior_close.is_failure() && self.behavior != Behavior::Ok);
+        if behavior_first {
+            &self.result
+        } else {
+            &self.result_close
+        }
+    }
+
     pub fn index_entry(&self) -> IndexEntry {
         IndexEntry {
             behavior: self.behavior,

@@ -62,7 +62,12 @@ impl fmt::Display for CatalogError {
 impl Catalog {
     /// The catalog compiled into this binary.
     pub fn embedded() -> Result<Self, CatalogError> {
-        Self::from_sources(embedded::FILES.iter().map(|(name, text)| (format!("cases/{name}"), text.to_string())))
+        Self::from_sources(Self::embedded_sources())
+    }
+
+    /// The files of the catalog compiled into this binary, by name (`cases/01-framing.toml`, …).
+    pub fn embedded_sources() -> Vec<(String, String)> {
+        embedded::FILES.iter().map(|(name, text)| (format!("cases/{name}"), text.to_string())).collect()
     }
 
     /// Every `*.toml` in `dir`.

@@ -32,15 +32,8 @@ pub struct ClientArgs {
     /// Report folder.
     #[arg(long, default_value = "reports/clients")]
     out: PathBuf,
-    /// Cases to offer: ids, or patterns with `*` matching the start of an id (Autobahn's rules).
-    #[arg(long, num_args = 1.., value_name = "PATTERN")]
-    cases: Vec<String>,
-    /// Cases to leave out (same patterns).
-    #[arg(long, num_args = 1.., value_name = "PATTERN")]
-    exclude: Vec<String>,
-    /// Print the selected cases and run nothing.
-    #[arg(long)]
-    list: bool,
+    #[command(flatten)]
+    selection: selection::SelectionArgs,
     /// Spawn the client under test: `{url}` is wsspec's base URL, `{agent}` the agent name, and with
     /// `{case}` the command is run once per case number instead of once for all.
     #[arg(long, value_name = "COMMAND")]
@@ -60,40 +53,34 @@ pub struct ClientArgs {
     /// Autobahn's fuzzingserver.json: url, outdir, cases, exclude-cases, exclude-agent-cases (implies --serve).
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
-    /// Multiply every timeout and pause by this factor.
-    #[arg(long, default_value_t = 1.0)]
-    timeout_scale: f64,
-    /// Load the catalog from this folder instead of the one built in.
-    #[arg(long, value_name = "DIR")]
-    catalog: Option<PathBuf>,
     #[command(flatten)]
     outputs: outputs::OutputArgs,
 }
 
 pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
-    let catalog = selection::load_catalog(args.catalog.as_deref())?;
-    selection::check_timeout_scale(args.timeout_scale)?;
+    let catalog = selection::load_catalog(args.selection.catalog.as_deref())?;
+    selection::check_timeout_scale(args.selection.timeout_scale)?;
     let (mut patterns, mut exclude, mut exclude_agent_cases, mut out, mut listen) =
         (Vec::new(), Vec::new(), BTreeMap::new(), args.out.clone(), args.listen.clone());
     let serve = args.serve || args.spec.is_some() || args.until.is_some();
     if let Some(path) = &args.spec {
         let spec = spec::load_server_spec(path)?;
-        if spec.options.is_some() {
+        if spec.selection.options.is_some() {
             eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored", path.display());
         }
         if let (Some(url), None) = (&spec.url, &listen) {
             let target = wsspec::engine::Target::parse(url).map_err(|e| format!("{}: url: {e}", path.display()))?;
             listen = Some(format!("{}:{}", target.host, target.port));
         }
-        patterns = spec.cases;
-        exclude = spec.exclude_cases;
-        exclude_agent_cases = spec.exclude_agent_cases;
-        out = spec.outdir.map(PathBuf::from).unwrap_or(out);
+        patterns = spec.selection.cases;
+        exclude = spec.selection.exclude_cases;
+        exclude_agent_cases = spec.selection.exclude_agent_cases;
+        out = spec.selection.outdir.map(PathBuf::from).unwrap_or(out);
     }
-    patterns.extend(args.cases.iter().cloned());
-    exclude.extend(args.exclude.iter().cloned());
+    patterns.extend(args.selection.cases.iter().cloned());
+    exclude.extend(args.selection.exclude.iter().cloned());
     let selected = selection::select(&catalog, Role::Client, &patterns, &exclude)?;
-    if args.list {
+    if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
     if serve && args.exec.is_some() {
@@ -104,7 +91,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     }
 
     let exec_bound = Duration::from_secs_f64(
-        args.exec_timeout.unwrap_or_else(|| selected.iter().map(|c| c.timeout * args.timeout_scale + 5.0).sum::<f64>() + 60.0),
+        args.exec_timeout.unwrap_or_else(|| selected.iter().map(|c| c.timeout * args.selection.timeout_scale + 5.0).sum::<f64>() + 60.0),
     );
     let progress = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
     let total = selected.len();
@@ -128,7 +115,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         cases: selected.clone(),
         exclude_agent_cases,
         out_dir: out.clone(),
-        options: RunOptions { timeout_scale: args.timeout_scale, jobs: default_jobs(), ..RunOptions::default() },
+        options: RunOptions { timeout_scale: args.selection.timeout_scale, jobs: default_jobs(), ..RunOptions::default() },
         on_result: Some(on_result),
     };
     let listen = listen.unwrap_or_else(|| if serve { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
@@ -146,7 +133,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         server.agents()
     } else if let Some(command) = &args.exec {
         let agent = args.agent.clone().unwrap_or_else(|| "client".into());
-        exec(command, &url, &agent, &selected, &out, exec_bound, args.timeout_scale).await?;
+        exec(command, &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await?;
         vec![agent]
     } else {
         let agent = args.agent.clone().unwrap_or_else(|| EMBEDDED_AGENT.into());

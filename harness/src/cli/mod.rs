@@ -1,7 +1,10 @@
 //! Command-line arguments and the commands they run.
 
+mod client;
+mod fuzz;
 mod outputs;
 mod progress;
+mod selection;
 mod server;
 mod spec;
 
@@ -23,6 +26,29 @@ enum Command {
     /// Test a WebSocket server (wsspec is the client). Without a URL, tests the embedded reference
     /// server (tokio-tungstenite).
     Server(ServerArgs),
+    /// Test a WebSocket client (wsspec is the server, speaking Autobahn's fuzzingserver URL
+    /// protocol). Without --exec or --serve, tests the embedded reference client (tokio-tungstenite).
+    Client(client::ClientArgs),
+    /// Fuzz a WebSocket server with random frame sequences judged by a model of the RFC; writes
+    /// each divergence, minimized, as a case file. Without a URL, fuzzes the embedded server.
+    Fuzz(fuzz::FuzzArgs),
+    /// Write the seed corpora of the libFuzzer targets in fuzz/ (one folder per target).
+    FuzzSeeds {
+        /// Folder to write to, e.g. fuzz/corpus
+        dir: PathBuf,
+        /// Generate them from the case files in this folder instead of the built-in catalog.
+        #[arg(long, value_name = "DIR")]
+        catalog: Option<PathBuf>,
+    },
+    /// Run the embedded reference client (tokio-tungstenite) as an Autobahn-style driver against a
+    /// client-testing server: getCaseCount, runCase for each case (echoing), updateReports.
+    ReferenceClient {
+        /// The server's base URL, e.g. ws://127.0.0.1:9001
+        url: String,
+        /// The name results are filed under.
+        #[arg(long, default_value = "tungstenite-embedded")]
+        agent: String,
+    },
     /// Run the embedded reference server (tokio-tungstenite echo) on its own, e.g. to compare wsspec
     /// with another suite on the same server. Runs until interrupted.
     ReferenceServer {
@@ -30,6 +56,18 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9001")]
         listen: String,
     },
+    /// Re-render the HTML report (and JUnit with --junit) from stored results: index.json and the
+    /// per-case files in DIR, every agent of index.json in one matrix. Gates like a run.
+    Report {
+        /// A report folder, or its index.json.
+        dir: PathBuf,
+        #[command(flatten)]
+        outputs: outputs::OutputArgs,
+    },
+    /// Compare two result sets (report folders or index.json files): regressions, fixes, other
+    /// verdict changes, changed close codes, new and missing results. Exit 0 when they are the
+    /// same, 1 when they differ, 2 on bad input.
+    Diff { old: PathBuf, new: PathBuf },
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,27 +80,14 @@ pub struct ServerArgs {
     /// Report folder.
     #[arg(long, default_value = "reports/servers")]
     out: PathBuf,
-    /// Cases to run: ids, or patterns with `*` matching the start of an id (Autobahn's rules).
-    #[arg(long, num_args = 1.., value_name = "PATTERN")]
-    cases: Vec<String>,
-    /// Cases to leave out (same patterns).
-    #[arg(long, num_args = 1.., value_name = "PATTERN")]
-    exclude: Vec<String>,
-    /// Print the selected cases and run nothing.
-    #[arg(long)]
-    list: bool,
+    #[command(flatten)]
+    selection: selection::SelectionArgs,
     /// Cases in flight at once (1 for fragile targets).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
     /// Autobahn's fuzzingclient.json: servers, cases, exclude-cases, exclude-agent-cases, outdir.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
-    /// Multiply every timeout and pause by this factor.
-    #[arg(long, default_value_t = 1.0)]
-    timeout_scale: f64,
-    /// Load the catalog from this folder instead of the one built in.
-    #[arg(long, value_name = "DIR")]
-    catalog: Option<PathBuf>,
     #[command(flatten)]
     outputs: outputs::OutputArgs,
 }
@@ -76,6 +101,23 @@ pub enum Outcome {
 pub async fn run(args: Args) -> Result<Outcome, String> {
     match args.command {
         Command::Server(server_args) => server::run(server_args).await,
+        Command::Client(client_args) => client::run(client_args).await,
+        Command::Fuzz(fuzz_args) => fuzz::run(fuzz_args).await,
+        Command::FuzzSeeds { dir, catalog } => fuzz::write_seeds(dir, catalog),
+        Command::ReferenceClient { url, agent } => {
+            wsspec::peers::reference_client::run_driver(url.trim_end_matches('/'), &agent).await?;
+            Ok(Outcome::Passed)
+        }
+        Command::Report { dir, outputs } => {
+            outputs::check(&outputs, &selection::load_catalog(None)?)?;
+            outputs::report_stored(&dir, &outputs)
+        }
+        Command::Diff { old, new } => {
+            let load = |path: &PathBuf| wsspec_reports::StoredResults::load(path).map(|r| r.index).map_err(|e| e.to_string());
+            let diff = wsspec_reports::diff::diff(&load(&old)?, &load(&new)?);
+            println!("{diff}");
+            Ok(if diff.is_empty() { Outcome::Passed } else { Outcome::Failed })
+        }
         Command::ReferenceServer { listen } => {
             let server = wsspec::peers::reference_server::ReferenceServer::bind(&listen)
                 .await

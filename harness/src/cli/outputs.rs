@@ -1,37 +1,182 @@
-//! What happens after an agent's run: the summary on the terminal and the verdict that picks the
-//! exit code. Shared by every command that runs cases.
+//! What happens after cases ran: the terminal summary, the reports rendered from the stored
+//! results (HTML always, JUnit when asked), the expectations gate and the exit code. Shared by every
+//! command that runs cases, and by `wsspec report`.
+//!
+//! A command calls `check` before running anything, `finish_agent` after each agent (which also
+//! re-renders the reports, so an interrupted run of several agents keeps one), and `finish_run` once
+//! at the end.
 
-use std::{collections::BTreeMap, path::Path};
+use std::{collections::BTreeMap, path::Path, path::PathBuf};
 
-use wsspec_reports::{Behavior, BehaviorClose, CaseRecord};
+use wsspec::{
+    catalog::{Catalog, Section},
+    expectations::Expectations,
+};
+use wsspec_reports::{
+    case_order, html::Html, junit::Junit, render, Behavior, BehaviorClose, CaseRecord, IndexEntry, Output, SectionTitles, Status,
+    StoredResults,
+};
+
+use super::Outcome;
 
 /// Output options common to the commands that run cases.
 #[derive(Debug, Clone, clap::Args)]
-pub struct OutputArgs {}
-
-/// Summarizes one agent's results (already written to `out`); true when the run should fail.
-pub fn finish_agent(agent: &str, records: &[CaseRecord], seconds: f64, out: &Path, args: &OutputArgs) -> Result<bool, String> {
-    let _ = (out, args);
-    Ok(summarize(agent, records, seconds))
+pub struct OutputArgs {
+    /// Also write JUnit XML: one testsuite per section, one testcase per case and agent.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Expectations (TOML): the results this project accepts besides a clean pass, and why. The run
+    /// then exits 1 on any other result, and on an entry whose cases now pass (stale).
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// Rewrite the --expect file so that every result of this run is expected (entries that still
+    /// hold are kept), and exit 0.
+    #[arg(long, requires = "expect")]
+    update_expectations: bool,
 }
 
-/// Prints counts and every failure; true when a case failed.
-fn summarize(agent: &str, records: &[CaseRecord], seconds: f64) -> bool {
+/// What decides whether a result fails the run.
+enum Gate {
+    /// Without expectations: `IndexEntry::is_failure`.
+    Verdicts,
+    Expectations(Expectations),
+}
+
+impl Gate {
+    fn load(args: &OutputArgs, known_id: impl Fn(&str) -> bool) -> Result<Self, String> {
+        match &args.expect {
+            None => Ok(Self::Verdicts),
+            Some(path) if args.update_expectations && !path.exists() => Ok(Self::Expectations(Expectations::default())),
+            Some(path) => Expectations::load(path, known_id).map(Self::Expectations),
+        }
+    }
+
+    fn status(&self, agent: &str, id: &str, entry: &IndexEntry, record: Option<&CaseRecord>) -> Status {
+        match self {
+            Self::Verdicts => Status::of_verdicts(entry, record),
+            Self::Expectations(expectations) => expectations.status(agent, id, entry, record),
+        }
+    }
+}
+
+/// Checks the options before any case runs, so a bad expectations file costs nothing; its exact
+/// case ids must exist in `catalog`.
+pub fn check(args: &OutputArgs, catalog: &Catalog) -> Result<(), String> {
+    Gate::load(args, |id| catalog.case(id).is_some()).map(drop)
+}
+
+/// Summarizes one agent's results (already written to `out`) and re-renders the reports of `out`;
+/// true when the agent's results fail the run.
+pub fn finish_agent(agent: &str, records: &[CaseRecord], seconds: f64, out: &Path, args: &OutputArgs) -> Result<bool, String> {
+    let gate = Gate::load(args, |_| true)?;
+    let results: Vec<_> = records.iter().map(|r| (r.id.as_str(), r.index_entry(), Some(r))).collect();
+    let failed = summarize(agent, &results, &format!("{} cases in {seconds:.1} s", records.len()), &gate);
+    render_reports(out, args, &gate)?;
+    Ok(failed)
+}
+
+/// `wsspec report`: summarizes every agent stored in `dir` (a report folder or its index.json),
+/// renders the reports once, and gates on all of them.
+pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
+    let gate = Gate::load(args, |_| true)?;
+    let results = StoredResults::load(dir).map_err(|e| e.to_string())?;
+    let mut failed = false;
+    for (agent, cases) in &results.index {
+        let records: BTreeMap<&str, CaseRecord> =
+            cases.keys().filter_map(|id| Some((id.as_str(), results.record(agent, id).ok()?))).collect();
+        let mut stored: Vec<_> = cases.iter().map(|(id, entry)| (id.as_str(), entry.clone(), records.get(id.as_str()))).collect();
+        stored.sort_by_key(|(id, _, _)| case_order(id));
+        failed |= summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
+    }
+    render_reports(&results.dir, args, &gate)?;
+    finish_run(&results.dir, &results.index.keys().cloned().collect::<Vec<_>>(), failed, args)
+}
+
+/// After the last agent: the expectation totals of `agents`, the expectations update when asked,
+/// and the outcome (`failed` is what `finish_agent` and the command found).
+pub fn finish_run(out: &Path, agents: &[String], failed: bool, args: &OutputArgs) -> Result<Outcome, String> {
+    let mut outcome = if failed { Outcome::Failed } else { Outcome::Passed };
+    if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
+        let results = StoredResults::load(out).map_err(|e| e.to_string())?;
+        let of_run: Vec<(&str, &str, &IndexEntry)> = results
+            .index
+            .iter()
+            .filter(|(agent, _)| agents.contains(agent))
+            .flat_map(|(agent, cases)| cases.iter().map(move |(id, entry)| (agent.as_str(), id.as_str(), entry)))
+            .collect();
+        let statuses: Vec<Status> = of_run.iter().map(|(agent, id, entry)| expectations.status(agent, id, entry, None)).collect();
+        let count = |f: fn(&Status) -> bool| statuses.iter().filter(|s| f(s)).count();
+        eprintln!(
+            "expectations {}: {} results as expected ({} of them accepted non-passes), {} unexpected, {} stale",
+            path.display(),
+            count(|s| !s.fails_run()),
+            count(|s| matches!(s, Status::Expected { .. })),
+            count(|s| matches!(s, Status::Failed { .. })),
+            count(|s| matches!(s, Status::Stale { .. })),
+        );
+        if args.update_expectations {
+            let updated = expectations.updated(of_run);
+            std::fs::write(path, updated.to_toml()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprintln!("expectations: wrote {} ({} entries); review the reasons before committing", path.display(), updated.entries.len());
+            outcome = Outcome::Passed;
+        }
+    }
+    eprintln!("HTML report: {}", out.join("index.html").display());
+    if let Some(junit) = &args.junit {
+        eprintln!("JUnit: {}", junit.display());
+    }
+    Ok(outcome)
+}
+
+/// Renders everything stored in `out`, every agent of it, as the options ask.
+fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), String> {
+    let results = StoredResults::load(out).map_err(|e| e.to_string())?;
+    let titles = section_titles();
+    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.index.keys().cloned(), titles.clone()))];
+    if let Some(path) = &args.junit {
+        outputs.push(Box::new(Junit::new(path, titles)));
+    }
+    let rendered =
+        render(&results, |agent, id, entry, record| gate.status(agent, id, entry, record), outputs).map_err(|e| e.to_string())?;
+    if let Some(first) = rendered.unreadable.first() {
+        eprintln!(
+            "wsspec: warning: {} case records could not be read, their pages show only the verdicts (first: {first})",
+            rendered.unreadable.len()
+        );
+    }
+    Ok(())
+}
+
+/// Section and subsection titles of the built-in catalog (ids never change meaning).
+fn section_titles() -> SectionTitles {
+    let sections = Catalog::embedded().map(|c| c.sections).unwrap_or_default();
+    let titles = sections.into_iter().flat_map(|Section { id, title, subsections }| std::iter::once((id, title)).chain(subsections));
+    SectionTitles(titles.collect())
+}
+
+/// Prints counts and every result that fails the run; true when one does.
+fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<&CaseRecord>)], heading: &str, gate: &Gate) -> bool {
     let mut behaviors: BTreeMap<Behavior, usize> = BTreeMap::new();
     let mut closes: BTreeMap<BehaviorClose, usize> = BTreeMap::new();
-    for r in records {
-        *behaviors.entry(r.behavior).or_default() += 1;
-        *closes.entry(r.behavior_close).or_default() += 1;
+    for (_, entry, _) in results {
+        *behaviors.entry(entry.behavior).or_default() += 1;
+        *closes.entry(entry.behavior_close).or_default() += 1;
     }
     let counts = |pairs: Vec<(&str, usize)>| pairs.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
-    let failures: Vec<&CaseRecord> = records.iter().filter(|r| r.index_entry().is_failure()).collect();
-    eprintln!("\n{agent}: {} cases in {seconds:.1} s", records.len());
+    eprintln!("\n{agent}: {heading}");
     eprintln!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
     eprintln!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
-    for r in &failures {
-        let reason = if r.behavior == Behavior::Failed { &r.result } else { &r.result_close };
-        eprintln!("  FAILED {:<9} {} / {}: {reason}", r.id, r.behavior.as_str(), r.behavior_close.as_str());
+    let mut failed = 0;
+    for (id, entry, record) in results {
+        let (label, why) = match gate.status(agent, id, entry, *record) {
+            Status::Failed { why } if matches!(gate, Gate::Verdicts) => ("FAILED", why),
+            Status::Failed { why } => ("UNEXPECTED", why),
+            Status::Stale { why } => ("STALE", why),
+            Status::Passed | Status::Expected { .. } => continue,
+        };
+        failed += 1;
+        eprintln!("  {label} {id:<9} {}: {why}", entry.verdicts());
     }
-    eprintln!("  {} failed", failures.len());
-    !failures.is_empty()
+    eprintln!("  {failed} failed");
+    failed > 0
 }

@@ -1,10 +1,30 @@
 //! Loading the catalog and selecting cases, as every command that runs cases does.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use wsspec::catalog::{case_matches, Case, Catalog, Role};
 
 use super::Outcome;
+
+/// The options that choose which cases run and how long they may take.
+#[derive(Debug, clap::Args)]
+pub struct SelectionArgs {
+    /// Cases: ids, or patterns with `*` matching the start of an id (Autobahn's rules).
+    #[arg(long, num_args = 1.., value_name = "PATTERN")]
+    pub cases: Vec<String>,
+    /// Cases to leave out (same patterns).
+    #[arg(long, num_args = 1.., value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Print the selected cases and run nothing.
+    #[arg(long)]
+    pub list: bool,
+    /// Multiply every timeout and pause by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    pub timeout_scale: f64,
+    /// Load the catalog from this folder instead of the one built in.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+}
 
 /// The built-in catalog, or the one in `dir`.
 pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog, String> {

@@ -21,8 +21,8 @@ struct Run {
 }
 
 pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
-    let catalog = selection::load_catalog(args.catalog.as_deref())?;
-    selection::check_timeout_scale(args.timeout_scale)?;
+    let catalog = selection::load_catalog(args.selection.catalog.as_deref())?;
+    selection::check_timeout_scale(args.selection.timeout_scale)?;
     if args.jobs == Some(0) {
         return Err("--jobs must be at least 1".into());
     }
@@ -33,7 +33,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 return Err("give either a URL or --spec, not both".into());
             }
             let spec = spec::load(path)?;
-            if spec.options.is_some() || spec.servers.iter().any(|s| s.options.is_some()) {
+            if spec.selection.options.is_some() || spec.servers.iter().any(|s| s.options.is_some()) {
                 eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored; wsspec uses its own timeouts", path.display());
             }
             let runs = spec
@@ -42,6 +42,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 .map(|s| {
                     let agent = s.agent.clone().unwrap_or_else(|| "UnknownServer".into());
                     let exclude = spec
+                        .selection
                         .exclude_agent_cases
                         .iter()
                         .filter(|(pattern, _)| full_match(pattern, &agent))
@@ -50,15 +51,16 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                     Run { agent, url: Some(s.url.clone()), exclude }
                 })
                 .collect();
-            (spec.cases, spec.exclude_cases, spec.outdir.map(PathBuf::from), runs)
+            let selection = spec.selection;
+            (selection.cases, selection.exclude_cases, selection.outdir.map(PathBuf::from), runs)
         }
         None => {
             let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { EMBEDDED_AGENT }.into());
             (Vec::new(), Vec::new(), None, vec![Run { agent, url: args.url.clone(), exclude: Vec::new() }])
         }
     };
-    patterns.extend(args.cases.iter().cloned());
-    exclude.extend(args.exclude.iter().cloned());
+    patterns.extend(args.selection.cases.iter().cloned());
+    exclude.extend(args.selection.exclude.iter().cloned());
     if args.agent.is_some() && args.spec.is_some() {
         return Err("--agent names the server given as URL; a spec file names its servers itself".into());
     }
@@ -66,11 +68,11 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let selected = selection::select(&catalog, Role::Server, &patterns, &exclude)?;
     outputs::check(&args.outputs, &catalog)?;
 
-    if args.list {
+    if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
 
-    let options = RunOptions { timeout_scale: args.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), ..RunOptions::default() };
+    let options = RunOptions { timeout_scale: args.selection.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), ..RunOptions::default() };
     let mut failed = false;
     let agents: Vec<String> = runs.iter().map(|r| r.agent.clone()).collect();
     for run in runs {

@@ -1,16 +1,16 @@
-//! Autobahn's `fuzzingclient.json`, so an existing spec file drives wsspec unchanged.
+//! Autobahn's spec files, so an existing `fuzzingclient.json` or `fuzzingserver.json` drives wsspec
+//! unchanged.
 
 use std::{collections::BTreeMap, path::Path};
 
-use serde::Deserialize;
+use serde::{de::DeserializeOwned, Deserialize};
 
+/// What both spec files share: the case selection, the report folder, Autobahn's options.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct FuzzingClientSpec {
+pub struct Selection {
     #[serde(default)]
     pub outdir: Option<String>,
-    #[serde(default)]
-    pub servers: Vec<ServerEntry>,
     pub cases: Vec<String>,
     #[serde(default)]
     pub exclude_cases: Vec<String>,
@@ -19,6 +19,15 @@ pub struct FuzzingClientSpec {
     /// Autobahn's protocol options; wsspec has its own defaults and ignores them.
     #[serde(default)]
     pub options: Option<serde_json::Value>,
+}
+
+/// `fuzzingclient.json`, for `wsspec server --spec`.
+#[derive(Debug, Deserialize)]
+pub struct FuzzingClientSpec {
+    #[serde(default)]
+    pub servers: Vec<ServerEntry>,
+    #[serde(flatten)]
+    pub selection: Selection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,34 +39,28 @@ pub struct ServerEntry {
     pub options: Option<serde_json::Value>,
 }
 
-pub fn load(path: &Path) -> Result<FuzzingClientSpec, String> {
+/// `fuzzingserver.json`, for `wsspec client --spec`.
+#[derive(Debug, Deserialize)]
+pub struct FuzzingServerSpec {
+    /// `ws://host:port` to listen on.
+    pub url: Option<String>,
+    #[serde(flatten)]
+    pub selection: Selection,
+}
+
+fn read<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let spec: FuzzingClientSpec = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn load(path: &Path) -> Result<FuzzingClientSpec, String> {
+    let spec: FuzzingClientSpec = read(path)?;
     if spec.servers.is_empty() {
         return Err(format!("{}: `servers` lists no server to test", path.display()));
     }
     Ok(spec)
 }
 
-/// Autobahn's `fuzzingserver.json`, for `wsspec client --spec`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct FuzzingServerSpec {
-    /// `ws://host:port` to listen on.
-    pub url: Option<String>,
-    #[serde(default)]
-    pub outdir: Option<String>,
-    pub cases: Vec<String>,
-    #[serde(default)]
-    pub exclude_cases: Vec<String>,
-    #[serde(default)]
-    pub exclude_agent_cases: BTreeMap<String, Vec<String>>,
-    /// Autobahn's protocol options; wsspec has its own defaults and ignores them.
-    #[serde(default)]
-    pub options: Option<serde_json::Value>,
-}
-
 pub fn load_server_spec(path: &Path) -> Result<FuzzingServerSpec, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    read(path)
 }

@@ -44,3 +44,13 @@ pub fn verdict_line(record: &CaseRecord) -> String {
     let code = record.remote_close_code.map_or("none".to_string(), |c| c.to_string());
     format!("{} | {} | {}", record.behavior.as_str(), record.behavior_close.as_str(), code)
 }
+
+/// Runs the `wsspec` command as CI would (plain progress lines): exit code, stdout, stderr.
+pub fn wsspec(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec")).args(args).env("CI", "1").output().expect("wsspec runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

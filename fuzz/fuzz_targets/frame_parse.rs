@@ -1,0 +1,84 @@
+//! Raw bytes into the incremental decoder, cut at arbitrary points: no panic, memory bounded by the
+//! input and the payload limit whatever length a header declares, and the same frames (or the same
+//! error) as when all bytes come at once.
+#![no_main]
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::atomic::{AtomicUsize, Ordering},
+};
+
+use libfuzzer_sys::fuzz_target;
+use wsspec::{
+    frame::{DecodeError, Decoder},
+    fuzz::split::split,
+};
+
+const LIMIT: u64 = 1 << 16;
+
+/// The system allocator, counting the bytes live and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            PEAK.fetch_max(LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size(), Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            PEAK.fetch_max(LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size, Ordering::Relaxed);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Decodes the pieces in turn; a digest of every frame (header bytes and payload), and the error.
+fn decode(pieces: &[&[u8]]) -> (u64, usize, Option<DecodeError>) {
+    let mut decoder = Decoder::new(LIMIT);
+    let (mut digest, mut frames) = (DefaultHasher::new(), 0);
+    for piece in pieces {
+        decoder.push(piece);
+        loop {
+            match decoder.next_frame() {
+                Ok(Some(frame)) => {
+                    (&frame.header.raw, &frame.payload).hash(&mut digest);
+                    frames += 1;
+                }
+                Ok(None) => break,
+                Err(e) => return (digest.finish(), frames, Some(e)),
+            }
+        }
+    }
+    (digest.finish(), frames, None)
+}
+
+fuzz_target!(|input: &[u8]| {
+    let pieces = split(input);
+    let whole = pieces.concat();
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let in_pieces = decode(&pieces);
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    // The buffer (at most the input, doubled as it grows), one reservation up to the limit, one frame.
+    let bound = 3 * (whole.len() + LIMIT as usize) + 4096;
+    assert!(peak <= bound, "{peak} bytes at peak for {} bytes of input", whole.len());
+    assert_eq!(in_pieces, decode(&[&whole]), "cut into {} pieces", pieces.len());
+});

@@ -1,0 +1,173 @@
+//! `wsspec fuzz`: network fuzzing of a server, with progress and a summary; `wsspec fuzz-seeds`:
+//! the libFuzzer seed corpora.
+
+use std::{
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use wsspec::{
+    catalog::Catalog,
+    engine::{default_jobs, RunOptions, Target},
+    fuzz::{
+        network::{self, Config, Kind, Stats},
+        seeds,
+    },
+    peers::reference_server::ReferenceServer,
+};
+
+use super::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub struct FuzzArgs {
+    /// The server to fuzz, e.g. ws://127.0.0.1:9001 (without it: the embedded reference server)
+    url: Option<String>,
+    /// Seconds to generate new sequences for.
+    #[arg(long, default_value_t = 60.0)]
+    duration: f64,
+    /// Stop after this many sequences (as well as after --duration).
+    #[arg(long)]
+    sequences: Option<u64>,
+    /// Seed of the sequence generator: the same seed sends the same frames (default: random, printed).
+    #[arg(long)]
+    seed: Option<u32>,
+    /// Sequences in flight at once.
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// Folder for the findings: one case file per run, `fuzz-<seed>.toml`.
+    #[arg(long, default_value = "fuzz-findings")]
+    out: PathBuf,
+    /// Multiply every timeout by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
+}
+
+pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
+    if !(args.duration.is_finite() && args.duration > 0.0) {
+        return Err(format!("--duration {} must be a positive number of seconds", args.duration));
+    }
+    if !(args.timeout_scale.is_finite() && args.timeout_scale > 0.0) {
+        return Err(format!("--timeout-scale {} must be a positive number", args.timeout_scale));
+    }
+    if args.jobs == Some(0) {
+        return Err("--jobs must be at least 1".into());
+    }
+    // The embedded server lives exactly as long as the run.
+    let (url, _server) = match args.url {
+        Some(url) => (url, None),
+        None => {
+            let server = ReferenceServer::start().await.map_err(|e| format!("cannot start the embedded server: {e}"))?;
+            (server.url(), Some(server))
+        }
+    };
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let config = Config {
+        target: Target::parse(&url)?,
+        seed,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        duration: Duration::from_secs_f64(args.duration),
+        max_sequences: args.sequences,
+        options: RunOptions { timeout_scale: args.timeout_scale, ..RunOptions::default() },
+        out_dir: args.out,
+    };
+    eprintln!("wsspec: fuzzing {url} for {} s, seed {seed}, {} sequences at a time", args.duration, config.jobs);
+    let mut status = Status::new();
+    let report = network::run(&config, |stats| status.show(stats)).await.map_err(|e| e.to_string())?;
+    status.finish();
+
+    let stats = &report.stats;
+    eprintln!(
+        "\n{} sequences in {:.1} s ({:.0}/s), {} divergent, {} findings",
+        stats.sequences,
+        stats.elapsed.as_secs_f64(),
+        stats.per_second(),
+        stats.divergent,
+        report.findings.len()
+    );
+    for finding in &report.findings {
+        let kind = match finding.kind {
+            Kind::Divergence => "divergence",
+            Kind::Hang => "hang",
+            Kind::Crash => "crash",
+        };
+        let again = if finding.reproduced || finding.kind == Kind::Crash { "" } else { " (did not fail again when rerun)" };
+        eprintln!(
+            "  {kind} {} (sequence {}, {} → {} frames){again}: {}",
+            finding.ids.join(", "),
+            finding.index,
+            finding.frames.0,
+            finding.frames.1,
+            finding.reason
+        );
+    }
+    if report.unexamined > 0 {
+        eprintln!("  {} more divergent sequences were not minimized (run longer, or with another --seed)", report.unexamined);
+    }
+    match &report.file {
+        Some(file) => {
+            eprintln!("Findings: {} (wsspec server {url} --catalog {})", file.display(), config.out_dir.display());
+            Ok(Outcome::Failed)
+        }
+        None => Ok(Outcome::Passed),
+    }
+}
+
+/// `wsspec fuzz-seeds DIR`: writes the seed corpora of the libFuzzer targets in `fuzz/`.
+pub fn write_seeds(dir: PathBuf, catalog: Option<PathBuf>) -> Result<Outcome, String> {
+    let (catalog, sources) = match catalog {
+        Some(folder) => {
+            let catalog = Catalog::from_dir(&folder).map_err(|e| format!("invalid case file: {e}"))?;
+            let mut sources = Vec::new();
+            let entries = std::fs::read_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+            for path in entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                sources.push((path.display().to_string(), text));
+            }
+            (catalog, sources)
+        }
+        None => (Catalog::embedded().map_err(|e| format!("invalid case file: {e}"))?, Catalog::embedded_sources()),
+    };
+    let counts = seeds::write(&catalog, &sources, &dir).map_err(|e| format!("cannot write seeds to {}: {e}", dir.display()))?;
+    for (target, count) in counts {
+        eprintln!("{target:<18} {count} seeds");
+    }
+    eprintln!("Seeds: {}", dir.display());
+    Ok(Outcome::Passed)
+}
+
+/// A status line: rewritten in place on a terminal, one line every ten seconds elsewhere (CI logs).
+struct Status {
+    terminal: bool,
+    last: Instant,
+}
+
+impl Status {
+    fn new() -> Self {
+        Self { terminal: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(), last: Instant::now() }
+    }
+
+    fn show(&mut self, stats: &Stats) {
+        let line = format!(
+            "{:>5.0} s  {} sequences ({:.0}/s)  {} divergent  {} findings",
+            stats.elapsed.as_secs_f64(),
+            stats.sequences,
+            stats.per_second(),
+            stats.divergent,
+            stats.findings
+        );
+        if self.terminal {
+            eprint!("\r{line}");
+            let _ = std::io::stderr().flush();
+        } else if self.last.elapsed() >= Duration::from_secs(10) {
+            eprintln!("{line}");
+            self.last = Instant::now();
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
+}

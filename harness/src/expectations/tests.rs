@@ -1,0 +1,133 @@
+use super::*;
+use Behavior::{Failed, NonStrict, Ok as Pass, Unimplemented};
+
+fn known(id: &str) -> bool {
+    ["6.4.3", "7.5.1", "2.1"].contains(&id)
+}
+
+fn parse(text: &str) -> Expectations {
+    Expectations::parse(text, known).unwrap()
+}
+
+fn verdicts(behavior: Behavior, close: BehaviorClose) -> IndexEntry {
+    IndexEntry { behavior, behavior_close: close, duration: 1, remote_close_code: Some(1000), reportfile: String::new() }
+}
+
+fn kind(status: &Status) -> &'static str {
+    match status {
+        Status::Passed => "passed",
+        Status::Failed { .. } => "failed",
+        Status::Expected { .. } => "expected",
+        Status::Stale { .. } => "stale",
+    }
+}
+
+const FILE: &str = r#"
+[[expect]]
+cases = ["12.*", "13.*"]
+behavior = ["UNIMPLEMENTED"]
+why = "no permessage-deflate"
+
+[[expect]]
+cases = "6.4.*"
+behavior = ["NON-STRICT"]
+why = "validates UTF-8 per message"
+
+[[expect]]
+cases = "6.4.3"
+agent = "old*"
+behavior = ["FAILED"]
+close = ["WRONG CODE"]
+why = "old versions answer with 1002"
+"#;
+
+#[test]
+fn the_last_matching_entry_decides() {
+    let e = parse(FILE);
+    assert_eq!(e.entries.len(), 3);
+    assert_eq!(e.entries[1].line, 7);
+    let ok = BehaviorClose::Ok;
+    let cases = [
+        ("new", "1.1.1", verdicts(Pass, ok), "passed"),
+        ("new", "1.1.1", verdicts(NonStrict, ok), "failed"),
+        ("new", "1.1.1", verdicts(Pass, BehaviorClose::FailedByClient), "failed"),
+        ("new", "12.1.1", verdicts(Unimplemented, ok), "expected"),
+        ("new", "12.1.1", verdicts(Pass, ok), "stale"),
+        ("new", "12.1.1", verdicts(Failed, ok), "failed"),
+        ("new", "6.4.3", verdicts(NonStrict, ok), "expected"),
+        ("new", "6.4.3", verdicts(Behavior::Informational, ok), "stale"),
+        ("new", "6.4.3", verdicts(NonStrict, BehaviorClose::WrongCode), "failed"),
+        ("old-1.0", "6.4.3", verdicts(Failed, BehaviorClose::WrongCode), "expected"),
+        ("old-1.0", "6.4.3", verdicts(NonStrict, ok), "failed"),
+        ("old-1.0", "6.4.2", verdicts(NonStrict, ok), "expected"),
+    ];
+    for (agent, id, entry, want) in cases {
+        let status = e.status(agent, id, &entry, None);
+        assert_eq!(kind(&status), want, "{agent} {id} {}: {status:?}", entry.verdicts());
+    }
+    let Status::Stale { why } = e.status("new", "12.1.1", &verdicts(Pass, ok), None) else { unreachable!() };
+    assert_eq!(why, "expected behavior UNIMPLEMENTED (line 2: no permessage-deflate), but it passes: OK / OK; remove or narrow the entry");
+}
+
+#[test]
+fn bad_files_name_the_line() {
+    let cases = [
+        ("[[expect]]\ncases = \"2.1\"\nbehavior = [\"FAILD\"]\nwhy = \"x\"\n", "3: unknown variant `FAILD`"),
+        ("[[expect]]\ncases = \"2.1\"\nbehavior = [\"FAILED\"]\nwhy = \"x\"\nwhen = 1\n", "unknown field `when`"),
+        ("[[expect]]\ncases = \"2.1\"\nbehavior = [\"FAILED\"]\n", "missing field `why`"),
+        (
+            "\n\n[[expect]]\ncases = \"6.4\"\nbehavior = [\"FAILED\"]\nwhy = \"x\"\n",
+            "3: no case has the id `6.4` (use `*` for patterns, e.g. `6.4.*`)",
+        ),
+        ("[[expect]]\ncases = \"2.1\"\nwhy = \"x\"\n", "1: an entry needs `behavior` or `close`"),
+        ("[[expect]]\ncases = []\nclose = [\"UNCLEAN\"]\nwhy = \"x\"\n", "1: `cases` names no case"),
+        ("[[expect]]\ncases = \"2.1\"\nclose = [\"UNCLEAN\"]\nwhy = \" \"\n", "1: `why` is empty"),
+        ("[[expect]]\ncases = \"2.1\"\nclose = []\nwhy = \"x\"\n", "1: an empty list of verdicts"),
+        ("[[expect]\n", "1: "),
+        ("[[expectation]]\n", "unknown field `expectation`"),
+    ];
+    for (text, want) in cases {
+        let error = Expectations::parse(text, known).unwrap_err();
+        assert!(error.contains(want), "{text:?}: {error}");
+    }
+}
+
+#[test]
+fn an_update_keeps_what_holds_and_pins_the_rest() {
+    let before = parse(FILE);
+    let ok = BehaviorClose::Ok;
+    let results = [
+        ("new", "12.1.1", verdicts(Unimplemented, ok)),
+        ("new", "12.1.2", verdicts(Unimplemented, ok)),
+        ("new", "6.4.1", verdicts(NonStrict, ok)),
+        ("new", "6.4.2", verdicts(Pass, ok)),
+        ("new", "2.1", verdicts(Failed, ok)),
+        ("new", "7.5.1", verdicts(Failed, ok)),
+    ];
+    let after = before.updated(results.iter().map(|(a, i, e)| (*a, *i, e)));
+    let cases: Vec<Vec<String>> = after.entries.iter().map(|e| e.cases.clone()).collect();
+    // 12.* holds; 6.4.* has a stale result (6.4.2 passes) so 6.4.1 gets its own entry with the
+    // old reason; the old-agent entry matches nothing run and stays; 2.1 and 7.5.1 are new.
+    assert_eq!(cases, [vec!["12.*", "13.*"], vec!["6.4.3"], vec!["2.1", "7.5.1"], vec!["6.4.1"]]);
+    assert_eq!(after.entries[3].why, "validates UTF-8 per message");
+    assert!(after.entries[2].why.starts_with("recorded from the run of"));
+    assert_eq!(after.entries[2].behavior, Some(vec![Failed]));
+    assert_eq!(after.entries[2].close, None);
+    for (agent, id, entry) in &results {
+        assert!(!after.status(agent, id, entry, None).fails_run(), "{id} is as expected after the update");
+    }
+    let reread = Expectations::parse(&after.to_toml(), |_| true).unwrap();
+    assert_eq!(
+        reread.entries.iter().map(|e| (&e.cases, &e.behavior, &e.why)).collect::<Vec<_>>(),
+        after.entries.iter().map(|e| (&e.cases, &e.behavior, &e.why)).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_update_of_several_agents_names_them() {
+    let results = [("a", "2.1", verdicts(Failed, BehaviorClose::Ok)), ("b", "2.1", verdicts(Pass, BehaviorClose::Ok))];
+    let after = Expectations::default().updated(results.iter().map(|(a, i, e)| (*a, *i, e)));
+    assert_eq!(after.entries.len(), 1);
+    assert_eq!(after.entries[0].agent.as_deref(), Some("a"));
+    assert!(!after.status("b", "2.1", &results[1].2, None).fails_run());
+}

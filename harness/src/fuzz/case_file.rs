@@ -1,0 +1,332 @@
+//! Sequences as catalog cases: the frames as steps and the oracle's alternatives as graded
+//! expectations, in the TOML format of `cases/`. The network fuzzer runs every sequence through this
+//! text and the catalog loader, so a finding's file is known to load and to mean what was run.
+//!
+//! The oracle speaks of the server; the catalog speaks of who closes. A well-formed close frame at
+//! which every alternative ends becomes a `close` step (wsspec closes, the server answers or refuses
+//! it, as in 7.x). Any other close frame is written as plain bytes, so a server that must fail
+//! earlier is never raced by wsspec's own close.
+
+use toml::Value;
+
+use super::{
+    oracle::{wire_header, End, Expected, Outcome, Reply},
+    Sequence,
+};
+use crate::{
+    catalog::{Case, Catalog, CatalogError, Grade, WriteMode},
+    frame::{parse_close_payload, FrameSpec, LengthEncoding, OpCode},
+};
+
+/// The catalog section of fuzz findings, clear of Autobahn's 1–13 and wsspec's own sections.
+pub const SECTION: u32 = 90;
+
+/// A case file: a comment, the fuzz section, and `cases` (each from [`case`]).
+pub fn file(comment: &str, cases: &[String]) -> String {
+    let mut out: String = comment.lines().map(|line| if line.is_empty() { "#\n".to_string() } else { format!("# {line}\n") }).collect();
+    out.push_str(&format!("\n[section]\nid = \"{SECTION}\"\ntitle = \"Fuzz findings\"\n"));
+    for case in cases {
+        out.push('\n');
+        out.push_str(case);
+    }
+    out
+}
+
+/// One `[[case]]` that sends `sequence` and expects what `outcome` allows.
+pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outcome: &Outcome) -> String {
+    let rule = outcome.rule();
+    let mut out = format!("[[case]]\nid = {}\ntitle = {}\n", string(id), string(title));
+    out.push_str(&format!("description = {}\n", string(&format!("Send {}.", describe(sequence)))));
+    out.push_str(&format!("rfc = {}\nlevel = \"MUST\"\nrequirement = {}\n", string(rule.rfc), string(rule.requirement)));
+    if let Some(note) = note {
+        out.push_str(&format!("note = {}\n", string(note)));
+    }
+    out.push_str("roles = [\"server\"]\ntimeout = 1.0\nsteps = [\n");
+    for step in steps(sequence, outcome) {
+        out.push_str(&format!("  {step},\n"));
+    }
+    out.push_str("]\nexpect = [\n");
+    for alternative in expectations(sequence, outcome) {
+        out.push_str(&format!("  {alternative},\n"));
+    }
+    out.push_str("]\n");
+    out
+}
+
+/// Loads a file of one case (as [`file`] writes it) back as that case.
+pub fn load(text: &str) -> Result<Case, CatalogError> {
+    let catalog = Catalog::from_sources([("fuzz sequence".to_string(), text.to_string())])?;
+    Ok(catalog.cases.into_iter().next().expect("a fuzz case file holds a case"))
+}
+
+/// The frames in a line: `text Hello fin=0, ping, close 0x03e8`.
+pub fn describe(sequence: &Sequence) -> String {
+    let frames: Vec<String> = sequence.frames.iter().map(describe_frame).collect();
+    let write = match sequence.write {
+        WriteMode::Together => String::new(),
+        WriteMode::PerFrame => ", one write per frame".into(),
+        WriteMode::Chop(k) => format!(", {k} bytes per write"),
+    };
+    format!("{}{write}", if frames.is_empty() { "nothing".to_string() } else { frames.join(", ") })
+}
+
+fn describe_frame(frame: &FrameSpec) -> String {
+    let mut text = opcode_name(frame.opcode).map_or_else(|| format!("opcode {}", frame.opcode.as_u8()), str::to_string);
+    if !frame.payload.is_empty() {
+        text = format!("{text} {}", crate::preview(&frame.payload, 16));
+    }
+    for (odd, what) in [
+        (!frame.fin, "fin=0".to_string()),
+        (frame.rsv != 0, format!("rsv={}", frame.rsv)),
+        (frame.mask.is_none(), "unmasked".into()),
+        (wire_header(frame).non_minimal_length(), "non-minimal length".into()),
+        (frame.declared_length.is_some(), format!("declared length {:#x}", frame.header_length())),
+    ] {
+        if odd {
+            text.push(' ');
+            text.push_str(&what);
+        }
+    }
+    text
+}
+
+fn opcode_name(opcode: OpCode) -> Option<&'static str> {
+    Some(match opcode {
+        OpCode::Continuation => "continuation",
+        OpCode::Text => "text",
+        OpCode::Binary => "binary",
+        OpCode::Close => "close",
+        OpCode::Ping => "ping",
+        OpCode::Pong => "pong",
+        OpCode::ReservedData(_) | OpCode::ReservedControl(_) => return None,
+    })
+}
+
+/// The index of the frame written as wsspec's `close` step, if one is: a close frame every
+/// alternative ends at, well-formed enough that the server reads it as a close.
+fn close_step(sequence: &Sequence, outcome: &Outcome) -> Option<usize> {
+    let at = outcome.alternatives.first()?.at;
+    let frame = sequence.frames.get(at)?;
+    let well_formed = frame.opcode == OpCode::Close
+        && frame.fin
+        && frame.rsv == 0
+        && frame.mask.is_some()
+        && frame.payload.len() <= 125
+        && frame.declared_length.is_none()
+        && !wire_header(frame).non_minimal_length();
+    (well_formed && outcome.alternatives.iter().all(|a| a.at == at)).then_some(at)
+}
+
+fn steps(sequence: &Sequence, outcome: &Outcome) -> Vec<String> {
+    let close_at = close_step(sequence, outcome);
+    let write = match sequence.write {
+        WriteMode::Together => None,
+        WriteMode::PerFrame => Some(("write", string("per-frame"))),
+        WriteMode::Chop(k) => Some(("chop", k.to_string())),
+    };
+    let step = |action: (&'static str, String)| table([Some(action), write.clone()].into_iter().flatten().collect());
+    let mut steps = Vec::new();
+    let mut frames = Vec::new();
+    for (i, frame) in sequence.frames.iter().enumerate() {
+        if Some(i) == close_at {
+            if !frames.is_empty() {
+                steps.push(step(("frames", array(std::mem::take(&mut frames)))));
+            }
+            steps.push(step(("close", close_value(&frame.payload))));
+        } else {
+            frames.push(frame_value(frame));
+        }
+    }
+    if !frames.is_empty() {
+        steps.push(step(("frames", array(frames))));
+    }
+    steps
+}
+
+fn frame_value(frame: &FrameSpec) -> String {
+    let opcode = opcode_name(frame.opcode).map_or_else(|| frame.opcode.as_u8().to_string(), string);
+    let mut entries = vec![("opcode", opcode)];
+    if !frame.fin {
+        entries.push(("fin", "false".into()));
+    }
+    if frame.rsv != 0 {
+        entries.push(("rsv", frame.rsv.to_string()));
+    }
+    entries.push(("mask", string(&frame.mask.map_or_else(|| "none".to_string(), hex::encode))));
+    if !frame.payload.is_empty() {
+        entries.push(("payload", payload_value(&frame.payload)));
+    }
+    let encoding = match frame.length_encoding {
+        LengthEncoding::Minimal => None,
+        LengthEncoding::Bits7 => Some("7"),
+        LengthEncoding::Bits16 => Some("16"),
+        LengthEncoding::Bits64 => Some("64"),
+    };
+    if let Some(encoding) = encoding {
+        entries.push(("length_encoding", string(encoding)));
+    }
+    if let Some(length) = frame.declared_length {
+        entries.push(("declared_length", string(&format!("{length:#x}"))));
+    }
+    table(entries)
+}
+
+/// `close = { code, reason }` when the payload reads that way, else its bytes.
+fn close_value(payload: &[u8]) -> String {
+    match parse_close_payload(payload) {
+        Ok(None) => "{}".into(),
+        Ok(Some((code, reason))) if printable(reason).is_some() => {
+            let mut entries = vec![("code", code.0.to_string())];
+            if !reason.is_empty() {
+                entries.push(("reason", payload_value(reason)));
+            }
+            table(entries)
+        }
+        _ => table(vec![("payload", payload_value(payload))]),
+    }
+}
+
+/// The alternatives as the catalog's. The judge picks an alternative by its events and closer alone,
+/// so alternatives with the same closer share their close codes (and a clean close is required only
+/// if all of them require it); alternatives that end up the same are written once.
+fn expectations(sequence: &Sequence, outcome: &Outcome) -> Vec<String> {
+    let close_at = close_step(sequence, outcome);
+    let has_failures = outcome.alternatives.iter().any(|a| matches!(a.end, End::Fails(_)));
+    let closings: Vec<(&str, bool)> = outcome
+        .alternatives
+        .iter()
+        .map(|alternative| {
+            let at_close_step = close_at == Some(alternative.at);
+            match &alternative.end {
+                // wsspec closes once the replies are in; a server taking a permitted failure branch
+                // may cross that close with its own.
+                End::Open(_) => ("wsspec", !has_failures),
+                End::Answers(_) if at_close_step => ("wsspec", true),
+                End::Fails(_) if at_close_step => ("wsspec", false),
+                End::Answers(_) | End::Fails(_) => ("peer", false),
+            }
+        })
+        .collect();
+    let shared = |by: &str| {
+        let same: Vec<usize> = (0..closings.len()).filter(|i| closings[*i].0 == by).collect();
+        let mut codes: Vec<u16> = same.iter().flat_map(|i| outcome.alternatives[*i].end.codes().to_vec()).collect();
+        if by == "wsspec" && has_failures {
+            codes.extend(outcome.alternatives.iter().filter(|a| matches!(a.end, End::Fails(_))).flat_map(|a| a.end.codes().to_vec()));
+        }
+        (codes, same.iter().all(|i| closings[*i].1))
+    };
+    let mut order: Vec<usize> = (0..outcome.alternatives.len()).collect();
+    order.sort_by_key(|i| outcome.alternatives[*i].grade != Grade::Ok);
+    let mut written: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::new();
+    for i in order {
+        let alternative = &outcome.alternatives[i];
+        let by = closings[i].0;
+        let (codes, clean) = shared(by);
+        let must_fail = by == "peer" && matches!(alternative.end, End::Fails(_)) && alternative.grade == Grade::Ok;
+        let events = array(alternative.replies.iter().map(event_value).collect());
+        let close = closing(by, &codes, clean, must_fail);
+        if written.contains(&(events.clone(), close.clone())) {
+            continue;
+        }
+        written.push((events.clone(), close.clone()));
+        let mut entries = vec![("events", events)];
+        if alternative.grade == Grade::Informational {
+            entries.push(("grade", string("INFORMATIONAL")));
+        }
+        entries.push(("why", string(alternative.rule.summary)));
+        entries.push(("close", close));
+        out.push(table(entries));
+    }
+    out
+}
+
+/// The catalog's `close` of an alternative.
+fn closing(by: &str, codes: &[u16], clean: bool, wrong_closer_fails: bool) -> String {
+    let mut codes = codes.to_vec();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut entries = vec![("by", string(by)), ("codes", array(codes.iter().map(u16::to_string).collect())), ("clean", clean.to_string())];
+    if wrong_closer_fails {
+        entries.push(("wrong_closer_fails", "true".into()));
+    }
+    table(entries)
+}
+
+fn event_value(expected: &Expected) -> String {
+    let (key, payload) = match &expected.reply {
+        Reply::Echo { binary: false, payload } => ("text", payload),
+        Reply::Echo { binary: true, payload } => ("binary", payload),
+        Reply::Pong(payload) => ("pong", payload),
+    };
+    let mut entries = vec![(key, payload_value(payload))];
+    if expected.optional {
+        entries.push(("optional", "true".into()));
+    }
+    table(entries)
+}
+
+/// A payload as text when it is printable UTF-8, else as hex.
+fn payload_value(bytes: &[u8]) -> String {
+    match printable(bytes) {
+        Some(text) => string(text),
+        None => table(vec![("hex", string(&hex::encode(bytes)))]),
+    }
+}
+
+fn printable(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes).ok().filter(|text| !text.chars().any(char::is_control))
+}
+
+fn string(text: &str) -> String {
+    Value::String(text.to_string()).to_string()
+}
+
+fn array(items: Vec<String>) -> String {
+    format!("[{}]", items.join(", "))
+}
+
+/// An inline table with its keys in the order given (the catalog's own order).
+fn table(entries: Vec<(&str, String)>) -> String {
+    if entries.is_empty() {
+        return "{}".into();
+    }
+    let body: Vec<String> = entries.into_iter().map(|(key, value)| format!("{key} = {value}")).collect();
+    format!("{{ {} }}", body.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{catalog::Closer, fuzz::oracle};
+
+    fn sequence(frames: Vec<FrameSpec>) -> Sequence {
+        Sequence { frames, write: WriteMode::Together }
+    }
+
+    fn load_case(sequence: &Sequence) -> Case {
+        let text = file("test", &[case("90.1.1", "t", Some("n"), sequence, &oracle::expect(&sequence.frames))]);
+        load(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn generated_sequences_make_loadable_cases() {
+        for index in 0..300 {
+            let sequence = Sequence::generate(3, index);
+            let case = load_case(&sequence);
+            assert!(!case.expect.is_empty() && case.expect.len() <= oracle::expect(&sequence.frames).alternatives.len());
+        }
+    }
+
+    #[test]
+    fn a_close_every_alternative_ends_at_is_wsspecs_close_step() {
+        let key = [9, 9, 9, 9];
+        let answered = load_case(&sequence(vec![FrameSpec::new(OpCode::Text, "a").masked(key), FrameSpec::new(OpCode::Close, *b"\x03\xe8bye").masked(key)]));
+        assert_eq!(answered.steps.len(), 2, "frames, then the close step");
+        assert_eq!(answered.close_for(&answered.expect[0]).by, Closer::Wsspec);
+        let failing_first = load_case(&sequence(vec![FrameSpec::new(OpCode::Text, "a"), FrameSpec::new(OpCode::Close, *b"\x03\xe8").masked(key)]));
+        assert_eq!(failing_first.steps.len(), 1, "the close is only bytes when the server must fail before it");
+        let close = failing_first.close_for(&failing_first.expect[0]);
+        assert_eq!((close.by, close.wrong_closer_fails), (Closer::Peer, true));
+    }
+}

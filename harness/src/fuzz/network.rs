@@ -1,0 +1,382 @@
+//! `wsspec fuzz`: structure-aware fuzzing of a live server. Each generated sequence becomes a case
+//! (the oracle's outcome written in the catalog's format and loaded back), runs on its own connection
+//! through the engine and is judged like any catalog case: a FAILED behavior or a failing close
+//! verdict is a divergence. Divergences are minimized and written to one case file per run; a target
+//! that stops accepting connections is a crash, one that goes silent mid-connection a hang.
+
+use std::{
+    collections::VecDeque,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tokio::{net::TcpStream, sync::Semaphore, task::JoinSet, time::timeout};
+use wsspec_reports::{Behavior, BehaviorClose};
+
+use super::{case_file, minimize::minimize, oracle, Sequence};
+use crate::{
+    engine::{judge, run_case, Observation, RunOptions, Target, Verdict},
+    frame::OpCode,
+};
+
+/// Candidate runs one minimization may use.
+const MINIMIZE_BUDGET: usize = 300;
+/// Divergences kept waiting for minimization; beyond that they are only counted.
+const QUEUE: usize = 8;
+
+/// One fuzzing run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub target: Target,
+    pub seed: u32,
+    /// Sequences in flight at once.
+    pub jobs: usize,
+    /// How long new sequences are generated.
+    pub duration: Duration,
+    /// Stop generating after this many sequences.
+    pub max_sequences: Option<u64>,
+    pub options: RunOptions,
+    /// Where the findings file goes.
+    pub out_dir: PathBuf,
+}
+
+/// Counts so far.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub sequences: u64,
+    pub divergent: u64,
+    pub findings: usize,
+    pub elapsed: Duration,
+}
+
+impl Stats {
+    pub fn per_second(&self) -> f64 {
+        self.sequences as f64 / self.elapsed.as_secs_f64().max(1e-3)
+    }
+}
+
+/// What kind of trouble a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The target did something the oracle does not allow.
+    Divergence,
+    /// The target stopped answering mid-connection: wsspec had to drop it after its close went
+    /// unanswered.
+    Hang,
+    /// The target stopped accepting connections; the sequences that ran last are the suspects.
+    Crash,
+}
+
+/// A finding, written to the run's case file.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub kind: Kind,
+    /// Its case ids in the file (several suspects for a crash).
+    pub ids: Vec<String>,
+    /// The sequence's number in the run: `--seed` and this number generate it again.
+    pub index: u64,
+    /// Frames before and after minimization.
+    pub frames: (usize, usize),
+    /// What the target did wrong, as the judge said it.
+    pub reason: String,
+    /// The minimized case failed again when run once more.
+    pub reproduced: bool,
+}
+
+/// How a run went.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub stats: Stats,
+    pub findings: Vec<Finding>,
+    /// The findings file, when there are findings.
+    pub file: Option<PathBuf>,
+    /// Divergences never minimized (the queue was full, or time was up after the first finding).
+    pub unexamined: u64,
+}
+
+/// Why a run could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    #[error("cannot reach the target {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("cannot write findings to {path}: {source}")]
+    Output { path: String, source: std::io::Error },
+}
+
+/// One sequence run against the target.
+#[derive(Debug, Clone)]
+struct Trial {
+    verdict: Verdict,
+    result: TrialResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TrialResult {
+    Conforms,
+    Diverges(Kind),
+    /// The WebSocket never opened: the target may be gone.
+    NotOpened(String),
+}
+
+/// How a divergence fails: by what the target sent (the behavior verdict is FAILED), or else by how
+/// the connection closed. Minimization keeps the candidates that fail the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signature {
+    Behavior,
+    Close(BehaviorClose),
+}
+
+impl Trial {
+    fn signature(&self) -> Option<Signature> {
+        match self.result {
+            TrialResult::Diverges(_) if self.verdict.behavior == Behavior::Failed => Some(Signature::Behavior),
+            TrialResult::Diverges(_) => Some(Signature::Close(self.verdict.behavior_close)),
+            _ => None,
+        }
+    }
+
+    fn reason(&self) -> String {
+        format!("{} {}", self.verdict.result, self.verdict.result_close)
+    }
+}
+
+/// What every trial needs, shared by the tasks that run them.
+struct Shared {
+    target: Target,
+    options: RunOptions,
+    slots: Semaphore,
+}
+
+/// Fuzzes `config.target` until the duration or the sequence count is reached; `progress` is called
+/// about once a second.
+pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Report, FuzzError> {
+    let scale = config.options.timeout_scale;
+    reachable(&config.target, scale).await.map_err(|reason| FuzzError::Unreachable { url: config.target.url.clone(), reason })?;
+    let output_error = |source| FuzzError::Output { path: config.out_dir.display().to_string(), source };
+    std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
+    let file = config.out_dir.join(format!("fuzz-{}.toml", config.seed));
+    let jobs = config.jobs.max(1);
+    let shared = Arc::new(Shared { target: config.target.clone(), options: config.options.clone(), slots: Semaphore::new(jobs) });
+
+    let started = Instant::now();
+    let mut stats = Stats::default();
+    let mut running = JoinSet::new();
+    let mut minimizing = JoinSet::new();
+    let mut queue: VecDeque<(u64, Sequence, Trial)> = VecDeque::new();
+    // The last sequences that ran, the suspects if the target goes down.
+    let mut recent: VecDeque<(u64, Sequence)> = VecDeque::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut cases: Vec<String> = Vec::new();
+    let mut shapes = Vec::new();
+    let (mut next, mut unexamined, mut crashed) = (0u64, 0u64, false);
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+
+    loop {
+        let generating = !crashed && started.elapsed() < config.duration && config.max_sequences.is_none_or(|max| next < max);
+        while generating && running.len() < jobs {
+            let (shared, sequence, index) = (shared.clone(), Sequence::generate(config.seed, next).until_close(), next);
+            running.spawn(async move {
+                let trial = shared.trial(&sequence).await;
+                (index, sequence, trial)
+            });
+            next += 1;
+        }
+        if minimizing.is_empty() && !crashed {
+            // Once time is up only the first divergence is still worth the wait.
+            if !generating && !findings.is_empty() {
+                unexamined += queue.len() as u64;
+                queue.clear();
+            }
+            if let Some((index, sequence, trial)) = queue.pop_front() {
+                let shared = shared.clone();
+                minimizing.spawn(async move {
+                    let (small, confirmed) = shared.minimize(sequence.clone(), &trial).await;
+                    (index, sequence, small, trial, confirmed)
+                });
+            }
+        }
+        if running.is_empty() && minimizing.is_empty() && queue.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some(joined) = running.join_next() => {
+                let Ok((index, sequence, trial)) = joined else { continue };
+                stats.sequences += 1;
+                match &trial.result {
+                    TrialResult::NotOpened(_) if crashed => {}
+                    TrialResult::NotOpened(reason) => {
+                        if reachable(&config.target, scale).await.is_err() {
+                            crashed = true;
+                            running.abort_all();
+                            findings.push(crash(config, &mut cases, &recent, reason));
+                            std::fs::write(&file, file_text(config, &cases)).map_err(output_error)?;
+                        }
+                    }
+                    result => {
+                        if recent.len() == jobs {
+                            recent.pop_front();
+                        }
+                        recent.push_back((index, sequence.clone()));
+                        if matches!(result, TrialResult::Diverges(_)) {
+                            stats.divergent += 1;
+                            if queue.len() < QUEUE {
+                                queue.push_back((index, sequence, trial));
+                            } else {
+                                unexamined += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            Some(joined) = minimizing.join_next() => {
+                let Ok((index, original, small, trial, confirmed)) = joined else { continue };
+                let shape = shape(&small);
+                if shapes.contains(&shape) {
+                    continue;
+                }
+                shapes.push(shape);
+                let last = confirmed.as_ref().unwrap_or(&trial);
+                let kind = match last.result {
+                    TrialResult::Diverges(kind) => kind,
+                    _ => Kind::Divergence,
+                };
+                let id = format!("{}.{}.{}", case_file::SECTION, config.seed, cases.len() + 1);
+                let note = format!(
+                    "Found by `wsspec fuzz --seed {}` (sequence {index}, minimized from {} to {} frames) against {}{}: {}",
+                    config.seed,
+                    original.frames.len(),
+                    small.frames.len(),
+                    config.target.url,
+                    if confirmed.is_some() { "" } else { "; it did not fail again when rerun" },
+                    last.reason(),
+                );
+                cases.push(finding_case(&id, &small, &note));
+                std::fs::write(&file, file_text(config, &cases)).map_err(output_error)?;
+                let frames = (original.frames.len(), small.frames.len());
+                findings.push(Finding { kind, ids: vec![id], index, frames, reason: last.reason(), reproduced: confirmed.is_some() });
+            }
+            _ = ticker.tick() => {
+                stats.elapsed = started.elapsed();
+                stats.findings = findings.len();
+                progress(&stats);
+            }
+        }
+    }
+    stats.elapsed = started.elapsed();
+    stats.findings = findings.len();
+    let file = (!findings.is_empty()).then_some(file);
+    Ok(Report { stats, findings, file, unexamined })
+}
+
+impl Shared {
+    /// Runs `sequence` as a case, within an outer bound over the engine's own bounds.
+    async fn trial(&self, sequence: &Sequence) -> Trial {
+        let _slot = self.slots.acquire().await.expect("the semaphore is never closed");
+        let text = case_file::file("", &[finding_case("90.0.0", sequence, "")]);
+        let case = case_file::load(&text).unwrap_or_else(|e| panic!("the case writer wrote a case the loader refuses ({e}):\n{text}"));
+        let bound = Duration::from_secs_f64((case.timeout + 10.0) * self.options.timeout_scale + 10.0);
+        let obs = timeout(bound, run_case(&case, &self.target, &self.options))
+            .await
+            .unwrap_or_else(|_| Observation::aborted("the sequence overran wsspec's outer time bound (a bug in wsspec)"));
+        let verdict = judge(&case, &obs);
+        let result = if let Some(error) = &obs.open_error {
+            TrialResult::NotOpened(error.clone())
+        } else if verdict.behavior == Behavior::Failed || verdict.behavior_close.is_failure() {
+            let silent = obs.dropped_by_me && obs.remote_close.is_none() && obs.events.is_empty();
+            TrialResult::Diverges(if silent { Kind::Hang } else { Kind::Divergence })
+        } else {
+            TrialResult::Conforms
+        };
+        Trial { verdict, result }
+    }
+
+    /// Minimizes a divergence, keeping candidates that fail with the same verdicts, then runs the
+    /// result once more: the trial is `None` if it did not fail again.
+    async fn minimize(self: Arc<Self>, sequence: Sequence, trial: &Trial) -> (Sequence, Option<Trial>) {
+        let signature = trial.signature();
+        let fails = |candidates: Vec<Sequence>| {
+            let shared = self.clone();
+            async move {
+                let mut runs = JoinSet::new();
+                for (i, candidate) in candidates.into_iter().enumerate() {
+                    let shared = shared.clone();
+                    runs.spawn(async move {
+                        // A connection that did not open (a loaded machine) says nothing: try again.
+                        let mut trial = shared.trial(&candidate).await;
+                        for _ in 0..2 {
+                            if !matches!(trial.result, TrialResult::NotOpened(_)) {
+                                break;
+                            }
+                            trial = shared.trial(&candidate).await;
+                        }
+                        (i, trial.signature() == signature)
+                    });
+                }
+                let mut answers = vec![false; runs.len()];
+                while let Some(Ok((i, fails))) = runs.join_next().await {
+                    answers[i] = fails;
+                }
+                answers
+            }
+        };
+        let small = minimize(sequence, MINIMIZE_BUDGET, fails).await;
+        let again = self.trial(&small).await;
+        let confirmed = (again.signature() == signature).then_some(again);
+        (small, confirmed)
+    }
+}
+
+/// The case for a sequence, expecting what the oracle allows.
+fn finding_case(id: &str, sequence: &Sequence, note: &str) -> String {
+    let mut title = format!("Fuzz finding: {}", case_file::describe(sequence));
+    if title.chars().count() > 100 {
+        title = format!("{}…", title.chars().take(99).collect::<String>());
+    }
+    let note = (!note.is_empty()).then_some(note);
+    case_file::case(id, &title, note, sequence, &oracle::expect(&sequence.frames))
+}
+
+fn file_text(config: &Config, cases: &[String]) -> String {
+    let comment = format!(
+        "Findings of `wsspec fuzz --seed {seed}` against {url}: sequences the target handled in a way\nRFC 6455 does not allow, minimized. Run them again: wsspec server {url} --catalog {dir}",
+        seed = config.seed,
+        url = config.target.url,
+        dir = config.out_dir.display(),
+    );
+    case_file::file(&comment, cases)
+}
+
+/// The last sequences that ran before the target went down, as cases.
+fn crash(config: &Config, cases: &mut Vec<String>, recent: &VecDeque<(u64, Sequence)>, reason: &str) -> Finding {
+    let note = format!(
+        "Found by `wsspec fuzz --seed {}` against {}: the target stopped accepting connections ({reason}); one of the last sequences that ran is the cause.",
+        config.seed, config.target.url
+    );
+    let mut ids = Vec::new();
+    for (_, sequence) in recent {
+        let id = format!("{}.{}.{}", case_file::SECTION, config.seed, cases.len() + 1);
+        cases.push(finding_case(&id, sequence, &note));
+        ids.push(id);
+    }
+    let (index, frames) = recent.back().map_or((0, 0), |(i, s)| (*i, s.frames.len()));
+    Finding { kind: Kind::Crash, ids, index, frames: (frames, frames), reason: reason.to_string(), reproduced: false }
+}
+
+/// What makes two minimized findings the same: per frame its opcode and flags and whether it carries
+/// a payload.
+fn shape(sequence: &Sequence) -> Vec<(OpCode, bool, u8, bool, bool, bool)> {
+    sequence
+        .frames
+        .iter()
+        .map(|f| (f.opcode, f.fin, f.rsv, f.mask.is_some(), f.declared_length.is_some(), f.payload.is_empty()))
+        .collect()
+}
+
+async fn reachable(target: &Target, scale: f64) -> Result<(), String> {
+    match timeout(Duration::from_secs_f64(5.0 * scale), TcpStream::connect((target.host.as_str(), target.port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer to the TCP connect in time".into()),
+    }
+}

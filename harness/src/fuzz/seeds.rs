@@ -1,0 +1,170 @@
+//! Seed corpora for the libFuzzer targets in `fuzz/`, generated rather than kept by hand: each
+//! catalog case's frames seed the frame targets, each catalog file the loader, and answers built by
+//! wsspec's own handshake code the handshake parser.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs, io,
+    path::Path,
+};
+
+use super::{sequence::frame_input, split, Sequence};
+use crate::{
+    catalog::{sha1_of, Action, Case, Catalog, MaskDef, Role, WriteMode},
+    frame::{FrameSpec, OpCode},
+    handshake,
+};
+
+/// Every target in `fuzz/fuzz_targets`.
+pub const TARGETS: [&str; 6] = ["case_file", "frame_parse", "frame_roundtrip", "handshake", "tungstenite_diff", "utf8_incremental"];
+
+/// The key the handshake target checks answers against (RFC 6455 §1.3's example).
+pub const HANDSHAKE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// The mask key where a case leaves the key to wsspec, so the seeds are the same on every run.
+const SEED_MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// Payloads above this make a case useless as a seed (the 9.x performance cases).
+const MAX_SEED_PAYLOAD: usize = 0xffff;
+
+/// The seeds of every target, generated from `catalog` and its source files.
+pub fn generate(catalog: &Catalog, sources: &[(String, String)]) -> BTreeMap<&'static str, BTreeSet<Vec<u8>>> {
+    let mut seeds: BTreeMap<&'static str, BTreeSet<Vec<u8>>> = TARGETS.iter().map(|t| (*t, BTreeSet::new())).collect();
+    let mut add = |target: &'static str, seed: Vec<u8>| {
+        seeds.get_mut(target).expect("a known target").insert(seed);
+    };
+    for case in catalog.cases.iter().filter(|c| c.applies_to(Role::Server)) {
+        let Some(sent) = case_frames(case) else { continue };
+        add("frame_parse", split::whole(&sent.wire));
+        for frame in &sent.frames {
+            add("frame_roundtrip", frame_input(frame));
+            let text = match frame.opcode {
+                OpCode::Text | OpCode::Continuation => Some(&frame.payload[..]),
+                OpCode::Close => frame.payload.get(2..),
+                _ => None,
+            };
+            if let Some(text) = text.filter(|t| !t.is_empty()) {
+                add("utf8_incremental", split::whole(text));
+            }
+        }
+        if !sent.frames.is_empty() {
+            add("tungstenite_diff", Sequence { frames: sent.frames, write: sent.write }.to_input());
+        }
+    }
+    for (_, text) in sources {
+        add("case_file", text.as_bytes().to_vec());
+    }
+    for answer in handshake_answers() {
+        add("handshake", answer);
+    }
+    seeds
+}
+
+/// Writes the seeds as `dir/<target>/<sha1 of the seed>`; returns how many each target got.
+pub fn write(catalog: &Catalog, sources: &[(String, String)], dir: &Path) -> io::Result<Vec<(&'static str, usize)>> {
+    let mut counts = Vec::new();
+    for (target, seeds) in generate(catalog, sources) {
+        let target_dir = dir.join(target);
+        fs::create_dir_all(&target_dir)?;
+        for seed in &seeds {
+            fs::write(target_dir.join(hex::encode(sha1_of(seed))), seed)?;
+        }
+        counts.push((target, seeds.len()));
+    }
+    Ok(counts)
+}
+
+/// What a case sends: its frames, all its bytes (raw steps included) and how the first step writes.
+struct Sent {
+    frames: Vec<FrameSpec>,
+    wire: Vec<u8>,
+    write: WriteMode,
+}
+
+/// `None` for a case with a payload too big to be a useful seed.
+fn case_frames(case: &Case) -> Option<Sent> {
+    let mut sent = Sent { frames: Vec::new(), wire: Vec::new(), write: case.steps.first().map_or(WriteMode::Together, |s| s.write) };
+    for step in &case.steps {
+        let mut frames = Vec::new();
+        match &step.action {
+            Action::Frames(defs) => {
+                for def in defs {
+                    if def.payload.len() > MAX_SEED_PAYLOAD {
+                        return None;
+                    }
+                    let mut frame = def.to_spec(Role::Server);
+                    if matches!(def.mask, MaskDef::RoleDefault | MaskDef::Random) {
+                        frame.mask = Some(SEED_MASK);
+                    }
+                    frames.push(frame);
+                }
+            }
+            Action::Message(message) => {
+                if message.payload.len() > MAX_SEED_PAYLOAD {
+                    return None;
+                }
+                let payload = message.payload.bytes();
+                let ranges = message.fragments();
+                for (i, range) in ranges.iter().enumerate() {
+                    let opcode = if i == 0 { message.opcode } else { OpCode::Continuation };
+                    let mut frame = FrameSpec::new(opcode, &payload[range.clone()]).masked(SEED_MASK);
+                    frame.fin = i + 1 == ranges.len();
+                    frames.push(frame);
+                }
+            }
+            Action::Close(close) => frames.push(FrameSpec::new(OpCode::Close, close.payload()).masked(SEED_MASK)),
+            Action::Raw(payload) if payload.len() <= MAX_SEED_PAYLOAD => sent.wire.extend(payload.bytes()),
+            Action::Raw(_) => return None,
+            Action::Pause(_) => {}
+        }
+        for _ in 0..step.repeat.min(16) {
+            sent.wire.extend(frames.iter().flat_map(FrameSpec::encode));
+            sent.frames.extend(frames.iter().cloned());
+        }
+    }
+    Some(sent)
+}
+
+/// Opening-handshake answers and a request, as wsspec's handshake code writes them, plus the common
+/// ways a server gets its answer wrong.
+fn handshake_answers() -> Vec<Vec<u8>> {
+    let accept = handshake::accept_key(HANDSHAKE_KEY);
+    let good = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
+    let mut with_frame = good.clone().into_bytes();
+    with_frame.extend(FrameSpec::new(OpCode::Text, "Hello").encode());
+    let answers = [
+        good.replace("Upgrade: websocket", "Upgrade: WebSocket").replace("Connection: Upgrade", "Connection: keep-alive, Upgrade"),
+        good.replace(&accept, "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        good.replace("Upgrade: websocket\r\n", ""),
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".into(),
+        "HTTP/1.0 101 Switching Protocols\r\n\r\n".into(),
+        handshake::client_request("127.0.0.1:9001", "/", HANDSHAKE_KEY),
+        good,
+    ];
+    answers.into_iter().map(String::into_bytes).chain([with_frame]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_gets_seeds_from_the_embedded_catalog() {
+        let catalog = Catalog::embedded().expect("the embedded catalog loads");
+        let seeds = generate(&catalog, &Catalog::embedded_sources());
+        for (target, seeds) in &seeds {
+            assert!(seeds.len() >= 5, "{target}: {} seeds", seeds.len());
+        }
+        assert!(seeds["tungstenite_diff"].len() > 100, "one per case with frames");
+    }
+
+    #[test]
+    fn case_seeds_decode_to_the_cases_frames() {
+        let catalog = Catalog::embedded().expect("the embedded catalog loads");
+        let case = catalog.case("5.6").expect("case 5.6: text fragments with a ping between them");
+        let sent = case_frames(case).expect("small payloads");
+        let decoded = Sequence::decode(&Sequence { frames: sent.frames.clone(), write: sent.write }.to_input());
+        assert_eq!(decoded.frames, sent.frames);
+        assert_eq!(decoded.frames.iter().map(|f| f.opcode).collect::<Vec<_>>(), [OpCode::Text, OpCode::Ping, OpCode::Continuation]);
+    }
+}

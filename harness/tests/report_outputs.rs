@@ -1,0 +1,126 @@
+//! Reports and gating through the `wsspec` command: JUnit, expectations files (expected, unexpected,
+//! stale, bad, updated), `wsspec report` re-rendering stored results, and `wsspec diff`.
+
+use std::{fs, path::Path};
+
+use wsspec::peers::faulty::{Defect, FaultyServer};
+
+use crate::support::wsspec;
+
+/// Runs 1.1.1 and 7.9.1 against a server that echoes any close code (7.9.1 fails) into `out`: exit code, stderr.
+async fn broken_run(out: &Path, extra: &[&str]) -> (i32, String) {
+    let server = FaultyServer::start(Defect::EchoAnyCloseCode).await.unwrap();
+    let url = server.url();
+    let mut args = vec!["server", &url, "--agent", "broken", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--cases", "1.1.1", "7.9.1"]);
+    let (code, _, stderr) = tokio::task::block_in_place(|| wsspec(&args));
+    (code, stderr)
+}
+
+fn report(dir: &Path, extra: &[&str]) -> (i32, String) {
+    let (code, _, stderr) = wsspec(&[&["report", dir.to_str().unwrap()][..], extra].concat());
+    (code, stderr)
+}
+
+const ACCEPT_7_9: &str =
+    "[[expect]]\ncases = \"7.9.*\"\nbehavior = [\"FAILED\"]\nclose = [\"WRONG CODE\"]\nwhy = \"echoes any close code\"\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expectations_gate_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let junit = path("junit.xml");
+
+    let (code, stderr) = broken_run(&out, &["--junit", &junit]).await;
+    assert_eq!(code, 1, "without expectations a failing case fails the run: {stderr}");
+    assert!(stderr.contains("FAILED 7.9.1") && stderr.contains("1 failed"), "{stderr}");
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testsuite name=\"7 Close Handling\" tests=\"1\"") && xml.contains("failures=\"1\""), "{xml}");
+    assert!(xml.contains("classname=\"broken\""), "{xml}");
+    assert!(xml.contains("<failure message=") && xml.contains("expected (any one of):") && xml.contains("observed:"), "{xml}");
+    assert!(out.join("index.html").is_file() && out.join("broken_case_7_9_1.html").is_file());
+
+    fs::write(path("accept.toml"), ACCEPT_7_9).unwrap();
+    let (code, stderr) = broken_run(&out, &["--expect", &path("accept.toml")]).await;
+    assert_eq!(code, 0, "the failure is expected: {stderr}");
+    assert!(stderr.contains("2 results as expected (1 of them accepted non-passes), 0 unexpected, 0 stale"), "{stderr}");
+
+    fs::write(path("stale.toml"), format!("{ACCEPT_7_9}\n[[expect]]\ncases = \"1.1.1\"\nbehavior = [\"FAILED\"]\nwhy = \"fixed since\"\n"))
+        .unwrap();
+    let (code, stderr) = report(&out, &["--expect", &path("stale.toml")]);
+    assert_eq!(code, 1, "an expected failure that passes is stale: {stderr}");
+    assert!(stderr.contains("STALE 1.1.1") && stderr.contains("remove or narrow the entry") && stderr.contains("1 stale"), "{stderr}");
+
+    fs::write(path("narrow.toml"), "[[expect]]\ncases = \"7.9.1\"\nbehavior = [\"NON-STRICT\"]\nwhy = \"x\"\n").unwrap();
+    let (code, stderr) = report(&out, &["--expect", &path("narrow.toml")]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("UNEXPECTED 7.9.1") && stderr.contains("expected behavior NON-STRICT (line 1: x), got FAILED / WRONG CODE"),
+        "{stderr}"
+    );
+
+    fs::write(path("bad.toml"), "[[expect]]\ncases = \"7.9.1\"\nbehavior = [\"FAIL\"]\nwhy = \"x\"\n").unwrap();
+    let (code, stderr) = report(&out, &["--expect", &path("bad.toml")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bad.toml:3: unknown variant `FAIL`"), "{stderr}");
+    let (code, stderr) = broken_run(&out, &["--expect", &path("missing.toml")]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("missing.toml") && !stderr.contains("[1/2]"), "a bad file stops the run before any case: {stderr}");
+
+    let (code, stderr) = report(&out, &["--expect", &path("new.toml"), "--update-expectations"]);
+    assert_eq!(code, 0, "{stderr}");
+    let written = fs::read_to_string(path("new.toml")).unwrap();
+    assert!(written.contains("cases = [\"7.9.1\"]\nbehavior = [\"FAILED\"]\nclose = [\"WRONG CODE\"]"), "{written}");
+    let (code, stderr) = report(&out, &["--expect", &path("new.toml")]);
+    assert_eq!(code, 0, "the updated file expects this run: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_rerenders_stored_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (code, _) = broken_run(&out, &[]).await;
+    assert_eq!(code, 1);
+    let (code, _, stderr) = wsspec(&["server", "--out", out.to_str().unwrap(), "--cases", "1.1.1", "7.9.1"]);
+    assert_eq!(code, 0, "{stderr}");
+    for file in ["index.html", "broken_case_7_9_1.html", "tungstenite_embedded_case_7_9_1.html"] {
+        fs::remove_file(out.join(file)).unwrap();
+    }
+    let junit = dir.path().join("all.xml");
+    let (code, stderr) = report(&out, &["--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, 1, "broken's 7.9.1 fails: {stderr}");
+    assert!(stderr.contains("broken: 2 results") && stderr.contains("tungstenite-embedded: 2 results"), "{stderr}");
+    let index = fs::read_to_string(out.join("index.html")).unwrap();
+    assert_eq!(index.matches("<tr class=\"case\"").count(), 2);
+    assert!(index.contains(">broken</th>") && index.contains(">tungstenite-embedded</th>"), "both agents in one matrix");
+    assert!(out.join("broken_case_7_9_1.html").is_file() && out.join("tungstenite_embedded_case_7_9_1.html").is_file());
+    assert_eq!(fs::read_to_string(&junit).unwrap().matches("<testcase ").count(), 4, "a testcase per case and agent");
+
+    let (code, stderr) = report(&dir.path().join("nothing"), &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nothing: no such report folder or index.json"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diff_lists_regressions_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad) = (dir.path().join("good"), dir.path().join("bad"));
+    let (code, _, stderr) = wsspec(&["server", "--agent", "x", "--out", good.to_str().unwrap(), "--cases", "1.1.1", "7.9.1"]);
+    assert_eq!(code, 0, "{stderr}");
+    broken_run(&bad, &[]).await;
+
+    let (code, stdout, _) = wsspec(&["diff", good.to_str().unwrap(), bad.join("index.json").to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("comparing agent \"x\" (old) with \"broken\" (new)"), "{stdout}");
+    assert!(stdout.contains("regressions (1):\n  broken 7.9.1     OK / OK, close 1002 → FAILED / WRONG CODE, close 0"), "{stdout}");
+    assert!(stdout.contains("2 results compared: 1 regressions, 0 fixes"), "{stdout}");
+    let (code, stdout, _) = wsspec(&["diff", bad.to_str().unwrap(), good.to_str().unwrap()]);
+    assert!(code == 1 && stdout.contains("fixes (1):"), "{stdout}");
+    let (code, stdout, _) = wsspec(&["diff", good.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, _, stderr) = wsspec(&["diff", good.to_str().unwrap(), dir.path().join("none").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("none"), "{stderr}");
+}

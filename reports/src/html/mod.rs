@@ -1,0 +1,262 @@
+//! The HTML report: `index.html` (counts, and a matrix of cases × agents with filters) and one page
+//! per agent and case, named as Autobahn names them. Self-contained: CSS and JS are inline and
+//! nothing is loaded from the network. Every text is escaped by tera's autoescape; file names come
+//! from `autobahn::agent_file_stem`, so a hostile agent name stays inside the folder.
+
+mod view;
+
+use std::{
+    collections::BTreeMap,
+    io,
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::{
+    autobahn::{report_page_name, write_atomically},
+    iso_utc, section_of, subsection_of, BehaviorClose, CaseResult, Output, ReportError, SectionTitles,
+};
+use view::{badge, close_badge, legend_of, Badge, CasePage, LEGEND, MISSING};
+
+/// Closing verdicts in the order the agent table shows them.
+const CLOSE_ORDER: [BehaviorClose; 6] = [
+    BehaviorClose::Ok,
+    BehaviorClose::Informational,
+    BehaviorClose::FailedByClient,
+    BehaviorClose::WrongCode,
+    BehaviorClose::Unclean,
+    BehaviorClose::Failed,
+];
+
+/// Writes the HTML report into a folder as results come.
+pub struct Html {
+    tera: Tera,
+    dir: PathBuf,
+    sections: SectionTitles,
+    agents: Vec<AgentSummary>,
+    rows: Vec<PendingRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct AgentSummary {
+    name: String,
+    /// Per `LEGEND` entry.
+    counts: [usize; LEGEND.len()],
+    /// Per `CLOSE_ORDER` entry.
+    close_counts: [usize; CLOSE_ORDER.len()],
+    failing: usize,
+}
+
+/// A matrix row while results come in.
+struct PendingRow {
+    id: String,
+    title: String,
+    level: String,
+    rfc: String,
+    /// Per agent, in `agents` order; `None` is Missing.
+    cells: Vec<Option<Cell>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Cell {
+    behavior: Badge,
+    close: Badge,
+    href: String,
+    /// The reason, shown on hover.
+    tip: String,
+    /// Fails the run (see `Status::fails_run`).
+    failing: bool,
+    #[serde(skip)]
+    legend: usize,
+}
+
+/// A matrix row as the template shows it: a section or subsection heading, or a case.
+#[derive(Debug, Serialize)]
+struct Row {
+    heading: bool,
+    id: String,
+    title: String,
+    level: String,
+    rfc: String,
+    section: String,
+    group: String,
+    failing: bool,
+    search: String,
+    cells: Vec<Cell>,
+}
+
+#[derive(Debug, Serialize)]
+struct SectionSummary {
+    id: String,
+    title: String,
+    counts: [usize; LEGEND.len()],
+    failing: usize,
+}
+
+#[derive(Serialize)]
+struct IndexPage<'a> {
+    generated: String,
+    legend: Vec<(&'static str, &'static str)>,
+    close_verdicts: Vec<&'static str>,
+    agents: &'a [AgentSummary],
+    sections: Vec<SectionSummary>,
+    rows: Vec<Row>,
+    cases: usize,
+    columns: usize,
+}
+
+impl Html {
+    /// A report of `agents` (every agent of the results, in index order) written into `dir`.
+    pub fn new(dir: &Path, agents: impl IntoIterator<Item = String>, sections: SectionTitles) -> Self {
+        let mut tera = Tera::new();
+        tera.add_raw_templates([
+            ("base.html", include_str!("templates/base.html")),
+            ("index.html", include_str!("templates/index.html")),
+            ("case.html", include_str!("templates/case.html")),
+            ("style.css", include_str!("templates/style.css")),
+            ("filter.js", include_str!("templates/filter.js")),
+        ])
+        .expect("the report templates are valid");
+        let agents = agents
+            .into_iter()
+            .map(|name| AgentSummary { name, counts: [0; LEGEND.len()], close_counts: [0; CLOSE_ORDER.len()], failing: 0 })
+            .collect();
+        Self { tera, dir: dir.to_path_buf(), sections, agents, rows: Vec::new() }
+    }
+
+    fn render(&self, template: &str, page: &impl Serialize, file: &str) -> Result<PathBuf, ReportError> {
+        let path = self.dir.join(file);
+        let failed = |e: tera::Error| ReportError::write(&path, io::Error::other(format!("template {template}: {e}")));
+        let context = Context::from_serialize(page).map_err(failed)?;
+        let html = self.tera.render(template, &context).map_err(failed)?;
+        write_atomically(&path, html.as_bytes()).map_err(|e| ReportError::write(&path, e))?;
+        Ok(path)
+    }
+}
+
+impl Output for Html {
+    fn add(&mut self, result: &CaseResult<'_>) -> Result<(), ReportError> {
+        let CaseResult { agent, id, entry, record, status } = *result;
+        let page = report_page_name(agent, id);
+        let unreadable = if record.is_none() { format!("no readable case record for {agent} / {id}") } else { String::new() };
+        self.render("case.html", &CasePage::new(agent, id, entry, record, status, unreadable), &page)?;
+
+        if self.rows.last().is_none_or(|row| row.id != id) {
+            let cells = vec![None; self.agents.len()];
+            self.rows.push(PendingRow { id: id.to_string(), title: String::new(), level: String::new(), rfc: String::new(), cells });
+        }
+        let row = self.rows.last_mut().expect("pushed above");
+        if let (Some(record), true) = (record, row.title.is_empty()) {
+            (row.title, row.level, row.rfc) = (record.title.clone(), record.level.clone(), record.rfc.clone());
+        }
+        let column = self.agents.iter().position(|a| a.name == agent).expect("results only come for known agents");
+        let legend = legend_of(entry.behavior);
+        let summary = &mut self.agents[column];
+        summary.counts[legend] += 1;
+        summary.close_counts[CLOSE_ORDER.iter().position(|c| *c == entry.behavior_close).expect("every close verdict is listed")] += 1;
+        summary.failing += usize::from(status.fails_run());
+        row.cells[column] = Some(Cell {
+            behavior: badge(legend),
+            close: close_badge(entry.behavior_close, entry.remote_close_code),
+            href: page,
+            tip: status.why().map_or_else(|| record.map_or(String::new(), |r| r.reason().to_string()), str::to_string),
+            failing: status.fails_run(),
+            legend,
+        });
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<PathBuf, ReportError> {
+        let mut sections: BTreeMap<Vec<u32>, SectionSummary> = BTreeMap::new();
+        let mut rows = Vec::new();
+        let (mut last_section, mut last_group) = (String::new(), String::new());
+        for pending in std::mem::take(&mut self.rows) {
+            let section = section_of(&pending.id).to_string();
+            let group = subsection_of(&pending.id).unwrap_or(&section).to_string();
+            let summary = sections.entry(crate::case_order(&section)).or_insert_with(|| SectionSummary {
+                id: section.clone(),
+                title: self.sections.title(&section).to_string(),
+                counts: [0; LEGEND.len()],
+                failing: 0,
+            });
+            let cells: Vec<Cell> = pending
+                .cells
+                .into_iter()
+                .enumerate()
+                .map(|(column, cell)| {
+                    cell.unwrap_or_else(|| {
+                        self.agents[column].counts[MISSING] += 1;
+                        Cell::missing()
+                    })
+                })
+                .collect();
+            for cell in &cells {
+                summary.counts[cell.legend] += 1;
+                summary.failing += usize::from(cell.failing);
+            }
+            if section != last_section {
+                rows.push(Row::heading(&section, self.sections.title(&section), &section));
+                last_section = section.clone();
+            }
+            if group != section && group != last_group {
+                rows.push(Row::heading(&group, self.sections.title(&group), &section));
+                last_group = group.clone();
+            }
+            let failing = cells.iter().any(|c| c.failing);
+            let search = format!("{} {}", pending.id, pending.title).to_lowercase();
+            rows.push(Row {
+                heading: false,
+                id: pending.id,
+                title: pending.title,
+                level: pending.level,
+                rfc: pending.rfc,
+                section,
+                group,
+                failing,
+                search,
+                cells,
+            });
+        }
+        let page = IndexPage {
+            generated: iso_utc(SystemTime::now()),
+            legend: LEGEND.to_vec(),
+            close_verdicts: CLOSE_ORDER.iter().map(|c| c.as_str()).collect(),
+            agents: &self.agents,
+            sections: sections.into_values().collect(),
+            cases: rows.iter().filter(|r| !r.heading).count(),
+            columns: 4 + 2 * self.agents.len(),
+            rows,
+        };
+        self.render("index.html", &page, "index.html")
+    }
+}
+
+impl Cell {
+    fn missing() -> Self {
+        let (href, tip) = (String::new(), String::new());
+        Self { behavior: badge(MISSING), close: badge(MISSING), href, tip, failing: false, legend: MISSING }
+    }
+}
+
+impl Row {
+    fn heading(id: &str, title: &str, section: &str) -> Self {
+        Self {
+            heading: true,
+            id: id.to_string(),
+            title: title.to_string(),
+            level: String::new(),
+            rfc: String::new(),
+            section: section.to_string(),
+            group: id.to_string(),
+            failing: false,
+            search: String::new(),
+            cells: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

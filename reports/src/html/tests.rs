@@ -1,0 +1,128 @@
+use std::fs;
+
+use super::*;
+use crate::{
+    render,
+    testing::{record, store},
+    Behavior, BehaviorClose, Status, StoredResults,
+};
+
+fn render_html(results: &StoredResults, out: &Path) {
+    let agents: Vec<String> = results.index.keys().cloned().collect();
+    let titles = SectionTitles([("1".to_string(), "Framing".to_string())].into());
+    let html = Box::new(Html::new(out, agents, titles));
+    render(results, |_, _, entry, record| Status::of_verdicts(entry, record), vec![html]).unwrap();
+}
+
+#[test]
+fn text_from_the_target_cannot_inject_markup() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = "evil<script>alert('agent')</script>";
+    let mut r = record(agent, "1.1.1", Behavior::Failed, BehaviorClose::WrongCode);
+    r.remote_close_reason = Some("</td></pre><script>alert('reason')</script>".into());
+    r.received = vec!["text message (30 bytes): <img src=x onerror=alert('payload')>".into()];
+    r.http_response = "HTTP/1.1 101 Switching Protocols\r\nX-Evil: <script>alert('header')</script>\r\n\r\n".into();
+    r.wirelog[0].data = "\"><svg onload=alert('wire')>".into();
+    r.result = "got <iframe src=javascript:alert('result')>".into();
+    let results = store(dir.path(), &[r]);
+    render_html(&results, dir.path());
+
+    let page = fs::read_to_string(dir.path().join("evil_script_alert__agent____script_case_1_1_1.html")).unwrap();
+    let index = fs::read_to_string(dir.path().join("index.html")).unwrap();
+    for (name, html) in [("case page", &page), ("index", &index)] {
+        for raw in ["<script>alert", "<img src=x", "<svg", "<iframe", "</pre><script"] {
+            assert!(!html.contains(raw), "{name} has unescaped `{raw}`");
+        }
+    }
+    assert!(page.contains("&lt;/td&gt;&lt;/pre&gt;&lt;script&gt;alert(&#39;reason&#39;)"), "the close reason is shown, escaped");
+    assert!(page.contains("X-Evil: &lt;script&gt;"), "the header is shown, escaped");
+    assert!(!page.contains("<script"), "a case page has no script at all");
+    assert_eq!(index.matches("<script").count(), 1, "the index has only its filter script");
+}
+
+#[test]
+fn hostile_names_write_only_inside_the_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("a/b/out");
+    fs::create_dir_all(&out).unwrap();
+    let records = [
+        record("../../x", "1.1.1", Behavior::Ok, BehaviorClose::Ok),
+        record("/tmp/y", "1.1.1", Behavior::Ok, BehaviorClose::Ok),
+        record("..", "1.1.1", Behavior::Ok, BehaviorClose::Ok),
+    ];
+    let mut results = store(&out, &records);
+    // A doctored index: a case id that is a path.
+    let entry = results.index["../../x"]["1.1.1"].clone();
+    results.index.get_mut("../../x").unwrap().insert("../../../z".into(), entry);
+    render_html(&results, &out);
+
+    let mut everything: Vec<String> = Vec::new();
+    let mut stack = vec![root.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            everything.push(path.strip_prefix(root.path()).unwrap().display().to_string());
+        }
+    }
+    let outside: Vec<&String> = everything.iter().filter(|p| !p.starts_with("a/b/out") && !["a", "a/b"].contains(&p.as_str())).collect();
+    assert!(outside.is_empty(), "written outside the folder: {outside:?}");
+    for page in ["x_case_1_1_1.html", "tmp_y_case_1_1_1.html", "_case_1_1_1.html", "x_case__________z.html"] {
+        assert!(out.join(page).is_file(), "{page} in {everything:?}");
+    }
+}
+
+#[test]
+fn a_16_mib_frame_stays_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = record("big", "9.1.6", Behavior::Ok, BehaviorClose::Ok);
+    r.wirelog[0].len = 16 << 20;
+    r.wirelog[0].data = "A".repeat(2 << 20);
+    r.received = vec![format!("text message (16777216 bytes): {}", "B".repeat(1 << 20))];
+    r.wirelog_elided = 4_096;
+    let results = store(dir.path(), &[r]);
+    render_html(&results, dir.path());
+    let page = fs::read_to_string(dir.path().join("big_case_9_1_6.html")).unwrap();
+    assert!(page.len() < 64 * 1024, "the page is {} bytes", page.len());
+    assert!(page.contains("16 MiB (16,777,216 bytes)"));
+    assert!(page.contains("more characters not shown"));
+    assert!(page.contains("4096 more not kept"));
+}
+
+#[test]
+fn the_matrix_has_every_case_and_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = [
+        record("alpha", "1.1.1", Behavior::Ok, BehaviorClose::Ok),
+        record("alpha", "1.1.2", Behavior::Failed, BehaviorClose::Ok),
+        record("beta", "1.1.2", Behavior::NonStrict, BehaviorClose::Ok),
+        record("beta", "2.1", Behavior::Ok, BehaviorClose::Unclean),
+    ];
+    let results = store(dir.path(), &records);
+    render_html(&results, dir.path());
+    let index = fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert_eq!(index.matches("<tr class=\"case\"").count(), 3, "one row per case");
+    assert_eq!(index.matches("data-failing=\"true\"").count(), 2, "1.1.2 fails for alpha, 2.1 closes unclean for beta");
+    assert_eq!(index.matches("<td class=\"v missing\"").count(), 2, "alpha lacks 2.1, beta lacks 1.1.1");
+    assert!(index.contains("<th colspan=\"8\">1 Framing</th>"), "section heading with its title");
+    assert!(index.contains("href=\"alpha_case_1_1_2.html\""));
+    for page in ["alpha_case_1_1_1.html", "alpha_case_1_1_2.html", "beta_case_1_1_2.html", "beta_case_2_1.html"] {
+        assert!(dir.path().join(page).is_file(), "{page}");
+    }
+}
+
+#[test]
+fn a_missing_record_still_gets_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = store(dir.path(), &[record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok)]);
+    fs::remove_file(dir.path().join("a_case_1_1_1.json")).unwrap();
+    let agents = vec!["a".to_string()];
+    let html = Box::new(Html::new(dir.path(), agents, SectionTitles::default()));
+    let rendered = render(&results, |_, _, entry, record| Status::of_verdicts(entry, record), vec![html]).unwrap();
+    assert_eq!(rendered.unreadable.len(), 1);
+    assert!(rendered.unreadable[0].to_string().contains("a_case_1_1_1.json"));
+    let page = fs::read_to_string(dir.path().join("a_case_1_1_1.html")).unwrap();
+    assert!(page.contains("only the verdicts from index.json are shown"));
+}

@@ -1,0 +1,168 @@
+//! JUnit XML for CI dashboards (GitHub's and GitLab's test report readers): one testsuite per
+//! section, one testcase per case and agent (the agent is the class name). A result that fails the
+//! run is a `<failure>` with what was expected and what was observed; a result an expectation
+//! accepts is `<skipped>` with the expectation's reason.
+
+use std::{
+    collections::BTreeMap,
+    io,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::{
+    autobahn::write_atomically, case_order, section_of, text::clip, Behavior, BehaviorClose, CaseRecord, CaseResult, Output, ReportError,
+    SectionTitles, Status,
+};
+
+/// Events listed per side in a failure before the rest is counted.
+const MAX_EVENTS: usize = 20;
+/// Characters per listed event.
+const MAX_EVENT_TEXT: usize = 200;
+
+/// Collects testcases and writes the file at the end.
+pub struct Junit {
+    path: PathBuf,
+    sections: SectionTitles,
+    suites: BTreeMap<Vec<u32>, TestSuite>,
+}
+
+impl Junit {
+    pub fn new(path: &Path, sections: SectionTitles) -> Self {
+        Self { path: path.to_path_buf(), sections, suites: BTreeMap::new() }
+    }
+}
+
+impl Output for Junit {
+    fn add(&mut self, result: &CaseResult<'_>) -> Result<(), ReportError> {
+        let CaseResult { agent, id, entry, record, status } = *result;
+        let section = section_of(id);
+        let suite = self.suites.entry(case_order(section)).or_insert_with(|| {
+            let title = self.sections.title(section);
+            TestSuite::new(if title.is_empty() { format!("section {section}") } else { format!("{section} {title}") })
+        });
+        let verdicts = entry.verdicts();
+        let status = match status {
+            Status::Passed => TestCaseStatus::success(),
+            Status::Failed { why } | Status::Stale { why } => {
+                let mut failure = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                failure.set_message(clip(why, 1_000)).set_type(&verdicts);
+                if let Some(record) = record {
+                    failure.set_description(expected_and_observed(record));
+                }
+                failure
+            }
+            Status::Expected { why } => {
+                let mut skipped = TestCaseStatus::skipped();
+                skipped.set_message(format!("expected {verdicts}: {}", clip(why, 1_000)));
+                skipped
+            }
+        };
+        let name = record.map_or_else(|| id.to_string(), |r| format!("{id} {}", r.title));
+        let mut case = TestCase::new(name, status);
+        case.set_classname(agent).set_time(Duration::from_millis(entry.duration));
+        let clean = matches!(entry.behavior, Behavior::Ok) && matches!(entry.behavior_close, BehaviorClose::Ok);
+        if let (false, Some(record)) = (clean, record) {
+            case.set_system_out(format!("{verdicts}: {}", clip(record.reason(), 1_000)));
+        }
+        suite.add_test_case(case);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<PathBuf, ReportError> {
+        let mut report = Report::new("wsspec");
+        report.add_test_suites(self.suites.into_values());
+        let xml = report.to_string().map_err(|e| ReportError::write(&self.path, io::Error::other(e.to_string())))?;
+        write_atomically(&self.path, xml.as_bytes()).map_err(|e| ReportError::write(&self.path, e))?;
+        Ok(self.path)
+    }
+}
+
+/// The failure text: why each verdict is what it is, the expected alternatives, what came.
+fn expected_and_observed(r: &CaseRecord) -> String {
+    let mut text = format!(
+        "{} RFC 6455 §{}: {}\n\nbehavior {}: {}\nbehaviorClose {}: {}\n\nexpected (any one of):\n",
+        r.level,
+        r.rfc,
+        r.requirement,
+        r.behavior.as_str(),
+        clip(&r.result, 1_000),
+        r.behavior_close.as_str(),
+        clip(&r.result_close, 1_000)
+    );
+    for alternative in &r.expected {
+        text += &format!("  {}: {}; {}\n", alternative.grade, events(&alternative.events), alternative.close);
+    }
+    let code = r.remote_close_code.map_or("no close code".to_string(), |c| format!("close code {c}"));
+    text += &format!("observed:\n  {}; the target sent {code}", events(&r.received));
+    if let Some(reason) = &r.was_not_clean_reason {
+        text += &format!("; not clean: {}", clip(reason, 1_000));
+    }
+    text
+}
+
+fn events(events: &[String]) -> String {
+    if events.is_empty() {
+        return "no message, ping or pong".into();
+    }
+    let mut listed: Vec<String> = events.iter().take(MAX_EVENTS).map(|e| clip(e, MAX_EVENT_TEXT)).collect();
+    if events.len() > MAX_EVENTS {
+        listed.push(format!("… {} more", events.len() - MAX_EVENTS));
+    }
+    listed.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
+
+    use super::*;
+    use crate::{
+        render,
+        testing::{record, store},
+    };
+
+    #[test]
+    fn one_suite_per_section_and_failures_that_explain() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut failing = record("evil\u{1b}[31m<&\"agent\">", "3.1", Behavior::Failed, BehaviorClose::Failed);
+        failing.received = vec!["text message: ]]></failure><x>".into()];
+        let records = [
+            record("good", "1.1.1", Behavior::Ok, BehaviorClose::Ok),
+            record("good", "3.1", Behavior::NonStrict, BehaviorClose::Ok),
+            record("good", "12.1.1", Behavior::Unimplemented, BehaviorClose::Ok),
+            failing,
+        ];
+        let results = store(dir.path(), &records);
+        let path = dir.path().join("junit.xml");
+        let titles = SectionTitles([("3".to_string(), "Reserved Bits".to_string())].into());
+        let status = |_: &str, id: &str, entry: &crate::IndexEntry, record: Option<&CaseRecord>| match id {
+            "12.1.1" => Status::Expected { why: "no permessage-deflate".into() },
+            _ => Status::of_verdicts(entry, record),
+        };
+        render(&results, status, vec![Box::new(Junit::new(&path, titles))]).unwrap();
+
+        let report = Report::deserialize_from_str(&std::fs::read_to_string(&path).unwrap()).expect("well-formed JUnit");
+        let suites: Vec<&str> = report.test_suites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(suites, ["section 1", "3 Reserved Bits", "section 12"]);
+        assert_eq!((report.tests, report.failures), (4, 1));
+        let cases = &report.test_suites[1].test_cases;
+        assert_eq!(cases.iter().map(|c| c.classname.as_ref().unwrap().as_str()).collect::<Vec<_>>(), ["evil<&\"agent\">", "good"]);
+        let TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message, ty, description, .. } = &cases[0].status else {
+            panic!("a failure: {:?}", cases[0].status)
+        };
+        assert_eq!(ty.as_ref().unwrap().as_str(), "FAILED / FAILED");
+        assert_eq!(message.as_ref().unwrap().as_str(), "behavior FAILED");
+        let description = description.as_ref().unwrap().as_str();
+        assert!(description.contains("expected (any one of):\n  OK: text message: Hello; wsspec closes"), "{description}");
+        assert!(description.contains("observed:\n  text message: ]]></failure><x>; the target sent close code 1000"), "{description}");
+        assert_eq!(cases[1].system_out.as_ref().unwrap().as_str(), "NON-STRICT / OK: behavior NON-STRICT");
+        let skipped = &report.test_suites[2].test_cases[0].status;
+        assert!(
+            matches!(skipped, TestCaseStatus::Skipped { message: Some(m), .. } if m.as_str() == "expected UNIMPLEMENTED / OK: no permessage-deflate"),
+            "{skipped:?}"
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! One interface, several outputs (ripgrep's printer model): stored results are read once and each
+//! result is handed to every output (HTML, JUnit) with its status.
+
+use std::{
+    collections::BTreeMap,
+    fmt, io,
+    path::{Path, PathBuf},
+};
+
+use crate::{CaseRecord, IndexEntry, Status, StoredResults};
+
+/// One result of one agent, as an output sees it.
+pub struct CaseResult<'a> {
+    pub agent: &'a str,
+    pub id: &'a str,
+    pub entry: &'a IndexEntry,
+    /// `None` when the per-case file is missing or unreadable: outputs show the verdicts alone.
+    pub record: Option<&'a CaseRecord>,
+    pub status: &'a Status,
+}
+
+/// A report format.
+pub trait Output {
+    /// Takes results in catalog order, each case's agents in name order.
+    fn add(&mut self, result: &CaseResult<'_>) -> Result<(), ReportError>;
+    /// Writes what is left; returns the file to show the user.
+    fn finish(self: Box<Self>) -> Result<PathBuf, ReportError>;
+}
+
+/// Why a report could not be read or written.
+#[derive(Debug)]
+pub enum ReportError {
+    Read { path: PathBuf, message: String },
+    Write { path: PathBuf, source: io::Error },
+}
+
+impl ReportError {
+    pub fn read(path: &Path, error: impl fmt::Display) -> Self {
+        Self::Read { path: path.to_path_buf(), message: error.to_string() }
+    }
+
+    pub fn write(path: &Path, source: io::Error) -> Self {
+        Self::Write { path: path.to_path_buf(), source }
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { path, message } => write!(f, "{}: {message}", path.display()),
+            Self::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+/// What rendering produced.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The file each output wrote, in the order of the outputs.
+    pub files: Vec<PathBuf>,
+    /// Per-case records that could not be read; their results were shown from `index.json` alone.
+    pub unreadable: Vec<ReportError>,
+}
+
+/// Feeds every stored result to every output. `status` decides what each result means for the run.
+pub fn render(
+    results: &StoredResults,
+    mut status: impl FnMut(&str, &str, &IndexEntry, Option<&CaseRecord>) -> Status,
+    mut outputs: Vec<Box<dyn Output>>,
+) -> Result<Rendered, ReportError> {
+    let mut rendered = Rendered::default();
+    for id in results.case_ids() {
+        for (agent, cases) in &results.index {
+            let Some(entry) = cases.get(id) else { continue };
+            let record = results.record(agent, id).map_err(|e| rendered.unreadable.push(e)).ok();
+            let status = status(agent, id, entry, record.as_ref());
+            let result = CaseResult { agent, id, entry, record: record.as_ref(), status: &status };
+            for output in &mut outputs {
+                output.add(&result)?;
+            }
+        }
+    }
+    for output in outputs {
+        rendered.files.push(output.finish()?);
+    }
+    Ok(rendered)
+}
+
+/// Titles of sections and subsections (`"6"` → "UTF-8 Handling", `"6.4"` → …), from the catalog
+/// the caller knows; the reports crate does not load catalogs.
+#[derive(Debug, Clone, Default)]
+pub struct SectionTitles(pub BTreeMap<String, String>);
+
+impl SectionTitles {
+    pub fn title(&self, id: &str) -> &str {
+        self.0.get(id).map_or("", String::as_str)
+    }
+}
+
+/// The section of a case id: `6` for 6.4.3.
+pub fn section_of(id: &str) -> &str {
+    id.split('.').next().unwrap_or(id)
+}
+
+/// The subsection of a three-part case id: `6.4` for 6.4.3; none for 2.10.
+pub fn subsection_of(id: &str) -> Option<&str> {
+    let mut dots = id.match_indices('.').map(|(i, _)| i);
+    let second = dots.nth(1)?;
+    Some(&id[..second])
+}
