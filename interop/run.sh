@@ -202,11 +202,14 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
 # client_command AGENT: the --exec command; wsspec fills in {url} and {agent}.
 # The interpreter finds the pinned packages through PYTHONPATH / NODE_PATH,
-# which `wsspec client` passes on to the command it spawns.
+# which `wsspec client` passes on to the command it spawns. `exec` makes the
+# driver replace the `sh -c` that wsspec spawns, so that wsspec's kill on
+# --exec-timeout reaches the driver itself (dash does not exec it on its own,
+# and wsspec kills only its direct child).
 client_command() {
   case $1 in
-    websockets-client) printf '%s %s {url} {agent}' "$(shq "$PYTHON")" "$(shq "$HERE/websockets_client.py")" ;;
-    ws-client) printf '%s %s {url} {agent}' "$(shq "$NODE")" "$(shq "$HERE/ws_client.js")" ;;
+    websockets-client) printf 'exec %s %s {url} {agent}' "$(shq "$PYTHON")" "$(shq "$HERE/websockets_client.py")" ;;
+    ws-client) printf 'exec %s %s {url} {agent}' "$(shq "$NODE")" "$(shq "$HERE/ws_client.js")" ;;
   esac
 }
 

@@ -22,8 +22,8 @@ fuzz_target!(|frame: FrameSpec| {
     let len = frame.payload.len();
     assert_eq!((header.fin, header.rsv, header.opcode, header.mask, header.payload_len), (frame.fin, frame.rsv, frame.opcode, frame.mask, len as u64));
     let minimal = match len {
-        ..=125 => LengthEncoding::Bits7,
-        ..=0xffff => LengthEncoding::Bits16,
+        0..=125 => LengthEncoding::Bits7,
+        126..=0xffff => LengthEncoding::Bits16,
         _ => LengthEncoding::Bits64,
     };
     let form = if frame.length_encoding == LengthEncoding::Minimal { minimal } else { frame.length_encoding };

@@ -118,7 +118,7 @@ impl Expectations {
 
     /// Errors read `LINE: message`.
     pub fn parse(text: &str, known_id: impl Fn(&str) -> bool) -> Result<Self, String> {
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let line_of = |offset: usize| text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1;
         let file: ExpectationsFile<toml::Spanned<Entry>> = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |span| line_of(span.start));
             format!("{line}: {}", e.message().trim_end())

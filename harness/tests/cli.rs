@@ -146,9 +146,15 @@ fn client_exec_is_a_ci_gate() {
     assert!(out.path().join("tung_client.log").exists(), "the client's output is kept");
 
     // A client that never connects leaves every case without a result: a failed run.
-    let (code, _, stderr) = wsspec(&["client", "--exec", "true", "--out", dir, "--cases", "1.1.1"]);
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = wsspec(&["client", "--exec", "true", "--out", empty.path().to_str().unwrap(), "--cases", "1.1.1"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("MISSING 1 cases"), "{stderr}");
+
+    // A command that cannot be run at all is a run that could not be done.
+    let (code, _, stderr) = wsspec(&["client", "--exec", "no-such-driver-xyz {url}", "--out", dir, "--cases", "1.1.1"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot run `no-such-driver-xyz"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

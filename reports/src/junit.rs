@@ -71,12 +71,11 @@ impl Output for Junit {
         Ok(())
     }
 
-    fn finish(self: Box<Self>) -> Result<PathBuf, ReportError> {
+    fn finish(self: Box<Self>) -> Result<(), ReportError> {
         let mut report = Report::new("wsspec");
         report.add_test_suites(self.suites.into_values());
         let xml = report.to_string().map_err(|e| ReportError::write(&self.path, io::Error::other(e.to_string())))?;
-        write_atomically(&self.path, xml.as_bytes()).map_err(|e| ReportError::write(&self.path, e))?;
-        Ok(self.path)
+        write_atomically(&self.path, xml.as_bytes()).map_err(|e| ReportError::write(&self.path, e))
     }
 }
 

@@ -16,7 +16,7 @@ mod text;
 mod time;
 
 pub use model::*;
-pub use output::{render, section_of, subsection_of, CaseResult, Output, Rendered, ReportError, SectionTitles};
+pub use output::{render, section_of, subsection_of, CaseResult, Output, ReportError, SectionTitles};
 pub use results::{case_order, StoredResults};
 pub use status::{reason, Status};
 pub use time::iso_utc;

@@ -23,8 +23,8 @@ pub struct CaseResult<'a> {
 pub trait Output {
     /// Takes results in catalog order, each case's agents in name order.
     fn add(&mut self, result: &CaseResult<'_>) -> Result<(), ReportError>;
-    /// Writes what is left; returns the file to show the user.
-    fn finish(self: Box<Self>) -> Result<PathBuf, ReportError>;
+    /// Writes what is left.
+    fn finish(self: Box<Self>) -> Result<(), ReportError>;
 }
 
 /// Why a report could not be read or written.
@@ -55,26 +55,19 @@ impl fmt::Display for ReportError {
 
 impl std::error::Error for ReportError {}
 
-/// What rendering produced.
-#[derive(Debug, Default)]
-pub struct Rendered {
-    /// The file each output wrote, in the order of the outputs.
-    pub files: Vec<PathBuf>,
-    /// Per-case records that could not be read; their results were shown from `index.json` alone.
-    pub unreadable: Vec<ReportError>,
-}
-
 /// Feeds every stored result to every output. `status` decides what each result means for the run.
+/// Returns the per-case records that could not be read; their results were shown from `index.json`
+/// alone.
 pub fn render(
     results: &StoredResults,
     mut status: impl FnMut(&str, &str, &IndexEntry, Option<&CaseRecord>) -> Status,
     mut outputs: Vec<Box<dyn Output>>,
-) -> Result<Rendered, ReportError> {
-    let mut rendered = Rendered::default();
+) -> Result<Vec<ReportError>, ReportError> {
+    let mut unreadable = Vec::new();
     for id in results.case_ids() {
         for (agent, cases) in &results.index {
             let Some(entry) = cases.get(id) else { continue };
-            let record = results.record(agent, id).map_err(|e| rendered.unreadable.push(e)).ok();
+            let record = results.record(agent, id).map_err(|e| unreadable.push(e)).ok();
             let status = status(agent, id, entry, record.as_ref());
             let result = CaseResult { agent, id, entry, record: record.as_ref(), status: &status };
             for output in &mut outputs {
@@ -83,9 +76,9 @@ pub fn render(
         }
     }
     for output in outputs {
-        rendered.files.push(output.finish()?);
+        output.finish()?;
     }
-    Ok(rendered)
+    Ok(unreadable)
 }
 
 /// Titles of sections and subsections (`"6"` → "UTF-8 Handling", `"6.4"` → …), from the catalog

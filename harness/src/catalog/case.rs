@@ -479,6 +479,9 @@ fn ok_grade() -> Grade {
     Grade::Ok
 }
 
+/// The most repetitions an expected event may declare.
+const MAX_TIMES: u32 = 100_000;
+
 /// An expected event with its repetition.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "EventTable")]
@@ -530,6 +533,10 @@ impl TryFrom<EventTable> for EventPattern {
         ];
         let mut kinds = kinds.into_iter().flatten();
         match (kinds.next(), kinds.next()) {
+            // A bound on `times` keeps a hostile case file from making the matcher allocate billions.
+            (Some(_), None) if t.times.is_some_and(|n| n == 0 || n > MAX_TIMES) => {
+                Err(format!("`times` must be between 1 and {MAX_TIMES}"))
+            }
             (Some(kind), None) => Ok(Self { kind, times: t.times.unwrap_or(1), optional: t.optional }),
             _ => Err("an event has exactly one of `text`, `binary`, `text_len`, `binary_len`, `ping`, `pong`, `mark`".into()),
         }

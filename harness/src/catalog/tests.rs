@@ -52,6 +52,7 @@ fn a_minimal_file_loads_with_defaults() {
 #[case::wrong_section("id = \"1.1\"", "id = \"2.1\"", Some("2.1"), None, "outside this file's section 1")]
 #[case::bad_id("id = \"1.1\"", "id = \"1.x\"", Some("1.x"), Some("id"), "is not a case id")]
 #[case::length_too_big("payload = \"x\" }", "payload = { pattern = \"a\", len = 200 }, length_encoding = \"7\" }", Some("1.1"), Some("steps[0]"), "does not fit the 7-bit form")]
+#[case::times_bound("{ text = \"x\" }", "{ text = \"x\", times = 4294967295 }", Some("1.1"), Some("expect[0].events[0]"), "between 1 and 100000")]
 #[case::bad_timeout("level = \"MUST\"", "level = \"MUST\"\ntimeout = -1", Some("1.1"), Some("timeout"), "not a duration")]
 fn invalid_files_name_file_case_and_field(
     #[case] from: &str,
@@ -104,4 +105,14 @@ expect = [{ events = [{ text_len = "{len}" }] }]
     assert!(err.message.contains("`extra` is not used"), "{err}");
     let err = load(&family.replace("len = \"{len}\" } } }", "len = \"{size}\" } } }")).unwrap_err();
     assert!(err.message.contains("`size` is missing"), "{err}");
+}
+
+#[test]
+fn a_huge_payload_is_checked_without_being_built() {
+    // Found by the case_file fuzz target: the check used to build the payload, so a 100 GB pattern
+    // aborted the loader.
+    let huge = GOOD.replace(r#"payload = "x""#, r#"payload = { pattern = "*", len = 100000000000 }"#);
+    assert_eq!(load(&huge).unwrap().cases[0].steps.len(), 1);
+    let too_long = huge.replace("opcode = \"text\",", r#"opcode = "text", length_encoding = "16","#);
+    assert!(load(&too_long).unwrap_err().to_string().contains("does not fit the 16-bit form"));
 }

@@ -80,6 +80,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     patterns.extend(args.selection.cases.iter().cloned());
     exclude.extend(args.selection.exclude.iter().cloned());
     let selected = selection::select(&catalog, Role::Client, &patterns, &exclude)?;
+    outputs::check(&args.outputs, &catalog)?;
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
@@ -144,9 +145,13 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
 
     server.settle().await;
     let mut failed = false;
-    for agent in agents {
+    for agent in &agents {
         let records = server.records(&agent);
-        failed |= outputs::finish_agent(&agent, &records, started.elapsed().as_secs_f64(), &out, &args.outputs)?;
+        if records.is_empty() {
+            eprintln!("\n{agent}: no results");
+        } else {
+            failed |= outputs::finish_agent(&agent, &records, started.elapsed().as_secs_f64(), &out, &args.outputs)?;
+        }
         let missing = server.missing(&agent);
         if !missing.is_empty() {
             failed = true;
@@ -154,7 +159,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         }
     }
     eprintln!("Reports: {}", out.join("index.json").display());
-    Ok(if failed { Outcome::Failed } else { Outcome::Passed })
+    outputs::finish_run(&out, &agents, failed, &args.outputs)
 }
 
 /// Spawns the client command once, or once per case when it contains `{case}`; each run is bounded
@@ -190,20 +195,29 @@ async fn exec(
 
 async fn run_command(command: &str, log: &File, bound: Duration) -> Result<(), String> {
     let clone = |f: &File| f.try_clone().map(Stdio::from).map_err(|e| e.to_string());
+    // Its own process group, so a timeout ends the driver and not only the shell that started it.
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(Stdio::null())
         .stdout(clone(log)?)
         .stderr(clone(log)?)
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot run `{command}`: {e}"))?;
     match tokio::time::timeout(bound, child.wait()).await {
+        // The shell's codes for a command that could not be found or run: a setup error, not a verdict.
+        Ok(Ok(status)) if matches!(status.code(), Some(126 | 127)) => {
+            return Err(format!("cannot run `{command}` (the shell exited with {status}); its output is in the client log"));
+        }
         Ok(Ok(status)) if !status.success() => eprintln!("wsspec: `{command}` exited with {status}"),
         Ok(Ok(_)) => {}
         Ok(Err(e)) => return Err(format!("waiting for `{command}`: {e}")),
         Err(_) => {
+            if let Some(pid) = child.id() {
+                let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+            }
             let _ = child.kill().await;
             eprintln!("wsspec: `{command}` ran longer than {:.0} s and was killed", bound.as_secs_f64());
         }

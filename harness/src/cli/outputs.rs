@@ -136,12 +136,12 @@ fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), Stri
     if let Some(path) = &args.junit {
         outputs.push(Box::new(Junit::new(path, titles)));
     }
-    let rendered =
+    let unreadable =
         render(&results, |agent, id, entry, record| gate.status(agent, id, entry, record), outputs).map_err(|e| e.to_string())?;
-    if let Some(first) = rendered.unreadable.first() {
+    if let Some(first) = unreadable.first() {
         eprintln!(
             "wsspec: warning: {} case records could not be read, their pages show only the verdicts (first: {first})",
-            rendered.unreadable.len()
+            unreadable.len()
         );
     }
     Ok(())

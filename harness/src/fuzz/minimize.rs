@@ -1,7 +1,7 @@
-//! Delta debugging of a failing sequence (Zeller's ddmin): over its frames, then over each payload's
-//! bytes, then toward plain attributes (one write, no RSV bits, minimal lengths). The candidates of a
-//! round are handed over together, so a live target can run them at once, and the first failing one
-//! in order is kept, so the result does not depend on timing.
+//! Delta debugging of a failing sequence (Zeller's ddmin): over its frames (each frame alone first),
+//! then over each payload's bytes, then toward plain attributes (one write, no RSV bits, minimal
+//! lengths). The candidates of a round are handed over together, so a live target can run them at
+//! once, and the first failing one in order is kept, so the result does not depend on timing.
 
 use std::future::Future;
 
@@ -25,7 +25,12 @@ where
         best = first_failing(vec![Sequence { write: WriteMode::Together, ..best.clone() }], &mut budget, &fails).await.unwrap_or(best);
     }
     let write = best.write;
-    // Again from the coarsest cut while that helps: a message's fragments often go only together.
+    // Most findings take one frame: every frame alone is one round of candidates run at once.
+    if best.frames.len() > 1 {
+        let alone = best.frames.iter().map(|frame| Sequence { frames: vec![frame.clone()], write }).collect();
+        best = first_failing(alone, &mut budget, &fails).await.unwrap_or(best);
+    }
+    // Then ddmin, again from the coarsest cut while that helps: fragments often go only together.
     loop {
         let before = best.frames.len();
         best.frames = ddmin(best.frames, &mut budget, |candidates| fails(candidates.into_iter().map(|frames| Sequence { frames, write }).collect())).await;

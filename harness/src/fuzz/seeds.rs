@@ -52,7 +52,9 @@ pub fn generate(catalog: &Catalog, sources: &[(String, String)]) -> BTreeMap<&'s
         }
     }
     for (_, text) in sources {
-        add("case_file", text.as_bytes().to_vec());
+        for seed in case_file_seeds(text) {
+            add("case_file", seed.into_bytes());
+        }
     }
     for answer in handshake_answers() {
         add("handshake", answer);
@@ -125,6 +127,23 @@ fn case_frames(case: &Case) -> Option<Sent> {
     Some(sent)
 }
 
+/// A catalog file cut into one file per `[[case]]` or `[[family]]`, each with the file's `[section]`:
+/// small seeds the loader parses fast.
+fn case_file_seeds(text: &str) -> Vec<String> {
+    let mut blocks = vec![String::new()];
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("[[case]]") || line.starts_with("[[family]]") {
+            blocks.push(String::new());
+        }
+        blocks.last_mut().expect("one block at least").push_str(line);
+    }
+    let head = blocks.remove(0);
+    if blocks.is_empty() {
+        return vec![head];
+    }
+    blocks.into_iter().map(|block| format!("{head}{block}")).collect()
+}
+
 /// Opening-handshake answers and a request, as wsspec's handshake code writes them, plus the common
 /// ways a server gets its answer wrong.
 fn handshake_answers() -> Vec<Vec<u8>> {
@@ -156,6 +175,18 @@ mod tests {
             assert!(seeds.len() >= 5, "{target}: {} seeds", seeds.len());
         }
         assert!(seeds["tungstenite_diff"].len() > 100, "one per case with frames");
+    }
+
+    #[test]
+    fn each_case_file_seed_is_a_loadable_file_of_one_case_or_family() {
+        for (name, text) in Catalog::embedded_sources() {
+            let seeds = case_file_seeds(&text);
+            assert_eq!(seeds.len(), text.matches("\n[[case]]").count() + text.matches("\n[[family]]").count(), "{name}");
+            for seed in seeds {
+                let catalog = Catalog::from_sources([(name.clone(), seed)]).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!catalog.cases.is_empty());
+            }
+        }
     }
 
     #[test]

@@ -134,12 +134,12 @@ fn decode_sequence(u: &mut Unstructured) -> Sequence {
             break;
         }
         match byte(u) {
-            ..MESSAGE => message(u, &mut frames),
-            ..CONTROL => {
+            0..MESSAGE => message(u, &mut frames),
+            MESSAGE..CONTROL => {
                 let frame = control(u);
                 frames.push(mutate(u, frame));
             }
-            ..EXPLICIT => {
+            CONTROL..EXPLICIT => {
                 let frame = close(u);
                 frames.push(mutate(u, frame));
             }
@@ -162,8 +162,8 @@ fn key(u: &mut Unstructured) -> [u8; 4] {
 /// Mostly short, sometimes around the 125-byte control limit, now and then up to 64 KiB.
 fn payload_len(u: &mut Unstructured) -> usize {
     match byte(u) {
-        b @ ..128 => usize::from(b % 24),
-        b @ ..240 => usize::from(b - 104),
+        b @ 0..128 => usize::from(b % 24),
+        b @ 128..240 => usize::from(b - 104),
         _ => usize::from(u16::from_be_bytes([byte(u), byte(u)])),
     }
 }
@@ -228,17 +228,17 @@ fn control(u: &mut Unstructured) -> FrameSpec {
 /// that is not UTF-8, or one that brings the payload to around the 125-byte limit.
 fn close(u: &mut Unstructured) -> FrameSpec {
     let payload = match byte(u) {
-        ..32 => Vec::new(),
-        ..48 => vec![byte(u)],
+        0..32 => Vec::new(),
+        32..48 => vec![byte(u)],
         _ => {
             let code = CLOSE_CODES[usize::from(byte(u)) % CLOSE_CODES.len()];
             let mut payload = code.to_be_bytes().to_vec();
             let reason = byte(u);
             let len = byte(u);
             match reason {
-                ..160 => {}
-                ..224 => payload.extend(text(u, usize::from(len % 24))),
-                ..240 => {
+                0..160 => {}
+                160..224 => payload.extend(text(u, usize::from(len % 24))),
+                224..240 => {
                     payload.extend(text(u, usize::from(len % 8)));
                     payload.extend_from_slice(BAD_UTF8[usize::from(reason) % BAD_UTF8.len()]);
                 }
@@ -256,20 +256,20 @@ fn close(u: &mut Unstructured) -> FrameSpec {
 fn mutate(u: &mut Unstructured, mut frame: FrameSpec) -> FrameSpec {
     let m = byte(u);
     match m {
-        ..208 => {}
-        ..216 => frame.rsv = 1 + m % 7,
-        ..220 => frame.mask = None,
-        ..228 => {
+        0..208 => {}
+        208..216 => frame.rsv = 1 + m % 7,
+        216..220 => frame.mask = None,
+        220..228 => {
             let long = frame.payload.len() > 125 || m & 1 == 1;
             frame.length_encoding = if long { LengthEncoding::Bits64 } else { LengthEncoding::Bits16 };
         }
-        ..232 => frame.opcode = OpCode::from_u8(if frame.opcode.is_control() { 11 } else { 3 } + m % 5),
-        ..236 => frame.fin = !frame.fin,
-        ..240 => {
+        228..232 => frame.opcode = OpCode::from_u8(if frame.opcode.is_control() { 11 } else { 3 } + m % 5),
+        232..236 => frame.fin = !frame.fin,
+        236..240 => {
             frame.declared_length = Some(1 << 63 | frame.payload.len() as u64);
             frame.length_encoding = LengthEncoding::Bits64;
         }
-        ..248 => {
+        240..248 => {
             let at = if frame.opcode == OpCode::Close { frame.payload.len() } else { usize::from(byte(u)) % (frame.payload.len() + 1) };
             let bad = BAD_UTF8[usize::from(m) % BAD_UTF8.len()];
             frame.payload.splice(at..at, bad.iter().copied());

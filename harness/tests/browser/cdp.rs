@@ -38,6 +38,8 @@ pub struct Browser {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     session: String,
     next_id: u64,
+    /// Whether the page's load event came since the last navigation.
+    loaded: bool,
     /// What went wrong in the pages so far, one line each.
     pub problems: Vec<String>,
 }
@@ -74,7 +76,8 @@ impl Browser {
         });
         let url = timeout(STEP, rx).await.expect("chromium prints its DevTools address").expect("stderr open");
         let (ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("DevTools connection");
-        let mut browser = Self { _child: child, _profile: profile, ws, session: String::new(), next_id: 0, problems: Vec::new() };
+        let mut browser =
+            Self { _child: child, _profile: profile, ws, session: String::new(), next_id: 0, loaded: false, problems: Vec::new() };
         let target = browser.call("Target.createTarget", json!({ "url": "about:blank" })).await;
         let attached = browser.call("Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true })).await;
         browser.session = attached["sessionId"].as_str().expect("session id").to_string();
@@ -117,10 +120,11 @@ impl Browser {
         }
     }
 
-    /// Records what went wrong; answers a dialog so the page goes on.
+    /// Notes a page load; records what went wrong; answers a dialog so the page goes on.
     async fn look_at(&mut self, event: &Value) {
         let params = &event["params"];
         match event["method"].as_str().unwrap_or_default() {
+            "Page.loadEventFired" => self.loaded = true,
             "Runtime.exceptionThrown" => self.problems.push(format!("exception: {}", params["exceptionDetails"])),
             "Runtime.consoleAPICalled" if ["error", "assert"].contains(&params["type"].as_str().unwrap_or_default()) => {
                 self.problems.push(format!("console.{}: {}", params["type"], params["args"]));
@@ -145,8 +149,11 @@ impl Browser {
     /// Loads a page and waits for its load event.
     pub async fn open(&mut self, path: &Path) {
         let url = format!("file://{}", path.canonicalize().expect("page exists").display());
+        self.loaded = false;
         self.call("Page.navigate", json!({ "url": url })).await;
-        while self.next_message().await["method"] != "Page.loadEventFired" {}
+        while !self.loaded {
+            self.next_message().await;
+        }
     }
 
     /// The value of a JavaScript expression in the page.

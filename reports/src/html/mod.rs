@@ -127,13 +127,12 @@ impl Html {
         Self { tera, dir: dir.to_path_buf(), sections, agents, rows: Vec::new() }
     }
 
-    fn render(&self, template: &str, page: &impl Serialize, file: &str) -> Result<PathBuf, ReportError> {
+    fn render(&self, template: &str, page: &impl Serialize, file: &str) -> Result<(), ReportError> {
         let path = self.dir.join(file);
         let failed = |e: tera::Error| ReportError::write(&path, io::Error::other(format!("template {template}: {e}")));
         let context = Context::from_serialize(page).map_err(failed)?;
         let html = self.tera.render(template, &context).map_err(failed)?;
-        write_atomically(&path, html.as_bytes()).map_err(|e| ReportError::write(&path, e))?;
-        Ok(path)
+        write_atomically(&path, html.as_bytes()).map_err(|e| ReportError::write(&path, e))
     }
 }
 
@@ -169,7 +168,7 @@ impl Output for Html {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<PathBuf, ReportError> {
+    fn finish(mut self: Box<Self>) -> Result<(), ReportError> {
         let mut sections: BTreeMap<Vec<u32>, SectionSummary> = BTreeMap::new();
         let mut rows = Vec::new();
         let (mut last_section, mut last_group) = (String::new(), String::new());

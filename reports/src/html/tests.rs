@@ -120,9 +120,9 @@ fn a_missing_record_still_gets_a_page() {
     fs::remove_file(dir.path().join("a_case_1_1_1.json")).unwrap();
     let agents = vec!["a".to_string()];
     let html = Box::new(Html::new(dir.path(), agents, SectionTitles::default()));
-    let rendered = render(&results, |_, _, entry, record| Status::of_verdicts(entry, record), vec![html]).unwrap();
-    assert_eq!(rendered.unreadable.len(), 1);
-    assert!(rendered.unreadable[0].to_string().contains("a_case_1_1_1.json"));
+    let unreadable = render(&results, |_, _, entry, record| Status::of_verdicts(entry, record), vec![html]).unwrap();
+    assert_eq!(unreadable.len(), 1);
+    assert!(unreadable[0].to_string().contains("a_case_1_1_1.json"));
     let page = fs::read_to_string(dir.path().join("a_case_1_1_1.html")).unwrap();
     assert!(page.contains("only the verdicts from index.json are shown"));
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Benchmarks, not tests. Executions per second of each libFuzzer target (stable toolchain, no
+# sanitizer, starting from its seed corpus, for SECONDS), then sequences per second of `wsspec fuzz`
+# against the embedded tungstenite server for SECONDS.
+#   fuzz/bench.sh [SECONDS]        default 30
+set -euo pipefail
+
+seconds=${1:-30}
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cargo build -q --release -p wsspec
+target/release/wsspec fuzz-seeds fuzz/corpus 2>/dev/null
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+(cd fuzz && cargo fuzz build --sanitizer none 2>/dev/null)
+printf '%-18s %10s %10s\n' target runs exec/s
+for target in $(cd fuzz && cargo fuzz list); do
+  # A copy of the seeds, so the benchmark's finds do not grow fuzz/corpus.
+  cp -r "fuzz/corpus/$target" "$scratch/$target"
+  out=$(cd fuzz && cargo fuzz run --sanitizer none "$target" "$scratch/$target" -- \
+    -max_total_time="$seconds" -print_final_stats=1 2>&1)
+  done_runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' <<<"$out" | grep -o '[0-9]*$')
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' <<<"$out" | grep -o '[0-9]*$')
+  printf '%-18s %10s %10s\n' "$target" "$done_runs" "$rate"
+done
+
+echo
+target/release/wsspec fuzz --duration "$seconds" --seed 1 --out "$scratch/findings" 2>&1 | grep -E 'sequences in'
