@@ -58,8 +58,16 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers.iter().map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned())).collect()
 }
 
 /// Parses a response head from `data`; `Ok(None)` if it is not complete yet.
@@ -69,11 +77,7 @@ pub fn parse_response(data: &[u8]) -> Result<Option<Response>, HandshakeError> {
     match response.parse(data) {
         Ok(httparse::Status::Complete(head_len)) => Ok(Some(Response {
             status: response.code.unwrap_or(0),
-            headers: response
-                .headers
-                .iter()
-                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
-                .collect(),
+            headers: owned_headers(response.headers),
             head_len,
         })),
         Ok(httparse::Status::Partial) if data.len() > MAX_HEAD => Err(HandshakeError::TooLarge),
@@ -116,7 +120,7 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 }
 
@@ -128,11 +132,7 @@ pub fn parse_request(data: &[u8]) -> Result<Option<Request>, HandshakeError> {
         Ok(httparse::Status::Complete(head_len)) => Ok(Some(Request {
             method: request.method.unwrap_or_default().to_string(),
             target: request.path.unwrap_or_default().to_string(),
-            headers: request
-                .headers
-                .iter()
-                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
-                .collect(),
+            headers: owned_headers(request.headers),
             head_len,
         })),
         Ok(httparse::Status::Partial) if data.len() > MAX_HEAD => Err(HandshakeError::TooLarge),

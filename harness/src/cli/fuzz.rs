@@ -47,9 +47,7 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
     if !(args.duration.is_finite() && args.duration > 0.0) {
         return Err(format!("--duration {} must be a positive number of seconds", args.duration));
     }
-    if !(args.timeout_scale.is_finite() && args.timeout_scale > 0.0) {
-        return Err(format!("--timeout-scale {} must be a positive number", args.timeout_scale));
-    }
+    super::selection::check_timeout_scale(args.timeout_scale)?;
     if args.jobs == Some(0) {
         return Err("--jobs must be at least 1".into());
     }
