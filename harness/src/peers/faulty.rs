@@ -180,12 +180,14 @@ fn rewrite(frame: Frame, dir: Direction, defect: Defect, message_open: &mut bool
         (Defect::AcceptOrphanContinuation, Direction::Inbound) if spec.opcode == OpCode::Continuation && !*message_open => {
             spec.opcode = OpCode::Text;
         }
-        (Defect::SkipUtf8, Direction::Inbound) if starts_message => {
-            shared.text_messages.push_back(spec.opcode == OpCode::Text);
-            spec.opcode = OpCode::Binary;
-        }
-        (Defect::SkipUtf8, Direction::Outbound) if starts_message => {
-            if shared.text_messages.pop_front() == Some(true) {
+        (Defect::SkipUtf8 | Defect::ClientSkipsUtf8, _) if starts_message => {
+            // Text reaches the broken peer as binary, so it never validates it; its echo is turned
+            // back into text on the way out.
+            let toward_broken_peer = (defect == Defect::SkipUtf8) == (dir == Direction::Inbound);
+            if toward_broken_peer {
+                shared.text_messages.push_back(spec.opcode == OpCode::Text);
+                spec.opcode = OpCode::Binary;
+            } else if shared.text_messages.pop_front() == Some(true) {
                 spec.opcode = OpCode::Text;
             }
         }
@@ -205,15 +207,6 @@ fn rewrite(frame: Frame, dir: Direction, defect: Defect, message_open: &mut bool
         (Defect::ClientAcceptsMasked, Direction::Outbound) => spec.mask = None,
         (Defect::ClientSendsUnmasked, Direction::Inbound) => spec.mask = None,
         (Defect::ClientReusesMaskKey, Direction::Inbound) => spec.mask = Some([0x12, 0x34, 0x56, 0x78]),
-        (Defect::ClientSkipsUtf8, Direction::Outbound) if starts_message => {
-            shared.text_messages.push_back(spec.opcode == OpCode::Text);
-            spec.opcode = OpCode::Binary;
-        }
-        (Defect::ClientSkipsUtf8, Direction::Inbound) if starts_message => {
-            if shared.text_messages.pop_front() == Some(true) {
-                spec.opcode = OpCode::Text;
-            }
-        }
         _ => {}
     }
     if dir == Direction::Inbound {
