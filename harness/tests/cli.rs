@@ -151,6 +151,13 @@ fn client_exec_is_a_ci_gate() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("MISSING 1 cases"), "{stderr}");
 
+    // With `{case}` the command runs once per case number.
+    let calls = empty.path().join("calls");
+    let per_case = format!("echo {{case}} >> {}", calls.display());
+    let (code, _, stderr) = wsspec(&["client", "--exec", &per_case, "--out", dir, "--cases", "1.1.1", "1.1.2"]);
+    assert_eq!(code, 1, "no case was run: {stderr}");
+    assert_eq!(std::fs::read_to_string(&calls).unwrap(), "1\n2\n");
+
     // A command that cannot be run at all is a run that could not be done.
     let (code, _, stderr) = wsspec(&["client", "--exec", "no-such-driver-xyz {url}", "--out", dir, "--cases", "1.1.1"]);
     assert_eq!(code, 2, "{stderr}");
