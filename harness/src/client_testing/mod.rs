@@ -26,7 +26,7 @@ pub use protocol::{parse as parse_command, BadRequest, Command};
 
 use crate::{
     catalog::{case_matches, full_match, Case, Role},
-    engine::{drive_case, report, Observation, RunOptions},
+    engine::{drive_case, report, Observation, RunOptions, Transport},
     frame::{CloseCode, Decoder, FrameSpec, OpCode},
     handshake,
 };
@@ -207,8 +207,9 @@ impl State {
 }
 
 /// One connection: read the request, route it, answer.
-async fn serve(state: Arc<State>, mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+async fn serve(state: Arc<State>, tcp: TcpStream) {
+    let _ = tcp.set_nodelay(true);
+    let mut stream = Transport::from(tcp);
     let (request, head, leftover) = match timeout(HEAD_WAIT, read_head(&mut stream)).await {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(message)) => return http_error(stream, 400, &message).await,
@@ -283,7 +284,7 @@ async fn serve(state: Arc<State>, mut stream: TcpStream) {
 }
 
 /// Reads the request head; returns it parsed and raw, and any bytes after it.
-async fn read_head(stream: &mut TcpStream) -> Result<(handshake::Request, Vec<u8>, Vec<u8>), String> {
+async fn read_head(stream: &mut Transport) -> Result<(handshake::Request, Vec<u8>, Vec<u8>), String> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -299,7 +300,7 @@ async fn read_head(stream: &mut TcpStream) -> Result<(handshake::Request, Vec<u8
     }
 }
 
-async fn http_error(mut stream: TcpStream, status: u16, message: &str) {
+async fn http_error(mut stream: Transport, status: u16, message: &str) {
     let reason = match status {
         404 => "Not Found",
         408 => "Request Timeout",
@@ -316,7 +317,7 @@ async fn http_error(mut stream: TcpStream, status: u16, message: &str) {
 
 /// Sends an optional text message and a normal close, waits briefly for the client's close, and
 /// closes TCP (the server closes first, §7.1.1).
-async fn send_and_close(mut stream: TcpStream, text: Option<String>) {
+async fn send_and_close(mut stream: Transport, text: Option<String>) {
     let mut out = Vec::new();
     if let Some(text) = text {
         out.extend(FrameSpec::new(OpCode::Text, text.into_bytes()).encode());

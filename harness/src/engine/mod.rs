@@ -10,6 +10,7 @@ mod runner;
 mod script;
 mod session;
 mod target;
+mod transport;
 mod wire_log;
 
 pub use event::Event;
@@ -17,6 +18,7 @@ pub use judge::{judge, Verdict};
 pub use runner::{run_cases, RunConfig, RunError};
 pub use session::{drive_case, run_case, Observation};
 pub use target::Target;
+pub use transport::Transport;
 
 /// Judges an observation and builds the case's report record.
 pub fn report(agent: &str, case: &catalog::Case, obs: Observation) -> wsspec_reports::CaseRecord {

@@ -9,11 +9,8 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{
-        tcp::{OwnedReadHalf, OwnedWriteHalf},
-        TcpStream,
-    },
+    io::{split, AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf},
+    net::TcpStream,
     time::{sleep_until, timeout},
 };
 
@@ -21,6 +18,7 @@ use super::{
     event::{CompiledAlternative, Event, Tracker},
     script::{Op, Script, Write},
     wire_log::{Dir, WireLog},
+    transport::Transport,
     RunOptions, Target,
 };
 use crate::{
@@ -124,11 +122,11 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Obs
 
 /// Runs `case` on a connection whose WebSocket is already open: `role` is what the target is.
 /// `obs` carries what happened before (the handshake).
-pub async fn drive_case(case: &Case, stream: TcpStream, leftover: &[u8], role: Role, options: &RunOptions, mut obs: Observation) -> Observation {
+pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: Role, options: &RunOptions, mut obs: Observation) -> Observation {
     let opened_at = Instant::now();
     obs.target_role = role;
     let tracker = Tracker::new(case.expect.iter().map(|a| CompiledAlternative::new(a, case.close_for(a).by)).collect());
-    let (reader, writer) = stream.into_split();
+    let (reader, writer) = split(stream);
     let mut session = Session {
         obs,
         role,
@@ -165,11 +163,12 @@ pub async fn drive_case(case: &Case, stream: TcpStream, leftover: &[u8], role: R
 }
 
 /// Connects and completes the opening handshake; returns the stream and any bytes read past it.
-async fn open(target: &Target, obs: &mut Observation) -> Result<(TcpStream, Vec<u8>), String> {
-    let mut stream = TcpStream::connect((target.host.as_str(), target.port))
+async fn open(target: &Target, obs: &mut Observation) -> Result<(Transport, Vec<u8>), String> {
+    let tcp = TcpStream::connect((target.host.as_str(), target.port))
         .await
         .map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut stream = Transport::from(tcp);
     let key = handshake::random_key();
     obs.request = handshake::client_request(&target.host_header, &target.resource, &key);
     obs.log.chunk(Dir::Tx, obs.request.as_bytes());
@@ -216,8 +215,8 @@ struct Session<'a> {
     obs: Observation,
     /// What the target is: a server (wsspec is the client) or a client.
     role: Role,
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
+    reader: ReadHalf<Transport>,
+    writer: WriteHalf<Transport>,
     script: Script<'a>,
     /// The events so far against the case's alternatives.
     tracker: Tracker,
@@ -578,7 +577,7 @@ fn log_tx_frame(log: &mut WireLog, frame: &FrameSpec) {
 /// One write call: a reply if the stream is between frames, else the next chunk of the pending
 /// write. Returns the bytes written. Cancel-safe: a cancelled `write` wrote nothing.
 async fn write_some(
-    writer: &mut OwnedWriteHalf,
+    writer: &mut WriteHalf<Transport>,
     pending: &mut Option<Pending>,
     replies: &mut VecDeque<Vec<u8>>,
     mid_frame: bool,
