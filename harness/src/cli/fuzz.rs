@@ -76,10 +76,11 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
 
     let stats = &report.stats;
     eprintln!(
-        "\n{} sequences in {:.1} s ({:.0}/s), {} divergent, {} findings",
+        "\n{} sequences in {:.1} s ({:.0}/s), {} opened a WebSocket, {} divergent, {} findings",
         stats.sequences,
         stats.elapsed.as_secs_f64(),
         stats.per_second(),
+        stats.opened,
         stats.divergent,
         report.findings.len()
     );

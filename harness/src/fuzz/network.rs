@@ -24,6 +24,9 @@ use crate::{
 const MINIMIZE_BUDGET: usize = 300;
 /// Divergences kept waiting for minimization; beyond that they are only counted.
 const QUEUE: usize = 8;
+/// Sequences that failed to open a WebSocket, none having opened one, after which the run stops:
+/// the target accepts TCP but does not speak WebSocket there, and nothing would be tested.
+const NEVER_OPENED: u64 = 8;
 
 /// One fuzzing run.
 #[derive(Debug, Clone)]
@@ -45,6 +48,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub sequences: u64,
+    /// Sequences whose WebSocket opened: only those tested anything.
+    pub opened: u64,
     pub divergent: u64,
     pub findings: usize,
     pub elapsed: Duration,
@@ -102,6 +107,10 @@ pub enum FuzzError {
     Unreachable { url: String, reason: String },
     #[error("cannot write findings to {path}: {source}")]
     Output { path: String, source: std::io::Error },
+    /// The target accepted TCP connections, but not one sequence could open a WebSocket: nothing
+    /// was tested.
+    #[error("no sequence could open a WebSocket on {url} (0 of {tried} opened): {reason}")]
+    NeverOpened { url: String, tried: u64, reason: String },
 }
 
 /// One sequence run against the target.
@@ -170,6 +179,8 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
     let mut cases: Vec<String> = Vec::new();
     let mut shapes = Vec::new();
     let (mut next, mut unexamined, mut crashed) = (0u64, 0u64, false);
+    // Why the last sequence failed to open a WebSocket while none had opened one yet.
+    let mut never_opened: Option<String> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
 
     loop {
@@ -205,6 +216,13 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                 stats.sequences += 1;
                 match &trial.result {
                     TrialResult::NotOpened(_) if crashed => {}
+                    TrialResult::NotOpened(reason) if stats.opened == 0 => {
+                        never_opened = Some(reason.clone());
+                        if stats.sequences >= NEVER_OPENED {
+                            running.abort_all();
+                            break;
+                        }
+                    }
                     TrialResult::NotOpened(reason) => {
                         if reachable(&config.target, scale).await.is_err() {
                             crashed = true;
@@ -214,6 +232,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                         }
                     }
                     result => {
+                        stats.opened += 1;
                         if recent.len() == jobs {
                             recent.pop_front();
                         }
@@ -265,6 +284,9 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
     }
     stats.elapsed = started.elapsed();
     stats.findings = findings.len();
+    if let (0, Some(reason)) = (stats.opened, never_opened) {
+        return Err(FuzzError::NeverOpened { url: config.target.url.clone(), tried: stats.sequences, reason });
+    }
     let file = (!findings.is_empty()).then_some(file);
     Ok(Report { stats, findings, file, unexamined })
 }
