@@ -41,6 +41,10 @@ async fn expectations_gate_a_run() {
     assert!(xml.contains("classname=\"broken\""), "{xml}");
     assert!(xml.contains("<failure message=") && xml.contains("expected (any one of):") && xml.contains("observed:"), "{xml}");
     assert!(out.join("index.html").is_file() && out.join("broken_case_7_9_1.html").is_file());
+    let record: serde_json::Value = serde_json::from_slice(&fs::read(out.join("broken_case_7_9_1.json")).unwrap()).unwrap();
+    let result = record["result"].as_str().unwrap();
+    assert_eq!(record["behavior"], "FAILED");
+    assert!(!result.contains("(OK)") && result.ends_with('.') && !result.ends_with(".."), "the reason agrees with FAILED: {result}");
 
     fs::write(path("accept.toml"), ACCEPT_7_9).unwrap();
     let (code, stderr) = broken_run(&out, &["--expect", &path("accept.toml")]).await;

@@ -146,7 +146,7 @@ impl Trial {
     }
 
     fn reason(&self) -> String {
-        format!("{} {}", self.verdict.result, self.verdict.result_close)
+        self.verdict.reasons()
     }
 }
 
