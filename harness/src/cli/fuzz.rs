@@ -32,8 +32,8 @@ pub struct FuzzArgs {
     /// Seed of the sequence generator: the same seed sends the same frames (default: random, printed).
     #[arg(long)]
     seed: Option<u32>,
-    /// Sequences in flight at once.
-    #[arg(long, short = 'j')]
+    /// Sequences in flight at once (default: 4 per core, from 4 to 32).
+    #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Folder for the findings: one case file per run, `fuzz-<seed>.toml`.
     #[arg(long, default_value = "fuzz-findings")]
