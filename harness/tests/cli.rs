@@ -200,6 +200,7 @@ fn every_pattern_must_select_a_case() {
     refused(&["server", "--list", "--cases", "12.*"], "only Autobahn's permessage-deflate cases (12.x, 13.x)");
     refused(&["server", "--list", "--cases", "6.4"], "no case has the id `6.4` (use `*` for patterns, e.g. `6.4.*`)");
     refused(&["server", "--list", "--cases", "1.1.1", "--exclude", "1.1.1"], "the exclude patterns leave no case to run");
+    refused(&["server", "--list", "--cases", "2.1", "1.1.1", "--exclude", "1.*"], "the case pattern `1.1.1` selects only cases that the exclude patterns leave out");
 
     // Autobahn spec files commonly exclude its permessage-deflate sections, which wsspec lacks.
     let (code, stdout, stderr) = wsspec(&["server", "--list", "--cases", "1.1.*", "--exclude", "1.1.8", "12.*", "13.*"]);

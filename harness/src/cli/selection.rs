@@ -148,5 +148,8 @@ pub fn select(catalog: &Catalog, role: Role, patterns: &[String], exclude: &[Str
     if selected.is_empty() {
         return Err("the exclude patterns leave no case to run".into());
     }
+    if let Some(pattern) = patterns.iter().find(|p| !selected.iter().any(|c| case_matches(p, c.id.as_str()))) {
+        return Err(format!("the case pattern `{pattern}` selects only cases that the exclude patterns leave out"));
+    }
     Ok(selected)
 }

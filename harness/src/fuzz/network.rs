@@ -2,7 +2,8 @@
 //! (the oracle's outcome written in the catalog's format and loaded back), runs on its own connection
 //! through the engine and is judged like any catalog case: a FAILED behavior or a failing close
 //! verdict is a divergence. Divergences are minimized and written to one case file per run; a target
-//! that stops accepting connections is a crash, one that goes silent mid-connection a hang.
+//! that stops accepting connections is a crash, one that goes silent mid-connection a hang. A target
+//! on which no sequence opens a WebSocket tested nothing: the run stops with an error.
 
 use std::{
     collections::VecDeque,
