@@ -181,3 +181,87 @@ async fn client_exec_catches_a_broken_client() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("FAILED 16.2.1"), "{stderr}");
 }
+
+/// A typo in one pattern must not quietly shrink a run: every pattern of `--cases`, `--exclude` and
+/// a spec file must select a case for the role, or the run exits 2 naming it.
+#[test]
+fn every_pattern_must_select_a_case() {
+    let refused = |args: &[&str], needle: &str| {
+        let (code, stdout, stderr) = wsspec(args);
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    };
+    refused(&["server", "--list", "--cases", "11.*", "1.1.1"], "the case pattern `11.*` selects no case (sections: 1, 2, 3");
+    refused(&["server", "--list", "--cases", "1.1.1", "--exclude", "99.*"], "the exclude pattern `99.*` matches no case");
+    refused(&["server", "--list", "--cases", "1.1.1", "16.*"], "the case pattern `16.*` selects only cases for clients (`wsspec client`)");
+    refused(&["client", "--list", "--cases", "14.*"], "the case pattern `14.*` selects only cases for servers");
+    refused(&["client", "--list", "--exclude", "3.*", "99.1"], "no case has the id `99.1`");
+    refused(&["server", "--list", "--cases", "12.*"], "only Autobahn's permessage-deflate cases (12.x, 13.x)");
+    refused(&["server", "--list", "--cases", "6.4"], "no case has the id `6.4` (use `*` for patterns, e.g. `6.4.*`)");
+    refused(&["server", "--list", "--cases", "1.1.1", "--exclude", "1.1.1"], "the exclude patterns leave no case to run");
+    refused(&["server", "--list", "--cases", "2.1", "1.1.1", "--exclude", "1.*"], "the case pattern `1.1.1` selects only cases that the exclude patterns leave out");
+
+    // Autobahn spec files commonly exclude its permessage-deflate sections, which wsspec lacks.
+    let (code, stdout, stderr) = wsspec(&["server", "--list", "--cases", "1.1.*", "--exclude", "1.1.8", "12.*", "13.*"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.ends_with("7 cases\n"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, spec: serde_json::Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, spec.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let server = |extra: serde_json::Value| {
+        let mut spec = serde_json::json!({"servers": [{"agent": "a", "url": "ws://127.0.0.1:1"}], "cases": ["1.1.1"]});
+        spec.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        spec
+    };
+    let path = write("typo.json", server(serde_json::json!({"cases": ["1.1.1", "11.*"]})));
+    refused(&["server", "--spec", &path], "typo.json: `cases`: the case pattern `11.*` selects no case");
+    let path = write("exclude.json", server(serde_json::json!({"exclude-cases": ["12.*", "7.77"]})));
+    refused(&["server", "--spec", &path], "exclude.json: `exclude-cases`: no case has the id `7.77`");
+    let path = write("agent.json", server(serde_json::json!({"exclude-agent-cases": {"a": ["9.*.x"]}})));
+    refused(&["server", "--spec", &path], "agent.json: `exclude-agent-cases.a`: the exclude pattern `9.*.x` matches no case");
+    let path = write("nobody.json", server(serde_json::json!({"exclude-agent-cases": {"b*": ["1.1.1"]}})));
+    refused(&["server", "--spec", &path], "nobody.json: `exclude-agent-cases`: the agent pattern `b*` matches no server (agents: a;");
+    let path = write("fuzzingserver.json", serde_json::json!({"url": "ws://127.0.0.1:0", "cases": ["*"], "exclude-cases": ["99.*"]}));
+    refused(&["client", "--spec", &path], "fuzzingserver.json: `exclude-cases`: the exclude pattern `99.*` matches no case");
+}
+
+/// `--cases` takes every value after it; a URL among them is the URL, not a pattern.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_url_after_cases_is_the_url() {
+    let server = wsspec::peers::reference_server::ReferenceServer::start().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (url, dir) = (server.url(), out.path().to_str().unwrap().to_string());
+    let (code, _, stderr) =
+        tokio::task::spawn_blocking(move || wsspec(&["server", "--out", &dir, "--cases", "1.1.1", &url, "--exclude", "1.1.2"]))
+            .await
+            .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["UnknownServer"].as_object().unwrap().keys().collect::<Vec<_>>(), ["1.1.1"]);
+
+    let (code, _, stderr) = wsspec(&["server", "ws://127.0.0.1:1/", "--cases", "1.1.1", "ws://127.0.0.1:2/"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("more than one URL (`ws://127.0.0.1:1/`, `ws://127.0.0.1:2/`)"), "{stderr}");
+    let (code, _, stderr) = wsspec(&["client", "--list", "--cases", "1.1.1", "ws://127.0.0.1:1/"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`ws://127.0.0.1:1/` is a URL, not a case pattern") && !stderr.contains(".*"), "{stderr}");
+}
+
+/// Every command's help gives its exit codes; the options say what they default to.
+#[test]
+fn help_gives_exit_codes_and_defaults() {
+    for command in ["server", "client", "fuzz", "fuzz-seeds", "reference-client", "reference-server", "report", "diff"] {
+        let (code, stdout, _) = wsspec(&[command, "--help"]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("Exit codes: 0 "), "{command} --help: {stdout}");
+    }
+    let (_, stdout, _) = wsspec(&["server", "--help"]);
+    assert!(stdout.contains("`*` matches any text") && stdout.contains("default: 4 per core"), "{stdout}");
+    let (_, stdout, _) = wsspec(&["diff", "--help"]);
+    assert!(stdout.contains("<OLD>  The earlier results") && stdout.contains("--strict"), "{stdout}");
+}

@@ -79,3 +79,41 @@ async fn fuzzing_finds_a_planted_defect_and_writes_a_case_that_reproduces_it(#[c
     let on_reference = support::run(&reference.url(), &catalog.cases).await;
     assert!(support::failing(&on_reference).is_empty(), "and passes on tungstenite: {on_reference:#?}");
 }
+
+/// A target that accepts TCP but never opens a WebSocket tests nothing: `wsspec fuzz` exits 2 and
+/// says what the target answered, instead of reporting "0 findings". A real server's summary says
+/// how many sequences opened.
+#[tokio::test(flavor = "multi_thread")]
+async fn fuzzing_a_target_that_never_opens_a_websocket_exits_2() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn serve(answer: &'static [u8]) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let _ = stream.read(&mut [0u8; 4096]).await;
+                    let _ = stream.write_all(answer).await;
+                });
+            }
+        });
+        url
+    }
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap().to_string();
+    for (answer, said) in [
+        (&b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"[..], "status 404"),
+        (&b""[..], "closed the connection during the opening handshake"),
+    ] {
+        let url = serve(answer).await;
+        let args = ["fuzz", url.as_str(), "--duration", "60", "--out", dir.as_str()].map(String::from);
+        let (code, _, stderr) = tokio::task::spawn_blocking(move || support::wsspec(&args.each_ref().map(String::as_str))).await.unwrap();
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(&format!("no sequence could open a WebSocket on {url} (0 of 8 opened)")) && stderr.contains(said), "{stderr}");
+    }
+    assert!(std::fs::read_dir(out.path()).map_or(true, |mut d| d.next().is_none()), "no findings file");
+
+    let (code, _, stderr) = support::wsspec(&["fuzz", "--sequences", "20", "--out", &dir]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("20 sequences in") && stderr.contains("20 opened a WebSocket, 0 divergent, 0 findings"), "{stderr}");
+}

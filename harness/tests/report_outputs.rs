@@ -41,6 +41,10 @@ async fn expectations_gate_a_run() {
     assert!(xml.contains("classname=\"broken\""), "{xml}");
     assert!(xml.contains("<failure message=") && xml.contains("expected (any one of):") && xml.contains("observed:"), "{xml}");
     assert!(out.join("index.html").is_file() && out.join("broken_case_7_9_1.html").is_file());
+    let record: serde_json::Value = serde_json::from_slice(&fs::read(out.join("broken_case_7_9_1.json")).unwrap()).unwrap();
+    let result = record["result"].as_str().unwrap();
+    assert_eq!(record["behavior"], "FAILED");
+    assert!(!result.contains("(OK)") && result.ends_with('.') && !result.ends_with(".."), "the reason agrees with FAILED: {result}");
 
     fs::write(path("accept.toml"), ACCEPT_7_9).unwrap();
     let (code, stderr) = broken_run(&out, &["--expect", &path("accept.toml")]).await;
@@ -123,4 +127,24 @@ async fn diff_lists_regressions_and_exits_1() {
     let (code, _, stderr) = wsspec(&["diff", good.to_str().unwrap(), dir.path().join("none").to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(stderr.contains("none"), "{stderr}");
+}
+
+/// A close code that races (the same verdicts, the code present in one run only) is reported but
+/// fails the diff only with `--strict`.
+#[test]
+fn diff_passes_close_code_only_changes_unless_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = |name: &str, code: serde_json::Value| {
+        let entry = serde_json::json!({"behavior": "OK", "behaviorClose": "OK", "duration": 3, "remoteCloseCode": code, "reportfile": "s_case_9_1_6.json"});
+        let path = dir.path().join(name);
+        fs::write(&path, serde_json::json!({"s": {"9.1.6": entry, "1.1.1": entry}}).to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (old, new) = (index("old.json", serde_json::json!(1009)), index("new.json", serde_json::Value::Null));
+    let (code, stdout, _) = wsspec(&["diff", &old, &new]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("close code changes with the same verdicts (2):\n  s 1.1.1     OK / OK, close 1009 → OK / OK, no close code"), "{stdout}");
+    assert!(stdout.contains("0 regressions, 0 fixes, 0 other verdict changes, 2 close code changes"), "{stdout}");
+    let (code, _, _) = wsspec(&["diff", "--strict", &old, &new]);
+    assert_eq!(code, 1);
 }

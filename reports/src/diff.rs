@@ -1,6 +1,8 @@
 //! What changed between two result sets (`wsspec diff OLD NEW`): regressions (a result that now
 //! fails), fixes, other verdict changes, changed close codes, and results only one side has.
-//! Durations are not compared.
+//! Durations are not compared. A close code that changed while both verdicts stayed the same is
+//! reported apart: close codes race (a server's 1009 may reach wsspec before its TCP drop or not),
+//! so it fails a diff only when asked to ([`Diff::fails`]).
 
 use std::fmt;
 
@@ -34,13 +36,21 @@ pub struct Diff {
     pub fixes: Vec<Change>,
     /// Verdicts changed without passing or failing changing (OK → NON-STRICT, say).
     pub changed: Vec<Change>,
-    /// Same verdicts, another close code from the target.
+    /// Same verdicts, another close code from the target (or none on one side).
     pub close_codes: Vec<Change>,
     pub new: Vec<OneSided>,
     pub missing: Vec<OneSided>,
 }
 
 impl Diff {
+    /// Whether the diff fails a gate: a verdict changed, or a result is new or missing; with
+    /// `strict`, a close-code-only change too.
+    pub fn fails(&self, strict: bool) -> bool {
+        !(self.regressions.is_empty() && self.fixes.is_empty() && self.changed.is_empty() && self.new.is_empty() && self.missing.is_empty())
+            || (strict && !self.close_codes.is_empty())
+    }
+
+    /// Whether the two sides hold the same results (durations aside).
     pub fn is_empty(&self) -> bool {
         self.regressions.is_empty()
             && self.fixes.is_empty()
@@ -119,7 +129,7 @@ impl fmt::Display for Diff {
             ("regressions", &self.regressions),
             ("fixes", &self.fixes),
             ("other verdict changes", &self.changed),
-            ("close code changes", &self.close_codes),
+            ("close code changes with the same verdicts", &self.close_codes),
         ];
         for (title, list) in changes {
             if !list.is_empty() {
@@ -207,6 +217,20 @@ mod tests {
         let text = d.to_string();
         assert!(text.contains("regressions (1):\n  s 1.1       OK / OK, close 1000 → OK / WRONG CODE, close 1002"), "{text}");
         assert!(diff(&old, &old).is_empty(), "a result set equals itself");
+        assert!(d.fails(false));
+        assert!(!diff(&old, &old).fails(true));
+    }
+
+    #[test]
+    fn a_close_code_alone_fails_only_when_strict() {
+        let old = index("s", &[("9.1.6", entry(Behavior::Ok, BehaviorClose::Ok, Some(1009)))]);
+        let new = index("s", &[("9.1.6", entry(Behavior::Ok, BehaviorClose::Ok, None))]);
+        let d = diff(&old, &new);
+        assert_eq!(d.close_codes.len(), 1);
+        assert!(!d.is_empty());
+        assert!(!d.fails(false), "the same verdicts: reported, not failing");
+        assert!(d.fails(true));
+        assert!(d.to_string().contains("close code changes with the same verdicts (1):\n  s 9.1.6     OK / OK, close 1009 → OK / OK, no close code"), "{d}");
     }
 
     #[test]

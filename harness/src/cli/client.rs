@@ -65,6 +65,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let serve = args.serve || args.spec.is_some() || args.until.is_some();
     if let Some(path) = &args.spec {
         let spec = spec::load_server_spec(path)?;
+        spec.selection.check_patterns(path, &catalog, Role::Client)?;
         if spec.selection.options.is_some() {
             eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored", path.display());
         }

@@ -32,8 +32,8 @@ pub struct FuzzArgs {
     /// Seed of the sequence generator: the same seed sends the same frames (default: random, printed).
     #[arg(long)]
     seed: Option<u32>,
-    /// Sequences in flight at once.
-    #[arg(long, short = 'j')]
+    /// Sequences in flight at once (default: 4 per core, from 4 to 32).
+    #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Folder for the findings: one case file per run, `fuzz-<seed>.toml`.
     #[arg(long, default_value = "fuzz-findings")]
@@ -76,10 +76,11 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
 
     let stats = &report.stats;
     eprintln!(
-        "\n{} sequences in {:.1} s ({:.0}/s), {} divergent, {} findings",
+        "\n{} sequences in {:.1} s ({:.0}/s), {} opened a WebSocket, {} divergent, {} findings",
         stats.sequences,
         stats.elapsed.as_secs_f64(),
         stats.per_second(),
+        stats.opened,
         stats.divergent,
         report.findings.len()
     );

@@ -15,24 +15,34 @@ use clap::{Parser, Subcommand};
 /// WebSocket (RFC 6455) conformance suite: runs a declarative catalog of cases against a server and
 /// writes Autobahn-compatible reports.
 #[derive(Debug, Parser)]
-#[command(name = "wsspec", version, about, after_help = "Exit codes: 0 no case failed, 1 a case failed, 2 the run could not be done.")]
+#[command(name = "wsspec", version, about, after_help = "Exit codes: 0 passed (no case failed, no fuzz finding, no verdict changed), 1 failed (a case failed, a\nfinding, a changed verdict), 2 the run could not be done (bad input, unreachable target, unwritable output),\nwith one line saying why. `wsspec help COMMAND` gives each command's exit codes.")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
 
+/// The exit codes of the commands that run or gate cases.
+const GATE_EXIT_CODES: &str = "Exit codes: 0 no case failed (with --expect: every result as expected); 1 a case failed: behavior FAILED,
+or behaviorClose FAILED, WRONG CODE or UNCLEAN (with --expect: an unexpected result or a stale entry); 2 the run
+could not be done: bad arguments, a bad URL, spec, case or expectations file, a case pattern that selects
+nothing, an unreachable target, an unwritable report folder.";
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Test a WebSocket server (wsspec is the client). Without a URL, tests the embedded reference
     /// server (tokio-tungstenite).
+    #[command(after_help = GATE_EXIT_CODES)]
     Server(ServerArgs),
     /// Test a WebSocket client (wsspec is the server, speaking Autobahn's fuzzingserver URL
     /// protocol). Without --exec or --serve, tests the embedded reference client (tokio-tungstenite).
+    #[command(after_help = GATE_EXIT_CODES)]
     Client(client::ClientArgs),
     /// Fuzz a WebSocket server with random frame sequences judged by a model of the RFC; writes
     /// each divergence, minimized, as a case file. Without a URL, fuzzes the embedded server.
+    #[command(after_help = "Exit codes: 0 no finding; 1 findings were written (the summary names the file); 2 the run could\nnot be done: bad arguments, an unreachable target, a target on which no sequence could open a\nWebSocket, an unwritable --out.")]
     Fuzz(fuzz::FuzzArgs),
     /// Write the seed corpora of the libFuzzer targets in fuzz/ (one folder per target).
+    #[command(after_help = "Exit codes: 0 the seeds were written; 2 they could not be (a bad case file, an unwritable DIR).")]
     FuzzSeeds {
         /// Folder to write to, e.g. fuzz/corpus
         dir: PathBuf,
@@ -42,6 +52,7 @@ enum Command {
     },
     /// Run the embedded reference client (tokio-tungstenite) as an Autobahn-style driver against a
     /// client-testing server: getCaseCount, runCase for each case (echoing), updateReports.
+    #[command(after_help = "Exit codes: 0 every case was run and the reports requested; 2 the server could not be asked\n(getCaseCount or updateReports failed). Verdicts are the server's to give.")]
     ReferenceClient {
         /// The server's base URL, e.g. ws://127.0.0.1:9001
         url: String,
@@ -51,6 +62,7 @@ enum Command {
     },
     /// Run the embedded reference server (tokio-tungstenite echo) on its own, e.g. to compare wsspec
     /// with another suite on the same server. Runs until interrupted.
+    #[command(after_help = "Exit codes: 0 stopped by Ctrl-C; 2 cannot listen on the address.")]
     ReferenceServer {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:9001")]
@@ -58,6 +70,7 @@ enum Command {
     },
     /// Re-render the HTML report (and JUnit with --junit) from stored results: index.json and the
     /// per-case files in DIR, every agent of index.json in one matrix. Gates like a run.
+    #[command(after_help = GATE_EXIT_CODES)]
     Report {
         /// A report folder, or its index.json.
         dir: PathBuf,
@@ -65,14 +78,25 @@ enum Command {
         outputs: outputs::OutputArgs,
     },
     /// Compare two result sets (report folders or index.json files): regressions, fixes, other
-    /// verdict changes, changed close codes, new and missing results. Exit 0 when they are the
-    /// same, 1 when they differ, 2 on bad input.
-    Diff { old: PathBuf, new: PathBuf },
+    /// verdict changes, new and missing results, and close codes that changed while both verdicts
+    /// stayed the same (a close code can race: a 1009 may arrive before the drop or not).
+    #[command(after_help = "Exit codes: 0 no verdict changed and no result is new or missing (close-code-only changes are\nlisted but pass, unless --strict); 1 a verdict changed, or a result is new or missing; 2 bad input.")]
+    Diff {
+        /// The earlier results: a report folder or its index.json.
+        old: PathBuf,
+        /// The later results, compared with OLD agent by agent (when each side has one agent under
+        /// different names, those two are compared).
+        new: PathBuf,
+        /// Also exit 1 when only a close code changed.
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ServerArgs {
-    /// The server to test, e.g. ws://127.0.0.1:9001
+    /// The server to test, e.g. ws://127.0.0.1:9001 (without it: the embedded reference server).
+    /// May also follow --cases or --exclude.
     url: Option<String>,
     /// Name the results are filed under (default: UnknownServer, or the embedded server's name).
     #[arg(long)]
@@ -82,14 +106,33 @@ pub struct ServerArgs {
     out: PathBuf,
     #[command(flatten)]
     selection: selection::SelectionArgs,
-    /// Cases in flight at once (1 for fragile targets).
-    #[arg(long, short = 'j')]
+    /// Cases in flight at once (default: 4 per core, from 4 to 32; 1 for fragile targets).
+    #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Autobahn's fuzzingclient.json: servers, cases, exclude-cases, exclude-agent-cases, outdir.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
     #[command(flatten)]
     outputs: outputs::OutputArgs,
+}
+
+impl ServerArgs {
+    /// `--cases` and `--exclude` take every value after them, so a URL given after them lands there:
+    /// it is taken back as the URL.
+    fn take_url_from_patterns(&mut self) -> Result<(), String> {
+        let urls = self.selection.take_urls();
+        match (&urls[..], &self.url) {
+            ([], _) => Ok(()),
+            ([url], None) => {
+                self.url = Some(url.clone());
+                Ok(())
+            }
+            _ => Err(format!(
+                "more than one URL ({}): a run tests one server; a spec file (--spec) lists several",
+                self.url.iter().chain(&urls).map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
 }
 
 /// How a run ended, when it could be done.
@@ -100,7 +143,10 @@ pub enum Outcome {
 
 pub async fn run(args: Args) -> Result<Outcome, String> {
     match args.command {
-        Command::Server(server_args) => server::run(server_args).await,
+        Command::Server(mut server_args) => {
+            server_args.take_url_from_patterns()?;
+            server::run(server_args).await
+        }
         Command::Client(client_args) => client::run(client_args).await,
         Command::Fuzz(fuzz_args) => fuzz::run(fuzz_args).await,
         Command::FuzzSeeds { dir, catalog } => fuzz::write_seeds(dir, catalog),
@@ -112,11 +158,11 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
             outputs::check(&outputs, &selection::load_catalog(None)?)?;
             outputs::report_stored(&dir, &outputs)
         }
-        Command::Diff { old, new } => {
+        Command::Diff { old, new, strict } => {
             let load = |path: &PathBuf| wsspec_reports::StoredResults::load(path).map(|r| r.index).map_err(|e| e.to_string());
             let diff = wsspec_reports::diff::diff(&load(&old)?, &load(&new)?);
             println!("{diff}");
-            Ok(if diff.is_empty() { Outcome::Passed } else { Outcome::Failed })
+            Ok(if diff.fails(strict) { Outcome::Failed } else { Outcome::Passed })
         }
         Command::ReferenceServer { listen } => {
             let server = wsspec::peers::reference_server::ReferenceServer::bind(&listen)

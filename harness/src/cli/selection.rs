@@ -2,17 +2,20 @@
 
 use std::path::{Path, PathBuf};
 
-use wsspec::catalog::{case_matches, Case, Catalog, Role};
+use wsspec::catalog::{case_matches, names_autobahn_deflate, Case, Catalog, Role};
 
 use super::Outcome;
 
 /// The options that choose which cases run and how long they may take.
 #[derive(Debug, clap::Args)]
 pub struct SelectionArgs {
-    /// Cases: ids, or patterns with `*` matching the start of an id (Autobahn's rules).
+    /// Cases to run (default: all): ids such as `6.4.3`, or patterns in which `*` matches any text,
+    /// matched from the start of the id as Autobahn does (`6.4.*`, `9.*.1`, `1*` also selects 10.x).
+    /// Each pattern must select a case, or the run exits 2.
     #[arg(long, num_args = 1.., value_name = "PATTERN")]
     pub cases: Vec<String>,
-    /// Cases to leave out (same patterns).
+    /// Cases to leave out (same patterns; each must match a case, except Autobahn's 12.x and 13.x,
+    /// which wsspec does not have).
     #[arg(long, num_args = 1.., value_name = "PATTERN")]
     pub exclude: Vec<String>,
     /// Print the selected cases and run nothing.
@@ -24,6 +27,81 @@ pub struct SelectionArgs {
     /// Load the catalog from this folder instead of the one built in.
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
+}
+
+impl SelectionArgs {
+    /// Takes out the values of `--cases` and `--exclude` that are URLs: both take every value that
+    /// follows them, so `wsspec server --cases 1.* ws://host:9001` gives them the URL too.
+    pub fn take_urls(&mut self) -> Vec<String> {
+        let mut urls = Vec::new();
+        for list in [&mut self.cases, &mut self.exclude] {
+            list.retain(|value| {
+                let url = value.contains("://");
+                if url {
+                    urls.push(value.clone());
+                }
+                !url
+            });
+        }
+        urls
+    }
+}
+
+/// What a list of case patterns is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternUse {
+    /// `cases`: the cases to run.
+    Select,
+    /// `exclude-cases`, `exclude-agent-cases`: the cases to leave out.
+    Exclude,
+}
+
+/// Refuses the first pattern that selects no case for `role`, with a message naming it: a typo in
+/// one pattern must not leave a run quietly smaller. An exclude pattern may name Autobahn's
+/// permessage-deflate cases (12.x, 13.x), which wsspec lacks and Autobahn spec files often exclude.
+pub fn check_patterns(catalog: &Catalog, role: Role, patterns: &[String], usage: PatternUse) -> Result<(), String> {
+    patterns.iter().try_for_each(|pattern| check_pattern(catalog, role, pattern, usage))
+}
+
+fn check_pattern(catalog: &Catalog, role: Role, pattern: &str, usage: PatternUse) -> Result<(), String> {
+    if pattern.contains("://") {
+        return Err(format!("`{pattern}` is a URL, not a case pattern"));
+    }
+    let selects = |pattern: &str, role: Option<Role>| {
+        catalog.cases.iter().any(|c| role.is_none_or(|r| c.applies_to(r)) && case_matches(pattern, c.id.as_str()))
+    };
+    if selects(pattern, Some(role)) || (usage == PatternUse::Exclude && names_autobahn_deflate(pattern)) {
+        return Ok(());
+    }
+    let (what, verb) = match usage {
+        PatternUse::Select => ("case pattern", "selects"),
+        PatternUse::Exclude => ("exclude pattern", "matches"),
+    };
+    let (other, command) = match role {
+        Role::Server => ("clients", "wsspec client"),
+        Role::Client => ("servers", "wsspec server"),
+    };
+    if selects(pattern, None) {
+        return Err(format!("the {what} `{pattern}` {verb} only cases for {other} (`{command}`)"));
+    }
+    if names_autobahn_deflate(pattern) {
+        return Err(format!(
+            "the {what} `{pattern}` {verb} only Autobahn's permessage-deflate cases (12.x, 13.x), which wsspec does not have yet"
+        ));
+    }
+    if !pattern.contains('*') {
+        let wider = format!("{pattern}.*");
+        let hint = if selects(&wider, Some(role)) { format!(" (use `*` for patterns, e.g. `{wider}`)") } else { String::new() };
+        return Err(format!("no case has the id `{pattern}`{hint}"));
+    }
+    let mut sections: Vec<&str> = Vec::new();
+    for case in catalog.cases.iter().filter(|c| c.applies_to(role)) {
+        let section = case.id.as_str().split('.').next().unwrap_or_default();
+        if !sections.contains(&section) {
+            sections.push(section);
+        }
+    }
+    Err(format!("the {what} `{pattern}` {verb} no case (sections: {})", sections.join(", ")))
 }
 
 /// The built-in catalog, or the one in `dir`.
@@ -54,13 +132,11 @@ pub fn list(selected: &[Case]) -> std::io::Result<Outcome> {
     Ok(Outcome::Passed)
 }
 
-/// The cases for `role` that the patterns select, in id order.
+/// The cases for `role` that the patterns select, in id order; every pattern must select a case
+/// (see [`check_patterns`]).
 pub fn select(catalog: &Catalog, role: Role, patterns: &[String], exclude: &[String]) -> Result<Vec<Case>, String> {
-    for pattern in patterns.iter().chain(exclude) {
-        if !pattern.contains('*') && catalog.case(pattern).is_none() {
-            return Err(format!("no case has the id `{pattern}` (use `*` for patterns, e.g. `{pattern}.*`)"));
-        }
-    }
+    check_patterns(catalog, role, patterns, PatternUse::Select)?;
+    check_patterns(catalog, role, exclude, PatternUse::Exclude)?;
     let selected: Vec<Case> = catalog
         .cases
         .iter()
@@ -70,7 +146,10 @@ pub fn select(catalog: &Catalog, role: Role, patterns: &[String], exclude: &[Str
         .cloned()
         .collect();
     if selected.is_empty() {
-        return Err("the case patterns select no case".into());
+        return Err("the exclude patterns leave no case to run".into());
+    }
+    if let Some(pattern) = patterns.iter().find(|p| !selected.iter().any(|c| case_matches(p, c.id.as_str()))) {
+        return Err(format!("the case pattern `{pattern}` selects only cases that the exclude patterns leave out"));
     }
     Ok(selected)
 }

@@ -33,6 +33,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 return Err("give either a URL or --spec, not both".into());
             }
             let spec = spec::load(path)?;
+            spec.selection.check_patterns(path, &catalog, Role::Server)?;
             if spec.selection.options.is_some() || spec.servers.iter().any(|s| s.options.is_some()) {
                 eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored; wsspec uses its own timeouts", path.display());
             }

@@ -3,14 +3,30 @@
 
 use std::fmt;
 
-use crate::{
-    catalog::{sha1_of, Alternative, Closer, EventKind, Payload},
-    preview,
-};
+use crate::catalog::{sha1_of, Alternative, Closer, EventKind, Payload};
+
+/// Bytes of a payload shown in a report: printable UTF-8 as a quoted, escaped string (so a comma or
+/// a quote in it cannot be read as a separator in a list of events), anything else as `0x` and hex.
+/// More than `max` bytes are cut, and `…` follows.
+pub fn quoted(bytes: &[u8], max: usize) -> String {
+    let cut = &bytes[..bytes.len().min(max)];
+    let more = if bytes.len() > max { "…" } else { "" };
+    let text = match std::str::from_utf8(cut) {
+        Ok(text) => Some(text),
+        // Cut inside a character: the complete characters before it.
+        Err(e) if bytes.len() > max && e.error_len().is_none() => std::str::from_utf8(&cut[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    match text {
+        Some(text) if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => format!("{text:?}{more}"),
+        _ => format!("0x{}{more}", hex::encode(cut)),
+    }
+}
 
 /// One received event, or a mark the script recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// `preview` is the start of the payload as [`quoted`] shows it.
     Message { binary: bool, len: usize, sha1: [u8; 20], preview: String },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
@@ -19,18 +35,21 @@ pub enum Event {
 
 impl Event {
     pub fn message(binary: bool, payload: &[u8]) -> Self {
-        Self::Message { binary, len: payload.len(), sha1: sha1_of(payload), preview: preview(payload, 64) }
+        Self::Message { binary, len: payload.len(), sha1: sha1_of(payload), preview: quoted(payload, 64) }
     }
 }
 
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Message { binary, len: 0, .. } => write!(f, "{} message (0 bytes)", if *binary { "binary" } else { "text" }),
             Self::Message { binary, len, preview, .. } => {
-                write!(f, "{} message ({len} bytes): {preview}", if *binary { "binary" } else { "text" })
+                write!(f, "{} message ({len} bytes) {preview}", if *binary { "binary" } else { "text" })
             }
-            Self::Ping(p) => write!(f, "ping: {}", preview(p, 64)),
-            Self::Pong(p) => write!(f, "pong: {}", preview(p, 64)),
+            Self::Ping(p) if p.is_empty() => f.write_str("ping (empty)"),
+            Self::Pong(p) if p.is_empty() => f.write_str("pong (empty)"),
+            Self::Ping(p) => write!(f, "ping {}", quoted(p, 64)),
+            Self::Pong(p) => write!(f, "pong {}", quoted(p, 64)),
             Self::Mark(m) => write!(f, "mark {m}"),
         }
     }
@@ -177,6 +196,17 @@ mod tests {
         assert!(alt.matches(&[Event::Pong(vec![0]), Event::Pong(vec![2])]));
         assert!(!alt.matches(&[Event::Pong(vec![1]), Event::Pong(vec![0]), Event::Pong(vec![2])]));
         assert!(!alt.matches(&[Event::Pong(vec![0])]));
+    }
+
+    #[test]
+    fn payloads_are_quoted_so_a_list_of_events_reads_one_way() {
+        let events = [Event::message(false, b"a, b"), Event::Pong(b"say \"hi\"".to_vec()), Event::message(true, &[0, 1])];
+        let list = events.iter().map(Event::to_string).collect::<Vec<_>>().join(", ");
+        assert_eq!(list, r#"text message (4 bytes) "a, b", pong "say \"hi\"", binary message (2 bytes) 0x0001"#);
+        assert_eq!(Event::message(false, b"").to_string(), "text message (0 bytes)");
+        assert_eq!(Event::Ping(Vec::new()).to_string(), "ping (empty)");
+        assert_eq!(quoted("é".repeat(40).as_bytes(), 65), format!("\"{}\"…", "é".repeat(32)), "cut between characters");
+        assert_eq!(quoted(b"0x41", 64), "\"0x41\"", "text that looks like hex stays text");
     }
 
     #[test]

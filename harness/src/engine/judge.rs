@@ -15,10 +15,28 @@ pub struct Verdict {
     pub result_close: String,
 }
 
+impl Verdict {
+    /// Both reasons as one text, without saying a sentence twice (when the close verdict decided
+    /// the behavior verdict, `result` already ends with `result_close`).
+    pub fn reasons(&self) -> String {
+        if self.result.ends_with(&self.result_close) {
+            self.result.clone()
+        } else {
+            format!("{} {}", self.result, self.result_close)
+        }
+    }
+}
+
+/// Judges what the target did in `case`. Each reason agrees with its verdict: a behavior the close
+/// verdict turned to FAILED says so instead of repeating the matched alternative's grade.
 pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     if let Some(error) = &obs.open_error {
-        let reason = format!("The WebSocket opening handshake was never completed: {error}");
-        return Verdict { behavior: Behavior::Failed, behavior_close: BehaviorClose::Failed, result: reason.clone(), result_close: reason };
+        return Verdict {
+            behavior: Behavior::Failed,
+            behavior_close: BehaviorClose::Failed,
+            result: sentence(&format!("The WebSocket opening handshake was never completed: {error}")),
+            result_close: "There was no WebSocket connection to close.".into(),
+        };
     }
     let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
     let matching: Vec<(usize, &Alternative)> = case
@@ -32,7 +50,7 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     let (mut behavior, mut result) = match chosen {
         Some((i, alternative)) => {
             let why = alternative.why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
-            (grade(alternative.grade), format!("Received what alternative {} expects ({}){why}.", i + 1, grade(alternative.grade).as_str()))
+            (grade(alternative.grade), sentence(&format!("Received what alternative {} expects ({}){why}", i + 1, grade(alternative.grade).as_str())))
         }
         None => {
             let received = if obs.events.is_empty() {
@@ -50,24 +68,37 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     };
     if let Some(violation) = &obs.violation {
         behavior = Behavior::Failed;
-        result = format!("The target broke the protocol: {violation}.");
+        result = sentence(&format!("The target broke the protocol: {violation}"));
     }
 
     let expected_close = chosen.map_or(&case.close, |(_, a)| case.close_for(a));
-    let (mut behavior_close, result_close) = judge_close(expected_close, obs, closer);
-    if behavior_close == BehaviorClose::Failed && expected_close.wrong_closer_fails {
+    let (mut behavior_close, mut result_close) = judge_close(expected_close, obs, closer);
+    let close_fails_behavior = (behavior_close == BehaviorClose::Failed && expected_close.wrong_closer_fails)
+        || (behavior_close == BehaviorClose::WrongCode && expected_close.wrong_code_fails);
+    if close_fails_behavior {
+        result = match chosen {
+            // The matched alternative's grade no longer holds: say what decided instead.
+            Some((i, _)) if behavior != Behavior::Failed => {
+                format!("Received what alternative {} expects, but the case fails on its closing. {result_close}", i + 1)
+            }
+            _ => format!("{result} {result_close}"),
+        };
         behavior = Behavior::Failed;
-        result = format!("{result} {result_close}");
-    }
-    if behavior_close == BehaviorClose::WrongCode && expected_close.wrong_code_fails {
-        behavior = Behavior::Failed;
-        result = format!("{result} {result_close}");
     }
     if case.informational {
         behavior = Behavior::Informational;
         behavior_close = BehaviorClose::Informational;
+        const ONLY_INFORMS: &str = "This case only informs: its verdicts are INFORMATIONAL whatever the target does.";
+        result = format!("{result} {ONLY_INFORMS}");
+        result_close = format!("{result_close} {ONLY_INFORMS}");
     }
     Verdict { behavior, behavior_close, result, result_close }
+}
+
+/// `text` as one sentence: a single full stop at the end, whether or not a quoted reason (a case's
+/// `why`, a transport error) already ended with one.
+fn sentence(text: &str) -> String {
+    format!("{}.", text.trim_end().trim_end_matches('.'))
 }
 
 fn grade(grade: Grade) -> Behavior {
@@ -89,7 +120,7 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
     }
     if expected.clean && !obs.was_clean {
         let why = obs.not_clean_reason.as_deref().unwrap_or("the closing handshake did not complete");
-        return (BehaviorClose::Unclean, format!("The connection was not closed cleanly: {why}."));
+        return (BehaviorClose::Unclean, sentence(&format!("The connection was not closed cleanly: {why}")));
     }
     if let Some((Some(code), _)) = &obs.remote_close {
         if !expected.codes.iter().any(|c| c.0 == *code) {
@@ -106,4 +137,56 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
         (None, _) => "by dropping TCP".into(),
     };
     (BehaviorClose::Ok, format!("Connection closed as expected ({how})."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn case(id: &str) -> Case {
+        Catalog::embedded().unwrap().case(id).unwrap().clone()
+    }
+
+    /// What wsspec saw when the target answered its close (or failed the connection) with `code`.
+    fn closed_with(code: u16, by_me: bool) -> Observation {
+        let mut obs = Observation::starting_now();
+        obs.closed_by_me = by_me;
+        obs.remote_close = Some((Some(code), String::new()));
+        obs.was_clean = true;
+        obs
+    }
+
+    #[test]
+    fn a_close_that_fails_the_behavior_is_not_called_ok() {
+        let verdict = judge(&case("7.9.1"), &closed_with(1000, true));
+        assert_eq!((verdict.behavior, verdict.behavior_close), (Behavior::Failed, BehaviorClose::WrongCode));
+        assert_eq!(
+            verdict.result,
+            "Received what alternative 1 expects, but the case fails on its closing. The close code should have been 1002 or empty, was 1000."
+        );
+        assert_eq!(verdict.reasons(), verdict.result, "the close reason is not said twice");
+    }
+
+    #[test]
+    fn a_reason_ends_in_one_full_stop() {
+        // Alternative 2 of 3.2 has a `why` that ends with a full stop itself.
+        let verdict = judge(&case("3.2"), &closed_with(1002, false));
+        assert_eq!(verdict.behavior, Behavior::Ok);
+        assert!(verdict.result.starts_with("Received what alternative 2 expects (OK): Failing before echoing"), "{}", verdict.result);
+        assert!(verdict.result.ends_with("NON-STRICT).") && !verdict.result.ends_with(".."), "{}", verdict.result);
+
+        let mut obs = Observation::starting_now();
+        obs.open_error = Some("the target closed the connection during the opening handshake".into());
+        let verdict = judge(&case("1.1.1"), &obs);
+        assert!(verdict.result.ends_with("opening handshake.") && verdict.result != verdict.result_close, "{verdict:?}");
+    }
+
+    #[test]
+    fn an_informational_case_says_why_its_verdict_is_informational() {
+        let verdict = judge(&case("7.13.1"), &closed_with(1002, true));
+        assert_eq!((verdict.behavior, verdict.behavior_close), (Behavior::Informational, BehaviorClose::Informational));
+        assert!(verdict.result.ends_with("INFORMATIONAL whatever the target does."), "{}", verdict.result);
+        assert!(verdict.result_close.ends_with("INFORMATIONAL whatever the target does."), "{}", verdict.result_close);
+    }
 }

@@ -2,8 +2,8 @@
 
 use wsspec_reports::{autobahn::report_file_name, iso_utc, CaseRecord, ExpectedRecord};
 
-use super::{judge::Verdict, session::Observation};
-use crate::catalog::{Alternative, Case, CloseExpectation, Closer, EventKind, EventPattern, Grade};
+use super::{event::quoted, judge::Verdict, session::Observation};
+use crate::catalog::{Alternative, Case, CloseExpectation, Closer, EventKind, EventPattern, Grade, Payload};
 
 pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> CaseRecord {
     let expected: Vec<ExpectedRecord> = case.expect.iter().map(|a| expected_record(case, a)).collect();
@@ -57,17 +57,27 @@ fn expected_record(case: &Case, alternative: &Alternative) -> ExpectedRecord {
 
 fn pattern_text(pattern: &EventPattern) -> String {
     let kind = match &pattern.kind {
-        EventKind::Text(p) => format!("text message: {p}"),
-        EventKind::Binary(p) => format!("binary message: {p}"),
+        EventKind::Text(p) => format!("text message {}", payload_text(p)),
+        EventKind::Binary(p) => format!("binary message {}", payload_text(p)),
         EventKind::TextLen(n) => format!("text message of {n} bytes"),
         EventKind::BinaryLen(n) => format!("binary message of {n} bytes"),
-        EventKind::Ping(p) => format!("ping: {p}"),
-        EventKind::Pong(p) => format!("pong: {p}"),
+        EventKind::Ping(p) => format!("ping {}", payload_text(p)),
+        EventKind::Pong(p) => format!("pong {}", payload_text(p)),
         EventKind::Mark(m) => format!("mark {m}"),
     };
     let times = if pattern.times > 1 { format!(" ×{}", pattern.times) } else { String::new() };
     let optional = if pattern.optional { " (optional)" } else { "" };
     format!("{kind}{times}{optional}")
+}
+
+/// An expected payload, quoted as received ones are (see [`quoted`]).
+fn payload_text(payload: &Payload) -> String {
+    match payload {
+        Payload::Bytes(bytes) if bytes.is_empty() => "(empty)".into(),
+        Payload::Bytes(bytes) => quoted(bytes, 64),
+        Payload::Pattern { unit, len } => format!("{} repeated to {len} bytes", quoted(unit, 16)),
+        random @ Payload::Random { .. } => format!("of {random}"),
+    }
 }
 
 fn close_text(close: &CloseExpectation) -> String {

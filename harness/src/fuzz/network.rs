@@ -2,7 +2,8 @@
 //! (the oracle's outcome written in the catalog's format and loaded back), runs on its own connection
 //! through the engine and is judged like any catalog case: a FAILED behavior or a failing close
 //! verdict is a divergence. Divergences are minimized and written to one case file per run; a target
-//! that stops accepting connections is a crash, one that goes silent mid-connection a hang.
+//! that stops accepting connections is a crash, one that goes silent mid-connection a hang. A target
+//! on which no sequence opens a WebSocket tested nothing: the run stops with an error.
 
 use std::{
     collections::VecDeque,
@@ -24,6 +25,9 @@ use crate::{
 const MINIMIZE_BUDGET: usize = 300;
 /// Divergences kept waiting for minimization; beyond that they are only counted.
 const QUEUE: usize = 8;
+/// Sequences that failed to open a WebSocket, none having opened one, after which the run stops:
+/// the target accepts TCP but does not speak WebSocket there, and nothing would be tested.
+const NEVER_OPENED: u64 = 8;
 
 /// One fuzzing run.
 #[derive(Debug, Clone)]
@@ -45,6 +49,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub sequences: u64,
+    /// Sequences whose WebSocket opened: only those tested anything.
+    pub opened: u64,
     pub divergent: u64,
     pub findings: usize,
     pub elapsed: Duration,
@@ -102,6 +108,10 @@ pub enum FuzzError {
     Unreachable { url: String, reason: String },
     #[error("cannot write findings to {path}: {source}")]
     Output { path: String, source: std::io::Error },
+    /// The target accepted TCP connections, but not one sequence could open a WebSocket: nothing
+    /// was tested.
+    #[error("no sequence could open a WebSocket on {url} (0 of {tried} opened): {reason}")]
+    NeverOpened { url: String, tried: u64, reason: String },
 }
 
 /// One sequence run against the target.
@@ -137,7 +147,7 @@ impl Trial {
     }
 
     fn reason(&self) -> String {
-        format!("{} {}", self.verdict.result, self.verdict.result_close)
+        self.verdict.reasons()
     }
 }
 
@@ -170,6 +180,8 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
     let mut cases: Vec<String> = Vec::new();
     let mut shapes = Vec::new();
     let (mut next, mut unexamined, mut crashed) = (0u64, 0u64, false);
+    // Why the last sequence failed to open a WebSocket while none had opened one yet.
+    let mut never_opened: Option<String> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
 
     loop {
@@ -205,6 +217,13 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                 stats.sequences += 1;
                 match &trial.result {
                     TrialResult::NotOpened(_) if crashed => {}
+                    TrialResult::NotOpened(reason) if stats.opened == 0 => {
+                        never_opened = Some(reason.clone());
+                        if stats.sequences >= NEVER_OPENED {
+                            running.abort_all();
+                            break;
+                        }
+                    }
                     TrialResult::NotOpened(reason) => {
                         if reachable(&config.target, scale).await.is_err() {
                             crashed = true;
@@ -214,6 +233,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                         }
                     }
                     result => {
+                        stats.opened += 1;
                         if recent.len() == jobs {
                             recent.pop_front();
                         }
@@ -265,6 +285,9 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
     }
     stats.elapsed = started.elapsed();
     stats.findings = findings.len();
+    if let (0, Some(reason)) = (stats.opened, never_opened) {
+        return Err(FuzzError::NeverOpened { url: config.target.url.clone(), tried: stats.sequences, reason });
+    }
     let file = (!findings.is_empty()).then_some(file);
     Ok(Report { stats, findings, file, unexamined })
 }
