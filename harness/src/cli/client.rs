@@ -150,7 +150,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         if records.is_empty() {
             eprintln!("\n{agent}: no results");
         } else {
-            failed |= outputs::finish_agent(&agent, &records, started.elapsed().as_secs_f64(), &out, &args.outputs)?;
+            failed |= outputs::finish_agent(&agent, &records, started.elapsed().as_secs_f64(), &args.outputs)?;
         }
         let missing = server.missing(&agent);
         if !missing.is_empty() {

@@ -92,7 +92,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         let mut progress = Progress::new(cases.len());
         let records = run_cases(&cases, &config, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
         progress.finish();
-        failed |= outputs::finish_agent(&run.agent, &records, started.elapsed().as_secs_f64(), &out, &args.outputs)?;
+        failed |= outputs::finish_agent(&run.agent, &records, started.elapsed().as_secs_f64(), &args.outputs)?;
     }
     eprintln!("Reports: {}", out.join("index.json").display());
     outputs::finish_run(&out, &agents, failed, &args.outputs)
