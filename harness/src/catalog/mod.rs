@@ -205,7 +205,11 @@ fn case_id_hint(value: &Value) -> Option<String> {
 
 /// Deserializes with the path of the failing field.
 fn deserialize<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, (String, String)> {
-    serde_path_to_error::deserialize(value).map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
+    // The first line: toml appends the path again (`in `steps.frame.payload``), which the field names.
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        (e.path().to_string(), message.lines().next().unwrap_or_default().to_string())
+    })
 }
 
 /// Checks no deserializer can: frames whose length cannot be written as asked.

@@ -18,7 +18,7 @@ use wsspec_reports::{
     Status, StoredResults,
 };
 
-use super::Outcome;
+use super::{progress::terminal_safe, Outcome};
 
 /// Output options common to the commands that run cases.
 #[derive(Debug, Clone, clap::Args)]
@@ -169,7 +169,7 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<&CaseRecord>)], h
         *closes.entry(entry.behavior_close).or_default() += 1;
     }
     let counts = |pairs: Vec<(&str, usize)>| pairs.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
-    eprintln!("\n{agent}: {heading}");
+    eprintln!("\n{}: {heading}", terminal_safe(agent));
     eprintln!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
     eprintln!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
     let mut failed = 0;
@@ -181,7 +181,7 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<&CaseRecord>)], h
             Status::Passed | Status::Expected { .. } => continue,
         };
         failed += 1;
-        eprintln!("  {label} {id:<9} {}: {why}", entry.verdicts());
+        eprintln!("  {label} {:<9} {}: {}", terminal_safe(id), entry.verdicts(), terminal_safe(&why));
     }
     eprintln!("  {failed} failed");
     failed > 0

@@ -63,11 +63,28 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
         behavior = Behavior::Failed;
         result = format!("{result} {result_close}");
     }
+    if expected_close.drop_mid_message_fails && obs.remote_close.is_none() && !obs.closed_by_me && left_a_message_open(obs) {
+        behavior = Behavior::Failed;
+        result = "The target dropped TCP without a close frame after sending part of a message: it failed mid-echo, \
+                  which is not a refusal for a size limit (that would close with 1009 before echoing)."
+            .into();
+    }
     if case.informational {
         behavior = Behavior::Informational;
         behavior_close = BehaviorClose::Informational;
     }
     Verdict { behavior, behavior_close, result, result_close }
+}
+
+/// Whether the target's last data frame in the wire log left a message unfinished (a data frame
+/// with FIN clear and no final continuation after it). A log that elided entries cannot tell, and
+/// counts as not.
+fn left_a_message_open(obs: &Observation) -> bool {
+    if obs.log.elided > 0 {
+        return false;
+    }
+    let data_frames = obs.log.entries.iter().filter(|e| e.dir == "rx").filter_map(|e| e.frame.as_ref()).filter(|f| f.opcode <= 2);
+    data_frames.last().is_some_and(|f| !f.fin)
 }
 
 fn grade(grade: Grade) -> Behavior {
