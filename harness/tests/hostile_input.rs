@@ -33,6 +33,8 @@ pub enum Act {
     Read(usize),
     /// Writes these frames, as they are.
     Send(Vec<FrameSpec>),
+    /// Writes this frame again and again until the connection fails.
+    Flood(FrameSpec),
     /// Closes TCP without a close frame (FIN, not RST: everything read was consumed).
     Drop,
 }
@@ -90,6 +92,11 @@ async fn play(mut stream: TcpStream, script: Vec<Act>) {
                     return;
                 }
             }
+            Act::Flood(frame) => {
+                let burst: Vec<u8> = std::iter::repeat_n(frame.encode(), 1000).flatten().collect();
+                while stream.write_all(&burst).await.is_ok() {}
+                return;
+            }
             Act::Drop => {
                 let _ = stream.shutdown().await;
                 return;
@@ -127,6 +134,27 @@ async fn a_crash_mid_echo_is_not_a_size_refusal() {
     assert_eq!(verdict("9.1.1", &refuse.url, Duration::from_secs(15)).await.0, Behavior::Informational);
     let too_big = Peer::start(vec![Act::Read(1), Act::Send(vec![frame(OpCode::Close, true, &1009u16.to_be_bytes())]), Act::Drop]).await;
     assert_eq!(verdict("9.1.1", &too_big.url, Duration::from_secs(15)).await.0, Behavior::Informational);
+}
+
+#[tokio::test]
+async fn a_ping_flood_makes_a_record_of_bounded_size() {
+    let flood = Peer::start(vec![Act::Flood(frame(OpCode::Ping, true, b"ping!"))]).await;
+    let out = tempfile::tempdir().unwrap();
+    let config = wsspec::engine::RunConfig {
+        agent: "flood".into(),
+        target: Target::parse(&flood.url).unwrap(),
+        out_dir: out.path().to_path_buf(),
+        options: RunOptions::default(),
+    };
+    let started = Instant::now();
+    let records = wsspec::engine::run_cases(&support::cases(&["1.1.1"]), &config, |_| {}).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    let record = &records[0];
+    assert_eq!(record.behavior, Behavior::Failed, "{}", record.result);
+    assert!(record.received.len() <= 1001, "{} events listed", record.received.len());
+    assert!(record.result.len() < 4096, "a reason of {} bytes", record.result.len());
+    let written = fs::metadata(out.path().join(&record.reportfile)).unwrap().len();
+    assert!(written < 1 << 20, "a case record of {written} bytes");
 }
 
 /// A folder with one case file whose `payload` is `payload`.

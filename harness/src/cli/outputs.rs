@@ -100,7 +100,10 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
 /// expectation totals of `agents`, the expectations update when asked, and the outcome (`failed` is
 /// what `finish_agent` and the command found).
 pub fn finish_run(out: &Path, agents: &[String], failed: bool, args: &OutputArgs) -> Result<Outcome, String> {
-    render_reports(out, args, &Gate::load(args, |_| true)?)?;
+    // A run where no case produced a result (a client that never connected) has nothing to render.
+    if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
+        render_reports(out, args, &Gate::load(args, |_| true)?)?;
+    }
     let mut outcome = if failed { Outcome::Failed } else { Outcome::Passed };
     if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
         let results = StoredResults::load(out).map_err(|e| e.to_string())?;

@@ -6,6 +6,9 @@ use wsspec_reports::{Behavior, BehaviorClose};
 use super::{event::CompiledAlternative, session::Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 
+/// Events a reason lists before it counts the rest.
+const REASON_EVENTS: usize = 20;
+
 /// The verdicts and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -38,7 +41,11 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
             let received = if obs.events.is_empty() {
                 "nothing".to_string()
             } else {
-                obs.events.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+                // A preview and a count: a flooding target must not make a reason of megabytes.
+                let shown: Vec<String> = obs.events.iter().take(REASON_EVENTS).map(|e| e.to_string()).collect();
+                let more = obs.events.len().saturating_sub(REASON_EVENTS);
+                let more = if more > 0 { format!(" and {more} more events") } else { String::new() };
+                format!("{}{more}", shown.join(", "))
             };
             let behavior = match case.level {
                 Level::Must => Behavior::Failed,
