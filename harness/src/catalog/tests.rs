@@ -202,5 +202,5 @@ fn only_regular_files_of_bounded_size_are_read() {
     fs::remove_file(&fifo).unwrap();
     let big = dir.path().join("01-big.toml");
     fs::File::create(&big).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
-    assert!(Catalog::from_dir(dir.path()).unwrap_err().message.contains("a case file has at most 16777216"));
+    assert!(Catalog::from_dir(dir.path()).unwrap_err().message.contains("a case file has at most 4194304"));
 }
