@@ -13,7 +13,7 @@ use std::{
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::{
-    autobahn::write_atomically, case_order, section_of, text::clip, Behavior, BehaviorClose, CaseRecord, CaseResult, Output, ReportError,
+    fs::write_atomically, case_order, section_of, text::clip, Behavior, BehaviorClose, CaseRecord, CaseResult, Output, ReportError,
     SectionTitles, Status,
 };
 

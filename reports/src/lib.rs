@@ -4,6 +4,7 @@
 
 pub mod autobahn;
 pub mod diff;
+pub mod fs;
 pub mod html;
 pub mod junit;
 pub mod model;

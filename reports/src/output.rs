@@ -31,6 +31,9 @@ pub trait Output {
 #[derive(Debug)]
 pub enum ReportError {
     Read { path: PathBuf, message: String },
+    /// A file wsspec will not read: a link, a FIFO, a device, too big, or named outside the folder
+    /// (see `fs`). Unlike a missing record, this stops the report (exit 2).
+    Refused { path: PathBuf, message: String },
     Write { path: PathBuf, source: io::Error },
 }
 
@@ -48,6 +51,7 @@ impl fmt::Display for ReportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Read { path, message } => write!(f, "{}: {message}", path.display()),
+            Self::Refused { path, message } => write!(f, "{}: refused: {message}", path.display()),
             Self::Write { path, source } => write!(f, "cannot write {}: {source}", path.display()),
         }
     }
@@ -57,7 +61,7 @@ impl std::error::Error for ReportError {}
 
 /// Feeds every stored result to every output. `status` decides what each result means for the run.
 /// Returns the per-case records that could not be read; their results were shown from `index.json`
-/// alone.
+/// alone. A record `StoredResults::record` refuses (a link, a FIFO, …) is an error.
 pub fn render(
     results: &StoredResults,
     mut status: impl FnMut(&str, &str, &IndexEntry, Option<&CaseRecord>) -> Status,
@@ -67,7 +71,14 @@ pub fn render(
     for id in results.case_ids() {
         for (agent, cases) in &results.index {
             let Some(entry) = cases.get(id) else { continue };
-            let record = results.record(agent, id).map_err(|e| unreadable.push(e)).ok();
+            let record = match results.record(agent, id) {
+                Ok(record) => Some(record),
+                Err(refused @ ReportError::Refused { .. }) => return Err(refused),
+                Err(error) => {
+                    unreadable.push(error);
+                    None
+                }
+            };
             let status = status(agent, id, entry, record.as_ref());
             let result = CaseResult { agent, id, entry, record: record.as_ref(), status: &status };
             for output in &mut outputs {

@@ -2,12 +2,13 @@
 //! is rendered from these, never by running anything again.
 
 use std::{
-    fs,
+    io,
     path::{Path, PathBuf},
 };
 
 use crate::{
-    autobahn::{report_file_name, Index},
+    autobahn::{stored_file_stem, Index},
+    fs::{is_refusal, read_regular, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
     CaseRecord, ReportError,
 };
 
@@ -20,7 +21,8 @@ pub struct StoredResults {
 }
 
 impl StoredResults {
-    /// Reads `path`, a report folder or its `index.json`.
+    /// Reads `path`, a report folder or its `index.json`. The index must be a regular file (not a
+    /// link, FIFO or device) of at most `fs::MAX_INDEX_BYTES`; anything else is `ReportError::Refused`.
     pub fn load(path: &Path) -> Result<Self, ReportError> {
         if !path.exists() {
             return Err(ReportError::read(path, "no such report folder or index.json"));
@@ -30,16 +32,21 @@ impl StoredResults {
         } else {
             (path.parent().unwrap_or(Path::new("")).to_path_buf(), path.to_path_buf())
         };
-        let text = fs::read(&file).map_err(|e| ReportError::read(&file, e))?;
+        let text = read_regular(&file, MAX_INDEX_BYTES).map_err(|e| read_error(&file, e))?;
         let index = serde_json::from_slice(&text).map_err(|e| ReportError::read(&file, e))?;
         Ok(Self { dir, index })
     }
 
-    /// The record of one result. Its file name comes from the agent and id by Autobahn's rule, not
-    /// from `reportfile`, so a doctored index cannot point outside the folder.
+    /// The record of one result, from the file `index.json`'s `reportfile` names (see
+    /// `autobahn::stored_file_stem`). A `reportfile` that leaves the folder, and a record that is a
+    /// link, a FIFO, a device or over `fs::MAX_RECORD_BYTES`, is `ReportError::Refused`.
     pub fn record(&self, agent: &str, id: &str) -> Result<CaseRecord, ReportError> {
-        let path = self.dir.join(report_file_name(agent, id));
-        let text = fs::read(&path).map_err(|e| ReportError::read(&path, e))?;
+        let reportfile = self.index.get(agent).and_then(|cases| cases.get(id)).map_or("", |entry| entry.reportfile.as_str());
+        let name = stored_file_stem(agent, id, reportfile)
+            .map_err(|message| ReportError::Refused { path: self.dir.join("index.json"), message })?
+            + ".json";
+        let path = self.dir.join(name);
+        let text = read_regular(&path, MAX_RECORD_BYTES).map_err(|e| read_error(&path, e))?;
         serde_json::from_slice(&text).map_err(|e| ReportError::read(&path, e))
     }
 
@@ -52,6 +59,14 @@ impl StoredResults {
     }
 }
 
+fn read_error(path: &Path, error: io::Error) -> ReportError {
+    if is_refusal(&error) {
+        ReportError::Refused { path: path.to_path_buf(), message: error.to_string() }
+    } else {
+        ReportError::read(path, error)
+    }
+}
+
 /// Sort key of a case id: numerically by part, so 2.10 follows 2.9 and 10.1.1 follows 9.8.6.
 pub fn case_order(id: &str) -> Vec<u32> {
     id.split('.').map(|p| p.parse().unwrap_or(u32::MAX)).collect()
@@ -59,6 +74,8 @@ pub fn case_order(id: &str) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]

@@ -552,11 +552,21 @@ pub struct CloseExpectation {
     pub clean: bool,
     pub wrong_closer_fails: bool,
     pub wrong_code_fails: bool,
+    /// A TCP drop without a close frame after the target sent part of a message makes `behavior`
+    /// FAILED: the target crashed mid-echo, it did not refuse the message (9.x).
+    pub drop_mid_message_fails: bool,
 }
 
 impl Default for CloseExpectation {
     fn default() -> Self {
-        Self { by: Closer::Wsspec, codes: vec![CloseCode::NORMAL], clean: true, wrong_closer_fails: false, wrong_code_fails: false }
+        Self {
+            by: Closer::Wsspec,
+            codes: vec![CloseCode::NORMAL],
+            clean: true,
+            wrong_closer_fails: false,
+            wrong_code_fails: false,
+            drop_mid_message_fails: false,
+        }
     }
 }
 
@@ -580,6 +590,8 @@ struct CloseTable {
     wrong_closer_fails: bool,
     #[serde(default)]
     wrong_code_fails: bool,
+    #[serde(default)]
+    drop_mid_message_fails: bool,
 }
 
 fn wsspec_closes() -> Closer {
@@ -603,6 +615,7 @@ impl TryFrom<CloseTable> for CloseExpectation {
             clean: t.clean.unwrap_or(t.by == Closer::Wsspec),
             wrong_closer_fails: t.wrong_closer_fails,
             wrong_code_fails: t.wrong_code_fails,
+            drop_mid_message_fails: t.drop_mid_message_fails,
         })
     }
 }

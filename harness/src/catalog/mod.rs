@@ -6,14 +6,32 @@ mod family;
 mod payload;
 mod select;
 
-use std::{collections::BTreeMap, fmt, fs, path::Path};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt, fs,
+    io::Read,
+    path::Path,
+};
 
 use serde::Deserialize;
 use toml::{Table, Value};
 
 pub use case::*;
-pub use payload::{sha1_of, Payload};
+pub use payload::{sha1_of, Payload, MAX_PAYLOAD};
 pub use select::{case_matches, full_match, names_autobahn_deflate};
+
+/// The largest case file read, in bytes (4 MiB: the built-in files are under 32 KiB, a fuzz-written
+/// file of 16 frames of 64 KiB in hex about 2 MiB). A bigger one is refused before it is parsed, since
+/// parsing costs up to about 100 bytes of memory per byte of a file of many tiny tables.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+/// The most parameter rows a family may have, so the cases it expands to stay countable.
+pub const MAX_FAMILY_ROWS: usize = 10_000;
+/// The most cases a catalog may hold, all files together.
+pub const MAX_CASES: usize = 100_000;
+/// The most frames a `message` step may be cut into (`frames`, or the payload over `frame_size`).
+pub const MAX_FRAGMENTS: usize = 1 << 20;
+/// The most times a step may be repeated.
+pub const MAX_REPEAT: u32 = 100_000;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_cases.rs"));
@@ -85,12 +103,8 @@ impl Catalog {
         let sources = paths
             .into_iter()
             .map(|p| {
-                let text = fs::read_to_string(&p).map_err(|e| CatalogError {
-                    file: p.display().to_string(),
-                    case: None,
-                    field: None,
-                    message: e.to_string(),
-                })?;
+                let text = read_case_file(&p)
+                    .map_err(|message| CatalogError { file: p.display().to_string(), case: None, field: None, message })?;
                 Ok((p.display().to_string(), text))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -100,7 +114,9 @@ impl Catalog {
     /// Loads named sources; names are used in errors.
     pub fn from_sources(sources: impl IntoIterator<Item = (String, String)>) -> Result<Self, CatalogError> {
         let mut sections = Vec::new();
-        let mut cases: Vec<(Case, String)> = Vec::new();
+        let mut cases: Vec<Case> = Vec::new();
+        // id → file that declared it: a linear duplicate check, whatever the catalog's size.
+        let mut declared: HashMap<CaseId, String> = HashMap::new();
         for (file, text) in sources {
             let (section, file_cases) = load_file(&file, &text)?;
             for case in file_cases {
@@ -108,15 +124,18 @@ impl Catalog {
                 if case.id.section().to_string() != section.id {
                     return Err(err(format!("the id is outside this file's section {}", section.id)));
                 }
-                if let Some((_, other)) = cases.iter().find(|(c, _)| c.id == case.id) {
+                if let Some(other) = declared.get(&case.id) {
                     return Err(err(format!("duplicate id, also declared in {other}")));
                 }
-                cases.push((case, file.clone()));
+                if cases.len() == MAX_CASES {
+                    return Err(err(format!("the catalog has more than {MAX_CASES} cases")));
+                }
+                declared.insert(case.id.clone(), file.clone());
+                cases.push(case);
             }
             sections.push(section);
         }
         sections.sort_by_key(|s| s.id.parse::<u32>().unwrap_or(u32::MAX));
-        let mut cases: Vec<Case> = cases.into_iter().map(|(c, _)| c).collect();
         cases.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Self { sections, cases })
     }
@@ -154,6 +173,10 @@ fn load_file(file: &str, text: &str) -> Result<(Section, Vec<Case>), CatalogErro
         if params.is_empty() {
             return Err(err(None, at("params"), "a family needs at least one parameter row".into()));
         }
+        if params.len() > MAX_FAMILY_ROWS {
+            let message = format!("{} parameter rows; a family expands to at most {MAX_FAMILY_ROWS} cases", params.len());
+            return Err(err(None, at("params"), message));
+        }
         for (row_index, row) in params.into_iter().enumerate() {
             let Value::Table(row) = row else { return Err(err(None, at(&format!("params[{row_index}]")), "a row is a table".into())) };
             let filled = family::instantiate(&template, &row).map_err(|m| err(None, at(&format!("params[{row_index}]")), m))?;
@@ -184,7 +207,11 @@ fn case_id_hint(value: &Value) -> Option<String> {
 
 /// Deserializes with the path of the failing field.
 fn deserialize<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, (String, String)> {
-    serde_path_to_error::deserialize(value).map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
+    // The first line: toml appends the path again (`in `steps.frame.payload``), which the field names.
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        (e.path().to_string(), message.lines().next().unwrap_or_default().to_string())
+    })
 }
 
 /// Checks no deserializer can: frames whose length cannot be written as asked.
@@ -193,6 +220,18 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
         return Err(("expect".into(), "at least one alternative is needed".into()));
     }
     for (i, step) in case.steps.iter().enumerate() {
+        if step.repeat > MAX_REPEAT {
+            return Err((format!("steps[{i}].repeat"), format!("{} is over the {MAX_REPEAT} repetitions a step may have", step.repeat)));
+        }
+        if let Action::Message(message) = &step.action {
+            if message.frames == Some(0) || message.frame_size == Some(0) {
+                return Err((format!("steps[{i}].message"), "`frames` and `frame_size` must be at least 1".into()));
+            }
+            let count = fragment_count(message);
+            if count > MAX_FRAGMENTS {
+                return Err((format!("steps[{i}].message"), format!("{count} frames; a message is cut into at most {MAX_FRAGMENTS}")));
+            }
+        }
         if let Action::Frames(frames) = &step.action {
             for frame in frames {
                 // Only the length decides; a payload of any declared size is not built to check it.
@@ -203,6 +242,34 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
         }
     }
     Ok(())
+}
+
+/// How many frames `message` is cut into, computed without building them.
+fn fragment_count(message: &MessageDef) -> usize {
+    match (message.frames, message.frame_size) {
+        (_, Some(size)) => message.payload.len().div_ceil(size).max(1),
+        (Some(n), None) => n,
+        (None, None) => 1,
+    }
+}
+
+/// A case file's text: a regular file (a FIFO or a device would block or never end) of at most
+/// `MAX_FILE_BYTES`, read with that cap even if it grows meanwhile.
+fn read_case_file(path: &Path) -> Result<String, String> {
+    let meta = fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("{} bytes; a case file has at most {MAX_FILE_BYTES}", meta.len()));
+    }
+    let mut text = String::new();
+    let file = fs::File::open(path).map_err(|e| e.to_string())?;
+    file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("grew past {MAX_FILE_BYTES} bytes while being read"));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -7,6 +7,11 @@ use rand::{rngs::StdRng, RngCore, SeedableRng};
 use serde::{de, Deserialize, Deserializer};
 use sha1::{Digest, Sha1};
 
+/// The largest payload a case may declare, in bytes: 64 MiB, the engine's default `max_message`
+/// (`engine::RunOptions`), so wsspec could always take back the echo of what it sends. A `len` or
+/// `random` over it is refused when the file loads, before anything is allocated.
+pub const MAX_PAYLOAD: usize = 64 << 20;
+
 /// A payload, by how it is generated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
@@ -95,6 +100,10 @@ impl TryFrom<PayloadTable> for Payload {
             (_, Some(h)) => Some(parse_hex(&h)?),
             _ => None,
         };
+        if let Some(len) = t.len.or(t.random).filter(|len| *len > MAX_PAYLOAD) {
+            let field = if t.random.is_some() { "random" } else { "len" };
+            return Err(format!("`{field}` = {len} is over the {MAX_PAYLOAD} bytes a payload may have (wsspec's max_message)"));
+        }
         Ok(match (t.text, t.hex, unit, t.random) {
             (Some(text), ..) => Self::Bytes(text.into_bytes()),
             (_, Some(hex), ..) => Self::Bytes(parse_hex(&hex)?),

@@ -17,9 +17,9 @@ use wsspec::{
     engine::{default_jobs, RunOptions},
     peers::reference_client,
 };
-use wsspec_reports::autobahn::agent_file_stem;
+use wsspec_reports::autobahn;
 
-use super::{outputs, selection, spec, Outcome};
+use super::{outputs, progress::terminal_safe, selection, spec, Outcome};
 
 /// The agent name of the embedded reference client.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
@@ -105,7 +105,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
             *n += 1;
             eprintln!(
                 "[{}] [{n:>3}/{total}] {:<9} {} / {} ({} ms)",
-                record.agent,
+                terminal_safe(&record.agent),
                 record.id,
                 record.behavior.as_str(),
                 record.behavior_close.as_str(),
@@ -149,9 +149,9 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     for agent in &agents {
         let records = server.records(&agent);
         if records.is_empty() {
-            eprintln!("\n{agent}: no results");
+            eprintln!("\n{}: no results", terminal_safe(agent));
         } else {
-            failed |= outputs::finish_agent(&agent, &records, started.elapsed().as_secs_f64(), &out, &args.outputs)?;
+            failed |= outputs::finish_agent(&agent, &records, started.elapsed().as_secs_f64(), &args.outputs)?;
         }
         let missing = server.missing(&agent);
         if !missing.is_empty() {
@@ -181,7 +181,8 @@ async fn exec(
             None => text,
         }
     };
-    let log_path = out.join(format!("{}_client.log", agent_file_stem(agent)));
+    let stem = autobahn::unique_agent_stem(agent, &autobahn::read_index(out).unwrap_or_default());
+    let log_path = out.join(format!("{stem}_client.log"));
     let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     if command.contains("{case}") {
         for (i, case) in selected.iter().enumerate() {

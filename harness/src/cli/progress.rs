@@ -47,3 +47,19 @@ impl Progress {
         }
     }
 }
+
+/// `text` with every control character (escape sequences, carriage returns, newlines, …) written as
+/// a Rust escape, so a name or reason a target chose can neither redraw the terminal nor forge a log
+/// line.
+pub fn terminal_safe(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::terminal_safe("a\x1b[2Jb\r\nFAILED 1.1\u{9b}"), "a\\u{1b}[2Jb\\r\\nFAILED 1.1\\u{9b}");
+        assert_eq!(super::terminal_safe("été 1.0"), "été 1.0");
+    }
+}

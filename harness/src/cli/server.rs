@@ -8,7 +8,11 @@ use wsspec::{
     peers::reference_server::ReferenceServer,
 };
 
-use super::{outputs, progress::Progress, selection, spec, Outcome, ServerArgs};
+use super::{
+    outputs,
+    progress::{terminal_safe, Progress},
+    selection, spec, Outcome, ServerArgs,
+};
 
 /// The agent name of the embedded reference server.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
@@ -88,12 +92,12 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         };
         let target = Target::parse(&url)?;
         let config = RunConfig { agent: run.agent.clone(), target, out_dir: out.clone(), options: options.clone() };
-        eprintln!("wsspec: {} cases against {} ({url}), {} at a time", cases.len(), run.agent, options.jobs);
+        eprintln!("wsspec: {} cases against {} ({url}), {} at a time", cases.len(), terminal_safe(&run.agent), options.jobs);
         let started = Instant::now();
         let mut progress = Progress::new(cases.len());
         let records = run_cases(&cases, &config, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
         progress.finish();
-        failed |= outputs::finish_agent(&run.agent, &records, started.elapsed().as_secs_f64(), &out, &args.outputs)?;
+        failed |= outputs::finish_agent(&run.agent, &records, started.elapsed().as_secs_f64(), &args.outputs)?;
     }
     eprintln!("Reports: {}", out.join("index.json").display());
     outputs::finish_run(&out, &agents, failed, &args.outputs)

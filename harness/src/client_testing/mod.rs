@@ -16,7 +16,7 @@ use std::{
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    sync::{watch, Notify},
+    sync::{watch, Notify, Semaphore},
     task::JoinHandle,
     time::timeout,
 };
@@ -85,12 +85,7 @@ impl ClientTestServer {
             reported: Mutex::new(BTreeSet::new()),
             stop,
         });
-        let accept_state = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(accept_state.clone(), stream));
-            }
-        });
+        let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { addr, state, task })
     }
 
@@ -187,12 +182,15 @@ impl State {
         results.get(agent)?.get(id).map(|r| r.behavior.as_str().to_string())
     }
 
-    fn record(&self, record: CaseRecord) -> io::Result<()> {
+    fn record(&self, mut record: CaseRecord) -> io::Result<()> {
         let out = &self.config.out_dir;
-        autobahn::write_case(out, &record)?;
         {
-            // Written under the lock, so the index on disk is never older than one written before.
+            // Written under the lock, so the index on disk is never older than one written before,
+            // and two agents whose names reduce to one file name never pick the same one.
             let mut results = self.results.lock().expect("lock");
+            let stem = autobahn::unique_agent_stem(&record.agent, &autobahn::read_index(out).unwrap_or_default());
+            record.reportfile = autobahn::case_report_file(&stem, &record.id);
+            autobahn::write_case(out, &record)?;
             let by_id = results.entry(record.agent.clone()).or_default();
             by_id.insert(record.id.clone(), record.clone());
             let entries = by_id.iter().map(|(id, r)| (id.clone(), r.index_entry())).collect();
@@ -203,6 +201,44 @@ impl State {
         }
         self.result_added.notify_waiters();
         Ok(())
+    }
+}
+
+/// The most connections served at once; more wait in the listen backlog. Well under the common
+/// limit of 1,024 file descriptors, so wsspec never runs out of them itself.
+pub const MAX_CONNECTIONS: usize = 256;
+/// The longest any one connection is served beyond its case's timeout (scaled); then it is dropped.
+const CONNECTION_GRACE: Duration = Duration::from_secs(120);
+/// The longest pause after a failed accept (out of file descriptors, out of memory).
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Accepts connections until the server is dropped. An accept error (EMFILE when descriptors run
+/// out, ECONNABORTED, …) is logged once per streak, waited out with a growing pause, and never ends
+/// the loop; at most `MAX_CONNECTIONS` connections are served at once, each for a bounded time.
+async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let longest_case = state.config.cases.iter().map(|c| c.timeout).fold(0.0, f64::max);
+    let bound = Duration::from_secs_f64((longest_case + 60.0) * state.config.options.timeout_scale) + CONNECTION_GRACE;
+    let mut backoff = Duration::ZERO;
+    loop {
+        let slot = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff = Duration::ZERO;
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let _ = timeout(bound, serve(state, stream)).await;
+                    drop(slot);
+                });
+            }
+            Err(e) => {
+                if backoff.is_zero() {
+                    eprintln!("wsspec: cannot accept a connection ({e}); retrying");
+                }
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+                tokio::time::sleep(backoff).await;
+            }
+        }
     }
 }
 
@@ -275,7 +311,7 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
                 Err(_) => Observation::aborted("the case overran wsspec's outer time bound (a bug in wsspec)"),
             };
             if let Err(e) = state.record(report(&agent, case, obs)) {
-                eprintln!("wsspec: cannot write the result of {} for {agent}: {e}", case.id);
+                eprintln!("wsspec: cannot write the result of {} for {agent:?}: {e}", case.id);
             }
             *state.in_flight.lock().expect("lock").entry(agent).or_default() -= 1;
             state.result_added.notify_waiters();

@@ -6,6 +6,9 @@ use wsspec_reports::{Behavior, BehaviorClose};
 use super::{event::CompiledAlternative, session::Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 
+/// Events a reason lists before it counts the rest.
+const REASON_EVENTS: usize = 20;
+
 /// The verdicts and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -56,7 +59,11 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
             let received = if obs.events.is_empty() {
                 "nothing".to_string()
             } else {
-                obs.events.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+                // A preview and a count: a flooding target must not make a reason of megabytes.
+                let shown: Vec<String> = obs.events.iter().take(REASON_EVENTS).map(|e| e.to_string()).collect();
+                let more = obs.events.len().saturating_sub(REASON_EVENTS);
+                let more = if more > 0 { format!(" and {more} more events") } else { String::new() };
+                format!("{}{more}", shown.join(", "))
             };
             let behavior = match case.level {
                 Level::Must => Behavior::Failed,
@@ -85,6 +92,12 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
         };
         behavior = Behavior::Failed;
     }
+    if expected_close.drop_mid_message_fails && obs.remote_close.is_none() && !obs.closed_by_me && left_a_message_open(obs) {
+        behavior = Behavior::Failed;
+        result = "The target dropped TCP without a close frame after sending part of a message: it failed mid-echo, \
+                  which is not a refusal for a size limit (that would close with 1009 before echoing)."
+            .into();
+    }
     if case.informational {
         behavior = Behavior::Informational;
         behavior_close = BehaviorClose::Informational;
@@ -99,6 +112,17 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
 /// `why`, a transport error) already ended with one.
 fn sentence(text: &str) -> String {
     format!("{}.", text.trim_end().trim_end_matches('.'))
+}
+
+/// Whether the target's last data frame in the wire log left a message unfinished (a data frame
+/// with FIN clear and no final continuation after it). A log that elided entries cannot tell, and
+/// counts as not.
+fn left_a_message_open(obs: &Observation) -> bool {
+    if obs.log.elided > 0 {
+        return false;
+    }
+    let data_frames = obs.log.entries.iter().filter(|e| e.dir == "rx").filter_map(|e| e.frame.as_ref()).filter(|f| f.opcode <= 2);
+    data_frames.last().is_some_and(|f| !f.fin)
 }
 
 fn grade(grade: Grade) -> Behavior {

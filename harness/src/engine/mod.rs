@@ -33,13 +33,14 @@ pub struct RunOptions {
     pub timeout_scale: f64,
     /// Cases in flight at once.
     pub jobs: usize,
-    /// The largest message or frame wsspec accepts from a target.
+    /// The largest message or frame wsspec accepts from a target, in bytes (default 64 MiB, the
+    /// catalog's `MAX_PAYLOAD`).
     pub max_message: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: 64 << 20 }
+        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: catalog::MAX_PAYLOAD }
     }
 }
 

@@ -5,6 +5,18 @@ use wsspec_reports::{autobahn::report_file_name, iso_utc, CaseRecord, ExpectedRe
 use super::{event::quoted, judge::Verdict, session::Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, EventKind, EventPattern, Grade, Payload};
 
+/// Events a record lists; later ones are counted in one last line (a flood of 100,000 pings made
+/// 2 MB of JSON and 2 MB of HTML per case).
+const MAX_RECEIVED: usize = 1_000;
+
+fn received(events: &[super::Event]) -> Vec<String> {
+    let mut lines: Vec<String> = events.iter().take(MAX_RECEIVED).map(|e| e.to_string()).collect();
+    if events.len() > MAX_RECEIVED {
+        lines.push(format!("… and {} more events, not kept", events.len() - MAX_RECEIVED));
+    }
+    lines
+}
+
 pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> CaseRecord {
     let expected: Vec<ExpectedRecord> = case.expect.iter().map(|a| expected_record(case, a)).collect();
     CaseRecord {
@@ -24,7 +36,7 @@ pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> Ca
         started: iso_utc(obs.started),
         duration: obs.duration.as_millis() as u64,
         expected,
-        received: obs.events.iter().map(|e| e.to_string()).collect(),
+        received: received(&obs.events),
         closed_by_me: obs.closed_by_me,
         dropped_by_me: obs.dropped_by_me,
         was_clean: obs.was_clean,

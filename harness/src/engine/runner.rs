@@ -54,11 +54,14 @@ pub async fn run_cases(
             record.unwrap_or_else(|_| internal_failure(&case, &config.agent, "wsspec panicked while running this case (a bug in wsspec)"))
         });
     }
+    // Files of their own even when another agent of the folder reduces to the same name.
+    let stem = autobahn::unique_agent_stem(&config.agent, &autobahn::read_index(&config.out_dir).unwrap_or_default());
     let mut index: BTreeMap<String, IndexEntry> = BTreeMap::new();
     let mut records = Vec::with_capacity(cases.len());
     let mut last_index_write = Instant::now();
     while let Some(joined) = tasks.join_next().await {
-        let record = joined.expect("case tasks catch their own panics and are never cancelled");
+        let mut record = joined.expect("case tasks catch their own panics and are never cancelled");
+        record.reportfile = autobahn::case_report_file(&stem, &record.id);
         autobahn::write_case(&config.out_dir, &record).map_err(output_error)?;
         index.insert(record.id.clone(), record.index_entry());
         if last_index_write.elapsed() > Duration::from_millis(500) {

@@ -1,7 +1,8 @@
 //! The HTML report: `index.html` (counts, and a matrix of cases × agents with filters) and one page
 //! per agent and case, named as Autobahn names them. Self-contained: CSS and JS are inline and
 //! nothing is loaded from the network. Every text is escaped by tera's autoescape; file names come
-//! from `autobahn::agent_file_stem`, so a hostile agent name stays inside the folder.
+//! from `index.json`'s `reportfile` when it is a plain file name, else `autobahn::agent_file_stem`, so
+//! a hostile agent name stays inside the folder.
 
 mod view;
 
@@ -16,7 +17,8 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use crate::{
-    autobahn::{report_page_name, write_atomically},
+    autobahn::report_page_name,
+    fs::write_atomically,
     iso_utc, section_of, subsection_of, BehaviorClose, CaseResult, Output, ReportError, SectionTitles,
 };
 use view::{badge, close_badge, legend_of, Badge, CasePage, LEGEND, MISSING};
@@ -139,7 +141,7 @@ impl Html {
 impl Output for Html {
     fn add(&mut self, result: &CaseResult<'_>) -> Result<(), ReportError> {
         let CaseResult { agent, id, entry, record, status } = *result;
-        let page = report_page_name(agent, id);
+        let page = report_page_name(agent, id, &entry.reportfile);
         let unreadable = if record.is_none() { format!("no readable case record for {agent} / {id}") } else { String::new() };
         self.render("case.html", &CasePage::new(agent, id, entry, record, status, unreadable), &page)?;
 
