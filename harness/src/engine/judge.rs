@@ -3,10 +3,10 @@
 
 use wsspec_reports::{Behavior, BehaviorClose};
 
-use super::{event::CompiledAlternative, session::Observation};
+use super::{event::CompiledAlternative, Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 
-/// The verdicts and why.
+/// The verdicts and a one-line reason for each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub behavior: Behavior,
@@ -15,6 +15,8 @@ pub struct Verdict {
     pub result_close: String,
 }
 
+/// Judges what happened on a case's connection against the case's alternatives and closing
+/// expectation. A WebSocket that never opened fails both verdicts; a violation fails `behavior`.
 pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     if let Some(error) = &obs.open_error {
         let reason = format!("The WebSocket opening handshake was never completed: {error}");
@@ -40,12 +42,7 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
             } else {
                 obs.events.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
             };
-            let behavior = match case.level {
-                Level::Must => Behavior::Failed,
-                Level::Should => Behavior::NonStrict,
-                Level::May => Behavior::Informational,
-            };
-            (behavior, format!("Received {received}, which no expected alternative allows."))
+            (missed(case.level), format!("Received {received}, which no expected alternative allows."))
         }
     };
     if let Some(violation) = &obs.violation {
@@ -68,6 +65,16 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
         behavior_close = BehaviorClose::Informational;
     }
     Verdict { behavior, behavior_close, result, result_close }
+}
+
+/// The behavior verdict of a requirement missed at `level`: FAILED for a MUST, NON-STRICT for a
+/// SHOULD, INFORMATIONAL for a MAY.
+pub fn missed(level: Level) -> Behavior {
+    match level {
+        Level::Must => Behavior::Failed,
+        Level::Should => Behavior::NonStrict,
+        Level::May => Behavior::Informational,
+    }
 }
 
 fn grade(grade: Grade) -> Behavior {

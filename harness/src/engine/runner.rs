@@ -84,7 +84,7 @@ async fn run_one(case: &Case, config: &RunConfig) -> CaseRecord {
 }
 
 fn internal_failure(case: &Case, agent: &str, reason: &str) -> CaseRecord {
-    super::report(agent, case, super::session::Observation::aborted(reason))
+    super::report(agent, case, super::Observation::aborted(reason))
 }
 
 async fn check_reachable(target: &Target, scale: f64) -> Result<(), RunError> {

@@ -8,6 +8,7 @@ use std::{
     task::{Context, Poll},
 };
 
+use super::Target;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
@@ -18,6 +19,16 @@ use tokio::{
 pub enum Transport {
     /// Plain TCP (`ws://`).
     Plain(TcpStream),
+}
+
+impl Transport {
+    /// Connects to the server at `target`, with Nagle's algorithm off (a case's writes are its
+    /// timing). Errors are the local system's or the network's, never the target's answer.
+    pub async fn connect(target: &Target) -> io::Result<Self> {
+        let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
+        tcp.set_nodelay(true)?;
+        Ok(Transport::Plain(tcp))
+    }
 }
 
 impl From<TcpStream> for Transport {

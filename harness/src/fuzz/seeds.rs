@@ -157,7 +157,7 @@ fn handshake_answers() -> Vec<Vec<u8>> {
         good.replace("Upgrade: websocket\r\n", ""),
         "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".into(),
         "HTTP/1.0 101 Switching Protocols\r\n\r\n".into(),
-        handshake::client_request("127.0.0.1:9001", "/", HANDSHAKE_KEY),
+        String::from_utf8(handshake::RequestSpec::websocket("127.0.0.1:9001", "/", HANDSHAKE_KEY).encode()).expect("the request is ASCII"),
         good,
     ];
     answers.into_iter().map(String::into_bytes).chain([with_frame]).collect()
