@@ -16,4 +16,6 @@ mod fuzz;
 mod report_outputs;
 // Targets that stall, flood, lie about lengths, reset or never speak WebSocket.
 mod hostile_targets;
+// Cases that end at the opening handshake: broken requests, the recorded exchange, the judge.
+mod opening_handshake;
 mod support;

@@ -25,7 +25,7 @@ pub use opening::{judge_opening, run_opening, OpeningExpectation};
 pub use runner::{run_cases, RunConfig, RunError};
 pub use session::{drive_case, run_case};
 pub use target::Target;
-pub use transport::Transport;
+pub use transport::{probe, Transport};
 pub use wire_log::WireLog;
 
 /// Judges an observation and builds the case's report record.

@@ -112,8 +112,8 @@ pub async fn run_opening(request: &RequestSpec, target: &Target, options: &RunOp
 }
 
 /// Judges the server's answer to a handshake case's request: a status in `expect.statuses` with
-/// the required headers passes; anything else (a 101, another status, no answer) misses the
-/// requirement at the case's level. Nothing is judged about closing: `behaviorClose` is
+/// the required headers passes (a 101 only if it also passes the §4.1 checks); anything else
+/// (another status, no answer) misses the requirement at the case's level. Nothing is judged about closing: `behaviorClose` is
 /// INFORMATIONAL.
 pub fn judge_opening(expect: &OpeningExpectation, obs: &Observation) -> Verdict {
     let allowed: Vec<String> = expect
@@ -124,11 +124,17 @@ pub fn judge_opening(expect: &OpeningExpectation, obs: &Observation) -> Verdict 
     let miss = |why: String| (missed(expect.level), format!("{why}; §{} asks for status {}.", expect.rfc, allowed.join(" or ")));
     let (behavior, result) = match obs.exchange.status {
         None => miss(format!("The target gave no HTTP answer ({})", obs.open_error.as_deref().unwrap_or("none"))),
-        Some(101) => miss("The target accepted the request with 101 Switching Protocols".into()),
-        Some(status) if !expect.statuses.iter().any(|r| r.contains(&status)) => miss(format!("The target answered status {status}")),
+        Some(status) if !expect.statuses.iter().any(|r| r.contains(&status)) => match status {
+            101 => miss("The target accepted the request with 101 Switching Protocols".into()),
+            _ => miss(format!("The target answered status {status}")),
+        },
+        Some(101) if obs.exchange.error.is_some() => {
+            let error = obs.exchange.error.as_ref().expect("checked");
+            (missed(expect.level), format!("The target answered 101, but its answer breaks §4.2.2: {error}."))
+        }
         Some(status) => match expect.headers.iter().find(|h| obs.exchange.header(h).is_none()) {
             Some(header) => (missed(expect.level), format!("The target answered status {status} without the `{header}` header (§{}).", expect.rfc)),
-            None => (Behavior::Ok, format!("The target refused the request with status {status}, as expected.")),
+            None => (Behavior::Ok, format!("The target answered status {status}, as expected.")),
         },
     };
     let result_close = "The case ends at the opening handshake: there is no closing handshake to judge.".to_string();

@@ -6,6 +6,7 @@ use std::{
     io,
     pin::Pin,
     task::{Context, Poll},
+    time::Duration,
 };
 
 use super::Target;
@@ -28,6 +29,17 @@ impl Transport {
         let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
         tcp.set_nodelay(true)?;
         Ok(Transport::Plain(tcp))
+    }
+}
+
+/// Whether a connection to `target` can be made within 5 s (times `timeout_scale`): the probe a run
+/// makes before its first case, and the fuzzer's check for a target that went down. The error says
+/// why, in a phrase.
+pub async fn probe(target: &Target, timeout_scale: f64) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs_f64(5.0 * timeout_scale), Transport::connect(target)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer to the TCP connect within 5 s".into()),
     }
 }
 
