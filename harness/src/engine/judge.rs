@@ -19,7 +19,11 @@ pub struct Verdict {
 /// expectation. A WebSocket that never opened fails both verdicts; a violation fails `behavior`.
 pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     if let Some(error) = &obs.open_error {
-        let reason = format!("The WebSocket opening handshake was never completed: {error}");
+        let reason = match (&obs.exchange.error, obs.target_role) {
+            (Some(refusal), Role::Server) => format!("The server refused or broke the opening handshake (§4.1, §4.2.2): {refusal}."),
+            (Some(refusal), Role::Client) => format!("The client's opening request breaks §4.2.1: {refusal}."),
+            (None, _) => format!("The WebSocket opening handshake was never completed: {error}"),
+        };
         return Verdict { behavior: Behavior::Failed, behavior_close: BehaviorClose::Failed, result: reason.clone(), result_close: reason };
     }
     let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
@@ -113,4 +117,24 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
         (None, _) => "by dropping TCP".into(),
     };
     (BehaviorClose::Ok, format!("Connection closed as expected ({how})."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{catalog::Catalog, handshake::HandshakeError};
+
+    #[test]
+    fn a_case_that_ends_at_the_handshake_says_who_refused_what() {
+        let catalog = Catalog::embedded().unwrap();
+        let case = catalog.case("1.1.1").unwrap();
+        let mut refused = Observation::aborted("opening handshake: status 404, expected 101 Switching Protocols");
+        refused.exchange.status = Some(404);
+        refused.exchange.error = Some(HandshakeError::Status(404));
+        let verdict = judge(case, &refused);
+        assert_eq!((verdict.behavior, verdict.behavior_close), (Behavior::Failed, BehaviorClose::Failed));
+        assert!(verdict.result.starts_with("The server refused or broke the opening handshake") && verdict.result.contains("status 404"), "{}", verdict.result);
+        let silent = judge(case, &Observation::aborted("no complete opening handshake within 5.0 s"));
+        assert!(silent.result.contains("never completed: no complete opening handshake"), "{}", silent.result);
+    }
 }
