@@ -18,4 +18,6 @@ mod report_outputs;
 mod hostile_input;
 // Targets that stall, flood, lie about lengths, reset or never speak WebSocket.
 mod hostile_targets;
+// Cases that end at the opening handshake: broken requests, the recorded exchange, the judge.
+mod opening_handshake;
 mod support;

@@ -3,13 +3,13 @@
 
 use wsspec_reports::{Behavior, BehaviorClose};
 
-use super::{event::CompiledAlternative, session::Observation};
+use super::{event::CompiledAlternative, Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 
 /// Events a reason lists before it counts the rest.
 const REASON_EVENTS: usize = 20;
 
-/// The verdicts and why.
+/// The verdicts and a one-line reason for each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub behavior: Behavior,
@@ -30,14 +30,19 @@ impl Verdict {
     }
 }
 
-/// Judges what the target did in `case`. Each reason agrees with its verdict: a behavior the close
-/// verdict turned to FAILED says so instead of repeating the matched alternative's grade.
+/// Judges what happened on a case's connection against the case's alternatives and closing
+/// expectation. A WebSocket that never opened fails both verdicts; a violation fails `behavior`.
 pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     if let Some(error) = &obs.open_error {
+        let reason = match (&obs.exchange.error, obs.target_role) {
+            (Some(refusal), Role::Server) => sentence(&format!("The server refused or broke the opening handshake (§4.1, §4.2.2): {refusal}")),
+            (Some(refusal), Role::Client) => sentence(&format!("The client's opening request breaks §4.2.1: {refusal}")),
+            (None, _) => sentence(&format!("The WebSocket opening handshake was never completed: {error}")),
+        };
         return Verdict {
             behavior: Behavior::Failed,
             behavior_close: BehaviorClose::Failed,
-            result: sentence(&format!("The WebSocket opening handshake was never completed: {error}")),
+            result: reason,
             result_close: "There was no WebSocket connection to close.".into(),
         };
     }
@@ -65,12 +70,7 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
                 let more = if more > 0 { format!(" and {more} more events") } else { String::new() };
                 format!("{}{more}", shown.join(", "))
             };
-            let behavior = match case.level {
-                Level::Must => Behavior::Failed,
-                Level::Should => Behavior::NonStrict,
-                Level::May => Behavior::Informational,
-            };
-            (behavior, format!("Received {received}, which no expected alternative allows."))
+            (missed(case.level), format!("Received {received}, which no expected alternative allows."))
         }
     };
     if let Some(violation) = &obs.violation {
@@ -125,6 +125,16 @@ fn left_a_message_open(obs: &Observation) -> bool {
     data_frames.last().is_some_and(|f| !f.fin)
 }
 
+/// The behavior verdict of a requirement missed at `level`: FAILED for a MUST, NON-STRICT for a
+/// SHOULD, INFORMATIONAL for a MAY.
+pub fn missed(level: Level) -> Behavior {
+    match level {
+        Level::Must => Behavior::Failed,
+        Level::Should => Behavior::NonStrict,
+        Level::May => Behavior::Informational,
+    }
+}
+
 fn grade(grade: Grade) -> Behavior {
     match grade {
         Grade::Ok => Behavior::Ok,
@@ -166,7 +176,7 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
+    use crate::{catalog::Catalog, handshake::HandshakeError};
 
     fn case(id: &str) -> Case {
         Catalog::embedded().unwrap().case(id).unwrap().clone()
@@ -212,5 +222,19 @@ mod tests {
         assert_eq!((verdict.behavior, verdict.behavior_close), (Behavior::Informational, BehaviorClose::Informational));
         assert!(verdict.result.ends_with("INFORMATIONAL whatever the target does."), "{}", verdict.result);
         assert!(verdict.result_close.ends_with("INFORMATIONAL whatever the target does."), "{}", verdict.result_close);
+    }
+
+    #[test]
+    fn a_case_that_ends_at_the_handshake_says_who_refused_what() {
+        let catalog = Catalog::embedded().unwrap();
+        let case = catalog.case("1.1.1").unwrap();
+        let mut refused = Observation::aborted("opening handshake: status 404, expected 101 Switching Protocols");
+        refused.exchange.status = Some(404);
+        refused.exchange.error = Some(HandshakeError::Status(404));
+        let verdict = judge(case, &refused);
+        assert_eq!((verdict.behavior, verdict.behavior_close), (Behavior::Failed, BehaviorClose::Failed));
+        assert!(verdict.result.starts_with("The server refused or broke the opening handshake") && verdict.result.contains("status 404"), "{}", verdict.result);
+        let silent = judge(case, &Observation::aborted("no complete opening handshake within 5.0 s"));
+        assert!(silent.result.contains("never completed: no complete opening handshake"), "{}", silent.result);
     }
 }

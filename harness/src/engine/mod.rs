@@ -1,10 +1,15 @@
-//! The engine: runs cases against a target, one TCP connection per case, many at once, and judges
-//! each into Autobahn's verdicts.
+//! The engine: runs cases against a target, one connection per case, many at once, and judges each
+//! into Autobahn's verdicts. A case is connect ([`Transport`]) → open ([`opening`]) → play the script
+//! ([`script`], driven by the session loop) → receive ([`receiver`]: frames in, events and typed
+//! violations out) → judge ([`judge`]), with what happened kept in an [`Observation`].
 
 use crate::catalog;
 
 mod event;
 mod judge;
+mod observation;
+pub mod opening;
+pub mod receiver;
 mod record;
 mod runner;
 mod script;
@@ -15,10 +20,13 @@ mod wire_log;
 
 pub use event::Event;
 pub use judge::{judge, Verdict};
+pub use observation::{HttpExchange, Observation};
+pub use opening::{judge_opening, run_opening, OpeningExpectation};
 pub use runner::{run_cases, RunConfig, RunError};
-pub use session::{drive_case, run_case, Observation};
+pub use session::{drive_case, run_case};
 pub use target::Target;
-pub use transport::Transport;
+pub use transport::{probe, Transport};
+pub use wire_log::WireLog;
 
 /// Judges an observation and builds the case's report record.
 pub fn report(agent: &str, case: &catalog::Case, obs: Observation) -> wsspec_reports::CaseRecord {

@@ -2,7 +2,7 @@
 
 use wsspec_reports::{autobahn::report_file_name, iso_utc, CaseRecord, ExpectedRecord};
 
-use super::{event::quoted, judge::Verdict, session::Observation};
+use super::{event::quoted, judge::Verdict, HttpExchange, Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, EventKind, EventPattern, Grade, Payload};
 
 /// Events a record lists; later ones are counted in one last line (a flood of 100,000 pings made
@@ -45,8 +45,8 @@ pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> Ca
         local_close_reason: obs.local_close.map(|(_, r)| r),
         remote_close_code: obs.remote_close.as_ref().and_then(|(c, _)| *c),
         remote_close_reason: obs.remote_close.map(|(_, r)| r),
-        http_request: obs.request,
-        http_response: obs.response,
+        http_request: HttpExchange::text(&obs.exchange.request),
+        http_response: HttpExchange::text(&obs.exchange.response),
         wirelog: obs.log.entries,
         wirelog_elided: obs.log.elided,
         reportfile: report_file_name(agent, case.id.as_str()),

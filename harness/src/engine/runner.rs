@@ -10,7 +10,7 @@ use std::{
 };
 
 use futures_util::FutureExt;
-use tokio::{net::TcpStream, sync::Semaphore, task::JoinSet, time::timeout};
+use tokio::{sync::Semaphore, task::JoinSet, time::timeout};
 use wsspec_reports::{autobahn, case_order, CaseRecord, IndexEntry};
 
 use super::{session::run_case, RunOptions, Target};
@@ -87,14 +87,9 @@ async fn run_one(case: &Case, config: &RunConfig) -> CaseRecord {
 }
 
 fn internal_failure(case: &Case, agent: &str, reason: &str) -> CaseRecord {
-    super::report(agent, case, super::session::Observation::aborted(reason))
+    super::report(agent, case, super::Observation::aborted(reason))
 }
 
 async fn check_reachable(target: &Target, scale: f64) -> Result<(), RunError> {
-    let unreachable = |reason: String| RunError::Unreachable { url: target.url.clone(), reason };
-    match timeout(Duration::from_secs_f64(5.0 * scale), TcpStream::connect((target.host.as_str(), target.port))).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
-        Err(_) => Err(unreachable("no answer to the TCP connect within 5 s".into())),
-    }
+    super::transport::probe(target, scale).await.map_err(|reason| RunError::Unreachable { url: target.url.clone(), reason })
 }

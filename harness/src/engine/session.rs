@@ -1,122 +1,48 @@
-//! One case on one connection: connect, open the WebSocket, play the script while reading
-//! everything the target sends, close as the case says, and report what happened. Every wait is
-//! bounded; whatever the target does (stall, flood, lie about lengths, reset) ends in an
-//! observation, never a hang or a panic.
+//! One case on one open connection: play the script while the receiver reads everything the target
+//! sends, answer pings, close as the case says, and record what happened. The loop owns only the
+//! writes, the timers and the close state; the opening handshake is [`super::opening`], the checks
+//! on what arrives [`super::receiver`]. Every wait is bounded; whatever the target does (stall,
+//! flood, lie about lengths, reset) ends in an observation, never a hang or a panic.
 
 use std::{
     collections::VecDeque,
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant},
 };
 
 use tokio::{
     io::{split, AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf},
-    net::TcpStream,
-    time::{sleep_until, timeout},
+    time::sleep_until,
 };
 
 use super::{
     event::{CompiledAlternative, Event, Tracker},
+    opening,
+    receiver::{Received, Receiver},
     script::{Op, Script, Write},
-    wire_log::{Dir, WireLog},
     transport::Transport,
-    RunOptions, Target,
+    wire_log::{Dir, WireLog},
+    Observation, RunOptions, Target,
 };
 use crate::{
     catalog::{Case, Closer, Role},
-    frame::{parse_close_payload, CloseCode, DecodeError, Decoder, Frame, FrameSpec, OpCode},
-    handshake,
-    utf8::Utf8Validator,
+    frame::{parse_close_payload, CloseCode, FrameSpec, OpCode},
+    handshake::{self, RequestSpec},
+    rules::Violation,
 };
 
 /// How long wsspec waits for the rest of a closing handshake (Autobahn waits 1 s; 2 s keeps a loaded CI machine from turning a slow answer into UNCLEAN).
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// How long the opening handshake may take (Autobahn's 5 s).
-const OPEN_WAIT: Duration = Duration::from_secs(5);
 /// Events kept before a target counts as flooding.
 const MAX_EVENTS: usize = 100_000;
 
-/// Everything that happened on the connection, for the judge and the report.
-#[derive(Debug)]
-pub struct Observation {
-    pub started: SystemTime,
-    /// Why the WebSocket never opened, if it did not.
-    pub open_error: Option<String>,
-    pub request: String,
-    pub response: String,
-    pub events: Vec<Event>,
-    /// The first thing the target sent that breaks the protocol.
-    pub violation: Option<String>,
-    pub closed_by_me: bool,
-    pub dropped_by_me: bool,
-    pub was_clean: bool,
-    pub not_clean_reason: Option<String>,
-    pub local_close: Option<(Option<u16>, String)>,
-    pub remote_close: Option<(Option<u16>, String)>,
-    /// wsspec failed the connection because the case's time ran out.
-    pub timed_out: bool,
-    /// What the target was: a server (wsspec the client) or a client.
-    pub target_role: Role,
-    pub duration: Duration,
-    pub log: WireLog,
-}
-
-impl Observation {
-    /// An observation whose clock starts now.
-    pub fn starting_now() -> Self {
-        Self::new(Instant::now())
-    }
-
-    /// Records the opening handshake the server side of wsspec received and answered.
-    pub fn record_handshake(&mut self, request: &[u8], response: &str) {
-        self.log.chunk(Dir::Rx, request);
-        self.log.chunk(Dir::Tx, response.as_bytes());
-        self.request = String::from_utf8_lossy(request).into_owned();
-        self.response = response.to_string();
-    }
-
-    /// A case wsspec could not finish through its own fault.
-    pub fn aborted(reason: &str) -> Self {
-        let mut obs = Self::new(Instant::now());
-        obs.open_error = Some(reason.to_string());
-        obs
-    }
-
-    fn new(start: Instant) -> Self {
-        Self {
-            started: SystemTime::now(),
-            open_error: None,
-            request: String::new(),
-            response: String::new(),
-            events: Vec::new(),
-            violation: None,
-            closed_by_me: false,
-            dropped_by_me: false,
-            was_clean: false,
-            not_clean_reason: None,
-            local_close: None,
-            remote_close: None,
-            timed_out: false,
-            target_role: Role::Server,
-            duration: Duration::ZERO,
-            log: WireLog::new(start),
-        }
-    }
-}
-
-/// Runs `case` against the server at `target` (wsspec is the client).
+/// Runs `case` against the server at `target` (wsspec is the client), opening with the conforming
+/// request.
 pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Observation {
-    let mut obs = Observation::new(Instant::now());
-    let open_wait = OPEN_WAIT.mul_f64(options.timeout_scale);
-    match timeout(open_wait, open(target, &mut obs)).await {
-        Ok(Ok((stream, leftover))) => drive_case(case, stream, &leftover, Role::Server, options, obs).await,
-        Ok(Err(reason)) => {
-            obs.open_error = Some(reason);
-            obs
-        }
-        Err(_) => {
-            obs.open_error = Some(format!("no complete opening handshake within {:.1} s", open_wait.as_secs_f64()));
-            obs
-        }
+    let mut obs = Observation::starting_now();
+    let request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
+    match opening::open(target, &request, options, &mut obs).await {
+        Some((stream, leftover)) => drive_case(case, stream, &leftover, Role::Server, options, obs).await,
+        None => obs,
     }
 }
 
@@ -134,11 +60,8 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         writer,
         script: Script::new(&case.steps, role, options.timeout_scale),
         tracker,
-        decoder: Decoder::new(options.max_message as u64),
-        max_message: options.max_message,
-        message: None,
+        receiver: Receiver::new(role, options.max_message, None),
         messages_received: 0,
-        last_mask: None,
         pending: None,
         partial_frame: false,
         replies: VecDeque::new(),
@@ -162,53 +85,10 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     obs
 }
 
-/// Connects and completes the opening handshake; returns the stream and any bytes read past it.
-async fn open(target: &Target, obs: &mut Observation) -> Result<(Transport, Vec<u8>), String> {
-    let tcp = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
-    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-    let mut stream = Transport::from(tcp);
-    let key = handshake::random_key();
-    obs.request = handshake::client_request(&target.host_header, &target.resource, &key);
-    obs.log.chunk(Dir::Tx, obs.request.as_bytes());
-    stream.write_all(obs.request.as_bytes()).await.map_err(|e| format!("sending the opening handshake: {e}"))?;
-    let mut buf = Vec::new();
-    loop {
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.map_err(|e| format!("reading the opening handshake: {e}"))?;
-        if n == 0 {
-            obs.response = String::from_utf8_lossy(&buf).into_owned();
-            return Err("the target closed the connection during the opening handshake".into());
-        }
-        obs.log.chunk(Dir::Rx, &chunk[..n]);
-        buf.extend_from_slice(&chunk[..n]);
-        match handshake::parse_response(&buf) {
-            Ok(None) => continue,
-            Ok(Some(response)) => {
-                obs.response = String::from_utf8_lossy(&buf[..response.head_len]).into_owned();
-                handshake::check_response(&response, &key).map_err(|e| format!("opening handshake: {e}"))?;
-                return Ok((stream, buf[response.head_len..].to_vec()));
-            }
-            Err(e) => {
-                obs.response = crate::preview(&buf, 1024);
-                return Err(format!("opening handshake: {e}"));
-            }
-        }
-    }
-}
-
 /// A write in progress.
 struct Pending {
     write: Write,
     offset: usize,
-}
-
-/// A data message being reassembled.
-struct Message {
-    binary: bool,
-    payload: Vec<u8>,
-    utf8: Utf8Validator,
 }
 
 struct Session<'a> {
@@ -220,12 +100,9 @@ struct Session<'a> {
     script: Script<'a>,
     /// The events so far against the case's alternatives.
     tracker: Tracker,
-    decoder: Decoder,
-    max_message: usize,
-    message: Option<Message>,
+    /// Checks and reassembles what the target sends.
+    receiver: Receiver,
     messages_received: usize,
-    /// The mask key of the client's previous frame, to catch a key that never changes (§5.3).
-    last_mask: Option<[u8; 4]>,
     pending: Option<Pending>,
     /// A frame has been partly written (a split frame between its parts).
     partial_frame: bool,
@@ -417,110 +294,49 @@ impl Session<'_> {
         self.tcp_closed = true;
     }
 
-    fn violation(&mut self, what: String) {
-        self.obs.log.event(format!("protocol violation by the target: {what}"));
-        if self.obs.violation.is_none() {
-            self.obs.violation = Some(what);
-        }
+    fn violation(&mut self, violation: Violation) {
+        self.obs.log.event(format!("protocol violation by the target: {violation}"));
+        let code = violation.close_code();
+        self.obs.violation.get_or_insert(violation);
         if !self.sent_close {
-            self.send_close(CloseCode::PROTOCOL_ERROR, "");
+            self.send_close(code, "");
         }
     }
 
     fn on_bytes(&mut self, data: &[u8]) {
-        self.decoder.push(data);
+        self.receiver.push(data);
         while !self.tcp_closed {
-            match self.decoder.next_frame() {
-                Ok(Some(frame)) => self.on_frame(frame),
-                Ok(None) => break,
-                Err(DecodeError::TooLarge { declared, limit }) => {
-                    self.violation(format!("a frame declares {declared} bytes, more than the {limit} wsspec accepts"));
+            let Some(received) = self.receiver.next(&mut self.obs.log) else { break };
+            match received {
+                Received::Message { binary, payload } => {
+                    self.messages_received += 1;
+                    if self.awaiting.is_some_and(|n| self.messages_received >= n) {
+                        self.awaiting = None;
+                    }
+                    self.push_event(Event::message(binary, &payload));
+                }
+                Received::Ping(payload) => {
+                    self.push_event(Event::Ping(payload.clone()));
+                    if !self.sent_close {
+                        let pong = self.own_frame(OpCode::Pong, payload);
+                        log_tx_frame(&mut self.obs.log, &pong);
+                        self.replies.push_back(pong.encode());
+                    }
+                }
+                Received::Pong(payload) => self.push_event(Event::Pong(payload)),
+                Received::Close { code, reason } => self.on_close(code, reason),
+                Received::Violation(violation) => self.violation(violation),
+                Received::Unreadable(violation) => {
+                    self.violation(violation);
                     self.drop_connection();
                 }
             }
         }
     }
 
-    fn on_frame(&mut self, frame: Frame) {
-        let Frame { header, payload } = frame;
-        self.obs.log.frame(Dir::Rx, &header, &payload);
-        if self.got_close {
-            return self.violation(format!("a {} frame after its close frame (§5.5.1)", header.opcode));
-        }
-        match (self.role, header.mask) {
-            (Role::Server, Some(_)) => return self.violation("a masked frame: a server MUST NOT mask any frames (§5.1)".into()),
-            (Role::Client, None) => return self.violation("an unmasked frame: a client MUST mask all frames it sends (§5.1)".into()),
-            (Role::Client, Some(key)) if self.last_mask == Some(key) => {
-                return self.violation(format!(
-                    "two frames in a row masked with the key {}: a client MUST pick a fresh key for each frame (§5.3)",
-                    hex::encode(key)
-                ));
-            }
-            (Role::Client, key) => self.last_mask = key,
-            (Role::Server, None) => {}
-        }
-        if header.rsv != 0 {
-            return self.violation(format!("RSV bits {:03b} without an extension (§5.2)", header.rsv));
-        }
-        if header.opcode.is_reserved() {
-            return self.violation(format!("reserved opcode {} (§5.2)", header.opcode.as_u8()));
-        }
-        if header.opcode.is_control() && (!header.fin || payload.len() > 125) {
-            return self.violation(format!("a fragmented or over-long {} frame (§5.5)", header.opcode));
-        }
-        match header.opcode {
-            OpCode::Close => self.on_close(&payload),
-            OpCode::Ping => {
-                self.push_event(Event::Ping(payload.clone()));
-                if !self.sent_close {
-                    let pong = self.own_frame(OpCode::Pong, payload);
-                    log_tx_frame(&mut self.obs.log, &pong);
-                    self.replies.push_back(pong.encode());
-                }
-            }
-            OpCode::Pong => self.push_event(Event::Pong(payload)),
-            OpCode::Text | OpCode::Binary => {
-                if self.message.is_some() {
-                    return self.violation("a new data frame inside a fragmented message (§5.4)".into());
-                }
-                self.message = Some(Message { binary: header.opcode == OpCode::Binary, payload: Vec::new(), utf8: Utf8Validator::new() });
-                self.on_fragment(payload, header.fin);
-            }
-            OpCode::Continuation => {
-                if self.message.is_none() {
-                    return self.violation("a continuation frame with no message to continue (§5.4)".into());
-                }
-                self.on_fragment(payload, header.fin);
-            }
-            OpCode::ReservedData(_) | OpCode::ReservedControl(_) => unreachable!("refused above"),
-        }
-    }
-
-    fn on_fragment(&mut self, payload: Vec<u8>, fin: bool) {
-        let message = self.message.as_mut().expect("a message is open");
-        if message.payload.len() + payload.len() > self.max_message {
-            return self.violation(format!("a message longer than the {} bytes wsspec accepts", self.max_message));
-        }
-        if !message.binary && message.utf8.feed(&payload).is_err() {
-            return self.violation("a text message that is not UTF-8 (§8.1)".into());
-        }
-        message.payload.extend_from_slice(&payload);
-        if fin {
-            let message = self.message.take().expect("a message is open");
-            if !message.binary && message.utf8.finish().is_err() {
-                return self.violation("a text message that ends inside a UTF-8 sequence (§8.1)".into());
-            }
-            self.messages_received += 1;
-            if self.awaiting.is_some_and(|n| self.messages_received >= n) {
-                self.awaiting = None;
-            }
-            self.push_event(Event::message(message.binary, &message.payload));
-        }
-    }
-
     fn push_event(&mut self, event: Event) {
         if self.obs.events.len() >= MAX_EVENTS {
-            self.violation(format!("more than {MAX_EVENTS} messages and control frames (flooding)"));
+            self.violation(Violation::Flood { limit: MAX_EVENTS });
             return self.drop_connection();
         }
         self.record(event);
@@ -540,25 +356,10 @@ impl Session<'_> {
         }
     }
 
-    fn on_close(&mut self, payload: &[u8]) {
+    fn on_close(&mut self, code: Option<u16>, reason: String) {
         self.got_close = true;
         self.stop_script();
-        match parse_close_payload(payload) {
-            Ok(None) => self.obs.remote_close = Some((None, String::new())),
-            Ok(Some((code, reason))) => {
-                self.obs.remote_close = Some((Some(code.0), crate::preview(reason, 123)));
-                if !code.is_sendable() {
-                    self.obs.violation.get_or_insert(format!("close code {} may not be sent (§7.4)", code.0));
-                }
-                if std::str::from_utf8(reason).is_err() {
-                    self.obs.violation.get_or_insert("a close reason that is not UTF-8 (§5.5.1)".into());
-                }
-            }
-            Err(()) => {
-                self.obs.remote_close = Some((None, String::new()));
-                self.obs.violation.get_or_insert("a close frame with a 1-byte payload (§5.5.1)".into());
-            }
-        }
+        self.obs.remote_close = Some((code, reason));
         if !self.sent_close {
             // Autobahn answers with 1000 rather than echoing the code.
             self.send_close(CloseCode::NORMAL, "");

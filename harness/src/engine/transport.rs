@@ -6,8 +6,10 @@ use std::{
     io,
     pin::Pin,
     task::{Context, Poll},
+    time::Duration,
 };
 
+use super::Target;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
@@ -18,6 +20,27 @@ use tokio::{
 pub enum Transport {
     /// Plain TCP (`ws://`).
     Plain(TcpStream),
+}
+
+impl Transport {
+    /// Connects to the server at `target`, with Nagle's algorithm off (a case's writes are its
+    /// timing). Errors are the local system's or the network's, never the target's answer.
+    pub async fn connect(target: &Target) -> io::Result<Self> {
+        let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
+        tcp.set_nodelay(true)?;
+        Ok(Transport::Plain(tcp))
+    }
+}
+
+/// Whether a connection to `target` can be made within 5 s (times `timeout_scale`): the probe a run
+/// makes before its first case, and the fuzzer's check for a target that went down. The error says
+/// why, in a phrase.
+pub async fn probe(target: &Target, timeout_scale: f64) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs_f64(5.0 * timeout_scale), Transport::connect(target)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer to the TCP connect within 5 s".into()),
+    }
 }
 
 impl From<TcpStream> for Transport {

@@ -14,12 +14,41 @@ impl CloseCode {
     pub const POLICY_VIOLATION: Self = Self(1008);
     pub const MESSAGE_TOO_BIG: Self = Self(1009);
 
-    /// Whether an endpoint may put this code in a close frame: the codes RFC 6455 §7.4.1 defines
-    /// for use on the wire, those IANA registered since (1012–1014), and the 3000–4999 ranges.
-    /// 1004–1006 and 1015 are reserved and MUST NOT be sent; below 1000 and 5000+ are unused.
-    pub fn is_sendable(self) -> bool {
-        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    /// Where the code stands in RFC 6455 §7.4: the one table of close codes, for the receiver (may
+    /// the target send it?) and the fuzz oracle (must a server answer or refuse it?).
+    pub fn class(self) -> CloseCodeClass {
+        match self.0 {
+            1000..=1003 | 1007..=1011 => CloseCodeClass::Defined,
+            1012..=1014 => CloseCodeClass::Registered,
+            3000..=4999 => CloseCodeClass::Application,
+            1004..=1006 | 1015 => CloseCodeClass::Reserved,
+            5000.. => CloseCodeClass::Undefined,
+            _ => CloseCodeClass::Unassigned,
+        }
     }
+
+    /// Whether an endpoint may put this code in a close frame: the codes §7.4.1 defines for use on
+    /// the wire, those IANA registered since, and the 3000–4999 ranges.
+    pub fn is_sendable(self) -> bool {
+        matches!(self.class(), CloseCodeClass::Defined | CloseCodeClass::Registered | CloseCodeClass::Application)
+    }
+}
+
+/// The classes of close codes (RFC 6455 §7.4.1, §7.4.2, and the IANA registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCodeClass {
+    /// Defined by §7.4.1 for use in a close frame: 1000–1003, 1007–1011.
+    Defined,
+    /// Registered with IANA after RFC 6455 (Service Restart, Try Again Later, Bad Gateway): 1012–1014.
+    Registered,
+    /// For libraries, frameworks and applications (§7.4.2): 3000–4999.
+    Application,
+    /// Reserved and MUST NOT be sent in a close frame (§7.4.1): 1004–1006, 1015.
+    Reserved,
+    /// Not used (0–999) or reserved for future revisions and never assigned (1016–2999).
+    Unassigned,
+    /// Beyond every range §7.4.2 describes: 5000 and up.
+    Undefined,
 }
 
 /// Splits a close frame payload into its code and reason; `None` for an empty payload. A one-byte

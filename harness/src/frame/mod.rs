@@ -6,7 +6,7 @@ mod encode;
 mod mask;
 mod opcode;
 
-pub use close_code::{parse_close_payload, CloseCode};
+pub use close_code::{parse_close_payload, CloseCode, CloseCodeClass};
 pub use decode::{parse_header, DecodeError, Decoder, Frame, Header};
 pub use encode::{FrameSpec, LengthEncoding};
 pub use mask::{apply_mask, apply_mask_bytewise};

@@ -12,12 +12,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::{net::TcpStream, sync::Semaphore, task::JoinSet, time::timeout};
+use tokio::{sync::Semaphore, task::JoinSet, time::timeout};
 use wsspec_reports::{Behavior, BehaviorClose};
 
 use super::{case_file, minimize::minimize, oracle, Sequence};
 use crate::{
-    engine::{judge, run_case, Observation, RunOptions, Target, Verdict},
+    engine::{judge, probe, run_case, Observation, RunOptions, Target, Verdict},
     frame::OpCode,
 };
 
@@ -162,7 +162,7 @@ struct Shared {
 /// about once a second.
 pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Report, FuzzError> {
     let scale = config.options.timeout_scale;
-    reachable(&config.target, scale).await.map_err(|reason| FuzzError::Unreachable { url: config.target.url.clone(), reason })?;
+    probe(&config.target, scale).await.map_err(|reason| FuzzError::Unreachable { url: config.target.url.clone(), reason })?;
     let output_error = |source| FuzzError::Output { path: config.out_dir.display().to_string(), source };
     std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
     let file = config.out_dir.join(format!("fuzz-{}.toml", config.seed));
@@ -225,7 +225,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                         }
                     }
                     TrialResult::NotOpened(reason) => {
-                        if reachable(&config.target, scale).await.is_err() {
+                        if probe(&config.target, scale).await.is_err() {
                             crashed = true;
                             running.abort_all();
                             findings.push(crash(config, &mut cases, &recent, reason));
@@ -394,12 +394,4 @@ fn shape(sequence: &Sequence) -> Vec<(OpCode, bool, u8, bool, bool, bool)> {
         .iter()
         .map(|f| (f.opcode, f.fin, f.rsv, f.mask.is_some(), f.declared_length.is_some(), f.payload.is_empty()))
         .collect()
-}
-
-async fn reachable(target: &Target, scale: f64) -> Result<(), String> {
-    match timeout(Duration::from_secs_f64(5.0 * scale), TcpStream::connect((target.host.as_str(), target.port))).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer to the TCP connect in time".into()),
-    }
 }

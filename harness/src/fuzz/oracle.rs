@@ -23,88 +23,10 @@
 use std::ops::ControlFlow::{self, Break, Continue};
 
 use crate::{
-    catalog::Grade,
-    frame::{parse_close_payload, parse_header, FrameSpec, Header, OpCode},
+    catalog::{Grade, Role},
+    frame::{parse_close_payload, parse_header, CloseCodeClass, FrameSpec, Header, OpCode},
+    rules::{check_frame, FrameContext, Rule, Violation, CLOSE_REPLY, CLOSE_UNDEFINED, NON_MINIMAL, RECEIVE, UTF8, UTF8_LATE},
     utf8::Utf8Validator,
-};
-
-/// A requirement of the RFC that decides an alternative: where it is, what it says, in short.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Rule {
-    pub rfc: &'static str,
-    pub requirement: &'static str,
-    pub summary: &'static str,
-}
-
-pub static UNMASKED: Rule = Rule {
-    rfc: "5.1",
-    requirement: "The server MUST close the connection upon receiving a frame that is not masked.",
-    summary: "an unmasked client frame must fail the connection",
-};
-pub static RSV: Rule = Rule {
-    rfc: "5.2",
-    requirement: "If a nonzero value is received and none of the negotiated extensions defines the meaning of such a nonzero value, the receiving endpoint MUST _Fail the WebSocket Connection_.",
-    summary: "RSV bits without an extension must fail the connection",
-};
-pub static OPCODE: Rule = Rule {
-    rfc: "5.2",
-    requirement: "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_.",
-    summary: "a reserved opcode must fail the connection",
-};
-pub static LENGTH_TOP_BIT: Rule = Rule {
-    rfc: "5.2",
-    requirement: "If 127, the following 8 bytes interpreted as a 64-bit unsigned integer (the most significant bit MUST be 0) are the payload length.",
-    summary: "a 64-bit length with its top bit set must fail the connection",
-};
-pub static NON_MINIMAL: Rule = Rule {
-    rfc: "5.2",
-    requirement: "Note that in all cases, the minimal number of bytes MUST be used to encode the length.",
-    summary: "a non-minimal length binds the sender: the server may accept or refuse it",
-};
-pub static CONTROL: Rule = Rule {
-    rfc: "5.5",
-    requirement: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented.",
-    summary: "a fragmented or over-long control frame must fail the connection",
-};
-pub static FRAGMENTS: Rule = Rule {
-    rfc: "5.4",
-    requirement: "A fragmented message consists of a single frame with the FIN bit clear and an opcode other than 0, followed by zero or more frames with the FIN bit clear and the opcode set to 0, and terminated by a single frame with the FIN bit set and an opcode of 0.",
-    summary: "a continuation with no message to continue, or a new message inside one, must fail the connection",
-};
-pub static UTF8: Rule = Rule {
-    rfc: "8.1",
-    requirement: "When an endpoint is to interpret a byte stream as UTF-8 but finds that the byte stream is not, in fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket Connection_.",
-    summary: "a text message that is not UTF-8 must fail the connection (1007)",
-};
-pub static UTF8_LATE: Rule = Rule {
-    rfc: "8.1",
-    requirement: UTF8.requirement,
-    summary: "failing on invalid UTF-8 only at the end of the message is permitted",
-};
-pub static CLOSE_BODY: Rule = Rule {
-    rfc: "5.5.1",
-    requirement: "If there is a body, the first two bytes of the body MUST be a 2-byte unsigned integer (in network byte order) representing a status code with value /code/ defined in Section 7.4.",
-    summary: "a close frame with a one-byte body or a code that may not be sent must fail the connection",
-};
-pub static CLOSE_REASON: Rule = Rule {
-    rfc: "8.1",
-    requirement: UTF8.requirement,
-    summary: "a close reason that is not UTF-8 must fail the connection",
-};
-pub static CLOSE_UNDEFINED: Rule = Rule {
-    rfc: "7.4.2",
-    requirement: "Status codes in the range 1000-2999 are reserved for definition by this protocol, its future revisions, and extensions specified in a permanent and readily available public specification.",
-    summary: "a code RFC 6455 does not define (1012-1014, 5000 and up) may be answered or refused",
-};
-pub static CLOSE_REPLY: Rule = Rule {
-    rfc: "5.5.1",
-    requirement: "If an endpoint receives a Close frame and did not previously send a Close frame, the endpoint MUST send a Close frame in response.",
-    summary: "a close frame must be answered with a close frame",
-};
-pub static RECEIVE: Rule = Rule {
-    rfc: "6.2",
-    requirement: "Incoming data MUST be parsed as WebSocket frames as defined in Section 5.2. If a control frame (Section 5.5) is received, the frame MUST be handled as defined by Section 5.5.",
-    summary: "valid frames: every complete message is echoed, pings are answered, the connection stays open",
 };
 
 /// Something the server sends back.
@@ -271,7 +193,7 @@ impl Model {
             return Break(());
         }
         if header.non_minimal_length() {
-            self.permit(at, End::Fails(vec![1002, 1009]), &NON_MINIMAL);
+            self.permit(at, End::Fails(NON_MINIMAL.codes.to_vec()), &NON_MINIMAL);
             self.permitted_only = true;
         }
         match header.opcode {
@@ -289,22 +211,13 @@ impl Model {
         Continue(())
     }
 
-    /// The frame-level reasons the server must fail the connection: the first decides the rule,
-    /// and the codes of all are allowed (a server may check them in any order).
+    /// The frame-level reasons the server must fail the connection, from the rules table: the first
+    /// decides the rule, and the codes of all are allowed (a server may check them in any order).
     fn violation(&self, header: &Header) -> Option<(&'static Rule, Vec<u16>)> {
-        let data_start = matches!(header.opcode, OpCode::Text | OpCode::Binary);
-        let checks: [(bool, &'static Rule, &[u16]); 7] = [
-            (header.mask.is_none(), &UNMASKED, &[1002]),
-            (header.rsv != 0, &RSV, &[1002]),
-            (header.opcode.is_reserved(), &OPCODE, &[1002]),
-            (header.payload_len >> 63 == 1, &LENGTH_TOP_BIT, &[1002, 1009]),
-            (header.opcode.is_control() && (!header.fin || header.payload_len > 125), &CONTROL, &[1002]),
-            (header.opcode == OpCode::Continuation && self.message.is_none(), &FRAGMENTS, &[1002]),
-            (data_start && self.message.is_some(), &FRAGMENTS, &[1002]),
-        ];
-        let mut broken = checks.iter().filter(|(broken, ..)| *broken).peekable();
-        let rule = broken.peek()?.1;
-        Some((rule, broken.flat_map(|(_, _, codes)| codes.iter().copied()).collect()))
+        let context = FrameContext { sender: Role::Client, rsv_allowed: 0, message_open: self.message.is_some(), previous_mask: None };
+        let broken = check_frame(header, &context);
+        let rule = broken.first()?.rule();
+        Some((rule, broken.iter().flat_map(|v| v.rule().codes.iter().copied()).collect()))
     }
 
     fn fragment(&mut self, at: usize, frame: &FrameSpec) -> ControlFlow<()> {
@@ -314,7 +227,7 @@ impl Model {
         if broke_utf8 && !frame.fin {
             // Failing here is what §8.1 asks; carrying on to the end of the message is permitted.
             message.invalid = true;
-            self.end(at, End::Fails(vec![1007]), &UTF8);
+            self.end(at, End::Fails(UTF8.codes.to_vec()), &UTF8);
             self.permitted_only = true;
         }
         if !frame.fin {
@@ -323,7 +236,7 @@ impl Model {
         let message = self.message.take().expect("a message is open");
         if !message.binary && (broke_utf8 || message.invalid || message.utf8.finish().is_err()) {
             let rule = if message.invalid { &UTF8_LATE } else { &UTF8 };
-            self.end(at, End::Fails(vec![1007]), rule);
+            self.end(at, End::Fails(rule.codes.to_vec()), rule);
             return Break(());
         }
         self.replies.push(Reply::Echo { binary: message.binary, payload: message.payload });
@@ -342,21 +255,21 @@ impl Model {
             }
             End::Answers(codes)
         };
+        let refuse = |model: &mut Self, violation: Violation| {
+            let rule = violation.rule();
+            model.end(at, End::Fails(rule.codes.to_vec()), rule);
+        };
         match parse_close_payload(payload) {
-            Err(()) => self.end(at, End::Fails(vec![1002]), &CLOSE_BODY),
+            Err(()) => refuse(self, Violation::OneByteClosePayload),
             Ok(None) => self.end(at, answer(vec![1000], self), &CLOSE_REPLY),
-            Ok(Some((_, reason))) if std::str::from_utf8(reason).is_err() => self.end(at, End::Fails(vec![1002, 1007]), &CLOSE_REASON),
-            Ok(Some((code, _))) => match code.0 {
-                // The codes §7.4.1 defines for use in a close frame, and the application ranges.
-                1000..=1003 | 1007..=1011 | 3000..=4999 => self.end(at, answer(vec![code.0, 1000], self), &CLOSE_REPLY),
-                // Registered with IANA later (Service Restart, Try Again Later, Bad Gateway), or beyond
-                // every range §7.4.2 describes.
-                1012..=1014 | 5000.. => {
+            Ok(Some((_, reason))) if std::str::from_utf8(reason).is_err() => refuse(self, Violation::InvalidCloseReason),
+            Ok(Some((code, _))) => match code.class() {
+                CloseCodeClass::Defined | CloseCodeClass::Application => self.end(at, answer(vec![code.0, 1000], self), &CLOSE_REPLY),
+                CloseCodeClass::Registered | CloseCodeClass::Undefined => {
                     self.permit(at, answer(vec![code.0, 1000], self), &CLOSE_UNDEFINED);
-                    self.permit(at, End::Fails(vec![1002]), &CLOSE_UNDEFINED);
+                    self.permit(at, End::Fails(CLOSE_UNDEFINED.codes.to_vec()), &CLOSE_UNDEFINED);
                 }
-                // Unused (0-999), reserved and never sent (1004-1006, 1015), or unassigned (1016-2999).
-                _ => self.end(at, End::Fails(vec![1002]), &CLOSE_BODY),
+                CloseCodeClass::Reserved | CloseCodeClass::Unassigned => refuse(self, Violation::InvalidCloseCode { code: code.0 }),
             },
         }
         Break(())
@@ -411,105 +324,4 @@ pub fn wire_header(frame: &FrameSpec) -> Header {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::frame::LengthEncoding;
-
-    const KEY: [u8; 4] = [1, 2, 3, 4];
-
-    fn frame(opcode: OpCode, payload: &[u8]) -> FrameSpec {
-        FrameSpec::new(opcode, payload).masked(KEY)
-    }
-
-    fn fragment(opcode: OpCode, payload: &[u8], fin: bool) -> FrameSpec {
-        FrameSpec { fin, ..frame(opcode, payload) }
-    }
-
-    fn echo(text: &str) -> Reply {
-        Reply::Echo { binary: false, payload: text.as_bytes().to_vec() }
-    }
-
-    fn summary(outcome: &Outcome) -> Vec<(Grade, End, usize)> {
-        outcome.alternatives.iter().map(|a| (a.grade, a.end.clone(), a.replies.len())).collect()
-    }
-
-    #[test]
-    fn valid_frames_are_echoed_and_pinged_back_and_the_connection_stays_open() {
-        let outcome = expect(&[frame(OpCode::Text, b"Hello"), frame(OpCode::Ping, b"p"), frame(OpCode::Binary, &[0xff])]);
-        let [only] = outcome.alternatives.as_slice() else { panic!("{outcome:?}") };
-        assert_eq!(only.end, End::Open(vec![1000]));
-        assert_eq!(only.grade, Grade::Ok);
-        let replies: Vec<_> = only.replies.iter().map(|e| (e.reply.clone(), e.optional)).collect();
-        assert_eq!(replies, [(echo("Hello"), false), (Reply::Pong(b"p".to_vec()), false), (Reply::Echo { binary: true, payload: vec![0xff] }, false)]);
-    }
-
-    #[test]
-    fn every_frame_level_violation_fails_the_connection_with_the_replies_before_it_optional() {
-        let cases: [(FrameSpec, &Rule, &[u16]); 6] = [
-            (FrameSpec::new(OpCode::Text, "x"), &UNMASKED, &[1002]),
-            (FrameSpec { rsv: 4, ..frame(OpCode::Text, b"x") }, &RSV, &[1002]),
-            (frame(OpCode::ReservedControl(11), b""), &OPCODE, &[1002]),
-            (FrameSpec { declared_length: Some(1 << 63), length_encoding: LengthEncoding::Bits64, ..frame(OpCode::Binary, b"") }, &LENGTH_TOP_BIT, &[1002, 1009]),
-            (fragment(OpCode::Ping, b"", false), &CONTROL, &[1002]),
-            (frame(OpCode::Continuation, b"x"), &FRAGMENTS, &[1002]),
-        ];
-        for (bad, rule, codes) in cases {
-            let outcome = expect(&[frame(OpCode::Text, b"first"), bad, frame(OpCode::Ping, b"never")]);
-            let [only] = outcome.alternatives.as_slice() else { panic!("{outcome:?}") };
-            assert_eq!((only.rule, &only.end, only.at), (rule, &End::Fails(codes.to_vec()), 1));
-            assert_eq!(only.replies, [Expected { reply: echo("first"), optional: true }]);
-        }
-        let both = expect(&[FrameSpec { rsv: 1, declared_length: Some(u64::MAX), length_encoding: LengthEncoding::Bits64, ..FrameSpec::new(OpCode::Text, "") }]);
-        assert_eq!((both.alternatives[0].rule, &both.alternatives[0].end), (&UNMASKED, &End::Fails(vec![1002, 1009])), "codes of every violation");
-    }
-
-    #[test]
-    fn invalid_utf8_fails_at_once_or_by_the_end_of_the_message() {
-        let frames = [
-            fragment(OpCode::Text, b"ok \xce", false),
-            fragment(OpCode::Continuation, b"\xba!\xff", false),
-            frame(OpCode::Ping, b"p"),
-            fragment(OpCode::Continuation, b"end", true),
-        ];
-        let outcome = expect(&frames);
-        assert_eq!(summary(&outcome), [(Grade::Ok, End::Fails(vec![1007]), 0), (Grade::Informational, End::Fails(vec![1007]), 1)]);
-        assert_eq!((outcome.alternatives[0].at, outcome.alternatives[1].at), (1, 3));
-        assert_eq!(outcome.alternatives[1].rule, &UTF8_LATE);
-        assert_eq!(expect(&frames[..3]).alternatives[1].end, End::Open(vec![1000, 1002, 1007]), "a lazy server still waits");
-        let truncated = expect(&[frame(OpCode::Text, b"\xce")]);
-        assert_eq!(summary(&truncated), [(Grade::Ok, End::Fails(vec![1007]), 0)], "ending inside a code point");
-    }
-
-    #[test]
-    fn a_non_minimal_length_may_be_accepted_or_refused() {
-        let long = FrameSpec { length_encoding: LengthEncoding::Bits16, ..frame(OpCode::Text, b"Hi") };
-        let outcome = expect(&[long, frame(OpCode::Ping, b"")]);
-        assert_eq!(summary(&outcome), [(Grade::Informational, End::Fails(vec![1002, 1009]), 0), (Grade::Informational, End::Open(vec![1000]), 2)]);
-    }
-
-    #[test]
-    fn close_frames_are_answered_or_refused_by_their_payload() {
-        let close = |payload: &[u8]| summary(&expect(&[frame(OpCode::Close, payload), frame(OpCode::Ping, b"ignored")]));
-        assert_eq!(close(b""), [(Grade::Ok, End::Answers(vec![1000]), 0)]);
-        assert_eq!(close(b"\x0f\xa0bye"), [(Grade::Ok, End::Answers(vec![1000, 4000]), 0)]);
-        assert_eq!(close(b"\x03"), [(Grade::Ok, End::Fails(vec![1002]), 0)]);
-        assert_eq!(close(b"\x03\xed"), [(Grade::Ok, End::Fails(vec![1002]), 0)], "1005 may not be sent");
-        assert_eq!(close(b"\x03\xe8\xff"), [(Grade::Ok, End::Fails(vec![1002, 1007]), 0)]);
-        assert_eq!(close(b"\x03\xf6"), [(Grade::Informational, End::Answers(vec![1000, 1014]), 0), (Grade::Informational, End::Fails(vec![1002]), 0)]);
-        let mid_message = expect(&[fragment(OpCode::Text, b"a", false), frame(OpCode::Close, b"\x03\xe8")]);
-        assert_eq!(mid_message.alternatives[0].end, End::Answers(vec![1000, 1002]));
-    }
-
-    #[test]
-    fn only_the_last_pong_is_required_and_echoes_before_a_close_are_optional() {
-        let outcome = expect(&[frame(OpCode::Ping, b"1"), frame(OpCode::Text, b"t"), frame(OpCode::Ping, b"2"), frame(OpCode::Close, b"")]);
-        let optional: Vec<bool> = outcome.alternatives[0].replies.iter().map(|e| e.optional).collect();
-        assert_eq!(optional, [true, true, false]);
-        let seen = |replies: Vec<Reply>| Observed { replies, end: Ended::Closed(None) };
-        assert!(outcome.admits(&seen(vec![Reply::Pong(b"2".to_vec())])));
-        assert!(outcome.admits(&seen(vec![Reply::Pong(b"1".to_vec()), echo("t"), Reply::Pong(b"2".to_vec())])));
-        assert!(!outcome.admits(&seen(vec![Reply::Pong(b"2".to_vec()), Reply::Pong(b"1".to_vec())])), "order holds");
-        assert!(!outcome.admits(&seen(vec![Reply::Pong(b"1".to_vec())])), "the last ping must be answered");
-        assert!(!outcome.admits(&Observed { replies: vec![Reply::Pong(b"2".to_vec())], end: Ended::Failed(1002) }), "the close must be answered");
-    }
-}
+mod tests;

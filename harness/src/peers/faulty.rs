@@ -6,17 +6,17 @@
 use std::{collections::VecDeque, io, net::SocketAddr, sync::Arc};
 
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{
-        tcp::{OwnedReadHalf, OwnedWriteHalf},
-        TcpListener, TcpStream,
-    },
+    io::{split, AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf},
+    net::{TcpListener, TcpStream},
     sync::Mutex,
     task::JoinHandle,
 };
 
 use super::reference_server::ReferenceServer;
-use crate::frame::{parse_close_payload, CloseCode, Decoder, Frame, FrameSpec, OpCode};
+use crate::{
+    engine::Transport,
+    frame::{parse_close_payload, CloseCode, Decoder, Frame, FrameSpec, OpCode},
+};
 
 /// A defect a broken peer can have. The first group breaks a server, the second a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +109,8 @@ struct Shared {
 async fn proxy(client: TcpStream, inner_addr: SocketAddr, defect: Defect) {
     let Ok(server) = TcpStream::connect(inner_addr).await else { return };
     let _ = (client.set_nodelay(true), server.set_nodelay(true));
-    let (client_read, client_write) = client.into_split();
-    let (server_read, server_write) = server.into_split();
+    let (client_read, client_write) = split(Transport::from(client));
+    let (server_read, server_write) = split(Transport::from(server));
     let shared = Arc::new(Mutex::new(Shared::default()));
     let inbound = pump(client_read, server_write, Direction::Inbound, defect, shared.clone());
     let outbound = pump(server_read, client_write, Direction::Outbound, defect, shared);
@@ -126,7 +126,7 @@ enum Direction {
 }
 
 /// Copies the HTTP head as is, then decodes frames, lets the defect rewrite them and re-encodes.
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, dir: Direction, defect: Defect, shared: Arc<Mutex<Shared>>) {
+async fn pump(mut from: ReadHalf<Transport>, mut to: WriteHalf<Transport>, dir: Direction, defect: Defect, shared: Arc<Mutex<Shared>>) {
     let mut head = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let leftover = loop {

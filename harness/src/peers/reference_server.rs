@@ -4,11 +4,10 @@
 use std::{io, net::SocketAddr};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::{
-    net::{TcpListener, TcpStream},
-    task::JoinHandle,
-};
+use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
+
+use crate::engine::Transport;
 
 /// A running echo server on 127.0.0.1; stops when dropped.
 #[derive(Debug)]
@@ -29,7 +28,8 @@ impl ReferenceServer {
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(echo(stream));
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(echo(Transport::from(stream)));
             }
         });
         Ok(Self { addr, task })
@@ -51,8 +51,8 @@ pub fn config() -> WebSocketConfig {
     WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(64 << 20))
 }
 
-async fn echo(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+/// Echoes on one connection, over any transport wsspec speaks.
+async fn echo(stream: Transport) {
     let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await else { return };
     while let Some(Ok(message)) = ws.next().await {
         let reply = match message {

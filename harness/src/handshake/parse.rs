@@ -1,43 +1,16 @@
-//! The HTTP/1.1 opening handshake (RFC 6455 §4), from the client side: build the request, parse the
-//! response and check what §4.1 requires of it.
+//! Parsing a peer's opening-handshake head and checking it against RFC 6455 §4.1 (a server's
+//! answer) and §4.2.1 (a client's request).
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
-use sha1::{Digest, Sha1};
 
-/// The GUID of RFC 6455 §1.3.
-const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+use super::{accept_key, MAX_HEAD};
 
-/// The largest HTTP head (request or response) wsspec reads before calling it invalid.
-pub const MAX_HEAD: usize = 16 * 1024;
-
-/// `Sec-WebSocket-Accept` for a key (§4.2.2).
-pub fn accept_key(key: &str) -> String {
-    let mut sha = Sha1::new();
-    sha.update(key.as_bytes());
-    sha.update(WS_GUID.as_bytes());
-    BASE64.encode(sha.finalize())
-}
-
-/// A fresh `Sec-WebSocket-Key`: 16 random bytes, base64.
-pub fn random_key() -> String {
-    BASE64.encode(rand::random::<[u8; 16]>())
-}
-
-/// The client's opening request.
-pub fn client_request(host: &str, path: &str, key: &str) -> String {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nUser-Agent: wsspec/{}\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// What is wrong with the server's answer (§4.1, the client's checks).
+/// What is wrong with a peer's head: a server's answer (§4.1) or a client's request (§4.2.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
-    #[error("the response is not HTTP: {0}")]
+    #[error("the head is not HTTP: {0}")]
     Malformed(String),
-    #[error("the response head exceeds {MAX_HEAD} bytes")]
+    #[error("the head exceeds {MAX_HEAD} bytes")]
     TooLarge,
     #[error("status {0}, expected 101 Switching Protocols")]
     Status(u16),
@@ -112,6 +85,8 @@ pub fn check_response(response: &Response, key: &str) -> Result<(), HandshakeErr
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
+    /// The HTTP minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
+    pub version: u8,
     /// Path and query as sent.
     pub target: String,
     pub headers: Vec<(String, String)>,
@@ -131,6 +106,7 @@ pub fn parse_request(data: &[u8]) -> Result<Option<Request>, HandshakeError> {
     match request.parse(data) {
         Ok(httparse::Status::Complete(head_len)) => Ok(Some(Request {
             method: request.method.unwrap_or_default().to_string(),
+            version: request.version.unwrap_or(0),
             target: request.path.unwrap_or_default().to_string(),
             headers: owned_headers(request.headers),
             head_len,
@@ -145,6 +121,9 @@ pub fn parse_request(data: &[u8]) -> Result<Option<Request>, HandshakeError> {
 pub fn check_request(request: &Request) -> Result<String, HandshakeError> {
     if request.method != "GET" {
         return Err(wrong("method", &request.method, "GET"));
+    }
+    if request.version < 1 {
+        return Err(wrong("HTTP version", &format!("1.{}", request.version), "1.1 or later"));
     }
     let upgrade = request.header("Upgrade").ok_or(HandshakeError::Missing("Upgrade"))?;
     if !upgrade.split(',').any(|t| t.trim().eq_ignore_ascii_case("websocket")) {
@@ -165,23 +144,13 @@ pub fn check_request(request: &Request) -> Result<String, HandshakeError> {
     Ok(key.to_string())
 }
 
-/// The server's 101 answer to a checked request.
-pub fn server_response(key: &str) -> String {
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\
-         Server: wsspec/{}\r\n\r\n",
-        accept_key(key),
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
 fn wrong(name: &'static str, value: &str, expected: &str) -> HandshakeError {
     HandshakeError::Wrong { name, value: value.to_string(), expected: expected.to_string() }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{super::server_response, *};
 
     #[test]
     fn rfc_accept_example() {

@@ -1,0 +1,112 @@
+//! The record of what happened on one connection: the HTTP exchange, what the target sent, how the
+//! connection closed. The judge, the report, the fuzzer and client testing read it; nothing in it is
+//! judged yet.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{event::Event, wire_log::{Dir, WireLog}};
+use crate::{
+    catalog::Role,
+    handshake::{self, HandshakeError},
+    rules::Violation,
+};
+
+/// The opening handshake as it happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpExchange {
+    /// The request head, raw (as wsspec sent it, or as the client under test did).
+    pub request: Vec<u8>,
+    /// The response head, raw; when no complete head came, everything that came.
+    pub response: Vec<u8>,
+    /// The response's status code, when a response head parsed.
+    pub status: Option<u16>,
+    /// The target's header lines in order: the response's when the target is a server, the
+    /// request's when it is a client.
+    pub headers: Vec<(String, String)>,
+    /// What the target got wrong in its head, when the handshake failed through its answer.
+    pub error: Option<HandshakeError>,
+}
+
+impl HttpExchange {
+    /// The first of the target's headers named `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// A head as report text: itself when it is text, else a cut hex preview.
+    pub fn text(head: &[u8]) -> String {
+        match std::str::from_utf8(head) {
+            Ok(text) => text.to_string(),
+            Err(_) => crate::preview(head, 1024),
+        }
+    }
+}
+
+/// Everything that happened on the connection, for the judge and the report.
+#[derive(Debug)]
+pub struct Observation {
+    pub started: SystemTime,
+    /// Why the WebSocket never opened, if it did not.
+    pub open_error: Option<String>,
+    pub exchange: HttpExchange,
+    pub events: Vec<Event>,
+    /// The first thing the target sent that breaks the protocol.
+    pub violation: Option<Violation>,
+    pub closed_by_me: bool,
+    pub dropped_by_me: bool,
+    pub was_clean: bool,
+    pub not_clean_reason: Option<String>,
+    /// The close code and reason wsspec sent.
+    pub local_close: Option<(Option<u16>, String)>,
+    /// The close code and reason (a preview) the target sent.
+    pub remote_close: Option<(Option<u16>, String)>,
+    /// wsspec failed the connection because the case's time ran out.
+    pub timed_out: bool,
+    /// What the target was: a server (wsspec the client) or a client.
+    pub target_role: Role,
+    pub duration: Duration,
+    pub log: WireLog,
+}
+
+impl Observation {
+    /// An observation whose clock starts now.
+    pub fn starting_now() -> Self {
+        Self {
+            started: SystemTime::now(),
+            open_error: None,
+            exchange: HttpExchange::default(),
+            events: Vec::new(),
+            violation: None,
+            closed_by_me: false,
+            dropped_by_me: false,
+            was_clean: false,
+            not_clean_reason: None,
+            local_close: None,
+            remote_close: None,
+            timed_out: false,
+            target_role: Role::Server,
+            duration: Duration::ZERO,
+            log: WireLog::new(Instant::now()),
+        }
+    }
+
+    /// Records the opening handshake the server side of wsspec received (`request`, the client's
+    /// head) and answered.
+    pub fn record_handshake(&mut self, request: &[u8], response: &str) {
+        self.log.chunk(Dir::Rx, request);
+        self.log.chunk(Dir::Tx, response.as_bytes());
+        self.exchange.request = request.to_vec();
+        self.exchange.response = response.as_bytes().to_vec();
+        self.exchange.status = Some(101);
+        if let Ok(Some(parsed)) = handshake::parse_request(request) {
+            self.exchange.headers = parsed.headers;
+        }
+    }
+
+    /// A case wsspec could not finish through its own fault.
+    pub fn aborted(reason: &str) -> Self {
+        let mut obs = Self::starting_now();
+        obs.open_error = Some(reason.to_string());
+        obs
+    }
+}

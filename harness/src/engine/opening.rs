@@ -1,0 +1,142 @@
+//! The opening handshake from wsspec's client side (RFC 6455 §4.1): send a request, conforming or
+//! not, read the server's answer within a bound, and record the exchange. A case that tests the
+//! handshake itself ends here and is judged by [`judge_opening`].
+
+use std::{ops::RangeInclusive, time::Duration};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    time::timeout,
+};
+use wsspec_reports::{Behavior, BehaviorClose};
+
+use super::{judge::{missed, Verdict}, wire_log::Dir, Observation, RunOptions, Target, Transport};
+use crate::{
+    catalog::Level,
+    frame::{CloseCode, FrameSpec, OpCode},
+    handshake::{self, RequestSpec},
+};
+
+/// How long the opening handshake may take (Autobahn's 5 s).
+const OPEN_WAIT: Duration = Duration::from_secs(5);
+
+/// Connects to `target`, sends `request` and reads the answer. Returns the stream and the bytes
+/// read past the head when the answer opens the WebSocket (§4.1); otherwise `None`, with
+/// `obs.open_error` saying why and `obs.exchange.error` what the target's head got wrong.
+pub async fn open(target: &Target, request: &RequestSpec, options: &RunOptions, obs: &mut Observation) -> Option<(Transport, Vec<u8>)> {
+    let open_wait = OPEN_WAIT.mul_f64(options.timeout_scale);
+    match timeout(open_wait, exchange(target, request, obs)).await {
+        Ok(Ok(opened)) => Some(opened),
+        Ok(Err(reason)) => {
+            obs.open_error = Some(reason);
+            None
+        }
+        Err(_) => {
+            obs.open_error = Some(format!("no complete opening handshake within {:.1} s", open_wait.as_secs_f64()));
+            None
+        }
+    }
+}
+
+async fn exchange(target: &Target, request: &RequestSpec, obs: &mut Observation) -> Result<(Transport, Vec<u8>), String> {
+    let mut stream = Transport::connect(target).await.map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
+    obs.exchange.request = request.encode();
+    let chop = request.chop.unwrap_or(obs.exchange.request.len()).max(1);
+    for part in obs.exchange.request.chunks(chop) {
+        obs.log.chunk(Dir::Tx, part);
+        stream.write_all(part).await.map_err(|e| format!("sending the opening handshake: {e}"))?;
+        stream.flush().await.map_err(|e| format!("sending the opening handshake: {e}"))?;
+    }
+    let key = request.key().unwrap_or_default().to_string();
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.map_err(|e| format!("reading the opening handshake: {e}"))?;
+        if n == 0 {
+            obs.exchange.response = buf;
+            return Err("the target closed the connection during the opening handshake".into());
+        }
+        obs.log.chunk(Dir::Rx, &chunk[..n]);
+        buf.extend_from_slice(&chunk[..n]);
+        match handshake::parse_response(&buf) {
+            Ok(None) => obs.exchange.response = buf.clone(),
+            Ok(Some(response)) => {
+                obs.exchange.response = buf[..response.head_len].to_vec();
+                obs.exchange.status = Some(response.status);
+                obs.exchange.headers = response.headers.clone();
+                if let Err(e) = handshake::check_response(&response, &key) {
+                    obs.exchange.error = Some(e.clone());
+                    return Err(format!("opening handshake: {e}"));
+                }
+                return Ok((stream, buf.split_off(response.head_len)));
+            }
+            Err(e) => {
+                obs.exchange.response = buf;
+                obs.exchange.error = Some(e.clone());
+                return Err(format!("opening handshake: {e}"));
+            }
+        }
+    }
+}
+
+/// What a case that tests the opening handshake expects of the server's answer to its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpeningExpectation {
+    /// How strongly the RFC asks for it: a miss is FAILED for MUST, NON-STRICT for SHOULD.
+    pub level: Level,
+    /// The RFC 6455 section of the requirement, e.g. `4.2.1`.
+    pub rfc: String,
+    /// Status codes that answer the request correctly (`400..=499`: "such as 400").
+    pub statuses: Vec<RangeInclusive<u16>>,
+    /// Headers the answer must carry, e.g. `Sec-WebSocket-Version` with a 426 (§4.4).
+    pub headers: Vec<String>,
+}
+
+/// Sends `request` to the server at `target` and ends at its answer; a WebSocket opened anyway is
+/// closed at once (a masked 1000). The observation holds the exchange for [`judge_opening`].
+pub async fn run_opening(request: &RequestSpec, target: &Target, options: &RunOptions) -> Observation {
+    let mut obs = Observation::starting_now();
+    let started = std::time::Instant::now();
+    if let Some((mut stream, _)) = open(target, request, options, &mut obs).await {
+        let close = FrameSpec::new(OpCode::Close, CloseCode::NORMAL.0.to_be_bytes().to_vec()).masked(rand::random()).encode();
+        obs.log.chunk(Dir::Tx, &close);
+        let _ = timeout(Duration::from_secs(1), async {
+            let _ = stream.write_all(&close).await;
+            let _ = stream.shutdown().await;
+        })
+        .await;
+        obs.closed_by_me = true;
+    }
+    obs.duration = started.elapsed();
+    obs
+}
+
+/// Judges the server's answer to a handshake case's request: a status in `expect.statuses` with
+/// the required headers passes (a 101 only if it also passes the §4.1 checks); anything else
+/// (another status, no answer) misses the requirement at the case's level. Nothing is judged about closing: `behaviorClose` is
+/// INFORMATIONAL.
+pub fn judge_opening(expect: &OpeningExpectation, obs: &Observation) -> Verdict {
+    let allowed: Vec<String> = expect
+        .statuses
+        .iter()
+        .map(|r| if r.start() == r.end() { r.start().to_string() } else { format!("{}-{}", r.start(), r.end()) })
+        .collect();
+    let miss = |why: String| (missed(expect.level), format!("{why}; §{} asks for status {}.", expect.rfc, allowed.join(" or ")));
+    let (behavior, result) = match obs.exchange.status {
+        None => miss(format!("The target gave no HTTP answer ({})", obs.open_error.as_deref().unwrap_or("none"))),
+        Some(status) if !expect.statuses.iter().any(|r| r.contains(&status)) => match status {
+            101 => miss("The target accepted the request with 101 Switching Protocols".into()),
+            _ => miss(format!("The target answered status {status}")),
+        },
+        Some(101) if obs.exchange.error.is_some() => {
+            let error = obs.exchange.error.as_ref().expect("checked");
+            (missed(expect.level), format!("The target answered 101, but its answer breaks §4.2.2: {error}."))
+        }
+        Some(status) => match expect.headers.iter().find(|h| obs.exchange.header(h).is_none()) {
+            Some(header) => (missed(expect.level), format!("The target answered status {status} without the `{header}` header (§{}).", expect.rfc)),
+            None => (Behavior::Ok, format!("The target answered status {status}, as expected.")),
+        },
+    };
+    let result_close = "The case ends at the opening handshake: there is no closing handshake to judge.".to_string();
+    Verdict { behavior, behavior_close: BehaviorClose::Informational, result, result_close }
+}

@@ -1,0 +1,105 @@
+//! The oracle against hand-written sequences: one test per kind of outcome.
+
+use super::*;
+use crate::{
+    frame::LengthEncoding,
+    rules::{CONTROL_FRAGMENTED, LENGTH_TOP_BIT, OPCODE, ORPHAN_CONTINUATION, RSV, UNMASKED},
+};
+
+const KEY: [u8; 4] = [1, 2, 3, 4];
+
+fn frame(opcode: OpCode, payload: &[u8]) -> FrameSpec {
+    FrameSpec::new(opcode, payload).masked(KEY)
+}
+
+fn fragment(opcode: OpCode, payload: &[u8], fin: bool) -> FrameSpec {
+    FrameSpec { fin, ..frame(opcode, payload) }
+}
+
+fn echo(text: &str) -> Reply {
+    Reply::Echo { binary: false, payload: text.as_bytes().to_vec() }
+}
+
+fn summary(outcome: &Outcome) -> Vec<(Grade, End, usize)> {
+    outcome.alternatives.iter().map(|a| (a.grade, a.end.clone(), a.replies.len())).collect()
+}
+
+#[test]
+fn valid_frames_are_echoed_and_pinged_back_and_the_connection_stays_open() {
+    let outcome = expect(&[frame(OpCode::Text, b"Hello"), frame(OpCode::Ping, b"p"), frame(OpCode::Binary, &[0xff])]);
+    let [only] = outcome.alternatives.as_slice() else { panic!("{outcome:?}") };
+    assert_eq!(only.end, End::Open(vec![1000]));
+    assert_eq!(only.grade, Grade::Ok);
+    let replies: Vec<_> = only.replies.iter().map(|e| (e.reply.clone(), e.optional)).collect();
+    assert_eq!(replies, [(echo("Hello"), false), (Reply::Pong(b"p".to_vec()), false), (Reply::Echo { binary: true, payload: vec![0xff] }, false)]);
+}
+
+#[test]
+fn every_frame_level_violation_fails_the_connection_with_the_replies_before_it_optional() {
+    let cases: [(FrameSpec, &Rule, &[u16]); 6] = [
+        (FrameSpec::new(OpCode::Text, "x"), &UNMASKED, &[1002]),
+        (FrameSpec { rsv: 4, ..frame(OpCode::Text, b"x") }, &RSV, &[1002]),
+        (frame(OpCode::ReservedControl(11), b""), &OPCODE, &[1002]),
+        (FrameSpec { declared_length: Some(1 << 63), length_encoding: LengthEncoding::Bits64, ..frame(OpCode::Binary, b"") }, &LENGTH_TOP_BIT, &[1002, 1009]),
+        (fragment(OpCode::Ping, b"", false), &CONTROL_FRAGMENTED, &[1002]),
+        (frame(OpCode::Continuation, b"x"), &ORPHAN_CONTINUATION, &[1002]),
+    ];
+    for (bad, rule, codes) in cases {
+        let outcome = expect(&[frame(OpCode::Text, b"first"), bad, frame(OpCode::Ping, b"never")]);
+        let [only] = outcome.alternatives.as_slice() else { panic!("{outcome:?}") };
+        assert_eq!((only.rule, &only.end, only.at), (rule, &End::Fails(codes.to_vec()), 1));
+        assert_eq!(only.replies, [Expected { reply: echo("first"), optional: true }]);
+    }
+    let both = expect(&[FrameSpec { rsv: 1, declared_length: Some(u64::MAX), length_encoding: LengthEncoding::Bits64, ..FrameSpec::new(OpCode::Text, "") }]);
+    assert_eq!((both.alternatives[0].rule, &both.alternatives[0].end), (&UNMASKED, &End::Fails(vec![1002, 1009])), "codes of every violation");
+}
+
+#[test]
+fn invalid_utf8_fails_at_once_or_by_the_end_of_the_message() {
+    let frames = [
+        fragment(OpCode::Text, b"ok \xce", false),
+        fragment(OpCode::Continuation, b"\xba!\xff", false),
+        frame(OpCode::Ping, b"p"),
+        fragment(OpCode::Continuation, b"end", true),
+    ];
+    let outcome = expect(&frames);
+    assert_eq!(summary(&outcome), [(Grade::Ok, End::Fails(vec![1007]), 0), (Grade::Informational, End::Fails(vec![1007]), 1)]);
+    assert_eq!((outcome.alternatives[0].at, outcome.alternatives[1].at), (1, 3));
+    assert_eq!(outcome.alternatives[1].rule, &UTF8_LATE);
+    assert_eq!(expect(&frames[..3]).alternatives[1].end, End::Open(vec![1000, 1002, 1007]), "a lazy server still waits");
+    let truncated = expect(&[frame(OpCode::Text, b"\xce")]);
+    assert_eq!(summary(&truncated), [(Grade::Ok, End::Fails(vec![1007]), 0)], "ending inside a code point");
+}
+
+#[test]
+fn a_non_minimal_length_may_be_accepted_or_refused() {
+    let long = FrameSpec { length_encoding: LengthEncoding::Bits16, ..frame(OpCode::Text, b"Hi") };
+    let outcome = expect(&[long, frame(OpCode::Ping, b"")]);
+    assert_eq!(summary(&outcome), [(Grade::Informational, End::Fails(vec![1002, 1009]), 0), (Grade::Informational, End::Open(vec![1000]), 2)]);
+}
+
+#[test]
+fn close_frames_are_answered_or_refused_by_their_payload() {
+    let close = |payload: &[u8]| summary(&expect(&[frame(OpCode::Close, payload), frame(OpCode::Ping, b"ignored")]));
+    assert_eq!(close(b""), [(Grade::Ok, End::Answers(vec![1000]), 0)]);
+    assert_eq!(close(b"\x0f\xa0bye"), [(Grade::Ok, End::Answers(vec![1000, 4000]), 0)]);
+    assert_eq!(close(b"\x03"), [(Grade::Ok, End::Fails(vec![1002]), 0)]);
+    assert_eq!(close(b"\x03\xed"), [(Grade::Ok, End::Fails(vec![1002]), 0)], "1005 may not be sent");
+    assert_eq!(close(b"\x03\xe8\xff"), [(Grade::Ok, End::Fails(vec![1002, 1007]), 0)]);
+    assert_eq!(close(b"\x03\xf6"), [(Grade::Informational, End::Answers(vec![1000, 1014]), 0), (Grade::Informational, End::Fails(vec![1002]), 0)]);
+    let mid_message = expect(&[fragment(OpCode::Text, b"a", false), frame(OpCode::Close, b"\x03\xe8")]);
+    assert_eq!(mid_message.alternatives[0].end, End::Answers(vec![1000, 1002]));
+}
+
+#[test]
+fn only_the_last_pong_is_required_and_echoes_before_a_close_are_optional() {
+    let outcome = expect(&[frame(OpCode::Ping, b"1"), frame(OpCode::Text, b"t"), frame(OpCode::Ping, b"2"), frame(OpCode::Close, b"")]);
+    let optional: Vec<bool> = outcome.alternatives[0].replies.iter().map(|e| e.optional).collect();
+    assert_eq!(optional, [true, true, false]);
+    let seen = |replies: Vec<Reply>| Observed { replies, end: Ended::Closed(None) };
+    assert!(outcome.admits(&seen(vec![Reply::Pong(b"2".to_vec())])));
+    assert!(outcome.admits(&seen(vec![Reply::Pong(b"1".to_vec()), echo("t"), Reply::Pong(b"2".to_vec())])));
+    assert!(!outcome.admits(&seen(vec![Reply::Pong(b"2".to_vec()), Reply::Pong(b"1".to_vec())])), "order holds");
+    assert!(!outcome.admits(&seen(vec![Reply::Pong(b"1".to_vec())])), "the last ping must be answered");
+    assert!(!outcome.admits(&Observed { replies: vec![Reply::Pong(b"2".to_vec())], end: Ended::Failed(1002) }), "the close must be answered");
+}
