@@ -1,16 +1,16 @@
 //! Autobahn|Testsuite's output layout: `index.json` (agent → case id → verdicts; sorted keys,
-//! indent 3) and one `<agent>_case_<id>.json` per case. Writes go through a temporary file and a
-//! rename, so a crash never leaves a half-written report.
+//! indent 3) and one `<agent>_case_<id>.json` per case, its file names and its JSON style. The
+//! files are written by `sink::Sink`, each through a temporary file and a rename.
 
 use std::{
     collections::BTreeMap,
     fs, io,
-    path::{Path, PathBuf},
+    path::Path,
 };
 
 use serde::Serialize;
 
-use crate::{CaseRecord, IndexEntry};
+use crate::IndexEntry;
 
 /// agent → case id → entry, as in `index.json`.
 pub type Index = BTreeMap<String, BTreeMap<String, IndexEntry>>;
@@ -49,7 +49,9 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
-pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+/// Writes `data` to `path` through a temporary file beside it and a rename: readers see the old
+/// file or the new one, never a part.
+pub fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
     // A name of its own per write, so concurrent writers of one file never rename each other's.
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -59,29 +61,9 @@ pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
     fs::rename(&tmp, path)
 }
 
-/// Writes one case's record as `OUT/<reportfile>`.
-pub fn write_case(out: &Path, record: &CaseRecord) -> io::Result<PathBuf> {
-    let path = out.join(&record.reportfile);
-    write_atomically(&path, &to_json(record))?;
-    Ok(path)
-}
-
-/// Reads `OUT/index.json` if there is one that parses.
-pub fn read_index(out: &Path) -> Option<Index> {
-    serde_json::from_slice(&fs::read(out.join("index.json")).ok()?).ok()
-}
-
-/// Writes `OUT/index.json`, keeping the other agents an earlier run left there.
-pub fn write_index(out: &Path, agent: &str, entries: &BTreeMap<String, IndexEntry>) -> io::Result<()> {
-    let mut index = read_index(out).unwrap_or_default();
-    index.insert(agent.to_string(), entries.clone());
-    write_atomically(&out.join("index.json"), &to_json(&index))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Behavior, BehaviorClose};
 
     #[test]
     fn agent_names_follow_autobahns_rule() {
@@ -92,32 +74,5 @@ mod tests {
         assert_eq!(agent_file_stem("../../x"), "x");
         assert_eq!(report_file_name("Tungstenite", "6.4.3"), "tungstenite_case_6_4_3.json");
         assert_eq!(report_page_name("../../x", "../../1.1"), "x_case_______1_1.html");
-    }
-
-    #[test]
-    fn index_matches_autobahns_shape() {
-        let dir = std::env::temp_dir().join(format!("wsspec-index-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let entry = |code| IndexEntry {
-            behavior: Behavior::NonStrict,
-            behavior_close: BehaviorClose::WrongCode,
-            duration: 2,
-            remote_close_code: code,
-            reportfile: "a_case_1_1_1.json".into(),
-        };
-        let mut entries = BTreeMap::new();
-        entries.insert("10.1.1".to_string(), entry(None));
-        entries.insert("1.1.1".to_string(), entry(Some(1000)));
-        write_index(&dir, "a", &entries).unwrap();
-        write_index(&dir, "b", &entries).unwrap();
-        let text = fs::read_to_string(dir.join("index.json")).unwrap();
-        let expected = "{\n   \"a\": {\n      \"1.1.1\": {\n         \"behavior\": \"NON-STRICT\",\n         \
-                        \"behaviorClose\": \"WRONG CODE\",\n         \"duration\": 2,\n         \
-                        \"remoteCloseCode\": 1000,\n         \"reportfile\": \"a_case_1_1_1.json\"\n      },\n      \
-                        \"10.1.1\": {\n         \"behavior\": \"NON-STRICT\",\n         \"behaviorClose\": \"WRONG CODE\",\n         \
-                        \"duration\": 2,\n         \"remoteCloseCode\": null,\n";
-        assert!(text.starts_with(expected), "{text}");
-        assert_eq!(read_index(&dir).unwrap().len(), 2, "the first agent is kept");
-        fs::remove_dir_all(&dir).unwrap();
     }
 }
