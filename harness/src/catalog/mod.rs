@@ -13,7 +13,7 @@ use toml::{Table, Value};
 
 pub use case::*;
 pub use payload::{sha1_of, Payload};
-pub use select::{case_matches, full_match};
+pub use select::{case_matches, full_match, select, AgentExclusions, Patterns, SelectError};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_cases.rs"));

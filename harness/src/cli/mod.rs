@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 /// WebSocket (RFC 6455) conformance suite: runs a declarative catalog of cases against a server and
 /// writes Autobahn-compatible reports.
 #[derive(Debug, Parser)]
-#[command(name = "wsspec", version, about, after_help = "Exit codes: 0 no case failed, 1 a case failed, 2 the run could not be done.")]
+#[command(name = "wsspec", version, about, after_help = "Exit codes: 0 no case failed, 1 a case failed, 2 the run could not be done (or not completely: wsspec's own error, a target that stopped answering, an incomplete report folder), 3 interrupted (SIGINT, SIGTERM) before every case ran.")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -92,10 +92,29 @@ pub struct ServerArgs {
     outputs: outputs::OutputArgs,
 }
 
-/// How a run ended, when it could be done.
+/// How a command ended, when it did not fail at once; worse outcomes come later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
+    /// Exit 0.
     Passed,
+    /// Exit 1: a case failed.
     Failed,
+    /// Exit 2, after the reports were written: wsspec could not run some cases through its own
+    /// fault, the target stopped answering, or a stored report folder is incomplete.
+    Incomplete,
+    /// Exit 3: a signal stopped the run before every case ran.
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Passed => 0,
+            Self::Failed => 1,
+            Self::Incomplete => 2,
+            Self::Interrupted => 3,
+        }
+    }
 }
 
 pub async fn run(args: Args) -> Result<Outcome, String> {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wsspec::catalog::{case_matches, Case, Catalog, Role};
+use wsspec::catalog::{Case, Catalog, Patterns, Role};
 
 use super::Outcome;
 
@@ -54,23 +54,21 @@ pub fn list(selected: &[Case]) -> std::io::Result<Outcome> {
     Ok(Outcome::Passed)
 }
 
-/// The cases for `role` that the patterns select, in id order.
-pub fn select(catalog: &Catalog, role: Role, patterns: &[String], exclude: &[String]) -> Result<Vec<Case>, String> {
-    for pattern in patterns.iter().chain(exclude) {
-        if !pattern.contains('*') && catalog.case(pattern).is_none() {
-            return Err(format!("no case has the id `{pattern}` (use `*` for patterns, e.g. `{pattern}.*`)"));
+/// The cases for `role` that every layer of patterns selects, in catalog order (see
+/// `wsspec::catalog::select`). With a spec file, the command line is a second layer that narrows the
+/// spec's selection; the narrowing is reported.
+pub fn select(catalog: &Catalog, role: Role, spec: Option<Patterns>, args: &SelectionArgs) -> Result<Vec<Case>, String> {
+    let command_line = Patterns { cases: args.cases.clone(), exclude: args.exclude.clone() };
+    let narrows = !command_line.cases.is_empty() || !command_line.exclude.is_empty();
+    match spec {
+        Some(spec) if narrows => {
+            let of_spec = wsspec::catalog::select(catalog, role, std::slice::from_ref(&spec)).map_err(|e| format!("the spec file: {e}"))?;
+            let selected = wsspec::catalog::select(catalog, role, &[spec, command_line])
+                .map_err(|e| format!("--cases/--exclude within the spec file's selection: {e}"))?;
+            eprintln!("wsspec: --cases/--exclude narrow the spec file's selection: {} of its {} cases", selected.len(), of_spec.len());
+            Ok(selected)
         }
+        Some(spec) => wsspec::catalog::select(catalog, role, &[spec]).map_err(|e| format!("the spec file: {e}")),
+        None => wsspec::catalog::select(catalog, role, &[command_line]).map_err(|e| e.to_string()),
     }
-    let selected: Vec<Case> = catalog
-        .cases
-        .iter()
-        .filter(|c| c.applies_to(role))
-        .filter(|c| patterns.is_empty() || patterns.iter().any(|p| case_matches(p, c.id.as_str())))
-        .filter(|c| !exclude.iter().any(|p| case_matches(p, c.id.as_str())))
-        .cloned()
-        .collect();
-    if selected.is_empty() {
-        return Err("the case patterns select no case".into());
-    }
-    Ok(selected)
 }

@@ -6,17 +6,19 @@ use crate::catalog;
 mod event;
 mod judge;
 mod record;
-mod runner;
+pub(crate) mod runner;
 mod script;
 mod session;
+mod stop;
 mod target;
 mod transport;
 mod wire_log;
 
 pub use event::Event;
 pub use judge::{judge, Verdict};
-pub use runner::{run_cases, RunConfig, RunError};
+pub use runner::{run_cases, RunConfig, RunEnd, RunError, RunReport, OPEN_FAILURES};
 pub use session::{drive_case, run_case, Observation};
+pub use stop::{Stop, GRACE};
 pub use target::Target;
 pub use transport::Transport;
 
