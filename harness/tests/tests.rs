@@ -16,4 +16,6 @@ mod fuzz;
 mod report_outputs;
 // Targets that stall, flood, lie about lengths, reset or never speak WebSocket.
 mod hostile_targets;
+// A run's life: wsspec's own errors, interrupts, dead targets, re-runs, `client --spec`.
+mod run_lifecycle;
 mod support;

@@ -138,6 +138,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         }
     } else {
         let agent = args.agent.clone().unwrap_or_else(|| if args.exec.is_some() { "client" } else { EMBEDDED_AGENT }.into());
+        server.expect_agent(&agent).map_err(|e| e.to_string())?;
         let driver = async {
             match &args.exec {
                 Some(command) => exec(command, &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await,

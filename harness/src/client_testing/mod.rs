@@ -5,7 +5,7 @@
 mod protocol;
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     io,
     net::SocketAddr,
     panic::AssertUnwindSafe,
@@ -78,6 +78,8 @@ struct State {
     result_added: Notify,
     /// Cases being played right now, per agent: reports wait for them.
     in_flight: Mutex<BTreeMap<String, usize>>,
+    /// Agents whose run began in the sink.
+    begun: Mutex<BTreeSet<String>>,
     /// When each agent's first case started and its last result came, from its first `/runCase`.
     timing: Mutex<BTreeMap<String, (Instant, Instant)>>,
     /// wsspec's own failures, per agent: case id → what went wrong.
@@ -102,6 +104,7 @@ impl ClientTestServer {
             results: Mutex::new(BTreeMap::new()),
             result_added: Notify::new(),
             in_flight: Mutex::new(BTreeMap::new()),
+            begun: Mutex::new(BTreeSet::new()),
             timing: Mutex::new(BTreeMap::new()),
             errors: Mutex::new(BTreeMap::new()),
             reported,
@@ -132,9 +135,15 @@ impl ClientTestServer {
         }
     }
 
-    /// Agents that began a run here (ran at least one case), in name order.
+    /// Agents that began a run here (ran a case, or were expected), in name order.
     pub fn agents(&self) -> Vec<String> {
-        self.state.timing.lock().expect("lock").keys().cloned().collect()
+        self.state.begun.lock().expect("lock").iter().cloned().collect()
+    }
+
+    /// Begins `agent`'s run before its first case (the client wsspec spawns), so a client that never
+    /// connects is on record with every selected case missing.
+    pub fn expect_agent(&self, agent: &str) -> Result<(), ReportError> {
+        self.state.begin(agent)
     }
 
     /// From `agent`'s first case's start to its last result.
@@ -223,13 +232,13 @@ impl State {
 
     /// Begins `agent`'s run in the sink with its first case: its earlier results there are replaced.
     fn begin(&self, agent: &str) -> Result<(), ReportError> {
-        let mut timing = self.timing.lock().expect("lock");
-        if timing.contains_key(agent) {
+        let mut begun = self.begun.lock().expect("lock");
+        if begun.contains(agent) {
             return Ok(());
         }
         let selected = self.ids.iter().filter(|id| !self.excluded(agent, id)).cloned().collect();
         self.config.sink.begin_agent(agent, selected)?;
-        timing.insert(agent.to_string(), (Instant::now(), Instant::now()));
+        begun.insert(agent.to_string());
         Ok(())
     }
 
@@ -323,6 +332,7 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
                 return send_and_close(stream, None).await;
             }
             *state.in_flight.lock().expect("lock").entry(agent.clone()).or_default() += 1;
+            state.timing.lock().expect("lock").entry(agent.clone()).or_insert_with(|| (Instant::now(), Instant::now()));
             let mut obs = Observation::starting_now();
             obs.record_handshake(&head, &response);
             let options = &state.config.options;
@@ -334,7 +344,7 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             let outcome = match play.catch_unwind().await {
                 Ok(Ok(obs)) => Ok(report(&agent, case, obs)),
                 Ok(Err(_)) => Err(format!("the case overran wsspec's outer time bound of {:.0} s (a bug in wsspec)", bound.as_secs_f64())),
-                Err(panic) => Err(runner::panic_message(&panic)),
+                Err(panic) => Err(runner::panic_message(&*panic)),
             };
             if let Err(e) = state.record(&agent, case, outcome) {
                 eprintln!("wsspec: cannot write the result of {} for {agent}: {e}", case.id);

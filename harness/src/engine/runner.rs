@@ -109,7 +109,7 @@ pub async fn run_cases(
                     let _permit = permit.expect("the semaphore is never closed");
                     let play = AssertUnwindSafe(run_one(&case, &config)).catch_unwind();
                     tokio::select! {
-                        outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&panic))),
+                        outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
                         _ = async { halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
                         _ = abort.raised() => Outcome::NotRun,
                     }
