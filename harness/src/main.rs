@@ -1,5 +1,5 @@
 //! The `wsspec` command: a small CLI over the library. Exit codes: 0 when no case failed, 1 when
-//! any did, 2 when the run could not be done.
+//! any did, 2 when the run could not be done (or not completely), 3 when a signal interrupted it.
 
 mod cli;
 
@@ -17,8 +17,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(cli::run(args)) {
-        Ok(cli::Outcome::Passed) => ExitCode::SUCCESS,
-        Ok(cli::Outcome::Failed) => ExitCode::from(1),
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             eprintln!("wsspec: {e}");
             ExitCode::from(2)

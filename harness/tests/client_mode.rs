@@ -15,7 +15,7 @@ use wsspec::{
         reference_client::run_driver,
     },
 };
-use wsspec_reports::CaseRecord;
+use wsspec_reports::{sink::Sink, CaseRecord};
 
 use crate::support;
 
@@ -30,8 +30,8 @@ fn client_cases(patterns: &[&str]) -> Vec<Case> {
 async fn server(cases: Vec<Case>, out: &Path) -> ClientTestServer {
     let config = ClientTestConfig {
         cases,
-        exclude_agent_cases: BTreeMap::new(),
-        out_dir: out.to_path_buf(),
+        exclude_agent_cases: Default::default(),
+        sink: Arc::new(Sink::open(out).unwrap()),
         options: RunOptions::default(),
         on_result: None,
     };

@@ -140,16 +140,12 @@ async fn a_crash_mid_echo_is_not_a_size_refusal() {
 async fn a_ping_flood_makes_a_record_of_bounded_size() {
     let flood = Peer::start(vec![Act::Flood(frame(OpCode::Ping, true, b"ping!"))]).await;
     let out = tempfile::tempdir().unwrap();
-    let config = wsspec::engine::RunConfig {
-        agent: "flood".into(),
-        target: Target::parse(&flood.url).unwrap(),
-        out_dir: out.path().to_path_buf(),
-        options: RunOptions::default(),
-    };
+    let config = wsspec::engine::RunConfig { agent: "flood".into(), target: Target::parse(&flood.url).unwrap(), options: RunOptions::default() };
+    let sink = wsspec_reports::sink::Sink::open(out.path()).unwrap();
     let started = Instant::now();
-    let records = wsspec::engine::run_cases(&support::cases(&["1.1.1"]), &config, |_| {}).await.unwrap();
+    let report = wsspec::engine::run_cases(&support::cases(&["1.1.1"]), &config, &sink, &wsspec::engine::Stop::new(), |_| {}).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
-    let record = &records[0];
+    let record = &report.records[0];
     assert_eq!(record.behavior, Behavior::Failed, "{}", record.result);
     assert!(record.received.len() <= 1001, "{} events listed", record.received.len());
     assert!(record.result.len() < 4096, "a reason of {} bytes", record.result.len());

@@ -20,4 +20,6 @@ mod hostile_input;
 mod hostile_targets;
 // Cases that end at the opening handshake: broken requests, the recorded exchange, the judge.
 mod opening_handshake;
+// A run's life: wsspec's own errors, interrupts, dead targets, re-runs, `client --spec`.
+mod run_lifecycle;
 mod support;

@@ -1,18 +1,14 @@
 //! Autobahn|Testsuite's output layout: `index.json` (agent → case id → verdicts; sorted keys,
-//! indent 3) and one `<agent>_case_<id>.json` per case. Writes go through a temporary file and a
-//! rename (see `fs`), so a crash never leaves a half-written report.
+//! indent 3) and one `<agent>_case_<id>.json` per case, its file names and its JSON style. The
+//! files are written by `sink::Sink`, each through a temporary file and a rename (see `fs`).
 
-use std::{
-    collections::BTreeMap,
-    io,
-    path::{Path, PathBuf},
-};
+use std::{collections::BTreeMap, path::Path};
 
 use serde::Serialize;
 
 use crate::{
-    fs::{read_regular, write_atomically, MAX_INDEX_BYTES},
-    CaseRecord, IndexEntry,
+    fs::{read_regular, MAX_INDEX_BYTES},
+    IndexEntry,
 };
 
 /// agent → case id → entry, as in `index.json`.
@@ -105,30 +101,14 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
-/// Writes one case's record as `OUT/<reportfile>`.
-pub fn write_case(out: &Path, record: &CaseRecord) -> io::Result<PathBuf> {
-    let path = out.join(&record.reportfile);
-    write_atomically(&path, &to_json(record))?;
-    Ok(path)
-}
-
 /// Reads `OUT/index.json` if there is one that parses (a regular file of at most
-/// `fs::MAX_INDEX_BYTES`; anything else is treated as absent and replaced when written).
+/// `fs::MAX_INDEX_BYTES`; anything else is treated as absent).
 pub fn read_index(out: &Path) -> Option<Index> {
     serde_json::from_slice(&read_regular(&out.join("index.json"), MAX_INDEX_BYTES).ok()?).ok()
 }
 
-/// Writes `OUT/index.json`, keeping the other agents an earlier run left there.
-pub fn write_index(out: &Path, agent: &str, entries: &BTreeMap<String, IndexEntry>) -> io::Result<()> {
-    let mut index = read_index(out).unwrap_or_default();
-    index.insert(agent.to_string(), entries.clone());
-    write_atomically(&out.join("index.json"), &to_json(&index))
-}
-
 #[cfg(test)]
 mod tests {
-    use std::fs;
-
     use super::*;
     use crate::{Behavior, BehaviorClose};
 
@@ -165,32 +145,5 @@ mod tests {
         assert_eq!(long.len(), 49, "{long}");
         let empty = unique_agent_stem("ÄÖ", &index);
         assert_eq!(empty.len(), 8, "a name with no [a-z0-9] is its hash alone: {empty}");
-    }
-
-    #[test]
-    fn index_matches_autobahns_shape() {
-        let dir = std::env::temp_dir().join(format!("wsspec-index-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let entry = |code| IndexEntry {
-            behavior: Behavior::NonStrict,
-            behavior_close: BehaviorClose::WrongCode,
-            duration: 2,
-            remote_close_code: code,
-            reportfile: "a_case_1_1_1.json".into(),
-        };
-        let mut entries = BTreeMap::new();
-        entries.insert("10.1.1".to_string(), entry(None));
-        entries.insert("1.1.1".to_string(), entry(Some(1000)));
-        write_index(&dir, "a", &entries).unwrap();
-        write_index(&dir, "b", &entries).unwrap();
-        let text = fs::read_to_string(dir.join("index.json")).unwrap();
-        let expected = "{\n   \"a\": {\n      \"1.1.1\": {\n         \"behavior\": \"NON-STRICT\",\n         \
-                        \"behaviorClose\": \"WRONG CODE\",\n         \"duration\": 2,\n         \
-                        \"remoteCloseCode\": 1000,\n         \"reportfile\": \"a_case_1_1_1.json\"\n      },\n      \
-                        \"10.1.1\": {\n         \"behavior\": \"NON-STRICT\",\n         \"behaviorClose\": \"WRONG CODE\",\n         \
-                        \"duration\": 2,\n         \"remoteCloseCode\": null,\n";
-        assert!(text.starts_with(expected), "{text}");
-        assert_eq!(read_index(&dir).unwrap().len(), 2, "the first agent is kept");
-        fs::remove_dir_all(&dir).unwrap();
     }
 }

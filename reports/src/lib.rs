@@ -10,6 +10,7 @@ pub mod junit;
 pub mod model;
 mod output;
 mod results;
+pub mod sink;
 mod status;
 #[cfg(test)]
 mod testing;
@@ -17,7 +18,7 @@ mod text;
 mod time;
 
 pub use model::*;
-pub use output::{render, section_of, subsection_of, CaseResult, Output, ReportError, SectionTitles};
+pub use output::{render, section_of, subsection_of, CaseResult, Output, ReportError, SectionTitles, Unrun};
 pub use results::{case_order, StoredResults};
 pub use status::{reason, Status};
 pub use time::iso_utc;

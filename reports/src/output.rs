@@ -19,10 +19,23 @@ pub struct CaseResult<'a> {
     pub status: &'a Status,
 }
 
+/// A selected case with no result, and why.
+#[derive(Debug, Clone, Copy)]
+pub enum Unrun<'a> {
+    /// wsspec could not run it through its own fault (not a verdict about the target).
+    Error(&'a str),
+    /// The run stopped before it (an interrupt, a target that stopped answering).
+    NotRun(&'a str),
+}
+
 /// A report format.
 pub trait Output {
     /// Takes results in catalog order, each case's agents in name order.
     fn add(&mut self, result: &CaseResult<'_>) -> Result<(), ReportError>;
+    /// Takes a selected case without a result, in the same order as `add`.
+    fn unrun(&mut self, _agent: &str, _id: &str, _why: Unrun<'_>) -> Result<(), ReportError> {
+        Ok(())
+    }
     /// Writes what is left.
     fn finish(self: Box<Self>) -> Result<(), ReportError>;
 }
@@ -68,9 +81,27 @@ pub fn render(
     mut outputs: Vec<Box<dyn Output>>,
 ) -> Result<Vec<ReportError>, ReportError> {
     let mut unreadable = Vec::new();
-    for id in results.case_ids() {
-        for (agent, cases) in &results.index {
-            let Some(entry) = cases.get(id) else { continue };
+    let mut ids = results.case_ids();
+    ids.extend(results.run.agents.values().flat_map(|run| run.selected.iter().map(String::as_str)));
+    ids.sort_by_key(|id| crate::case_order(id));
+    ids.dedup();
+    let agents = results.agents();
+    for id in ids {
+        for agent in &agents {
+            let run = results.run.agents.get(agent);
+            let Some(entry) = results.index.get(agent).and_then(|cases| cases.get(id)) else {
+                let why = match run {
+                    Some(run) if run.errors.contains_key(id) => Unrun::Error(&run.errors[id]),
+                    Some(run) if run.selected.iter().any(|s| s == id) => {
+                        Unrun::NotRun(run.stopped.as_deref().unwrap_or_else(|| run.state.as_str()))
+                    }
+                    _ => continue,
+                };
+                for output in &mut outputs {
+                    output.unrun(agent, id, why)?;
+                }
+                continue;
+            };
             let record = match results.record(agent, id) {
                 Ok(record) => Some(record),
                 Err(refused @ ReportError::Refused { .. }) => return Err(refused),

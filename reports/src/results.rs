@@ -7,8 +7,9 @@ use std::{
 };
 
 use crate::{
-    autobahn::{stored_file_stem, Index},
+    autobahn::{agent_file_stem, case_report_file, report_file_name, stored_file_stem, Index},
     fs::{is_refusal, read_regular, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
+    sink::{read_run_file, RunFile, RunState},
     CaseRecord, ReportError,
 };
 
@@ -18,6 +19,8 @@ pub struct StoredResults {
     /// Where the per-case records are.
     pub dir: PathBuf,
     pub index: Index,
+    /// wsspec's account of the runs (`wsspec-run.json`); empty for a folder Autobahn wrote.
+    pub run: RunFile,
 }
 
 impl StoredResults {
@@ -34,7 +37,8 @@ impl StoredResults {
         };
         let text = read_regular(&file, MAX_INDEX_BYTES).map_err(|e| read_error(&file, e))?;
         let index = serde_json::from_slice(&text).map_err(|e| ReportError::read(&file, e))?;
-        Ok(Self { dir, index })
+        let run = read_run_file(&dir).unwrap_or_default();
+        Ok(Self { dir, index, run })
     }
 
     /// The record of one result, from the file `index.json`'s `reportfile` names (see
@@ -50,13 +54,80 @@ impl StoredResults {
         serde_json::from_slice(&text).map_err(|e| ReportError::read(&path, e))
     }
 
-    /// Every case id any agent has, in catalog order.
+    /// Every case id any agent has a result for, or wsspec's own error, in catalog order.
     pub fn case_ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = self.index.values().flat_map(|cases| cases.keys().map(String::as_str)).collect();
+        let results = self.index.values().flat_map(|cases| cases.keys());
+        let errors = self.run.agents.values().flat_map(|run| run.errors.keys());
+        let mut ids: Vec<&str> = results.chain(errors).map(String::as_str).collect();
         ids.sort_by_key(|id| case_order(id));
         ids.dedup();
         ids
     }
+
+    /// Every agent with a result or a recorded run, in name order.
+    pub fn agents(&self) -> Vec<String> {
+        let mut agents: Vec<String> = self.index.keys().chain(self.run.agents.keys()).cloned().collect();
+        agents.sort();
+        agents.dedup();
+        agents
+    }
+
+    /// What keeps this folder from being a complete record of its runs, one line each: a run that
+    /// was interrupted or never finished, selected cases without a result, cases wsspec itself
+    /// could not run, results without a case file, and case files `index.json` does not list.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (agent, run) in &self.run.agents {
+            let results = self.index.get(agent);
+            let has = |id: &String| results.is_some_and(|r| r.contains_key(id));
+            let ran = run.selected.iter().filter(|id| has(id)).count();
+            if run.state != RunState::Complete {
+                let why = run.stopped.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+                problems.push(format!("{agent}: the run is {}{why}: {ran} of {} cases ran", run.state.as_str(), run.selected.len()));
+            }
+            let missing: Vec<&str> =
+                run.selected.iter().filter(|id| !has(id) && !run.errors.contains_key(*id)).map(String::as_str).collect();
+            if !missing.is_empty() {
+                problems.push(format!("{agent}: {} selected cases have no result: {}", missing.len(), abbreviate(&missing)));
+            }
+            for (id, error) in &run.errors {
+                problems.push(format!("{agent}: {id} was not run through wsspec's own fault: {error}"));
+            }
+        }
+        let mut listed: Vec<String> = Vec::new();
+        for (agent, cases) in &self.index {
+            for (id, entry) in cases {
+                let file = stored_file_stem(agent, id, &entry.reportfile).map_or_else(|_| report_file_name(agent, id), |stem| format!("{stem}.json"));
+                if !self.dir.join(&file).is_file() {
+                    problems.push(format!("{agent}: {id} is in index.json but its case file {file} is missing"));
+                }
+                listed.push(file);
+            }
+        }
+        // Every agent's file stem: Autobahn's, or the one its records use (`autobahn::unique_agent_stem`).
+        let mut agents: Vec<String> = self.run.agents.keys().chain(self.index.keys()).map(|a| agent_file_stem(a)).collect();
+        agents.extend(listed.iter().filter_map(|file| file.rsplit_once("_case_").map(|(stem, _)| stem.to_string())));
+        let mut unlisted: Vec<String> = std::fs::read_dir(&self.dir)
+            .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        unlisted.retain(|name| {
+            name.ends_with(".json")
+                && agents.iter().any(|stem| name.starts_with(&format!("{stem}_case_")))
+                && !listed.contains(name)
+                && !self.run.agents.values().any(|run| run.errors.keys().any(|id| name.ends_with(&case_report_file("", id))))
+        });
+        unlisted.sort();
+        if !unlisted.is_empty() {
+            let names: Vec<&str> = unlisted.iter().map(String::as_str).collect();
+            problems.push(format!("{} case files are not in index.json: {}", unlisted.len(), abbreviate(&names)));
+        }
+        problems
+    }
+}
+
+fn abbreviate(items: &[&str]) -> String {
+    let more = if items.len() > 10 { format!(" and {} more", items.len() - 10) } else { String::new() };
+    format!("{}{more}", items[..items.len().min(10)].join(", "))
 }
 
 fn read_error(path: &Path, error: io::Error) -> ReportError {

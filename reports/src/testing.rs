@@ -1,8 +1,8 @@
 //! Test fixtures: records and stored results made in memory.
 
-use std::{collections::BTreeMap, path::Path};
+use std::path::Path;
 
-use crate::{autobahn, Behavior, BehaviorClose, CaseRecord, ExpectedRecord, FrameInfo, IndexEntry, StoredResults, WireEntry};
+use crate::{autobahn, Behavior, BehaviorClose, CaseRecord, ExpectedRecord, FrameInfo, StoredResults, WireEntry};
 
 /// A plausible record: the target echoed and closed with 1000.
 pub fn record(agent: &str, id: &str, behavior: Behavior, close: BehaviorClose) -> CaseRecord {
@@ -54,13 +54,9 @@ pub fn record(agent: &str, id: &str, behavior: Behavior, close: BehaviorClose) -
 
 /// Writes `records` as a run would (case files and `index.json`) and loads them back.
 pub fn store(dir: &Path, records: &[CaseRecord]) -> StoredResults {
-    let mut by_agent: BTreeMap<&str, BTreeMap<String, IndexEntry>> = BTreeMap::new();
+    let sink = crate::sink::Sink::open(dir).unwrap();
     for r in records {
-        autobahn::write_case(dir, r).unwrap();
-        by_agent.entry(&r.agent).or_default().insert(r.id.clone(), r.index_entry());
-    }
-    for (agent, entries) in by_agent {
-        autobahn::write_index(dir, agent, &entries).unwrap();
+        sink.record(&mut r.clone()).unwrap();
     }
     StoredResults::load(dir).unwrap()
 }

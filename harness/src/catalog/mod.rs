@@ -18,7 +18,7 @@ use toml::{Table, Value};
 
 pub use case::*;
 pub use payload::{sha1_of, Payload, MAX_PAYLOAD};
-pub use select::{case_matches, full_match, names_autobahn_deflate};
+pub use select::{case_matches, full_match, names_autobahn_deflate, select, AgentExclusions, Patterns, SelectError};
 
 /// The largest case file read, in bytes (4 MiB: the built-in files are under 32 KiB, a fuzz-written
 /// file of 16 frames of 64 KiB in hex about 2 MiB). A bigger one is refused before it is parsed, since

@@ -3,23 +3,27 @@
 //! neither, run its embedded tungstenite client against itself (the demo).
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     fs::File,
     path::{Path, PathBuf},
     process::Stdio,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use wsspec::{
-    catalog::{Case, Role},
-    client_testing::{ClientTestConfig, ClientTestServer, OnResult},
-    engine::{default_jobs, RunOptions},
+    catalog::{AgentExclusions, Case, Patterns, Role},
+    client_testing::{ClientTestConfig, ClientTestServer, OnResult, ServerEvent},
+    engine::{default_jobs, RunOptions, Stop, GRACE},
     peers::reference_client,
 };
-use wsspec_reports::autobahn;
+use wsspec_reports::{autobahn, sink::RunState};
 
-use super::{outputs, progress::terminal_safe, selection, spec, Outcome};
+use super::{
+    outputs::{self, AgentResults},
+    progress::terminal_safe,
+    selection, spec, Outcome,
+};
 
 /// The agent name of the embedded reference client.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
@@ -47,10 +51,13 @@ pub struct ClientArgs {
     /// Wait for client drivers to connect, until /updateReports (or --until agents, /stopServer).
     #[arg(long)]
     serve: bool,
-    /// With --serve: stop after this many agents have asked for their reports.
+    /// Wait for drivers until this many agents have asked for their reports (default with --serve: 1;
+    /// with --spec: until /stopServer, shutdownOnComplete=true or a signal).
     #[arg(long, value_name = "N")]
     until: Option<usize>,
-    /// Autobahn's fuzzingserver.json: url, outdir, cases, exclude-cases, exclude-agent-cases (implies --serve).
+    /// Autobahn's fuzzingserver.json: url, outdir, cases, exclude-cases, exclude-agent-cases. Serves any
+    /// number of agents, as Autobahn's fuzzingserver; with --exec, runs that client instead.
+    /// --cases/--exclude narrow its selection.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
     #[command(flatten)]
@@ -60,12 +67,9 @@ pub struct ClientArgs {
 pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let catalog = selection::load_catalog(args.selection.catalog.as_deref())?;
     selection::check_timeout_scale(args.selection.timeout_scale)?;
-    let (mut patterns, mut exclude, mut exclude_agent_cases, mut out, mut listen) =
-        (Vec::new(), Vec::new(), BTreeMap::new(), args.out.clone(), args.listen.clone());
-    let serve = args.serve || args.spec.is_some() || args.until.is_some();
+    let (mut spec_patterns, mut exclusions, mut out, mut listen) = (None, AgentExclusions::default(), args.out.clone(), args.listen.clone());
     if let Some(path) = &args.spec {
         let spec = spec::load_server_spec(path)?;
-        spec.selection.check_patterns(path, &catalog, Role::Client)?;
         if spec.selection.options.is_some() {
             eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored", path.display());
         }
@@ -73,94 +77,167 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
             let target = wsspec::engine::Target::parse(url).map_err(|e| format!("{}: url: {e}", path.display()))?;
             listen = Some(format!("{}:{}", target.host, target.port));
         }
-        patterns = spec.selection.cases;
-        exclude = spec.selection.exclude_cases;
-        exclude_agent_cases = spec.selection.exclude_agent_cases;
+        spec_patterns = Some(Patterns { cases: spec.selection.cases, exclude: spec.selection.exclude_cases });
+        exclusions = AgentExclusions(spec.selection.exclude_agent_cases);
         out = spec.selection.outdir.map(PathBuf::from).unwrap_or(out);
     }
-    patterns.extend(args.selection.cases.iter().cloned());
-    exclude.extend(args.selection.exclude.iter().cloned());
-    let selected = selection::select(&catalog, Role::Client, &patterns, &exclude)?;
+    let selected = selection::select(&catalog, Role::Client, spec_patterns, &args.selection)?;
     outputs::check(&args.outputs, &catalog)?;
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
-    if serve && args.exec.is_some() {
-        return Err("--exec spawns the client itself; --serve, --until and --spec wait for drivers instead".into());
+    if args.exec.is_some() && (args.serve || args.until.is_some()) {
+        return Err("--exec spawns the client itself; --serve and --until wait for drivers instead (--spec combines with either)".into());
     }
     if args.until == Some(0) {
         return Err("--until must be at least 1".into());
     }
+    // Without --exec: --spec serves until a client or a signal stops it, as Autobahn does;
+    // --serve until --until agents (default 1) asked for their reports.
+    let serve = args.exec.is_none() && (args.serve || args.spec.is_some() || args.until.is_some());
+    let until = args.until.or(if args.spec.is_some() { None } else { Some(1) });
+    let sink = Arc::new(outputs::open_sink(&out, &catalog)?);
+    let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
     let exec_bound = Duration::from_secs_f64(
         args.exec_timeout.unwrap_or_else(|| selected.iter().map(|c| c.timeout * args.selection.timeout_scale + 5.0).sum::<f64>() + 60.0),
     );
-    let progress = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
-    let total = selected.len();
-    let on_result: OnResult = {
-        let progress = progress.clone();
-        Arc::new(move |record| {
-            let mut done = progress.lock().expect("lock");
-            let n = done.entry(record.agent.clone()).or_default();
-            *n += 1;
-            eprintln!(
-                "[{}] [{n:>3}/{total}] {:<9} {} / {} ({} ms)",
-                terminal_safe(&record.agent),
-                record.id,
-                record.behavior.as_str(),
-                record.behavior_close.as_str(),
-                record.duration
-            );
-        })
-    };
     let config = ClientTestConfig {
         cases: selected.clone(),
-        exclude_agent_cases,
-        out_dir: out.clone(),
+        exclude_agent_cases: exclusions.clone(),
+        sink: sink.clone(),
         options: RunOptions { timeout_scale: args.selection.timeout_scale, jobs: default_jobs(), ..RunOptions::default() },
-        on_result: Some(on_result),
+        on_result: Some(progress_lines(selected.len())),
     };
-    let listen = listen.unwrap_or_else(|| if serve { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
+    let listen = listen.unwrap_or_else(|| if serve || args.spec.is_some() { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
     let server = ClientTestServer::start(&listen, config).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let url = server.url();
-    let started = Instant::now();
 
-    let agents = if serve {
+    let mut finished = Finished { outcome: Outcome::Passed, agents: Vec::new(), selected: &selected, exclusions: &exclusions };
+    let interrupted = if serve {
         eprintln!(
             "wsspec: testing clients at {url} with {} cases. Drivers: {url}/getCaseCount, \
              {url}/runCase?case=N&agent=NAME, {url}/updateReports?agent=NAME",
             server.case_count()
         );
-        server.wait_for_stop(Some(args.until.unwrap_or(1))).await;
-        server.agents()
-    } else if let Some(command) = &args.exec {
-        let agent = args.agent.clone().unwrap_or_else(|| "client".into());
-        exec(command, &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await?;
-        vec![agent]
+        let mut reported = BTreeSet::new();
+        loop {
+            let event = tokio::select! {
+                event = server.next_event() => event,
+                _ = stop.raised() => break true,
+            };
+            match event {
+                ServerEvent::Reported(agent) => {
+                    finished.agent(&server, &agent, None, &args.outputs)?;
+                    reported.insert(agent);
+                    if until.is_some_and(|n| reported.len() >= n) {
+                        break false;
+                    }
+                }
+                ServerEvent::Stop => break false,
+            }
+        }
     } else {
-        let agent = args.agent.clone().unwrap_or_else(|| EMBEDDED_AGENT.into());
-        eprintln!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
-        reference_client::run_driver(&url, &agent).await.map_err(|e| format!("the embedded client failed: {e}"))?;
-        vec![agent]
+        let agent = args.agent.clone().unwrap_or_else(|| if args.exec.is_some() { "client" } else { EMBEDDED_AGENT }.into());
+        server.expect_agent(&agent).map_err(|e| e.to_string())?;
+        let driver = async {
+            match &args.exec {
+                Some(command) => exec(command, &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await,
+                None => {
+                    eprintln!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
+                    reference_client::run_driver(&url, &agent).await.map_err(|e| format!("the embedded client failed: {e}"))
+                }
+            }
+        };
+        tokio::select! {
+            result = driver => { result?; false }
+            _ = stop.raised() => true,
+        }
     };
 
-    server.settle().await;
-    let mut failed = false;
-    for agent in &agents {
-        let records = server.records(&agent);
-        if records.is_empty() {
-            eprintln!("\n{}: no results", terminal_safe(agent));
-        } else {
-            failed |= outputs::finish_agent(&agent, &records, started.elapsed().as_secs_f64(), &args.outputs)?;
-        }
-        let missing = server.missing(&agent);
-        if !missing.is_empty() {
-            failed = true;
-            eprintln!("  MISSING {} cases the client never ran: {}", missing.len(), abbreviate(&missing));
+    server.close();
+    server.settle(if interrupted { GRACE } else { Duration::from_secs(30) }).await;
+    let reason = stop.reason();
+    let stopped = reason.as_ref().map(|r| format!("interrupted: {r}"));
+    for agent in server.agents() {
+        if !finished.agents.contains(&agent) {
+            finished.agent(&server, &agent, stopped.as_deref().filter(|_| interrupted), &args.outputs)?;
         }
     }
+    let mut outcome = finished.outcome;
+    if interrupted {
+        let (ran, total) = finished.counts(&server);
+        eprintln!("interrupted: {ran} of {total} cases ran ({})", reason.unwrap_or_default());
+        outcome = outcome.max(Outcome::Interrupted);
+    }
     eprintln!("Reports: {}", out.join("index.json").display());
-    outputs::finish_run(&out, &agents, failed, &args.outputs)
+    outputs::finish_run(&out, &finished.agents, outcome, &args.outputs)
+}
+
+/// The agents summarized so far, and what they make of the run.
+struct Finished<'a> {
+    outcome: Outcome,
+    agents: Vec<String>,
+    selected: &'a [Case],
+    exclusions: &'a AgentExclusions,
+}
+
+impl Finished<'_> {
+    /// Summarizes `agent` and records how its run ended; `interrupted` says why it stopped early.
+    fn agent(&mut self, server: &ClientTestServer, agent: &str, interrupted: Option<&str>, args: &outputs::OutputArgs) -> Result<(), String> {
+        let (records, errors, missing) = (server.records(agent), server.errors(agent), server.missing(agent));
+        let results = AgentResults {
+            agent,
+            records: &records,
+            errors: &errors,
+            not_run: if interrupted.is_some() { &missing } else { &[] },
+            selected: self.exclusions.cases_for(agent, self.selected).len(),
+            seconds: server.elapsed(agent).as_secs_f64(),
+            stopped: interrupted,
+        };
+        let state = if interrupted.is_some() && !missing.is_empty() { RunState::Interrupted } else { RunState::Complete };
+        sink_end(server, agent, state, interrupted)?;
+        let mut outcome = outputs::finish_agent(&results, args)?;
+        if interrupted.is_none() && !missing.is_empty() {
+            eprintln!("  MISSING {} cases the client never ran: {}", missing.len(), abbreviate(&missing));
+            outcome = outcome.max(Outcome::Failed);
+        }
+        self.outcome = self.outcome.max(outcome);
+        if !self.agents.iter().any(|a| a == agent) {
+            self.agents.push(agent.to_string());
+        }
+        Ok(())
+    }
+
+    /// Results of every agent, and cases selected for them.
+    fn counts(&self, server: &ClientTestServer) -> (usize, usize) {
+        let agents = server.agents();
+        let ran = agents.iter().map(|a| server.records(a).len()).sum();
+        let total = agents.iter().map(|a| self.exclusions.cases_for(a, self.selected).len()).sum();
+        (ran, total)
+    }
+}
+
+fn sink_end(server: &ClientTestServer, agent: &str, state: RunState, why: Option<&str>) -> Result<(), String> {
+    server.sink().end_agent(agent, state, why.map(str::to_string)).map_err(|e| e.to_string())
+}
+
+/// One plain line per result, tagged with its agent (several may run at once).
+fn progress_lines(total: usize) -> OnResult {
+    let progress = Mutex::new(BTreeMap::<String, usize>::new());
+    Arc::new(move |record| {
+        let mut done = progress.lock().expect("lock");
+        let n = done.entry(record.agent.clone()).or_default();
+        *n += 1;
+        eprintln!(
+            "[{}] [{n:>3}/{total}] {:<9} {} / {} ({} ms)",
+            terminal_safe(&record.agent),
+            record.id,
+            record.behavior.as_str(),
+            record.behavior_close.as_str(),
+            record.duration
+        );
+    })
 }
 
 /// Spawns the client command once, or once per case when it contains `{case}`; each run is bounded

@@ -51,6 +51,7 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
     if args.jobs == Some(0) {
         return Err("--jobs must be at least 1".into());
     }
+    wsspec_reports::sink::check_writable(&args.out).map_err(|e| format!("the findings folder: {e}"))?;
     // The embedded server lives exactly as long as the run.
     let (url, _server) = match args.url {
         Some(url) => (url, None),

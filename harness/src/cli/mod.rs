@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 /// WebSocket (RFC 6455) conformance suite: runs a declarative catalog of cases against a server and
 /// writes Autobahn-compatible reports.
 #[derive(Debug, Parser)]
-#[command(name = "wsspec", version, about, after_help = "Exit codes: 0 passed (no case failed, no fuzz finding, no verdict changed), 1 failed (a case failed, a\nfinding, a changed verdict), 2 the run could not be done (bad input, unreachable target, unwritable output),\nwith one line saying why. `wsspec help COMMAND` gives each command's exit codes.")]
+#[command(name = "wsspec", version, about, after_help = "Exit codes: 0 passed (no case failed, no fuzz finding, no verdict changed), 1 failed (a case failed, a\nfinding, a changed verdict), 2 the run could not be done, or not completely (bad input, unreachable target,\nunwritable output, wsspec's own error, a target that stopped answering, an incomplete report folder), with\none line saying why; 3 interrupted (SIGINT, SIGTERM) before every case ran. `wsspec help COMMAND` gives\neach command's exit codes.")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -25,7 +25,8 @@ pub struct Args {
 const GATE_EXIT_CODES: &str = "Exit codes: 0 no case failed (with --expect: every result as expected); 1 a case failed: behavior FAILED,
 or behaviorClose FAILED, WRONG CODE or UNCLEAN (with --expect: an unexpected result or a stale entry); 2 the run
 could not be done: bad arguments, a bad URL, spec, case or expectations file, a case pattern that selects
-nothing, an unreachable target, an unwritable report folder.";
+nothing, an unreachable target or one that stopped answering, an unwritable report folder, wsspec's own
+error on a case; 3 interrupted (SIGINT, SIGTERM) before every case ran.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -135,10 +136,29 @@ impl ServerArgs {
     }
 }
 
-/// How a run ended, when it could be done.
+/// How a command ended, when it did not fail at once; worse outcomes come later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
+    /// Exit 0.
     Passed,
+    /// Exit 1: a case failed.
     Failed,
+    /// Exit 2, after the reports were written: wsspec could not run some cases through its own
+    /// fault, the target stopped answering, or a stored report folder is incomplete.
+    Incomplete,
+    /// Exit 3: a signal stopped the run before every case ran.
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Passed => 0,
+            Self::Failed => 1,
+            Self::Incomplete => 2,
+            Self::Interrupted => 3,
+        }
+    }
 }
 
 pub async fn run(args: Args) -> Result<Outcome, String> {

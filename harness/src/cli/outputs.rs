@@ -2,10 +2,10 @@
 //! results (HTML always, JUnit when asked), the expectations gate and the exit code. Shared by every
 //! command that runs cases, and by `wsspec report`.
 //!
-//! A command calls `check` before running anything, `finish_agent` after each agent (the summary),
-//! and `finish_run` once at the end, which renders the reports of every agent once (rendering per
-//! agent cost a whole re-render each: 98 s more for 100 one-case agents). An interrupted run keeps
-//! `index.json` and the case records, from which `wsspec report` renders.
+//! A command calls `check` and `open_sink` before running anything, `finish_agent` after each agent
+//! (the summary), and `finish_run` once at the end, which renders the reports of every agent once
+//! (rendering per agent cost a whole re-render each: 98 s more for 100 one-case agents). An
+//! interrupted run renders too; `wsspec report` renders any folder again.
 
 use std::{collections::BTreeMap, path::Path, path::PathBuf};
 
@@ -14,7 +14,8 @@ use wsspec::{
     expectations::Expectations,
 };
 use wsspec_reports::{
-    case_order, html::Html, junit::Junit, render, Behavior, BehaviorClose, CaseRecord, IndexEntry, Output, ReportError, SectionTitles,
+    case_order, html::Html, junit::Junit, render, sink::Sink, Behavior, BehaviorClose, CaseRecord, IndexEntry, Output, ReportError,
+    SectionTitles,
     Status, StoredResults,
 };
 
@@ -66,12 +67,50 @@ pub fn check(args: &OutputArgs, catalog: &Catalog) -> Result<(), String> {
     Gate::load(args, |id| catalog.case(id).is_some()).map(drop)
 }
 
-/// Summarizes one agent's results (already written to the report folder); true when they fail the
-/// run. The reports are rendered by `finish_run`.
-pub fn finish_agent(agent: &str, records: &[CaseRecord], seconds: f64, args: &OutputArgs) -> Result<bool, String> {
+/// Opens the report folder for a run, before any case runs: an unwritable folder or an unreadable
+/// `index.json` is an error (exit 2). Records the section titles of the catalog the run loaded.
+pub fn open_sink(out: &Path, catalog: &Catalog) -> Result<Sink, String> {
+    let sink = Sink::open(out).map_err(|e| format!("the report folder: {e}"))?;
+    sink.set_sections(section_titles(catalog).0).map_err(|e| e.to_string())?;
+    Ok(sink)
+}
+
+/// One agent's part of a run, as its summary shows it.
+pub struct AgentResults<'a> {
+    pub agent: &'a str,
+    /// Judged results, in case order.
+    pub records: &'a [CaseRecord],
+    /// Cases wsspec could not run through its own fault: (id, what went wrong).
+    pub errors: &'a [(String, String)],
+    /// Selected cases without a result or an error.
+    pub not_run: &'a [String],
+    /// How many cases were selected for the agent.
+    pub selected: usize,
+    /// From the agent's first case to its last result.
+    pub seconds: f64,
+    /// Why the run stopped before `not_run`.
+    pub stopped: Option<&'a str>,
+}
+
+/// Summarizes one agent's results (already written to the report folder; `finish_run` renders them).
+/// The outcome: Failed when a result fails the run, Incomplete when wsspec failed on a case.
+pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outcome, String> {
     let gate = Gate::load(args, |_| true)?;
-    let results: Vec<_> = records.iter().map(|r| (r.id.as_str(), r.index_entry(), Some(r))).collect();
-    Ok(summarize(agent, &results, &format!("{} cases in {seconds:.1} s", records.len()), &gate))
+    let results: Vec<_> = agent.records.iter().map(|r| (r.id.as_str(), r.index_entry(), Some(r))).collect();
+    let heading = format!("{} cases in {:.1} s", agent.records.len(), agent.seconds);
+    let mut outcome = if summarize(agent.agent, &results, &heading, &gate) { Outcome::Failed } else { Outcome::Passed };
+    for (id, error) in agent.errors {
+        eprintln!("  ERROR  {id:<9} {error}");
+    }
+    if !agent.errors.is_empty() {
+        eprintln!("  {} cases not run through wsspec's own fault (not counted against the target)", agent.errors.len());
+        outcome = outcome.max(Outcome::Incomplete);
+    }
+    if !agent.not_run.is_empty() {
+        let why = agent.stopped.map(|s| format!(" ({s})")).unwrap_or_default();
+        eprintln!("  stopped: {} of {} cases ran{why}; {} not run", agent.records.len(), agent.selected, agent.not_run.len());
+    }
+    Ok(outcome)
 }
 
 /// `wsspec report`: summarizes every agent stored in `dir` (a report folder or its index.json),
@@ -93,18 +132,25 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
         stored.sort_by_key(|(id, _, _)| case_order(id));
         failed |= summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
     }
-    finish_run(&results.dir, &results.index.keys().cloned().collect::<Vec<_>>(), failed, args)
+    let problems = results.problems();
+    if !problems.is_empty() {
+        eprintln!("\nINCOMPLETE: {} does not hold every result its runs selected", results.dir.display());
+        for problem in &problems {
+            eprintln!("  {problem}");
+        }
+    }
+    let outcome = finish_run(&results.dir, &results.agents(), if failed { Outcome::Failed } else { Outcome::Passed }, args)?;
+    Ok(if problems.is_empty() { outcome } else { outcome.max(Outcome::Incomplete) })
 }
 
 /// After the last agent: renders the reports of everything stored in `out` (every agent, once), the
-/// expectation totals of `agents`, the expectations update when asked, and the outcome (`failed` is
+/// expectation totals of `agents`, the expectations update when asked, and the outcome (`outcome` is
 /// what `finish_agent` and the command found).
-pub fn finish_run(out: &Path, agents: &[String], failed: bool, args: &OutputArgs) -> Result<Outcome, String> {
+pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &OutputArgs) -> Result<Outcome, String> {
     // A run where no case produced a result (a client that never connected) has nothing to render.
     if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
         render_reports(out, args, &Gate::load(args, |_| true)?)?;
     }
-    let mut outcome = if failed { Outcome::Failed } else { Outcome::Passed };
     if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
         let results = StoredResults::load(out).map_err(|e| e.to_string())?;
         let of_run: Vec<(&str, &str, &IndexEntry)> = results
@@ -127,7 +173,10 @@ pub fn finish_run(out: &Path, agents: &[String], failed: bool, args: &OutputArgs
             let updated = expectations.updated(of_run);
             std::fs::write(path, updated.to_toml()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!("expectations: wrote {} ({} entries); review the reasons before committing", path.display(), updated.entries.len());
-            outcome = Outcome::Passed;
+            // The results are now all expected; an incomplete or interrupted run stays so.
+            if outcome == Outcome::Failed {
+                outcome = Outcome::Passed;
+            }
         }
     }
     eprintln!("HTML report: {}", out.join("index.html").display());
@@ -140,8 +189,12 @@ pub fn finish_run(out: &Path, agents: &[String], failed: bool, args: &OutputArgs
 /// Renders everything stored in `out`, every agent of it, as the options ask.
 fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), String> {
     let results = StoredResults::load(out).map_err(|e| e.to_string())?;
-    let titles = section_titles();
-    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.index.keys().cloned(), titles.clone()))];
+    // The titles the runs recorded (their catalog, maybe --catalog), else the built-in catalog's.
+    let titles = match results.run.sections.is_empty() {
+        true => Catalog::embedded().map(|c| section_titles(&c)).unwrap_or_default(),
+        false => SectionTitles(results.run.sections.clone()),
+    };
+    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.agents(), titles.clone()))];
     if let Some(path) = &args.junit {
         outputs.push(Box::new(Junit::new(path, titles)));
     }
@@ -156,10 +209,10 @@ fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), Stri
     Ok(())
 }
 
-/// Section and subsection titles of the built-in catalog (ids never change meaning).
-fn section_titles() -> SectionTitles {
-    let sections = Catalog::embedded().map(|c| c.sections).unwrap_or_default();
-    let titles = sections.into_iter().flat_map(|Section { id, title, subsections }| std::iter::once((id, title)).chain(subsections));
+/// Section and subsection titles of `catalog`.
+fn section_titles(catalog: &Catalog) -> SectionTitles {
+    let sections = catalog.sections.iter().cloned();
+    let titles = sections.flat_map(|Section { id, title, subsections }| std::iter::once((id, title)).chain(subsections));
     SectionTitles(titles.collect())
 }
 

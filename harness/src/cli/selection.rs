@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use wsspec::catalog::{case_matches, names_autobahn_deflate, Case, Catalog, Role};
+use wsspec::catalog::{case_matches, names_autobahn_deflate, Case, Catalog, Patterns, Role};
 
 use super::Outcome;
 
@@ -132,24 +132,30 @@ pub fn list(selected: &[Case]) -> std::io::Result<Outcome> {
     Ok(Outcome::Passed)
 }
 
-/// The cases for `role` that the patterns select, in id order; every pattern must select a case
-/// (see [`check_patterns`]).
-pub fn select(catalog: &Catalog, role: Role, patterns: &[String], exclude: &[String]) -> Result<Vec<Case>, String> {
-    check_patterns(catalog, role, patterns, PatternUse::Select)?;
-    check_patterns(catalog, role, exclude, PatternUse::Exclude)?;
-    let selected: Vec<Case> = catalog
-        .cases
-        .iter()
-        .filter(|c| c.applies_to(role))
-        .filter(|c| patterns.is_empty() || patterns.iter().any(|p| case_matches(p, c.id.as_str())))
-        .filter(|c| !exclude.iter().any(|p| case_matches(p, c.id.as_str())))
-        .cloned()
-        .collect();
-    if selected.is_empty() {
-        return Err("the exclude patterns leave no case to run".into());
-    }
-    if let Some(pattern) = patterns.iter().find(|p| !selected.iter().any(|c| case_matches(p, c.id.as_str()))) {
+/// The cases for `role` that every layer of patterns selects, in catalog order (see
+/// `wsspec::catalog::select`). With a spec file, the command line is a second layer that narrows the
+/// spec's selection; the narrowing is reported. Every pattern must select a case (see
+/// [`check_patterns`]; the spec file's are checked when it is loaded), and a case pattern whose every
+/// case the exclusions leave out is refused too.
+pub fn select(catalog: &Catalog, role: Role, spec: Option<Patterns>, args: &SelectionArgs) -> Result<Vec<Case>, String> {
+    let command_line = Patterns { cases: args.cases.clone(), exclude: args.exclude.clone() };
+    check_patterns(catalog, role, &command_line.cases, PatternUse::Select)?;
+    check_patterns(catalog, role, &command_line.exclude, PatternUse::Exclude)?;
+    let narrows = !command_line.cases.is_empty() || !command_line.exclude.is_empty();
+    let layers: Vec<Patterns> = spec.iter().cloned().chain(narrows.then_some(command_line)).collect();
+    let layers = if layers.is_empty() { vec![Patterns::default()] } else { layers };
+    let selected = wsspec::catalog::select(catalog, role, &layers).map_err(|e| match (&spec, narrows) {
+        (Some(_), true) => format!("--cases/--exclude within the spec file's selection: {e}"),
+        (Some(_), false) => format!("the spec file: {e}"),
+        (None, _) => e.to_string(),
+    })?;
+    let patterns = layers.iter().flat_map(|l| &l.cases);
+    if let Some(pattern) = patterns.clone().find(|p| !selected.iter().any(|c| case_matches(p, c.id.as_str()))) {
         return Err(format!("the case pattern `{pattern}` selects only cases that the exclude patterns leave out"));
+    }
+    if let (Some(spec), true) = (&spec, narrows) {
+        let of_spec = wsspec::catalog::select(catalog, role, std::slice::from_ref(spec)).map_err(|e| format!("the spec file: {e}"))?;
+        eprintln!("wsspec: --cases/--exclude narrow the spec file's selection: {} of its {} cases", selected.len(), of_spec.len());
     }
     Ok(selected)
 }

@@ -1,15 +1,15 @@
 //! `wsspec server`: select cases, run them against each server, summarize, pick the exit code.
 
-use std::{path::PathBuf, time::Instant};
+use std::path::PathBuf;
 
 use wsspec::{
-    catalog::{case_matches, full_match, Case, Role},
-    engine::{default_jobs, run_cases, RunConfig, RunOptions, Target},
+    catalog::{AgentExclusions, Patterns, Role},
+    engine::{default_jobs, run_cases, RunConfig, RunEnd, RunOptions, Stop, Target},
     peers::reference_server::ReferenceServer,
 };
 
 use super::{
-    outputs,
+    outputs::{self, AgentResults},
     progress::{terminal_safe, Progress},
     selection, spec, Outcome, ServerArgs,
 };
@@ -17,11 +17,10 @@ use super::{
 /// The agent name of the embedded reference server.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
 
-/// One server to test, with its own case selection.
+/// One server to test.
 struct Run {
     agent: String,
     url: Option<String>,
-    exclude: Vec<String>,
 }
 
 pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
@@ -30,8 +29,11 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     if args.jobs == Some(0) {
         return Err("--jobs must be at least 1".into());
     }
+    if args.agent.is_some() && args.spec.is_some() {
+        return Err("--agent names the server given as URL; a spec file names its servers itself".into());
+    }
 
-    let (mut patterns, mut exclude, mut out, runs) = match &args.spec {
+    let (spec_patterns, exclusions, out, runs) = match &args.spec {
         Some(path) => {
             if args.url.is_some() {
                 return Err("give either a URL or --spec, not both".into());
@@ -44,44 +46,36 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             let runs = spec
                 .servers
                 .iter()
-                .map(|s| {
-                    let agent = s.agent.clone().unwrap_or_else(|| "UnknownServer".into());
-                    let exclude = spec
-                        .selection
-                        .exclude_agent_cases
-                        .iter()
-                        .filter(|(pattern, _)| full_match(pattern, &agent))
-                        .flat_map(|(_, cases)| cases.clone())
-                        .collect();
-                    Run { agent, url: Some(s.url.clone()), exclude }
-                })
+                .map(|s| Run { agent: s.agent.clone().unwrap_or_else(|| "UnknownServer".into()), url: Some(s.url.clone()) })
                 .collect();
             let selection = spec.selection;
-            (selection.cases, selection.exclude_cases, selection.outdir.map(PathBuf::from), runs)
+            let patterns = Patterns { cases: selection.cases, exclude: selection.exclude_cases };
+            let out = selection.outdir.map(PathBuf::from).unwrap_or(args.out.clone());
+            (Some(patterns), AgentExclusions(selection.exclude_agent_cases), out, runs)
         }
         None => {
             let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { EMBEDDED_AGENT }.into());
-            (Vec::new(), Vec::new(), None, vec![Run { agent, url: args.url.clone(), exclude: Vec::new() }])
+            (None, AgentExclusions::default(), args.out.clone(), vec![Run { agent, url: args.url.clone() }])
         }
     };
-    patterns.extend(args.selection.cases.iter().cloned());
-    exclude.extend(args.selection.exclude.iter().cloned());
-    if args.agent.is_some() && args.spec.is_some() {
-        return Err("--agent names the server given as URL; a spec file names its servers itself".into());
-    }
-    let out = out.take().unwrap_or(args.out.clone());
-    let selected = selection::select(&catalog, Role::Server, &patterns, &exclude)?;
+    let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection)?;
     outputs::check(&args.outputs, &catalog)?;
 
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
+    let sink = outputs::open_sink(&out, &catalog)?;
+    let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
     let options = RunOptions { timeout_scale: args.selection.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), ..RunOptions::default() };
-    let mut failed = false;
-    let agents: Vec<String> = runs.iter().map(|r| r.agent.clone()).collect();
+    let mut outcome = Outcome::Passed;
+    let mut agents = Vec::new();
     for run in runs {
-        let cases: Vec<Case> = selected.iter().filter(|c| !run.exclude.iter().any(|p| case_matches(p, c.id.as_str()))).cloned().collect();
+        if let Some(reason) = stop.reason() {
+            eprintln!("wsspec: {}: not run ({reason})", run.agent);
+            continue;
+        }
+        let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();
         // The embedded server lives exactly as long as its run.
         let (url, _server) = match run.url {
             Some(url) => (url, None),
@@ -90,17 +84,43 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 (server.url(), Some(server))
             }
         };
-        let target = Target::parse(&url)?;
-        let config = RunConfig { agent: run.agent.clone(), target, out_dir: out.clone(), options: options.clone() };
+        let config = RunConfig { agent: run.agent.clone(), target: Target::parse(&url)?, options: options.clone() };
         eprintln!("wsspec: {} cases against {} ({url}), {} at a time", cases.len(), terminal_safe(&run.agent), options.jobs);
-        let started = Instant::now();
         let mut progress = Progress::new(cases.len());
-        let records = run_cases(&cases, &config, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
+        let report = run_cases(&cases, &config, &sink, &stop, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
         progress.finish();
-        failed |= outputs::finish_agent(&run.agent, &records, started.elapsed().as_secs_f64(), &args.outputs)?;
+        let stopped = match &report.end {
+            RunEnd::Complete => None,
+            RunEnd::Interrupted(reason) => Some(format!("interrupted: {reason}")),
+            RunEnd::TargetFailed(answer) => Some(format!("the target stopped opening WebSockets: {answer}")),
+        };
+        let results = AgentResults {
+            agent: &run.agent,
+            records: &report.records,
+            errors: &report.errors,
+            not_run: &report.not_run,
+            selected: cases.len(),
+            seconds: report.elapsed.as_secs_f64(),
+            stopped: stopped.as_deref(),
+        };
+        outcome = outcome.max(outputs::finish_agent(&results, &args.outputs)?);
+        agents.push(run.agent.clone());
+        match &report.end {
+            RunEnd::Complete => {}
+            RunEnd::Interrupted(reason) => {
+                eprintln!("interrupted: {} of {} cases ran ({reason})", report.records.len(), cases.len());
+                outcome = outcome.max(Outcome::Interrupted);
+            }
+            RunEnd::TargetFailed(answer) => {
+                eprintln!(
+                    "wsspec: {url} stopped opening WebSockets after {} of {} cases, the rest were not run: {answer}",
+                    report.records.len(),
+                    cases.len()
+                );
+                outcome = outcome.max(Outcome::Incomplete);
+            }
+        }
     }
     eprintln!("Reports: {}", out.join("index.json").display());
-    outputs::finish_run(&out, &agents, failed, &args.outputs)
+    outputs::finish_run(&out, &agents, outcome, &args.outputs)
 }
-
-

@@ -8,25 +8,29 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     io,
     net::SocketAddr,
-    path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Duration,
+    panic::AssertUnwindSafe,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
 };
 
+use futures_util::FutureExt;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
-    sync::{watch, Notify, Semaphore},
+    sync::{mpsc, watch, Notify, Semaphore},
     task::JoinHandle,
     time::timeout,
 };
-use wsspec_reports::{autobahn, CaseRecord};
+use wsspec_reports::{sink::Sink, CaseRecord, ReportError};
 
 pub use protocol::{parse as parse_command, BadRequest, Command};
 
 use crate::{
-    catalog::{case_matches, full_match, Case, Role},
-    engine::{drive_case, report, Observation, RunOptions, Transport},
+    catalog::{AgentExclusions, Case, Role},
+    engine::{drive_case, report, runner, Observation, RunOptions, Transport},
     frame::{CloseCode, Decoder, FrameSpec, OpCode},
     handshake,
 };
@@ -41,9 +45,10 @@ pub type OnResult = Arc<dyn Fn(&CaseRecord) + Send + Sync>;
 pub struct ClientTestConfig {
     /// The selected cases, in id order; `/runCase?case=N` is the N-th.
     pub cases: Vec<Case>,
-    /// Agent pattern → case patterns not run for matching agents (Autobahn's `exclude-agent-cases`).
-    pub exclude_agent_cases: BTreeMap<String, Vec<String>>,
-    pub out_dir: PathBuf,
+    /// Cases not run for some agents (Autobahn's `exclude-agent-cases`).
+    pub exclude_agent_cases: AgentExclusions,
+    /// Where results go; each agent's run begins in it with its first `/runCase`.
+    pub sink: Arc<Sink>,
     pub options: RunOptions,
     pub on_result: Option<OnResult>,
 }
@@ -53,6 +58,16 @@ pub struct ClientTestServer {
     pub addr: SocketAddr,
     state: Arc<State>,
     task: JoinHandle<()>,
+    reports: tokio::sync::Mutex<mpsc::UnboundedReceiver<String>>,
+}
+
+/// What a waiting caller hears from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// An agent asked for its reports (`/updateReports`); its cases in flight have ended.
+    Reported(String),
+    /// A client asked the server to stop (`/stopServer`, `shutdownOnComplete=true`).
+    Stop,
 }
 
 struct State {
@@ -63,53 +78,88 @@ struct State {
     result_added: Notify,
     /// Cases being played right now, per agent: reports wait for them.
     in_flight: Mutex<BTreeMap<String, usize>>,
-    /// Agents that asked for their reports.
-    reported: Mutex<BTreeSet<String>>,
+    /// Agents whose run began in the sink.
+    begun: Mutex<BTreeSet<String>>,
+    /// When each agent's first case started and its last result came, from its first `/runCase`.
+    timing: Mutex<BTreeMap<String, (Instant, Instant)>>,
+    /// wsspec's own failures, per agent: case id → what went wrong.
+    errors: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+    reported: mpsc::UnboundedSender<String>,
     stop: watch::Sender<bool>,
+    /// Set by `close`: no new case starts.
+    closing: AtomicBool,
 }
 
 impl ClientTestServer {
     /// Listens on `addr` (e.g. `127.0.0.1:9001`, or port 0 for any).
     pub async fn start(addr: &str, config: ClientTestConfig) -> io::Result<Self> {
-        std::fs::create_dir_all(&config.out_dir)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let ids = config.cases.iter().map(|c| c.id.to_string()).collect();
         let (stop, _) = watch::channel(false);
+        let (reported, reports) = mpsc::unbounded_channel();
         let state = Arc::new(State {
             config,
             ids,
             results: Mutex::new(BTreeMap::new()),
             result_added: Notify::new(),
             in_flight: Mutex::new(BTreeMap::new()),
-            reported: Mutex::new(BTreeSet::new()),
+            begun: Mutex::new(BTreeSet::new()),
+            timing: Mutex::new(BTreeMap::new()),
+            errors: Mutex::new(BTreeMap::new()),
+            reported,
             stop,
+            closing: AtomicBool::new(false),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
-        Ok(Self { addr, state, task })
+        Ok(Self { addr, state, task, reports: tokio::sync::Mutex::new(reports) })
     }
 
     pub fn url(&self) -> String {
         format!("ws://{}", self.addr)
     }
 
-    /// Resolves once a client asked the server to stop (`/stopServer`, `shutdownOnComplete`) or
-    /// `agents` distinct agents have asked for their reports.
-    pub async fn wait_for_stop(&self, agents: Option<usize>) {
+    /// The next agent to ask for its reports, or a client's request to stop the server.
+    pub async fn next_event(&self) -> ServerEvent {
         let mut stop = self.state.stop.subscribe();
-        loop {
-            if *stop.borrow_and_update() || agents.is_some_and(|n| self.state.reported.lock().expect("lock").len() >= n) {
-                return;
-            }
-            if stop.changed().await.is_err() {
-                return;
-            }
+        let mut reports = self.reports.lock().await;
+        tokio::select! {
+            biased;
+            Some(agent) = reports.recv() => ServerEvent::Reported(agent),
+            _ = stop.wait_for(|stop| *stop) => ServerEvent::Stop,
         }
     }
 
-    /// Agents that have at least one result.
+    /// Agents that began a run here (ran a case, or were expected), in name order.
     pub fn agents(&self) -> Vec<String> {
-        self.state.results.lock().expect("lock").keys().cloned().collect()
+        self.state.begun.lock().expect("lock").iter().cloned().collect()
+    }
+
+    /// Begins `agent`'s run before its first case (the client wsspec spawns), so a client that never
+    /// connects is on record with every selected case missing.
+    pub fn expect_agent(&self, agent: &str) -> Result<(), ReportError> {
+        self.state.begin(agent)
+    }
+
+    /// From `agent`'s first case's start to its last result.
+    pub fn elapsed(&self, agent: &str) -> Duration {
+        self.state.timing.lock().expect("lock").get(agent).map_or(Duration::ZERO, |(first, last)| last.duration_since(*first))
+    }
+
+    /// Cases of `agent` wsspec could not run through its own fault: (id, what went wrong).
+    pub fn errors(&self, agent: &str) -> Vec<(String, String)> {
+        let errors = self.state.errors.lock().expect("lock");
+        errors.get(agent).map(|e| e.iter().map(|(id, error)| (id.clone(), error.clone())).collect()).unwrap_or_default()
+    }
+
+    /// The sink results go to.
+    pub fn sink(&self) -> &Sink {
+        &self.state.config.sink
+    }
+
+    /// Starts no new case: later `/runCase` requests are refused with 503.
+    pub fn close(&self) {
+        self.state.closing.store(true, Ordering::SeqCst);
     }
 
     /// The results of one agent, in case order.
@@ -119,25 +169,21 @@ impl ClientTestServer {
         self.state.ids.iter().filter_map(|id| by_id.get(id).cloned()).collect()
     }
 
-    /// Ids of selected cases that `agent` is expected to run but has no result for.
+    /// Ids of selected cases that `agent` is expected to run but has no result (nor error) for.
     pub fn missing(&self, agent: &str) -> Vec<String> {
         let results = self.state.results.lock().expect("lock");
-        let done = results.get(agent);
-        self.state
-            .ids
-            .iter()
-            .filter(|id| !self.state.excluded(agent, id) && !done.is_some_and(|d| d.contains_key(*id)))
-            .cloned()
-            .collect()
+        let errors = self.state.errors.lock().expect("lock");
+        let done = |id: &String| results.get(agent).is_some_and(|d| d.contains_key(id)) || errors.get(agent).is_some_and(|e| e.contains_key(id));
+        self.state.ids.iter().filter(|id| !self.state.excluded(agent, id) && !done(id)).cloned().collect()
     }
 
     pub fn case_count(&self) -> usize {
         self.state.ids.len()
     }
 
-    /// Waits (bounded) until no case is being played, so every result is recorded.
-    pub async fn settle(&self) {
-        self.state.settle(None).await;
+    /// Waits, for at most `bound`, until no case is being played, so every result is recorded.
+    pub async fn settle(&self, bound: Duration) {
+        self.state.settle(None, bound).await;
     }
 }
 
@@ -149,15 +195,12 @@ impl Drop for ClientTestServer {
 
 impl State {
     fn excluded(&self, agent: &str, id: &str) -> bool {
-        self.config
-            .exclude_agent_cases
-            .iter()
-            .any(|(pattern, cases)| full_match(pattern, agent) && cases.iter().any(|p| case_matches(p, id)))
+        self.config.exclude_agent_cases.excludes(agent, id)
     }
 
-    /// Waits, for at most 30 s, until no case of `agent` (of any agent with `None`) is in flight: a
-    /// driver asks for its reports right after its last case ends, maybe before it is recorded.
-    async fn settle(&self, agent: Option<&str>) {
+    /// Waits, for at most `bound`, until no case of `agent` (of any agent with `None`) is in flight:
+    /// a driver asks for its reports right after its last case ends, maybe before it is recorded.
+    async fn settle(&self, agent: Option<&str>, bound: Duration) {
         let idle = || {
             let in_flight = self.in_flight.lock().expect("lock");
             match agent {
@@ -165,7 +208,7 @@ impl State {
                 None => in_flight.values().all(|n| *n == 0),
             }
         };
-        let _ = timeout(Duration::from_secs(30), async {
+        let _ = timeout(bound, async {
             loop {
                 let added = self.result_added.notified();
                 if idle() {
@@ -182,24 +225,37 @@ impl State {
         results.get(agent)?.get(id).map(|r| r.behavior.as_str().to_string())
     }
 
-    fn record(&self, mut record: CaseRecord) -> io::Result<()> {
-        let out = &self.config.out_dir;
-        {
-            // Written under the lock, so the index on disk is never older than one written before,
-            // and two agents whose names reduce to one file name never pick the same one.
-            let mut results = self.results.lock().expect("lock");
-            let stem = autobahn::unique_agent_stem(&record.agent, &autobahn::read_index(out).unwrap_or_default());
-            record.reportfile = autobahn::case_report_file(&stem, &record.id);
-            autobahn::write_case(out, &record)?;
-            let by_id = results.entry(record.agent.clone()).or_default();
-            by_id.insert(record.id.clone(), record.clone());
-            let entries = by_id.iter().map(|(id, r)| (id.clone(), r.index_entry())).collect();
-            autobahn::write_index(out, &record.agent, &entries)?;
+    /// Begins `agent`'s run in the sink with its first case: its earlier results there are replaced.
+    fn begin(&self, agent: &str) -> Result<(), ReportError> {
+        let mut begun = self.begun.lock().expect("lock");
+        if begun.contains(agent) {
+            return Ok(());
         }
-        if let Some(on_result) = &self.config.on_result {
-            on_result(&record);
+        let selected = self.ids.iter().filter(|id| !self.excluded(agent, id)).cloned().collect();
+        self.config.sink.begin_agent(agent, selected)?;
+        begun.insert(agent.to_string());
+        Ok(())
+    }
+
+    /// Records a judged result, or wsspec's own failure to run the case.
+    fn record(&self, agent: &str, case: &Case, outcome: Result<CaseRecord, String>) -> Result<(), ReportError> {
+        match outcome {
+            Ok(mut record) => {
+                self.config.sink.record(&mut record)?;
+                self.results.lock().expect("lock").entry(agent.to_string()).or_default().insert(record.id.clone(), record.clone());
+                if let Some(on_result) = &self.config.on_result {
+                    on_result(&record);
+                }
+            }
+            Err(error) => {
+                self.config.sink.error(agent, case.id.as_str(), &case.title, &error)?;
+                eprintln!("wsspec: [{agent}] {}: {error}", case.id);
+                self.errors.lock().expect("lock").entry(agent.to_string()).or_default().insert(case.id.to_string(), error);
+            }
         }
-        self.result_added.notify_waiters();
+        if let Some((_, last)) = self.timing.lock().expect("lock").get_mut(agent) {
+            *last = Instant::now();
+        }
         Ok(())
     }
 }
@@ -255,6 +311,9 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
         Ok(command) => command,
         Err(bad) => return http_error(stream, bad.status, &bad.message).await,
     };
+    if matches!(command, Command::RunCase { .. }) && state.closing.load(Ordering::SeqCst) {
+        return http_error(stream, 503, "the server is shutting down and starts no new case").await;
+    }
     let key = match handshake::check_request(&request) {
         Ok(key) => key,
         Err(e) => return http_error(stream, 400, &format!("not a WebSocket opening handshake: {e}")).await,
@@ -287,8 +346,8 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             send_and_close(stream, Some(serde_json::json!({ "behavior": behavior }).to_string())).await
         }
         Command::UpdateReports { agent, shutdown } => {
-            state.settle(Some(&agent)).await;
-            state.reported.lock().expect("lock").insert(agent);
+            state.settle(Some(&agent), Duration::from_secs(30)).await;
+            let _ = state.reported.send(agent);
             send_and_close(stream, None).await;
             state.stop.send_modify(|stop| *stop |= shutdown);
         }
@@ -301,16 +360,26 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             if state.excluded(&agent, case.id.as_str()) {
                 return send_and_close(stream, None).await;
             }
+            if let Err(e) = state.begin(&agent) {
+                eprintln!("wsspec: cannot begin the results of {agent}: {e}");
+                return send_and_close(stream, None).await;
+            }
             *state.in_flight.lock().expect("lock").entry(agent.clone()).or_default() += 1;
+            state.timing.lock().expect("lock").entry(agent.clone()).or_insert_with(|| (Instant::now(), Instant::now()));
             let mut obs = Observation::starting_now();
             obs.record_handshake(&head, &response);
             let options = &state.config.options;
             let bound = Duration::from_secs_f64((case.timeout + 10.0) * options.timeout_scale + 10.0);
-            let obs = match timeout(bound, drive_case(case, stream, &leftover, Role::Client, options, obs)).await {
-                Ok(obs) => obs,
-                Err(_) => Observation::aborted("the case overran wsspec's outer time bound (a bug in wsspec)"),
+            let play = AssertUnwindSafe(async {
+                runner::inject_panic(case);
+                timeout(bound, drive_case(case, stream, &leftover, Role::Client, options, obs)).await
+            });
+            let outcome = match play.catch_unwind().await {
+                Ok(Ok(obs)) => Ok(report(&agent, case, obs)),
+                Ok(Err(_)) => Err(format!("the case overran wsspec's outer time bound of {:.0} s (a bug in wsspec)", bound.as_secs_f64())),
+                Err(panic) => Err(runner::panic_message(&*panic)),
             };
-            if let Err(e) = state.record(report(&agent, case, obs)) {
+            if let Err(e) = state.record(&agent, case, outcome) {
                 eprintln!("wsspec: cannot write the result of {} for {agent:?}: {e}", case.id);
             }
             *state.in_flight.lock().expect("lock").entry(agent).or_default() -= 1;
@@ -340,6 +409,7 @@ async fn http_error(mut stream: Transport, status: u16, message: &str) {
     let reason = match status {
         404 => "Not Found",
         408 => "Request Timeout",
+        503 => "Service Unavailable",
         _ => "Bad Request",
     };
     let body = format!("{message}\n");

@@ -1,27 +1,37 @@
-//! Runs a selection of cases concurrently against one target and writes each result the moment it
-//! is judged, so a crash or an interrupt keeps everything recorded so far.
+//! Runs a selection of cases concurrently against one target and hands each result to the report
+//! sink the moment it is judged, so a crash or an interrupt keeps everything recorded so far.
+//!
+//! Three things end a case without a verdict about the target: wsspec's own failure (a panic in the
+//! case task, wsspec's outer time bound, a local resource error such as too many open files),
+//! recorded as an error and never counted as FAILED; an interrupt (see [`Stop`]); and a target that
+//! stopped opening WebSockets: after [`OPEN_FAILURES`] cases in a row fail to open (or every case
+//! that ran did), the run stops and the rest are not run, rather than graded as hundreds of failures.
 
 use std::{
-    collections::BTreeMap,
     panic::AssertUnwindSafe,
-    path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use futures_util::FutureExt;
 use tokio::{sync::Semaphore, task::JoinSet, time::timeout};
-use wsspec_reports::{autobahn, case_order, CaseRecord, IndexEntry};
+use wsspec_reports::{
+    case_order,
+    sink::{RunState, Sink},
+    CaseRecord,
+};
 
-use super::{session::run_case, RunOptions, Target};
+use super::{session::run_case, stop::GRACE, RunOptions, Stop, Target};
 use crate::catalog::Case;
 
-/// One run: an agent (the name results are filed under), its address, where reports go.
+/// Cases in a row whose WebSocket never opened after which a run stops: the target is gone.
+pub const OPEN_FAILURES: usize = 3;
+
+/// One run: an agent (the name results are filed under), its address, its options.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub agent: String,
     pub target: Target,
-    pub out_dir: PathBuf,
     pub options: RunOptions,
 }
 
@@ -30,66 +40,210 @@ pub struct RunConfig {
 pub enum RunError {
     #[error("cannot reach the target {url}: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("cannot write reports to {dir}: {source}")]
-    Output { dir: String, source: std::io::Error },
+    #[error("{0}")]
+    Output(#[from] wsspec_reports::ReportError),
 }
 
-/// Runs `cases` against `config.target`; `on_result` sees each record as it is written.
+/// What a run did, besides the files the sink wrote.
+#[derive(Debug)]
+pub struct RunReport {
+    /// Judged results, in case order.
+    pub records: Vec<CaseRecord>,
+    /// Cases wsspec could not run through its own fault: (id, what went wrong).
+    pub errors: Vec<(String, String)>,
+    /// Cases the run stopped before, in case order.
+    pub not_run: Vec<String>,
+    pub end: RunEnd,
+    /// From the first case's start to the last result.
+    pub elapsed: Duration,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    Complete,
+    /// A [`Stop`] was raised; the reason.
+    Interrupted(String),
+    /// The target stopped opening WebSockets; what it answered.
+    TargetFailed(String),
+}
+
+/// What one case task ended with.
+enum Outcome {
+    Judged { record: CaseRecord, open_failure: Option<String> },
+    Error(String),
+    NotRun,
+}
+
+/// Runs `cases` against `config.target`, writing through `sink`; `on_result` sees each judged record
+/// as it is written. `stop` ends the run early (an interrupt).
 pub async fn run_cases(
     cases: &[Case],
     config: &RunConfig,
+    sink: &Sink,
+    stop: &Stop,
     mut on_result: impl FnMut(&CaseRecord),
-) -> Result<Vec<CaseRecord>, RunError> {
-    let output_error = |source| RunError::Output { dir: config.out_dir.display().to_string(), source };
-    std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
+) -> Result<RunReport, RunError> {
     check_reachable(&config.target, config.options.timeout_scale).await?;
-
+    sink.begin_agent(&config.agent, cases.iter().map(|c| c.id.to_string()).collect())?;
+    let started = Instant::now();
+    // Raised by `stop` (with grace for cases in flight) or by a failing target (at once).
+    let (halt, abort) = (Stop::new(), Stop::new());
+    let forward = {
+        let (stop, halt) = (stop.clone(), halt.clone());
+        tokio::spawn(async move {
+            stop.raised().await;
+            halt.raise(stop.reason().unwrap_or_default());
+        })
+    };
     let semaphore = Arc::new(Semaphore::new(config.options.jobs.max(1)));
     let mut tasks = JoinSet::new();
     for case in cases.iter().cloned() {
-        let (semaphore, config) = (semaphore.clone(), config.clone());
+        let (semaphore, config, halt, abort) = (semaphore.clone(), config.clone(), halt.clone(), abort.clone());
         tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.expect("semaphore lives as long as the run");
-            let record = AssertUnwindSafe(run_one(&case, &config)).catch_unwind().await;
-            record.unwrap_or_else(|_| internal_failure(&case, &config.agent, "wsspec panicked while running this case (a bug in wsspec)"))
+            let outcome = tokio::select! {
+                biased;
+                _ = halt.raised() => Outcome::NotRun,
+                _ = abort.raised() => Outcome::NotRun,
+                permit = semaphore.acquire_owned() => {
+                    let _permit = permit.expect("the semaphore is never closed");
+                    let play = AssertUnwindSafe(run_one(&case, &config)).catch_unwind();
+                    tokio::select! {
+                        outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
+                        _ = async { halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
+                        _ = abort.raised() => Outcome::NotRun,
+                    }
+                }
+            };
+            (case, outcome)
         });
     }
-    // Files of their own even when another agent of the folder reduces to the same name.
-    let stem = autobahn::unique_agent_stem(&config.agent, &autobahn::read_index(&config.out_dir).unwrap_or_default());
-    let mut index: BTreeMap<String, IndexEntry> = BTreeMap::new();
-    let mut records = Vec::with_capacity(cases.len());
-    let mut last_index_write = Instant::now();
+
+    let mut report = RunReport { records: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
+    // Cases that failed to open, held back until a case opens (they are then recorded) or the
+    // target is judged gone (they are then not run).
+    let mut streak: Vec<(CaseRecord, String)> = Vec::new();
+    let mut opened_any = false;
     while let Some(joined) = tasks.join_next().await {
-        let mut record = joined.expect("case tasks catch their own panics and are never cancelled");
-        record.reportfile = autobahn::case_report_file(&stem, &record.id);
-        autobahn::write_case(&config.out_dir, &record).map_err(output_error)?;
-        index.insert(record.id.clone(), record.index_entry());
-        if last_index_write.elapsed() > Duration::from_millis(500) {
-            autobahn::write_index(&config.out_dir, &config.agent, &index).map_err(output_error)?;
-            last_index_write = Instant::now();
+        let (case, outcome) = joined.expect("case tasks catch their own panics and are never cancelled");
+        match outcome {
+            Outcome::Judged { record, open_failure: None } => {
+                opened_any = true;
+                for (mut held, _) in streak.drain(..).chain([(record, String::new())]) {
+                    sink.record(&mut held)?;
+                    on_result(&held);
+                    report.records.push(held);
+                }
+            }
+            Outcome::Judged { record, open_failure: Some(answer) } if abort.reason().is_none() => {
+                streak.push((record, answer));
+                if streak.len() >= OPEN_FAILURES {
+                    abort.raise(streak[0].1.clone());
+                }
+            }
+            Outcome::Judged { record, .. } => report.not_run.push(record.id),
+            Outcome::Error(error) => {
+                sink.error(&config.agent, case.id.as_str(), &case.title, &error)?;
+                report.errors.push((case.id.to_string(), error));
+            }
+            Outcome::NotRun => report.not_run.push(case.id.to_string()),
         }
-        on_result(&record);
-        records.push(record);
     }
-    autobahn::write_index(&config.out_dir, &config.agent, &index).map_err(output_error)?;
-    records.sort_by_key(|r| case_order(&r.id));
-    Ok(records)
+    forward.abort();
+    if !streak.is_empty() && !opened_any && abort.reason().is_none() {
+        // Every case that ran failed to open: the target never speaks WebSocket.
+        abort.raise(streak[0].1.clone());
+    }
+    if abort.reason().is_some() {
+        report.not_run.extend(streak.drain(..).map(|(record, _)| record.id));
+    }
+    for (mut held, _) in streak {
+        sink.record(&mut held)?;
+        on_result(&held);
+        report.records.push(held);
+    }
+    report.end = match (abort.reason(), halt.reason()) {
+        (Some(answer), _) => RunEnd::TargetFailed(answer),
+        (None, Some(reason)) if !report.not_run.is_empty() => RunEnd::Interrupted(reason),
+        _ => RunEnd::Complete,
+    };
+    let (state, why) = match &report.end {
+        RunEnd::Complete => (RunState::Complete, None),
+        RunEnd::Interrupted(reason) => (RunState::Interrupted, Some(reason.clone())),
+        RunEnd::TargetFailed(answer) => (RunState::TargetFailed, Some(answer.clone())),
+    };
+    sink.end_agent(&config.agent, state, why)?;
+    report.records.sort_by_key(|r| case_order(&r.id));
+    report.not_run.sort_by_key(|id| case_order(id));
+    report.elapsed = started.elapsed();
+    Ok(report)
 }
 
-async fn run_one(case: &Case, config: &RunConfig) -> CaseRecord {
+async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
+    inject_panic(case);
     // A bound over the session's own bounds: if it is ever hit, wsspec has a bug, not the target.
     let scale = config.options.timeout_scale;
     let bound = Duration::from_secs_f64((case.timeout + 10.0) * scale + 10.0);
-    match timeout(bound, run_case(case, &config.target, &config.options)).await {
-        Ok(obs) => super::report(&config.agent, case, obs),
-        Err(_) => internal_failure(case, &config.agent, "the case overran wsspec's outer time bound (a bug in wsspec)"),
+    let Ok(obs) = timeout(bound, run_case(case, &config.target, &config.options)).await else {
+        return Outcome::Error(format!("the case overran wsspec's outer time bound of {:.0} s (a bug in wsspec)", bound.as_secs_f64()));
+    };
+    if let Some(error) = obs.open_error.as_deref().filter(|e| is_local_error(e)) {
+        return Outcome::Error(format!("a local resource ran out: {error}"));
+    }
+    let open_failure = obs.open_error.as_ref().map(|error| describe_open_failure(error, &obs.exchange.response));
+    Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure }
+}
+
+/// Errors of the machine wsspec runs on, not of the target: too many open files (EMFILE, ENFILE),
+/// no buffer space (ENOBUFS), no local port left (EADDRNOTAVAIL).
+pub(crate) fn is_local_error(error: &str) -> bool {
+    ["(os error 23)", "(os error 24)", "(os error 99)", "(os error 105)"].iter().any(|code| error.contains(code))
+}
+
+/// One line saying what the target answered instead of opening a WebSocket.
+fn describe_open_failure(error: &str, response: &[u8]) -> String {
+    if response.starts_with(b"HTTP/") {
+        let head = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
+        let status = crate::preview(head.lines().next().unwrap_or_default().trim().as_bytes(), 120);
+        format!("it answered `{status}` instead of 101 Switching Protocols ({error})")
+    } else if matches!(response.first(), Some(0x15 | 0x16)) {
+        "it answered with TLS: is it a wss:// (TLS) server? Give its URL as wss://".to_string()
+    } else if response.is_empty() {
+        error.to_string()
+    } else {
+        format!("it answered something that is not HTTP: {} ({error})", crate::preview(response, 60))
     }
 }
 
-fn internal_failure(case: &Case, agent: &str, reason: &str) -> CaseRecord {
-    super::report(agent, case, super::Observation::aborted(reason))
+/// The text of a panic, for the error it becomes.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    format!("wsspec panicked while running this case (a bug in wsspec): {}", text.unwrap_or_else(|| "no message".into()))
+}
+
+/// Test hook of debug builds: `WSSPEC_TEST_PANIC=<case id>` makes that case's task panic, so the
+/// tests can check that wsspec's own failure is reported as such.
+pub(crate) fn inject_panic(case: &Case) {
+    if cfg!(debug_assertions) && std::env::var("WSSPEC_TEST_PANIC").is_ok_and(|id| id == case.id.as_str()) {
+        panic!("injected by WSSPEC_TEST_PANIC");
+    }
 }
 
 async fn check_reachable(target: &Target, scale: f64) -> Result<(), RunError> {
     super::transport::probe(target, scale).await.map_err(|reason| RunError::Unreachable { url: target.url.clone(), reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_failures_say_what_the_target_answered() {
+        let line = describe_open_failure("opening handshake: status 404", b"HTTP/1.1 404 Not Found\r\nServer: x\r\n\r\n");
+        assert!(line.starts_with("it answered `HTTP/1.1 404 Not Found` instead of 101"), "{line}");
+        assert!(describe_open_failure("opening handshake: bad", &[0x15, 0x03, 0x03, 0x00]).contains("TLS"));
+        assert_eq!(describe_open_failure("cannot connect: refused", b""), "cannot connect: refused");
+        assert!(is_local_error("cannot connect to 127.0.0.1:9: Too many open files (os error 24)"));
+        assert!(!is_local_error("cannot connect to 127.0.0.1:9: Connection refused (os error 111)"));
+    }
 }

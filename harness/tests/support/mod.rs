@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use wsspec::{
     catalog::{case_matches, Case, Catalog, Role},
-    engine::{run_cases, RunConfig, RunOptions, Target},
+    engine::{run_cases, RunConfig, RunOptions, Stop, Target},
 };
-use wsspec_reports::{CaseRecord, IndexEntry};
+use wsspec_reports::{sink::Sink, CaseRecord, IndexEntry};
 
 pub fn catalog() -> Catalog {
     Catalog::embedded().expect("the embedded catalog loads")
@@ -24,14 +24,10 @@ pub fn cases(patterns: &[&str]) -> Vec<Case> {
 /// Runs `cases` against `url` and returns the records by id.
 pub async fn run(url: &str, cases: &[Case]) -> BTreeMap<String, CaseRecord> {
     let out = tempfile::tempdir().expect("temp dir");
-    let config = RunConfig {
-        agent: "test".into(),
-        target: Target::parse(url).expect("valid url"),
-        out_dir: out.path().to_path_buf(),
-        options: RunOptions::default(),
-    };
-    let records = run_cases(cases, &config, |_| {}).await.expect("the run completes");
-    records.into_iter().map(|r| (r.id.clone(), r)).collect()
+    let config = RunConfig { agent: "test".into(), target: Target::parse(url).expect("valid url"), options: RunOptions::default() };
+    let sink = Sink::open(out.path()).expect("a writable folder");
+    let report = run_cases(cases, &config, &sink, &Stop::new(), |_| {}).await.expect("the run completes");
+    report.records.into_iter().map(|r| (r.id.clone(), r)).collect()
 }
 
 /// Ids of the records that fail a run.

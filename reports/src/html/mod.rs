@@ -19,7 +19,7 @@ use tera::{Context, Tera};
 use crate::{
     autobahn::report_page_name,
     fs::write_atomically,
-    iso_utc, section_of, subsection_of, BehaviorClose, CaseResult, Output, ReportError, SectionTitles,
+    iso_utc, section_of, subsection_of, BehaviorClose, CaseResult, Output, ReportError, SectionTitles, Unrun,
 };
 use view::{badge, close_badge, legend_of, Badge, CasePage, LEGEND, MISSING};
 
@@ -145,20 +145,16 @@ impl Output for Html {
         let unreadable = if record.is_none() { format!("no readable case record for {agent} / {id}") } else { String::new() };
         self.render("case.html", &CasePage::new(agent, id, entry, record, status, unreadable), &page)?;
 
-        if self.rows.last().is_none_or(|row| row.id != id) {
-            let cells = vec![None; self.agents.len()];
-            self.rows.push(PendingRow { id: id.to_string(), title: String::new(), level: String::new(), rfc: String::new(), cells });
-        }
-        let row = self.rows.last_mut().expect("pushed above");
-        if let (Some(record), true) = (record, row.title.is_empty()) {
-            (row.title, row.level, row.rfc) = (record.title.clone(), record.level.clone(), record.rfc.clone());
-        }
-        let column = self.agents.iter().position(|a| a.name == agent).expect("results only come for known agents");
+        let column = self.column(agent);
         let legend = legend_of(entry.behavior);
         let summary = &mut self.agents[column];
         summary.counts[legend] += 1;
         summary.close_counts[CLOSE_ORDER.iter().position(|c| *c == entry.behavior_close).expect("every close verdict is listed")] += 1;
         summary.failing += usize::from(status.fails_run());
+        let row = self.row(id);
+        if let (Some(record), true) = (record, row.title.is_empty()) {
+            (row.title, row.level, row.rfc) = (record.title.clone(), record.level.clone(), record.rfc.clone());
+        }
         row.cells[column] = Some(Cell {
             behavior: badge(legend),
             close: close_badge(entry.behavior_close, entry.remote_close_code),
@@ -167,6 +163,22 @@ impl Output for Html {
             failing: status.fails_run(),
             legend,
         });
+        Ok(())
+    }
+
+    /// A selected case without a result: a cell that says why (wsspec's own error, or not run),
+    /// counted as Missing and shown by the failing-only filter, since it keeps the run from passing.
+    fn unrun(&mut self, agent: &str, id: &str, why: Unrun<'_>) -> Result<(), ReportError> {
+        let column = self.column(agent);
+        let (label, tip) = match why {
+            Unrun::Error(error) => ("wsspec error", format!("wsspec could not run this case through its own fault: {error}")),
+            Unrun::NotRun(why) => ("Not run", format!("not run: {why}")),
+        };
+        self.agents[column].counts[MISSING] += 1;
+        self.agents[column].failing += 1;
+        let mut cell = Cell::missing();
+        (cell.behavior.label, cell.close.label, cell.tip, cell.failing) = (label.to_string(), label.to_string(), tip, true);
+        self.row(id).cells[column] = Some(cell);
         Ok(())
     }
 
@@ -232,6 +244,26 @@ impl Output for Html {
             rows,
         };
         self.render("index.html", &page, "index.html")
+    }
+}
+
+impl Html {
+    fn column(&mut self, agent: &str) -> usize {
+        if let Some(column) = self.agents.iter().position(|a| a.name == agent) {
+            return column;
+        }
+        self.agents.push(AgentSummary { name: agent.to_string(), counts: [0; LEGEND.len()], close_counts: [0; CLOSE_ORDER.len()], failing: 0 });
+        self.rows.iter_mut().for_each(|row| row.cells.push(None));
+        self.agents.len() - 1
+    }
+
+    /// The matrix row of `id`; results come in catalog order, so it is the last one or a new one.
+    fn row(&mut self, id: &str) -> &mut PendingRow {
+        if self.rows.last().is_none_or(|row| row.id != id) {
+            let cells = vec![None; self.agents.len()];
+            self.rows.push(PendingRow { id: id.to_string(), title: String::new(), level: String::new(), rfc: String::new(), cells });
+        }
+        self.rows.last_mut().expect("pushed above")
     }
 }
 

@@ -1,0 +1,208 @@
+//! A run's life through the CLI: wsspec's own failures, interrupts, targets that never speak
+//! WebSocket or die, unwritable folders, re-runs, and `client --spec` serving several drivers.
+
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use tokio::{io::{AsyncReadExt, AsyncWriteExt}, net::TcpListener};
+use wsspec::peers::reference_server::ReferenceServer;
+
+use crate::support::wsspec;
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// `wsspec ARGS` in a blocking task, with how long it took.
+async fn wsspec_async(args: Vec<String>) -> (i32, String, Duration) {
+    let started = Instant::now();
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || wsspec(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap();
+    (code, stderr, started.elapsed())
+}
+
+#[test]
+fn a_panicking_case_is_wsspecs_error_not_a_failure() {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["server", "--out", out.path().to_str().unwrap(), "--cases", "1.1.*"])
+        .env("CI", "1")
+        .env("WSSPEC_TEST_PANIC", "1.1.2")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ERROR  1.1.2") && stderr.contains("wsspec panicked"), "{stderr}");
+    assert!(stderr.contains("  0 failed"), "not counted against the target: {stderr}");
+    let index = json(&out.path().join("index.json"));
+    let cases = index["tungstenite-embedded"].as_object().unwrap();
+    assert_eq!(cases.len(), 7, "the error is left out of index.json");
+    assert!(!cases.contains_key("1.1.2"));
+    let case = json(&out.path().join("tungstenite_embedded_case_1_1_2.json"));
+    assert!(case["error"].as_str().unwrap().contains("injected by WSSPEC_TEST_PANIC"), "{case}");
+    assert!(std::fs::read_to_string(out.path().join("index.html")).unwrap().contains("wsspec error"));
+    let (code, _, stderr) = wsspec(&["report", out.path().to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("1.1.2 was not run through wsspec's own fault"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn targets_that_never_open_a_websocket_end_the_run_with_exit_2() {
+    // A plain HTTP server answering 404.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").await;
+            });
+        }
+    });
+    // A blackhole: accepts TCP, never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    for (url, says) in [(http, "answered `HTTP/1.1 404 Not Found`"), (hole, "no complete opening handshake")] {
+        let out = tempfile::tempdir().unwrap();
+        let args = ["server", &url, "--out", out.path().to_str().unwrap()].map(String::from).to_vec();
+        let (code, stderr, took) = wsspec_async(args).await;
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("stopped opening WebSockets after 0 of") && stderr.contains(says), "{stderr}");
+        assert!(took < Duration::from_secs(20), "{took:?}");
+        let run = json(&out.path().join("wsspec-run.json"));
+        assert_eq!(run["agents"]["UnknownServer"]["state"], "target-failed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_dies_mid_run_ends_it_with_exit_2() {
+    let server = ReferenceServer::start().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let args = ["server", &server.url(), "--out", out.path().to_str().unwrap(), "--jobs", "1", "--cases", "6.4.*", "1.*", "2.*", "5.*"];
+    let run = tokio::spawn(wsspec_async(args.map(String::from).to_vec()));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    drop(server);
+    let (code, stderr, took) = run.await.unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("stopped opening WebSockets after") && stderr.contains("Connection refused"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    let index = json(&out.path().join("index.json"));
+    assert!(!index["UnknownServer"].as_object().unwrap().is_empty(), "what ran is kept");
+    assert!(!stderr.contains("FAILED"), "the cases left are not run, not failed: {stderr}");
+}
+
+#[test]
+fn an_interrupted_run_says_so_and_its_folder_fails_report() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["server", "--out", dir, "--jobs", "1"])
+        .env("CI", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted: ") && stderr.contains(" cases ran (SIGINT received)"), "{stderr}");
+    assert!(out.path().join("index.html").exists());
+    let (code, _, stderr) = wsspec(&["report", dir]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("INCOMPLETE") && stderr.contains("the run is interrupted"), "{stderr}");
+}
+
+#[test]
+fn output_that_cannot_be_written_is_refused_before_any_case() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let out = file.path().join("reports");
+    let out = out.to_str().unwrap();
+    for args in [vec!["server", "--out", out], vec!["client", "--out", out], vec!["fuzz", "--out", out, "--duration", "1"]] {
+        let (code, _, stderr) = wsspec(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(out) && !stderr.contains("[1/"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_rerun_replaces_the_agents_files() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    assert_eq!(wsspec(&["server", "--out", dir, "--cases", "1.1.*"]).0, 0);
+    assert!(out.path().join("tungstenite_embedded_case_1_1_2.html").exists());
+    assert_eq!(wsspec(&["server", "--out", dir, "--cases", "1.1.1"]).0, 0);
+    assert!(!out.path().join("tungstenite_embedded_case_1_1_2.json").exists());
+    assert!(!out.path().join("tungstenite_embedded_case_1_1_2.html").exists());
+    let (code, _, stderr) = wsspec(&["report", dir]);
+    assert_eq!(code, 0, "a complete folder: {stderr}");
+}
+
+#[test]
+fn command_line_cases_narrow_a_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fuzzingclient.json");
+    std::fs::write(&spec, r#"{"servers": [{"url": "ws://127.0.0.1:9"}], "cases": ["1.1.*", "2.1"]}"#).unwrap();
+    let (code, stdout, stderr) = wsspec(&["server", "--spec", spec.to_str().unwrap(), "--cases", "1.1.1", "3.1", "--list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.ends_with("1 cases\n"), "{stdout}");
+    assert!(stderr.contains("narrow the spec file's selection: 1 of its 9 cases"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_spec_serves_drivers_until_stop_and_gates_with_exec() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = tempfile::tempdir().unwrap();
+    let spec = out.path().join("fuzzingserver.json");
+    let reports = out.path().join("reports");
+    let text = serde_json::json!({ "url": format!("ws://127.0.0.1:{port}"), "outdir": reports, "cases": ["1.1.1", "1.1.2"] });
+    std::fs::write(&spec, text.to_string()).unwrap();
+    let server = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["client", "--spec", spec.to_str().unwrap()])
+        .env("CI", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("ws://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the spec server listens");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Waiting before the first driver must not count in its time.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for agent in ["first", "second"] {
+        wsspec::peers::reference_client::run_driver(&url, agent).await.unwrap();
+    }
+    let (mut stop, _) = tokio_tungstenite::connect_async(format!("{url}/stopServer")).await.unwrap();
+    use futures_util::StreamExt;
+    while let Some(Ok(_)) = stop.next().await {}
+    let output = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let index = json(&reports.join("index.json"));
+    assert_eq!(index["first"].as_object().unwrap().len(), 2, "{index}");
+    assert_eq!(index["second"].as_object().unwrap().len(), 2, "{index}");
+    let html = std::fs::read_to_string(reports.join("index.html")).unwrap();
+    assert!(html.contains("first") && html.contains("second"));
+    let first_time = stderr.lines().find(|l| l.starts_with("first: 2 cases in ")).expect("a summary of the first driver");
+    let seconds: f64 = first_time["first: 2 cases in ".len()..].trim_end_matches(" s").parse().unwrap();
+    assert!(seconds < 1.4, "timed from its first case: {first_time}");
+
+    // --spec with --exec is a one-command gate: 0 when the client passes, 1 when it runs nothing.
+    let driver = format!("{} reference-client {{url}} --agent {{agent}}", env!("CARGO_BIN_EXE_wsspec"));
+    let spec_path = spec.to_str().unwrap().to_string();
+    let (code, stderr, _) = wsspec_async(["client", "--spec", &spec_path, "--exec", &driver].map(String::from).to_vec()).await;
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr, _) = wsspec_async(["client", "--spec", &spec_path, "--exec", "true"].map(String::from).to_vec()).await;
+    assert_eq!(code, 1, "{stderr}");
+}

@@ -1,0 +1,85 @@
+use std::fs;
+
+use super::*;
+use crate::{testing::record, Behavior, BehaviorClose, StoredResults};
+
+#[test]
+fn index_matches_autobahns_shape_and_keeps_other_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::open(dir.path()).unwrap();
+    for agent in ["a", "b"] {
+        sink.begin_agent(agent, vec!["1.1.1".into(), "10.1.1".into()]).unwrap();
+        let mut first = record(agent, "1.1.1", Behavior::NonStrict, BehaviorClose::WrongCode);
+        first.duration = 2;
+        sink.record(&mut first).unwrap();
+        let mut second = record(agent, "10.1.1", Behavior::NonStrict, BehaviorClose::WrongCode);
+        (second.duration, second.remote_close_code) = (2, None);
+        sink.record(&mut second).unwrap();
+    }
+    let text = fs::read_to_string(dir.path().join("index.json")).unwrap();
+    let expected = "{\n   \"a\": {\n      \"1.1.1\": {\n         \"behavior\": \"NON-STRICT\",\n         \
+                    \"behaviorClose\": \"WRONG CODE\",\n         \"duration\": 2,\n         \
+                    \"remoteCloseCode\": 1000,\n         \"reportfile\": \"a_case_1_1_1.json\"\n      },\n      \
+                    \"10.1.1\": {\n         \"behavior\": \"NON-STRICT\",\n         \"behaviorClose\": \"WRONG CODE\",\n         \
+                    \"duration\": 2,\n         \"remoteCloseCode\": null,\n";
+    assert!(text.starts_with(expected), "{text}");
+    drop(sink);
+    // A later run into the same folder keeps both agents.
+    let sink = Sink::open(dir.path()).unwrap();
+    sink.begin_agent("c", vec!["1.1.1".into()]).unwrap();
+    let stored = StoredResults::load(dir.path()).unwrap();
+    assert_eq!(stored.agents(), ["a", "b", "c"]);
+}
+
+#[test]
+fn a_rerun_removes_the_agents_stale_files_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::open(dir.path()).unwrap();
+    for agent in ["a", "b"] {
+        sink.begin_agent(agent, vec!["1.1.1".into(), "2.1".into()]).unwrap();
+        sink.record(&mut record(agent, "1.1.1", Behavior::Ok, BehaviorClose::Ok)).unwrap();
+        sink.record(&mut record(agent, "2.1", Behavior::Ok, BehaviorClose::Ok)).unwrap();
+    }
+    fs::write(dir.path().join("a_case_2_1.html"), "old page").unwrap();
+    sink.begin_agent("a", vec!["1.1.1".into()]).unwrap();
+    sink.record(&mut record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok)).unwrap();
+    sink.end_agent("a", RunState::Complete, None).unwrap();
+    sink.end_agent("b", RunState::Complete, None).unwrap();
+    assert!(!dir.path().join("a_case_2_1.json").exists() && !dir.path().join("a_case_2_1.html").exists());
+    assert!(dir.path().join("b_case_2_1.json").exists(), "another agent's files are kept");
+    let stored = StoredResults::load(dir.path()).unwrap();
+    assert_eq!(stored.index["a"].keys().collect::<Vec<_>>(), ["1.1.1"]);
+    assert_eq!(stored.problems(), Vec::<String>::new());
+}
+
+#[test]
+fn an_incomplete_folder_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::open(dir.path()).unwrap();
+    sink.begin_agent("a", vec!["1.1.1".into(), "1.1.2".into(), "2.1".into()]).unwrap();
+    sink.record(&mut record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok)).unwrap();
+    sink.error("a", "1.1.2", "Case 1.1.2", "wsspec panicked").unwrap();
+    sink.end_agent("a", RunState::Interrupted, Some("SIGINT".into())).unwrap();
+    // A case file index.json does not list, as a crash between the two writes leaves.
+    fs::write(dir.path().join("a_case_2_1.json"), "{}").unwrap();
+    let problems = StoredResults::load(dir.path()).unwrap().problems();
+    assert!(problems[0].contains("interrupted (SIGINT): 1 of 3 cases ran"), "{problems:?}");
+    assert!(problems[1].contains("1 selected cases have no result: 2.1"), "{problems:?}");
+    assert!(problems[2].contains("1.1.2 was not run through wsspec's own fault: wsspec panicked"), "{problems:?}");
+    assert!(problems[3].contains("1 case files are not in index.json: a_case_2_1.json"), "{problems:?}");
+    assert_eq!(problems.len(), 4);
+    let error: CaseError = serde_json::from_slice(&fs::read(dir.path().join("a_case_1_1_2.json")).unwrap()).unwrap();
+    assert_eq!(error.error, "wsspec panicked");
+    assert!(!StoredResults::load(dir.path()).unwrap().index["a"].contains_key("1.1.2"), "an error is not a result");
+}
+
+#[test]
+fn an_unwritable_or_unreadable_folder_is_refused_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    fs::write(&file, "").unwrap();
+    assert!(Sink::open(&file.join("sub")).is_err(), "a folder under a file cannot be made");
+    fs::write(dir.path().join("index.json"), "{ not json").unwrap();
+    let error = Sink::open(dir.path()).err().unwrap().to_string();
+    assert!(error.contains("index.json"), "{error}");
+}
