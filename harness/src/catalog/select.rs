@@ -30,7 +30,7 @@ impl Patterns {
 pub enum SelectError {
     #[error("no case has the id `{0}` (use `*` for patterns, e.g. `{0}.*`)")]
     UnknownId(String),
-    #[error("the case patterns select no case")]
+    #[error("the exclude patterns leave no case to run")]
     Empty,
 }
 

@@ -149,9 +149,11 @@ pub fn select(catalog: &Catalog, role: Role, spec: Option<Patterns>, args: &Sele
         (Some(_), false) => format!("the spec file: {e}"),
         (None, _) => e.to_string(),
     })?;
-    let patterns = layers.iter().flat_map(|l| &l.cases);
-    if let Some(pattern) = patterns.clone().find(|p| !selected.iter().any(|c| case_matches(p, c.id.as_str()))) {
-        return Err(format!("the case pattern `{pattern}` selects only cases that the exclude patterns leave out"));
+    for layer in layers.iter().filter(|l| !l.cases.is_empty()) {
+        let of_layer = wsspec::catalog::select(catalog, role, std::slice::from_ref(layer)).unwrap_or_default();
+        if let Some(pattern) = layer.cases.iter().find(|p| !of_layer.iter().any(|c| case_matches(p, c.id.as_str()))) {
+            return Err(format!("the case pattern `{pattern}` selects only cases that the exclude patterns leave out"));
+        }
     }
     if let (Some(spec), true) = (&spec, narrows) {
         let of_spec = wsspec::catalog::select(catalog, role, std::slice::from_ref(spec)).map_err(|e| format!("the spec file: {e}"))?;
