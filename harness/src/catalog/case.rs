@@ -127,6 +127,9 @@ pub struct Case {
     pub timeout: f64,
     #[serde(default)]
     pub informational: bool,
+    /// How the opening handshake departs from the conforming one, and the answers expected.
+    #[serde(default)]
+    pub handshake: Option<super::HandshakeDef>,
     pub steps: Vec<Step>,
     pub expect: Vec<Alternative>,
     #[serde(default)]
@@ -552,11 +555,22 @@ pub struct CloseExpectation {
     pub clean: bool,
     pub wrong_closer_fails: bool,
     pub wrong_code_fails: bool,
+    /// A close frame without a status code is NON-STRICT: failing the connection, the target
+    /// SHOULD send an appropriate code (§7.1.7), and without one it cannot be told from a target
+    /// that accepted what it had to refuse.
+    pub code_required: bool,
 }
 
 impl Default for CloseExpectation {
     fn default() -> Self {
-        Self { by: Closer::Wsspec, codes: vec![CloseCode::NORMAL], clean: true, wrong_closer_fails: false, wrong_code_fails: false }
+        Self {
+            by: Closer::Wsspec,
+            codes: vec![CloseCode::NORMAL],
+            clean: true,
+            wrong_closer_fails: false,
+            wrong_code_fails: false,
+            code_required: false,
+        }
     }
 }
 
@@ -580,6 +594,8 @@ struct CloseTable {
     wrong_closer_fails: bool,
     #[serde(default)]
     wrong_code_fails: bool,
+    #[serde(default)]
+    code_required: bool,
 }
 
 fn wsspec_closes() -> Closer {
@@ -603,6 +619,7 @@ impl TryFrom<CloseTable> for CloseExpectation {
             clean: t.clean.unwrap_or(t.by == Closer::Wsspec),
             wrong_closer_fails: t.wrong_closer_fails,
             wrong_code_fails: t.wrong_code_fails,
+            code_required: t.code_required,
         })
     }
 }

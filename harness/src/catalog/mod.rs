@@ -3,6 +3,7 @@
 
 mod case;
 mod family;
+mod handshake;
 mod payload;
 mod select;
 
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 pub use case::*;
+pub use handshake::{HandshakeDef, HeadDef, NameCase, StatusSet};
 pub use payload::{sha1_of, Payload};
 pub use select::{case_matches, full_match};
 
@@ -191,6 +193,22 @@ fn deserialize<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, (String,
 fn check_case(case: &Case) -> Result<(), (String, String)> {
     if case.expect.is_empty() {
         return Err(("expect".into(), "at least one alternative is needed".into()));
+    }
+    if let Some(handshake) = &case.handshake {
+        let only = |role: Role| case.roles == [role];
+        if handshake.request.is_some() && !only(Role::Server) {
+            return Err(("handshake.request".into(), "a crafted request tests servers: the case needs `roles = [\"server\"]`".into()));
+        }
+        if handshake.response.is_some() && !only(Role::Client) {
+            return Err(("handshake.response".into(), "a crafted response tests clients: the case needs `roles = [\"client\"]`".into()));
+        }
+        if (!handshake.status.is_empty() || !handshake.headers.is_empty()) && !only(Role::Server) {
+            return Err(("handshake.status".into(), "expected answers are a server's: the case needs `roles = [\"server\"]`".into()));
+        }
+        let heads = [&handshake.request, &handshake.response];
+        if heads.iter().flat_map(|h| h.as_ref()).any(|h| h.chop == Some(0)) {
+            return Err(("handshake".into(), "`chop` must be at least 1".into()));
+        }
     }
     for (i, step) in case.steps.iter().enumerate() {
         if let Action::Frames(frames) = &step.action {

@@ -3,6 +3,7 @@
 //! `/runCase` connection plays one case with wsspec as the server and judges the client.
 
 mod protocol;
+mod run_case;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -25,8 +26,8 @@ use wsspec_reports::{autobahn, CaseRecord};
 pub use protocol::{parse as parse_command, BadRequest, Command};
 
 use crate::{
-    catalog::{case_matches, full_match, Case, Role},
-    engine::{drive_case, report, Observation, RunOptions, Transport},
+    catalog::{case_matches, full_match, Case},
+    engine::{RunOptions, Transport},
     frame::{CloseCode, Decoder, FrameSpec, OpCode},
     handshake,
 };
@@ -65,6 +66,9 @@ struct State {
     in_flight: Mutex<BTreeMap<String, usize>>,
     /// Agents that asked for their reports.
     reported: Mutex<BTreeSet<String>>,
+    /// The `Sec-WebSocket-Key` of every `/runCase` request so far: a client sends a fresh one on
+    /// each connection (§4.1).
+    keys: Mutex<BTreeSet<String>>,
     stop: watch::Sender<bool>,
 }
 
@@ -83,6 +87,7 @@ impl ClientTestServer {
             result_added: Notify::new(),
             in_flight: Mutex::new(BTreeMap::new()),
             reported: Mutex::new(BTreeSet::new()),
+            keys: Mutex::new(BTreeSet::new()),
             stop,
         });
         let accept_state = state.clone();
@@ -219,6 +224,9 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
         Ok(command) => command,
         Err(bad) => return http_error(stream, bad.status, &bad.message).await,
     };
+    if let Command::RunCase { case, agent } = command {
+        return run_case::play(&state, stream, case, agent, run_case::Opening { request, head, leftover }).await;
+    }
     let key = match handshake::check_request(&request) {
         Ok(key) => key,
         Err(e) => return http_error(stream, 400, &format!("not a WebSocket opening handshake: {e}")).await,
@@ -260,26 +268,7 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             send_and_close(stream, None).await;
             state.stop.send_replace(true);
         }
-        Command::RunCase { case, agent } => {
-            let case = &state.config.cases[case];
-            if state.excluded(&agent, case.id.as_str()) {
-                return send_and_close(stream, None).await;
-            }
-            *state.in_flight.lock().expect("lock").entry(agent.clone()).or_default() += 1;
-            let mut obs = Observation::starting_now();
-            obs.record_handshake(&head, &response);
-            let options = &state.config.options;
-            let bound = Duration::from_secs_f64((case.timeout + 10.0) * options.timeout_scale + 10.0);
-            let obs = match timeout(bound, drive_case(case, stream, &leftover, Role::Client, options, obs)).await {
-                Ok(obs) => obs,
-                Err(_) => Observation::aborted("the case overran wsspec's outer time bound (a bug in wsspec)"),
-            };
-            if let Err(e) = state.record(report(&agent, case, obs)) {
-                eprintln!("wsspec: cannot write the result of {} for {agent}: {e}", case.id);
-            }
-            *state.in_flight.lock().expect("lock").entry(agent).or_default() -= 1;
-            state.result_added.notify_waiters();
-        }
+        Command::RunCase { .. } => unreachable!("played by run_case::play"),
     }
 }
 
@@ -301,18 +290,22 @@ async fn read_head(stream: &mut Transport) -> Result<(handshake::Request, Vec<u8
 }
 
 async fn http_error(mut stream: Transport, status: u16, message: &str) {
+    let _ = stream.write_all(error_response(status, message).as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// An HTTP error answer whose body says what is wrong.
+fn error_response(status: u16, message: &str) -> String {
     let reason = match status {
         404 => "Not Found",
         408 => "Request Timeout",
         _ => "Bad Request",
     };
     let body = format!("{message}\n");
-    let response = format!(
+    format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    );
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    )
 }
 
 /// Sends an optional text message and a normal close, waits briefly for the client's close, and

@@ -3,7 +3,7 @@
 
 use wsspec_reports::{Behavior, BehaviorClose};
 
-use super::{event::CompiledAlternative, Observation};
+use super::{event::CompiledAlternative, opening::{judge_opening, OpeningExpectation}, Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 
 /// The verdicts and a one-line reason for each.
@@ -18,9 +18,17 @@ pub struct Verdict {
 /// Judges what happened on a case's connection against the case's alternatives and closing
 /// expectation. A WebSocket that never opened fails both verdicts; a violation fails `behavior`.
 pub fn judge(case: &Case, obs: &Observation) -> Verdict {
+    if let Some(expect) = OpeningExpectation::of(case).filter(|_| obs.target_role == Role::Server) {
+        if obs.open_error.is_some() || !expect.allows_opening() {
+            let mut verdict = judge_opening(&expect, obs);
+            if case.informational {
+                verdict.behavior = Behavior::Informational;
+            }
+            return verdict;
+        }
+    }
     if let Some(error) = &obs.open_error {
-        let reason = format!("The WebSocket opening handshake was never completed: {error}");
-        return Verdict { behavior: Behavior::Failed, behavior_close: BehaviorClose::Failed, result: reason.clone(), result_close: reason };
+        return unopened(obs, error);
     }
     let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
     let matching: Vec<(usize, &Alternative)> = case
@@ -52,6 +60,12 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
 
     let expected_close = chosen.map_or(&case.close, |(_, a)| case.close_for(a));
     let (mut behavior_close, result_close) = judge_close(expected_close, obs, closer);
+    if expected_close.code_required && behavior == Behavior::Ok && matches!(obs.remote_close, Some((None, _))) {
+        behavior = Behavior::NonStrict;
+        result = "The target answered with a close frame without a status code, which cannot be told from accepting what it \
+                  had to refuse: failing the connection, it SHOULD send a Close frame with an appropriate status code (§7.1.7)."
+            .into();
+    }
     if behavior_close == BehaviorClose::Failed && expected_close.wrong_closer_fails {
         behavior = Behavior::Failed;
         result = format!("{result} {result_close}");
@@ -65,6 +79,21 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
         behavior_close = BehaviorClose::Informational;
     }
     Verdict { behavior, behavior_close, result, result_close }
+}
+
+/// A WebSocket that never opened: FAILED, with the requirement the target's head broke when that
+/// is why.
+fn unopened(obs: &Observation, error: &str) -> Verdict {
+    let result = match &obs.exchange.error {
+        Some(broken) => {
+            let (rfc, sentence) = broken.requirement(obs.target_role);
+            let who = if obs.target_role == Role::Client { "client's request" } else { "server's answer" };
+            format!("The {who} breaks §{rfc} ({broken}), so the WebSocket never opened: \"{sentence}\"")
+        }
+        None => format!("The WebSocket opening handshake was never completed: {error}"),
+    };
+    let result_close = "The WebSocket never opened: there is no closing handshake to judge.".to_string();
+    Verdict { behavior: Behavior::Failed, behavior_close: BehaviorClose::Failed, result, result_close }
 }
 
 /// The behavior verdict of a requirement missed at `level`: FAILED for a MUST, NON-STRICT for a

@@ -36,10 +36,19 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 const MAX_EVENTS: usize = 100_000;
 
 /// Runs `case` against the server at `target` (wsspec is the client), opening with the conforming
-/// request.
+/// request or the one the case's `handshake.request` makes of it. A case whose correct answers
+/// exclude a 101 ends at the handshake.
 pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Observation {
     let mut obs = Observation::starting_now();
-    let request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
+    let mut request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
+    if let Some(handshake) = &case.handshake {
+        if let Some(def) = &handshake.request {
+            request = def.request(request);
+        }
+        if !handshake.may_open() {
+            return opening::run_opening(&request, target, options).await;
+        }
+    }
     match opening::open(target, &request, options, &mut obs).await {
         Some((stream, leftover)) => drive_case(case, stream, &leftover, Role::Server, options, obs).await,
         None => obs,
@@ -62,6 +71,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         tracker,
         receiver: Receiver::new(role, options.max_message, None),
         messages_received: 0,
+        pings_unanswered: VecDeque::new(),
         pending: None,
         partial_frame: false,
         replies: VecDeque::new(),
@@ -103,6 +113,8 @@ struct Session<'a> {
     /// Checks and reassembles what the target sends.
     receiver: Receiver,
     messages_received: usize,
+    /// Payloads of the pings wsspec sent that no pong answered yet, oldest first.
+    pings_unanswered: VecDeque<Vec<u8>>,
     pending: Option<Pending>,
     /// A frame has been partly written (a split frame between its parts).
     partial_frame: bool,
@@ -194,6 +206,9 @@ impl Session<'_> {
                 Some(Op::Write(write)) => {
                     for frame in &write.frames {
                         log_tx_frame(&mut self.obs.log, frame);
+                        if frame.opcode == OpCode::Ping {
+                            self.pings_unanswered.push_back(frame.payload.clone());
+                        }
                     }
                     if let Some(payload) = &write.close {
                         self.note_local_close(payload);
@@ -323,7 +338,7 @@ impl Session<'_> {
                         self.replies.push_back(pong.encode());
                     }
                 }
-                Received::Pong(payload) => self.push_event(Event::Pong(payload)),
+                Received::Pong(payload) => self.on_pong(payload),
                 Received::Close { code, reason } => self.on_close(code, reason),
                 Received::Violation(violation) => self.violation(violation),
                 Received::Unreadable(violation) => {
@@ -354,6 +369,19 @@ impl Session<'_> {
                 self.deadline = soon;
             }
         }
+    }
+
+    /// A pong answers the oldest unanswered ping with its payload (and every older one: §5.5.3
+    /// lets a peer answer only the latest); with pings unanswered, a pong matching none breaks
+    /// §5.5.3. With none unanswered it is unsolicited, which §5.5.3 allows.
+    fn on_pong(&mut self, payload: Vec<u8>) {
+        if !self.pings_unanswered.is_empty() {
+            match self.pings_unanswered.iter().position(|p| *p == payload) {
+                Some(at) => drop(self.pings_unanswered.drain(..=at)),
+                None => self.violation(Violation::PongMismatch { payload: crate::preview(&payload, 32) }),
+            }
+        }
+        self.push_event(Event::Pong(payload));
     }
 
     fn on_close(&mut self, code: Option<u16>, reason: String) {
