@@ -130,7 +130,10 @@ pub struct Case {
     /// How the opening handshake departs from the conforming one, and the answers expected.
     #[serde(default)]
     pub handshake: Option<super::HandshakeDef>,
+    #[serde(default)]
     pub steps: Vec<Step>,
+    /// Empty only for a case that ends at the handshake.
+    #[serde(default)]
     pub expect: Vec<Alternative>,
     #[serde(default)]
     pub close: CloseExpectation,

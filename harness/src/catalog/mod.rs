@@ -191,8 +191,12 @@ fn deserialize<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, (String,
 
 /// Checks no deserializer can: frames whose length cannot be written as asked.
 fn check_case(case: &Case) -> Result<(), (String, String)> {
-    if case.expect.is_empty() {
+    let ends_at_handshake = case.handshake.as_ref().is_some_and(|h| !h.may_open());
+    if case.expect.is_empty() && !ends_at_handshake {
         return Err(("expect".into(), "at least one alternative is needed".into()));
+    }
+    if ends_at_handshake && !(case.expect.is_empty() && case.steps.is_empty()) {
+        return Err(("handshake.status".into(), "a case that ends at the handshake (no 101 in `status`) has no `steps` or `expect`".into()));
     }
     if let Some(handshake) = &case.handshake {
         let only = |role: Role| case.roles == [role];
