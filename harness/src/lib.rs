@@ -1,5 +1,44 @@
-//! wsspec: a WebSocket (RFC 6455) conformance suite. The wire codec, the declarative catalog, the
-//! engine that runs a case against a live target and judges it, and the reference peers.
+//! wsspec: a WebSocket (RFC 6455) conformance suite. The wire codec ([`frame`]), the opening
+//! handshake as data ([`handshake`]), the rules a peer can break ([`rules`]), the declarative
+//! catalog ([`catalog`]), the engine that runs a case against a live target and judges it
+//! ([`engine`]), client testing, the fuzz harness and the reference peers.
+//!
+//! # Running wsspec from `cargo test`
+//!
+//! A Rust project can gate on wsspec from an integration test: start its server, select cases, run
+//! them, and fail with the failing cases and their reasons. Here the server under test is wsspec's
+//! embedded tungstenite echo server; put your own in its place.
+//!
+//! ```
+//! use wsspec::{
+//!     catalog::{case_matches, Catalog, Role},
+//!     engine::{run_cases, RunConfig, RunOptions, Target},
+//!     peers::reference_server::ReferenceServer,
+//! };
+//!
+//! # #[tokio::main(flavor = "multi_thread")]
+//! # async fn main() {
+//! let server = ReferenceServer::start().await.expect("the server under test starts");
+//! let cases: Vec<_> = Catalog::embedded()
+//!     .expect("the built-in catalog loads")
+//!     .cases
+//!     .into_iter()
+//!     .filter(|case| case.applies_to(Role::Server))
+//!     .filter(|case| ["1.*", "2.*", "7.1.*"].iter().any(|pattern| case_matches(pattern, case.id.as_str())))
+//!     .collect();
+//! let reports = tempfile::tempdir().unwrap();
+//! let config = RunConfig {
+//!     agent: "my-server".into(),
+//!     target: Target::parse(&server.url()).unwrap(),
+//!     out_dir: reports.path().to_path_buf(),
+//!     options: RunOptions::default(),
+//! };
+//! let records = run_cases(&cases, &config, |_| {}).await.expect("the target is reachable");
+//! assert_eq!(records.len(), cases.len());
+//! let failing = wsspec::failures(&records);
+//! assert!(failing.is_empty(), "cases failed:\n{}", failing.join("\n"));
+//! # }
+//! ```
 
 pub mod catalog;
 pub mod client_testing;
@@ -11,6 +50,17 @@ pub mod handshake;
 pub mod peers;
 pub mod rules;
 pub mod utf8;
+
+/// The results among `records` that fail a run (Autobahn's rule: `behavior` FAILED, or
+/// `behaviorClose` FAILED, WRONG CODE or UNCLEAN), one line each: the case id, both verdicts and
+/// both reasons. Empty when the run passes.
+pub fn failures(records: &[wsspec_reports::CaseRecord]) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| wsspec_reports::IndexEntry::is_failure(&r.index_entry()))
+        .map(|r| format!("{} ({}): {} / {}: {} {}", r.id, r.agent, r.behavior.as_str(), r.behavior_close.as_str(), r.result, r.result_close))
+        .collect()
+}
 
 /// Shows bytes as text when they are UTF-8, else as `0x`+hex; longer than `max` bytes is cut and
 /// says so. Used wherever untrusted payloads reach a report.

@@ -143,3 +143,23 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
     };
     (BehaviorClose::Ok, format!("Connection closed as expected ({how})."))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{catalog::Catalog, handshake::HandshakeError};
+
+    #[test]
+    fn a_case_that_ends_at_the_handshake_says_who_refused_what() {
+        let catalog = Catalog::embedded().unwrap();
+        let case = catalog.case("1.1.1").unwrap();
+        let mut refused = Observation::aborted("opening handshake: status 404, expected 101 Switching Protocols");
+        refused.exchange.status = Some(404);
+        refused.exchange.error = Some(HandshakeError::Status(404));
+        let verdict = judge(case, &refused);
+        assert_eq!((verdict.behavior, verdict.behavior_close), (Behavior::Failed, BehaviorClose::Failed));
+        assert!(verdict.result.starts_with("The server refused or broke the opening handshake") && verdict.result.contains("status 404"), "{}", verdict.result);
+        let silent = judge(case, &Observation::aborted("no complete opening handshake within 5.0 s"));
+        assert!(silent.result.contains("never completed: no complete opening handshake"), "{}", silent.result);
+    }
+}

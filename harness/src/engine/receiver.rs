@@ -31,7 +31,9 @@ pub trait Extension: Send {
 pub enum Received {
     /// A complete data message, transformed by the extension and, for text, valid UTF-8.
     Message { binary: bool, payload: Vec<u8> },
+    /// A ping and its payload, to be answered with a pong (§5.5.2).
     Ping(Vec<u8>),
+    /// A pong and its payload (§5.5.3).
     Pong(Vec<u8>),
     /// The peer's close frame: its code and a preview of its reason, when it has them.
     Close { code: Option<u16>, reason: String },

@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// Every target in `fuzz/fuzz_targets`.
-pub const TARGETS: [&str; 6] = ["case_file", "frame_parse", "frame_roundtrip", "handshake", "tungstenite_diff", "utf8_incremental"];
+pub const TARGETS: [&str; 7] = ["case_file", "frame_parse", "frame_roundtrip", "handshake", "receiver", "tungstenite_diff", "utf8_incremental"];
 
 /// The key the handshake target checks answers against (RFC 6455 §1.3's example).
 pub const HANDSHAKE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -36,6 +36,8 @@ pub fn generate(catalog: &Catalog, sources: &[(String, String)]) -> BTreeMap<&'s
     for case in catalog.cases.iter().filter(|c| c.applies_to(Role::Server)) {
         let Some(sent) = case_frames(case) else { continue };
         add("frame_parse", split::whole(&sent.wire));
+        // The receiver target reads a first byte for the sender: 1 is a client, as these frames are.
+        add("receiver", [vec![1], split::whole(&sent.wire)].concat());
         for frame in &sent.frames {
             add("frame_roundtrip", frame_input(frame));
             let text = match frame.opcode {
