@@ -87,8 +87,11 @@ fn unopened(obs: &Observation, error: &str) -> Verdict {
     let result = match &obs.exchange.error {
         Some(broken) => {
             let (rfc, sentence) = broken.requirement(obs.target_role);
-            let who = if obs.target_role == Role::Client { "client's request" } else { "server's answer" };
-            format!("The {who} breaks §{rfc} ({broken}), so the WebSocket never opened: \"{sentence}\"")
+            let what = match obs.target_role {
+                Role::Server => "The server refused or broke the opening handshake",
+                Role::Client => "The client's opening request breaks the handshake rules",
+            };
+            format!("{what} (§{rfc}): {broken}. \"{sentence}\"")
         }
         None => format!("The WebSocket opening handshake was never completed: {error}"),
     };
