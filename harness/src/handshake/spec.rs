@@ -126,11 +126,10 @@ impl ResponseSpec {
     }
 
     /// The bytes on the wire: the head (or `raw`), then the trailer. An empty `reason` leaves the
-    /// status line without a reason phrase.
+    /// status line without a reason phrase, but with the space before it (RFC 9112 §4).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = match &self.raw {
             Some(raw) => raw.clone(),
-            None if self.reason.is_empty() => format!("{} {}\r\n", self.version, self.status).into_bytes(),
             None => format!("{} {} {}\r\n", self.version, self.status, self.reason).into_bytes(),
         };
         if self.raw.is_none() {
