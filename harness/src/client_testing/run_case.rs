@@ -43,7 +43,8 @@ pub(super) async fn play(state: &Arc<State>, mut stream: Transport, index: usize
     let obs = match judge_request(state, &opening) {
         Err(error) => {
             let (rfc, _) = error.requirement(Role::Client);
-            let response = error_response(400, &format!("not a conforming WebSocket opening handshake: {error} (RFC 6455 §{rfc})"));
+            let cite = if rfc.starts_with("RFC") { rfc.to_string() } else { format!("RFC 6455 §{rfc}") };
+            let response = error_response(400, &format!("not a conforming WebSocket opening handshake: {error} ({cite})"));
             let _ = stream.write_all(response.as_bytes()).await;
             let _ = stream.shutdown().await;
             obs.record_handshake(&opening.head, response.as_bytes(), 400, Some(error));

@@ -91,7 +91,7 @@ fn unopened(obs: &Observation, error: &str) -> Verdict {
                 Role::Server => "The server refused or broke the opening handshake",
                 Role::Client => "The client's opening request breaks the handshake rules",
             };
-            format!("{what} (§{rfc}): {broken}. \"{sentence}\"")
+            format!("{what} ({}): {broken}. \"{sentence}\"", super::opening::cite(rfc))
         }
         None => format!("The WebSocket opening handshake was never completed: {error}"),
     };

@@ -141,7 +141,7 @@ pub fn judge_opening(expect: &OpeningExpectation, obs: &Observation) -> Verdict 
         .iter()
         .map(|r| if r.start() == r.end() { r.start().to_string() } else { format!("{}-{}", r.start(), r.end()) })
         .collect();
-    let miss = |why: String| (missed(expect.level), format!("{why}; §{} asks for status {}.", expect.rfc, allowed.join(" or ")));
+    let miss = |why: String| (missed(expect.level), format!("{why}; {} asks for status {}.", cite(&expect.rfc), allowed.join(" or ")));
     let (behavior, result) = match obs.exchange.status {
         None => miss(format!("The target gave no HTTP answer ({})", obs.open_error.as_deref().unwrap_or("none"))),
         Some(status) if !expect.statuses.iter().any(|r| r.contains(&status)) => match status {
@@ -151,15 +151,15 @@ pub fn judge_opening(expect: &OpeningExpectation, obs: &Observation) -> Verdict 
         Some(101) if obs.exchange.error.is_some() => {
             let error = obs.exchange.error.as_ref().expect("checked");
             let (rfc, sentence) = error.requirement(Role::Server);
-            (Behavior::Failed, format!("The target answered 101, but its answer breaks §{rfc}: {error}. \"{sentence}\""))
+            (Behavior::Failed, format!("The target answered 101, but its answer breaks {}: {error}. \"{sentence}\"", cite(rfc)))
         }
         Some(status) => match expect.headers.iter().find(|(name, token)| !lists(obs, name, token)) {
             Some((name, token)) if token.is_empty() => {
-                (missed(expect.level), format!("The target answered status {status} without the `{name}` header (§{}).", expect.rfc))
+                (missed(expect.level), format!("The target answered status {status} without the `{name}` header ({}).", cite(&expect.rfc)))
             }
             Some((name, token)) => (
                 missed(expect.level),
-                format!("The target answered status {status} without `{token}` in a `{name}` header (§{}).", expect.rfc),
+                format!("The target answered status {status} without `{token}` in a `{name}` header ({}).", cite(&expect.rfc)),
             ),
             None => (Behavior::Ok, format!("The target answered status {status}, as expected.")),
         },
@@ -172,4 +172,9 @@ pub fn judge_opening(expect: &OpeningExpectation, obs: &Observation) -> Verdict 
 fn lists(obs: &Observation, name: &str, token: &str) -> bool {
     let values = handshake::tokens(&obs.exchange.headers, name);
     obs.exchange.header(name).is_some() && (token.is_empty() || values.iter().any(|v| v.eq_ignore_ascii_case(token)))
+}
+
+/// A section as a reason cites it: `§4.2.1` for RFC 6455, as given for another RFC (`RFC 9112 3.2`).
+pub(super) fn cite(rfc: &str) -> String {
+    if rfc.starts_with("RFC") { rfc.to_string() } else { format!("§{rfc}") }
 }
