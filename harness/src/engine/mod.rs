@@ -14,6 +14,7 @@ mod record;
 mod runner;
 mod script;
 mod session;
+mod session_write;
 mod target;
 mod transport;
 mod wire_log;

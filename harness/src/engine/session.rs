@@ -18,9 +18,10 @@ use super::{
     event::{CompiledAlternative, Event, Tracker},
     opening,
     receiver::{Received, Receiver},
-    script::{Op, Script, Write},
+    script::{Op, Script},
+    session_write::{log_tx_frame, write_some, Pending},
     transport::Transport,
-    wire_log::{Dir, WireLog},
+    wire_log::Dir,
     Observation, RunOptions, Target,
 };
 use crate::{
@@ -93,12 +94,6 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     let mut obs = session.obs;
     obs.duration = opened_at.elapsed();
     obs
-}
-
-/// A write in progress.
-struct Pending {
-    write: Write,
-    offset: usize,
 }
 
 struct Session<'a> {
@@ -394,40 +389,4 @@ impl Session<'_> {
         }
         self.close_deadline = Some(Instant::now() + self.close_wait);
     }
-}
-
-fn log_tx_frame(log: &mut WireLog, frame: &FrameSpec) {
-    let data = frame.encode();
-    if let Some((header, _)) = crate::frame::parse_header(&data) {
-        log.frame(Dir::Tx, &header, &frame.payload);
-    }
-}
-
-/// One write call: a reply if the stream is between frames, else the next chunk of the pending
-/// write. Returns the bytes written. Cancel-safe: a cancelled `write` wrote nothing.
-async fn write_some(
-    writer: &mut WriteHalf<Transport>,
-    pending: &mut Option<Pending>,
-    replies: &mut VecDeque<Vec<u8>>,
-    mid_frame: bool,
-) -> std::io::Result<Vec<u8>> {
-    if !mid_frame {
-        if let Some(reply) = replies.front_mut() {
-            let n = writer.write(reply).await?;
-            let written: Vec<u8> = reply.drain(..n).collect();
-            if reply.is_empty() {
-                replies.pop_front();
-            }
-            return Ok(written);
-        }
-    }
-    let p = pending.as_mut().expect("a pending write");
-    let end = (p.offset + p.write.chunk).min(p.write.data.len());
-    let n = writer.write(&p.write.data[p.offset..end]).await?;
-    if n == 0 {
-        return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "socket accepted no bytes"));
-    }
-    let written = p.write.data[p.offset..p.offset + n].to_vec();
-    p.offset += n;
-    Ok(written)
 }
