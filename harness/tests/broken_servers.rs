@@ -21,6 +21,9 @@ fn ids(prefix: &str, numbers: impl IntoIterator<Item = u32>) -> Vec<String> {
 // (5.12–5.14, 5.16) the next text frame is still refused, which tungstenite does.
 #[case::orphan_continuation(Defect::AcceptOrphanContinuation, &["5.*"], ids("5.", [9, 10, 11, 17]))]
 #[case::close_codes(Defect::EchoAnyCloseCode, &["7.*"], ids("7.9.", 1..=9))]
+// §5.5.3 binds every case, whatever its level: 15.3.x (MAY) catch it too.
+#[case::wrong_pong(Defect::WrongPongPayload, &["2.*", "5.*", "15.3.*"],
+    [ids("2.", [1, 2, 3, 4, 6, 9, 10, 11]), ids("5.", [6, 7, 8, 19, 20]), ids("15.3.", [1, 2])].concat())]
 // Every echo of 64 KiB or more; 9.7/9.8 round-trip small messages and are not affected.
 #[case::long_frames(Defect::CorruptLongFrames, &["1.*", "9.*", "10.*"],
     [ids("1.1.", 6..=8), ids("1.2.", 6..=8), ids("9.1.", 1..=6), ids("9.2.", 1..=6), ids("9.3.", 1..=9),
@@ -70,4 +73,21 @@ async fn accepting_unmasked_frames_fails_the_masking_cases() {
     let mut failing = support::failing(&records);
     failing.sort();
     assert_eq!(failing, expected);
+}
+
+/// A server that refuses an invalid close with a close frame without a status code looks exactly
+/// like one that accepted it: NON-STRICT (§7.1.7), exactly on the cases that send such a close and
+/// are answered with a close frame. tungstenite fails 7.3.2, 7.3.6 and 7.5.1 by dropping TCP without
+/// a close frame (no code to remove: still OK); the other 7.x cases accept a codeless answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_codeless_close_answering_an_invalid_close_is_non_strict() {
+    let server = FaultyServer::start(Defect::CodelessClose).await.unwrap();
+    let records = support::run(&server.url(), &support::cases(&["7.*"])).await;
+    assert!(support::failing(&records).is_empty(), "{:?}", support::failing(&records));
+    let non_strict: Vec<String> = records.values().filter(|r| r.behavior.as_str() == "NON-STRICT").map(|r| r.id.clone()).collect();
+    let expected = ids("7.9.", 1..=9);
+    let mut non_strict = non_strict;
+    non_strict.sort();
+    assert_eq!(non_strict, expected);
+    assert!(records["7.9.1"].result.contains("§7.1.7"), "{}", records["7.9.1"].result);
 }

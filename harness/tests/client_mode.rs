@@ -95,6 +95,8 @@ async fn masking_duties_are_judged_on_every_frame(#[case] defect: Defect, #[case
     for record in records.values() {
         assert_eq!(record.behavior.as_str(), "FAILED", "{}", record.id);
         assert!(record.result.contains(reason), "{}: {}", record.id, record.result);
+        // Its close frame breaks the rule too, but is still its close reply: no 2 s close wait.
+        assert!(record.duration < 1500, "{}: {} ms, {:?}", record.id, record.duration, record.was_not_clean_reason);
     }
 }
 

@@ -40,7 +40,7 @@ fn version_8(url: &str) -> (RequestSpec, Target) {
 }
 
 fn expect_426() -> OpeningExpectation {
-    OpeningExpectation { level: Level::Must, rfc: "4.4".into(), statuses: vec![426..=426], headers: vec!["Sec-WebSocket-Version".into()] }
+    OpeningExpectation { level: Level::Must, rfc: "4.4".into(), statuses: vec![426..=426], headers: vec![("Sec-WebSocket-Version".into(), String::new())] }
 }
 
 #[tokio::test]

@@ -18,6 +18,8 @@ mod report_outputs;
 mod hostile_input;
 // Targets that stall, flood, lie about lengths, reset or never speak WebSocket.
 mod hostile_targets;
+// Sections 18 and 19 against servers and clients with one handshake flaw each.
+mod handshake_peers;
 // Cases that end at the opening handshake: broken requests, the recorded exchange, the judge.
 mod opening_handshake;
 // A run's life: wsspec's own errors, interrupts, dead targets, re-runs, `client --spec`.

@@ -127,7 +127,13 @@ pub struct Case {
     pub timeout: f64,
     #[serde(default)]
     pub informational: bool,
+    /// How the opening handshake departs from the conforming one, and the answers expected.
+    #[serde(default)]
+    pub handshake: Option<super::HandshakeDef>,
+    #[serde(default)]
     pub steps: Vec<Step>,
+    /// Empty only for a case that ends at the handshake.
+    #[serde(default)]
     pub expect: Vec<Alternative>,
     #[serde(default)]
     pub close: CloseExpectation,
@@ -555,6 +561,10 @@ pub struct CloseExpectation {
     /// A TCP drop without a close frame after the target sent part of a message makes `behavior`
     /// FAILED: the target crashed mid-echo, it did not refuse the message (9.x).
     pub drop_mid_message_fails: bool,
+    /// A close frame without a status code is NON-STRICT: failing the connection, the target
+    /// SHOULD send an appropriate code (§7.1.7), and without one it cannot be told from a target
+    /// that accepted what it had to refuse.
+    pub code_required: bool,
 }
 
 impl Default for CloseExpectation {
@@ -566,6 +576,7 @@ impl Default for CloseExpectation {
             wrong_closer_fails: false,
             wrong_code_fails: false,
             drop_mid_message_fails: false,
+            code_required: false,
         }
     }
 }
@@ -592,6 +603,7 @@ struct CloseTable {
     wrong_code_fails: bool,
     #[serde(default)]
     drop_mid_message_fails: bool,
+    code_required: bool,
 }
 
 fn wsspec_closes() -> Closer {
@@ -616,6 +628,7 @@ impl TryFrom<CloseTable> for CloseExpectation {
             wrong_closer_fails: t.wrong_closer_fails,
             wrong_code_fails: t.wrong_code_fails,
             drop_mid_message_fails: t.drop_mid_message_fails,
+            code_required: t.code_required,
         })
     }
 }

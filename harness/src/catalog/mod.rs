@@ -3,6 +3,7 @@
 
 mod case;
 mod family;
+mod handshake;
 mod payload;
 mod select;
 
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 pub use case::*;
+pub use handshake::{HandshakeDef, HeadDef, NameCase, StatusSet};
 pub use payload::{sha1_of, Payload, MAX_PAYLOAD};
 pub use select::{case_matches, full_match, names_autobahn_deflate, select, AgentExclusions, Patterns, SelectError};
 
@@ -216,8 +218,28 @@ fn deserialize<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, (String,
 
 /// Checks no deserializer can: frames whose length cannot be written as asked.
 fn check_case(case: &Case) -> Result<(), (String, String)> {
-    if case.expect.is_empty() {
+    let ends_at_handshake = case.handshake.as_ref().is_some_and(|h| !h.may_open());
+    if case.expect.is_empty() && !ends_at_handshake {
         return Err(("expect".into(), "at least one alternative is needed".into()));
+    }
+    if ends_at_handshake && !(case.expect.is_empty() && case.steps.is_empty()) {
+        return Err(("handshake.status".into(), "a case that ends at the handshake (no 101 in `status`) has no `steps` or `expect`".into()));
+    }
+    if let Some(handshake) = &case.handshake {
+        let only = |role: Role| case.roles == [role];
+        if handshake.request.is_some() && !only(Role::Server) {
+            return Err(("handshake.request".into(), "a crafted request tests servers: the case needs `roles = [\"server\"]`".into()));
+        }
+        if handshake.response.is_some() && !only(Role::Client) {
+            return Err(("handshake.response".into(), "a crafted response tests clients: the case needs `roles = [\"client\"]`".into()));
+        }
+        if (!handshake.status.is_empty() || !handshake.headers.is_empty()) && !only(Role::Server) {
+            return Err(("handshake.status".into(), "expected answers are a server's: the case needs `roles = [\"server\"]`".into()));
+        }
+        let heads = [&handshake.request, &handshake.response];
+        if heads.iter().flat_map(|h| h.as_ref()).any(|h| h.chop == Some(0)) {
+            return Err(("handshake".into(), "`chop` must be at least 1".into()));
+        }
     }
     for (i, step) in case.steps.iter().enumerate() {
         if step.repeat > MAX_REPEAT {

@@ -53,6 +53,10 @@ fn a_minimal_file_loads_with_defaults() {
 #[case::bad_id("id = \"1.1\"", "id = \"1.x\"", Some("1.x"), Some("id"), "is not a case id")]
 #[case::length_too_big("payload = \"x\" }", "payload = { pattern = \"a\", len = 200 }, length_encoding = \"7\" }", Some("1.1"), Some("steps[0]"), "does not fit the 7-bit form")]
 #[case::times_bound("{ text = \"x\" }", "{ text = \"x\", times = 4294967295 }", Some("1.1"), Some("expect[0].events[0]"), "between 1 and 100000")]
+#[case::request_for_clients("steps = [", "handshake = { request = { method = \"POST\" } }\nsteps = [", Some("1.1"), Some("handshake.request"), "roles = [\"server\"]")]
+#[case::bad_status("steps = [", "roles = [\"server\"]\nhandshake = { status = [\"4yy\"] }\nsteps = [", Some("1.1"), Some("handshake.status[0]"), "status `4yy`")]
+#[case::refusal_with_steps("steps = [", "roles = [\"server\"]\nhandshake = { status = [\"4xx\"] }\nsteps = [", Some("1.1"), Some("handshake.status"), "has no `steps` or `expect`")]
+#[case::bad_names("steps = [", "roles = [\"client\"]\nhandshake = { response = { names = \"camel\" } }\nsteps = [", Some("1.1"), Some("handshake.response.names"), "unknown variant")]
 #[case::bad_timeout("level = \"MUST\"", "level = \"MUST\"\ntimeout = -1", Some("1.1"), Some("timeout"), "not a duration")]
 fn invalid_files_name_file_case_and_field(
     #[case] from: &str,
@@ -203,4 +207,25 @@ fn only_regular_files_of_bounded_size_are_read() {
     let big = dir.path().join("01-big.toml");
     fs::File::create(&big).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
     assert!(Catalog::from_dir(dir.path()).unwrap_err().message.contains("a case file has at most 4194304"));
+}
+
+#[test]
+fn a_handshake_table_edits_the_request_and_the_response() {
+    let text = GOOD.replace(
+        "steps = [",
+        "roles = [\"server\"]\nhandshake = { request = { version = \"HTTP/1.0\", remove = [\"Host\"], add = [[\"Sec-WebSocket-Key\", \"{key}\"]], names = \"upper\", chop = 1, then = { hex = \"8100\" } }, status = [101, \"4xx\"], headers = [[\"Sec-WebSocket-Version\", \"13\"]] }\nsteps = [",
+    );
+    let catalog = load(&text).unwrap();
+    let handshake = catalog.cases[0].handshake.as_ref().unwrap();
+    assert!(handshake.may_open());
+    assert_eq!(handshake.status.iter().map(|s| s.0.clone()).collect::<Vec<_>>(), [101..=101, 400..=499]);
+    let request = handshake.request.as_ref().unwrap().request(crate::handshake::RequestSpec::websocket("h:1", "/", "dGhlIHNhbXBsZSBub25jZQ=="));
+    let wire = String::from_utf8_lossy(&request.encode()).into_owned();
+    assert!(wire.starts_with("GET / HTTP/1.0\r\nUPGRADE: websocket\r\n"), "{wire}");
+    assert_eq!(wire.matches("SEC-WEBSOCKET-KEY: ").count(), 2, "{wire}");
+    assert!(!wire.contains("HOST") && request.encode().ends_with(b"\r\n\r\n\x81\x00") && request.chop == Some(1), "{wire:?}");
+    let response = crate::catalog::HeadDef { reason: Some(String::new()), set: vec![("Sec-WebSocket-Accept".into(), " {accept} ".into())], ..Default::default() }
+        .response("dGhlIHNhbXBsZSBub25jZQ==");
+    let wire = String::from_utf8(response.encode()).unwrap();
+    assert!(wire.starts_with("HTTP/1.1 101 \r\n") && wire.contains("Sec-WebSocket-Accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo= \r\n"), "{wire}");
 }

@@ -3,12 +3,12 @@
 //! `/runCase` connection plays one case with wsspec as the server and judges the client.
 
 mod protocol;
+mod run_case;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
     io,
     net::SocketAddr,
-    panic::AssertUnwindSafe,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex,
@@ -16,7 +16,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::FutureExt;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -29,8 +28,8 @@ use wsspec_reports::{sink::Sink, CaseRecord, ReportError};
 pub use protocol::{parse as parse_command, BadRequest, Command};
 
 use crate::{
-    catalog::{AgentExclusions, Case, Role},
-    engine::{drive_case, report, runner, Observation, RunOptions, Transport},
+    catalog::{AgentExclusions, Case},
+    engine::{RunOptions, Transport},
     frame::{CloseCode, Decoder, FrameSpec, OpCode},
     handshake,
 };
@@ -85,6 +84,9 @@ struct State {
     /// wsspec's own failures, per agent: case id → what went wrong.
     errors: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     reported: mpsc::UnboundedSender<String>,
+    /// The `Sec-WebSocket-Key` of every `/runCase` request so far: a client sends a fresh one on
+    /// each connection (§4.1).
+    keys: Mutex<BTreeSet<String>>,
     stop: watch::Sender<bool>,
     /// Set by `close`: no new case starts.
     closing: AtomicBool,
@@ -108,6 +110,7 @@ impl ClientTestServer {
             timing: Mutex::new(BTreeMap::new()),
             errors: Mutex::new(BTreeMap::new()),
             reported,
+            keys: Mutex::new(BTreeSet::new()),
             stop,
             closing: AtomicBool::new(false),
         });
@@ -314,6 +317,9 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
     if matches!(command, Command::RunCase { .. }) && state.closing.load(Ordering::SeqCst) {
         return http_error(stream, 503, "the server is shutting down and starts no new case").await;
     }
+    if let Command::RunCase { case, agent } = command {
+        return run_case::play(&state, stream, case, agent, run_case::Opening { request, head, leftover }).await;
+    }
     let key = match handshake::check_request(&request) {
         Ok(key) => key,
         Err(e) => return http_error(stream, 400, &format!("not a WebSocket opening handshake: {e}")).await,
@@ -355,36 +361,7 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             send_and_close(stream, None).await;
             state.stop.send_replace(true);
         }
-        Command::RunCase { case, agent } => {
-            let case = &state.config.cases[case];
-            if state.excluded(&agent, case.id.as_str()) {
-                return send_and_close(stream, None).await;
-            }
-            if let Err(e) = state.begin(&agent) {
-                eprintln!("wsspec: cannot begin the results of {agent}: {e}");
-                return send_and_close(stream, None).await;
-            }
-            *state.in_flight.lock().expect("lock").entry(agent.clone()).or_default() += 1;
-            state.timing.lock().expect("lock").entry(agent.clone()).or_insert_with(|| (Instant::now(), Instant::now()));
-            let mut obs = Observation::starting_now();
-            obs.record_handshake(&head, &response);
-            let options = &state.config.options;
-            let bound = Duration::from_secs_f64((case.timeout + 10.0) * options.timeout_scale + 10.0);
-            let play = AssertUnwindSafe(async {
-                runner::inject_panic(case);
-                timeout(bound, drive_case(case, stream, &leftover, Role::Client, options, obs)).await
-            });
-            let outcome = match play.catch_unwind().await {
-                Ok(Ok(obs)) => Ok(report(&agent, case, obs)),
-                Ok(Err(_)) => Err(format!("the case overran wsspec's outer time bound of {:.0} s (a bug in wsspec)", bound.as_secs_f64())),
-                Err(panic) => Err(runner::panic_message(&*panic)),
-            };
-            if let Err(e) = state.record(&agent, case, outcome) {
-                eprintln!("wsspec: cannot write the result of {} for {agent:?}: {e}", case.id);
-            }
-            *state.in_flight.lock().expect("lock").entry(agent).or_default() -= 1;
-            state.result_added.notify_waiters();
-        }
+        Command::RunCase { .. } => unreachable!("played by run_case::play"),
     }
 }
 
@@ -406,6 +383,12 @@ async fn read_head(stream: &mut Transport) -> Result<(handshake::Request, Vec<u8
 }
 
 async fn http_error(mut stream: Transport, status: u16, message: &str) {
+    let _ = stream.write_all(error_response(status, message).as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// An HTTP error answer whose body says what is wrong.
+fn error_response(status: u16, message: &str) -> String {
     let reason = match status {
         404 => "Not Found",
         408 => "Request Timeout",
@@ -413,12 +396,10 @@ async fn http_error(mut stream: Transport, status: u16, message: &str) {
         _ => "Bad Request",
     };
     let body = format!("{message}\n");
-    let response = format!(
+    format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    );
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    )
 }
 
 /// Sends an optional text message and a normal close, waits briefly for the client's close, and

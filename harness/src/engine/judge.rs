@@ -3,7 +3,7 @@
 
 use wsspec_reports::{Behavior, BehaviorClose};
 
-use super::{event::CompiledAlternative, Observation};
+use super::{event::CompiledAlternative, opening::{judge_opening, OpeningExpectation}, Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 
 /// Events a reason lists before it counts the rest.
@@ -33,18 +33,17 @@ impl Verdict {
 /// Judges what happened on a case's connection against the case's alternatives and closing
 /// expectation. A WebSocket that never opened fails both verdicts; a violation fails `behavior`.
 pub fn judge(case: &Case, obs: &Observation) -> Verdict {
+    if let Some(expect) = OpeningExpectation::of(case).filter(|_| obs.target_role == Role::Server) {
+        if obs.open_error.is_some() || !expect.allows_opening() {
+            let mut verdict = judge_opening(&expect, obs);
+            if case.informational {
+                verdict.behavior = Behavior::Informational;
+            }
+            return verdict;
+        }
+    }
     if let Some(error) = &obs.open_error {
-        let reason = match (&obs.exchange.error, obs.target_role) {
-            (Some(refusal), Role::Server) => sentence(&format!("The server refused or broke the opening handshake (§4.1, §4.2.2): {refusal}")),
-            (Some(refusal), Role::Client) => sentence(&format!("The client's opening request breaks §4.2.1: {refusal}")),
-            (None, _) => sentence(&format!("The WebSocket opening handshake was never completed: {error}")),
-        };
-        return Verdict {
-            behavior: Behavior::Failed,
-            behavior_close: BehaviorClose::Failed,
-            result: reason,
-            result_close: "There was no WebSocket connection to close.".into(),
-        };
+        return unopened(obs, error);
     }
     let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
     let matching: Vec<(usize, &Alternative)> = case
@@ -80,6 +79,12 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
 
     let expected_close = chosen.map_or(&case.close, |(_, a)| case.close_for(a));
     let (mut behavior_close, mut result_close) = judge_close(expected_close, obs, closer);
+    if expected_close.code_required && behavior == Behavior::Ok && matches!(obs.remote_close, Some((None, _))) {
+        behavior = Behavior::NonStrict;
+        result = "The target answered with a close frame without a status code, which cannot be told from accepting what it \
+                  had to refuse: failing the connection, it SHOULD send a Close frame with an appropriate status code (§7.1.7)."
+            .into();
+    }
     let close_fails_behavior = (behavior_close == BehaviorClose::Failed && expected_close.wrong_closer_fails)
         || (behavior_close == BehaviorClose::WrongCode && expected_close.wrong_code_fails);
     if close_fails_behavior {
@@ -123,6 +128,24 @@ fn left_a_message_open(obs: &Observation) -> bool {
     }
     let data_frames = obs.log.entries.iter().filter(|e| e.dir == "rx").filter_map(|e| e.frame.as_ref()).filter(|f| f.opcode <= 2);
     data_frames.last().is_some_and(|f| !f.fin)
+}
+
+/// A WebSocket that never opened: FAILED, with the requirement the target's head broke when that
+/// is why.
+fn unopened(obs: &Observation, error: &str) -> Verdict {
+    let result = match &obs.exchange.error {
+        Some(broken) => {
+            let (rfc, sentence) = broken.requirement(obs.target_role);
+            let what = match obs.target_role {
+                Role::Server => "The server refused or broke the opening handshake",
+                Role::Client => "The client's opening request breaks the handshake rules",
+            };
+            format!("{what} ({}): {broken}. \"{sentence}\"", super::opening::cite(rfc))
+        }
+        None => format!("The WebSocket opening handshake was never completed: {error}"),
+    };
+    let result_close = "The WebSocket never opened: there is no closing handshake to judge.".to_string();
+    Verdict { behavior: Behavior::Failed, behavior_close: BehaviorClose::Failed, result, result_close }
 }
 
 /// The behavior verdict of a requirement missed at `level`: FAILED for a MUST, NON-STRICT for a

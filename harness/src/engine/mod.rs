@@ -15,6 +15,7 @@ pub(crate) mod runner;
 mod script;
 mod session;
 mod stop;
+mod session_write;
 mod target;
 mod transport;
 mod wire_log;

@@ -91,15 +91,21 @@ impl Observation {
     }
 
     /// Records the opening handshake the server side of wsspec received (`request`, the client's
-    /// head) and answered.
-    pub fn record_handshake(&mut self, request: &[u8], response: &str) {
+    /// head) and answered (`response`, with the `status` it carries). A refused request keeps
+    /// `error`, what the client got wrong, and `open_error` says the WebSocket never opened.
+    pub fn record_handshake(&mut self, request: &[u8], response: &[u8], status: u16, error: Option<HandshakeError>) {
+        self.target_role = Role::Client;
         self.log.chunk(Dir::Rx, request);
-        self.log.chunk(Dir::Tx, response.as_bytes());
+        self.log.chunk(Dir::Tx, response);
         self.exchange.request = request.to_vec();
-        self.exchange.response = response.as_bytes().to_vec();
-        self.exchange.status = Some(101);
+        self.exchange.response = response.to_vec();
+        self.exchange.status = Some(status);
         if let Ok(Some(parsed)) = handshake::parse_request(request) {
             self.exchange.headers = parsed.headers;
+        }
+        if let Some(error) = error {
+            self.open_error = Some(format!("wsspec refused the client's opening handshake: {error}"));
+            self.exchange.error = Some(error);
         }
     }
 

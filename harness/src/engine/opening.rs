@@ -12,7 +12,7 @@ use wsspec_reports::{Behavior, BehaviorClose};
 
 use super::{judge::{missed, Verdict}, wire_log::Dir, Observation, RunOptions, Target, Transport};
 use crate::{
-    catalog::Level,
+    catalog::{Case, Level, Role},
     frame::{CloseCode, FrameSpec, OpCode},
     handshake::{self, RequestSpec},
 };
@@ -64,7 +64,8 @@ async fn exchange(target: &Target, request: &RequestSpec, obs: &mut Observation)
                 obs.exchange.response = buf[..response.head_len].to_vec();
                 obs.exchange.status = Some(response.status);
                 obs.exchange.headers = response.headers.clone();
-                if let Err(e) = handshake::check_response(&response, &key) {
+                let checked = handshake::check_response(&response, &key).and_then(|()| handshake::check_negotiation(&response, &request.headers));
+                if let Err(e) = checked {
                     obs.exchange.error = Some(e.clone());
                     return Err(format!("opening handshake: {e}"));
                 }
@@ -84,12 +85,31 @@ async fn exchange(target: &Target, request: &RequestSpec, obs: &mut Observation)
 pub struct OpeningExpectation {
     /// How strongly the RFC asks for it: a miss is FAILED for MUST, NON-STRICT for SHOULD.
     pub level: Level,
-    /// The RFC 6455 section of the requirement, e.g. `4.2.1`.
+    /// The section of the requirement, e.g. `4.2.1`.
     pub rfc: String,
     /// Status codes that answer the request correctly (`400..=499`: "such as 400").
     pub statuses: Vec<RangeInclusive<u16>>,
-    /// Headers the answer must carry, e.g. `Sec-WebSocket-Version` with a 426 (§4.4).
-    pub headers: Vec<String>,
+    /// Headers a refusal must carry, each with a token its value must list (`""`: present), e.g.
+    /// `Sec-WebSocket-Version` listing `13` with a 426 (§4.4).
+    pub headers: Vec<(String, String)>,
+}
+
+impl OpeningExpectation {
+    /// The expectation of a case that tests a server's handshake (a `handshake.status` list).
+    pub fn of(case: &Case) -> Option<Self> {
+        let handshake = case.handshake.as_ref().filter(|h| !h.status.is_empty())?;
+        Some(Self {
+            level: case.level,
+            rfc: case.rfc.clone(),
+            statuses: handshake.status.iter().map(|s| s.0.clone()).collect(),
+            headers: handshake.headers.clone(),
+        })
+    }
+
+    /// Whether a 101 is a correct answer.
+    pub fn allows_opening(&self) -> bool {
+        self.statuses.iter().any(|r| r.contains(&101))
+    }
 }
 
 /// Sends `request` to the server at `target` and ends at its answer; a WebSocket opened anyway is
@@ -112,16 +132,16 @@ pub async fn run_opening(request: &RequestSpec, target: &Target, options: &RunOp
 }
 
 /// Judges the server's answer to a handshake case's request: a status in `expect.statuses` with
-/// the required headers passes (a 101 only if it also passes the §4.1 checks); anything else
-/// (another status, no answer) misses the requirement at the case's level. Nothing is judged about closing: `behaviorClose` is
-/// INFORMATIONAL.
+/// the required headers passes (a 101 only if it also passes the §4.1 checks and offers nothing
+/// the request did not ask for); anything else (another status, no answer) misses the requirement
+/// at the case's level. Nothing is judged about closing: `behaviorClose` is INFORMATIONAL.
 pub fn judge_opening(expect: &OpeningExpectation, obs: &Observation) -> Verdict {
     let allowed: Vec<String> = expect
         .statuses
         .iter()
         .map(|r| if r.start() == r.end() { r.start().to_string() } else { format!("{}-{}", r.start(), r.end()) })
         .collect();
-    let miss = |why: String| (missed(expect.level), format!("{why}; §{} asks for status {}.", expect.rfc, allowed.join(" or ")));
+    let miss = |why: String| (missed(expect.level), format!("{why}; {} asks for status {}.", cite(&expect.rfc), allowed.join(" or ")));
     let (behavior, result) = match obs.exchange.status {
         None => miss(format!("The target gave no HTTP answer ({})", obs.open_error.as_deref().unwrap_or("none"))),
         Some(status) if !expect.statuses.iter().any(|r| r.contains(&status)) => match status {
@@ -130,13 +150,31 @@ pub fn judge_opening(expect: &OpeningExpectation, obs: &Observation) -> Verdict 
         },
         Some(101) if obs.exchange.error.is_some() => {
             let error = obs.exchange.error.as_ref().expect("checked");
-            (missed(expect.level), format!("The target answered 101, but its answer breaks §4.2.2: {error}."))
+            let (rfc, sentence) = error.requirement(Role::Server);
+            (Behavior::Failed, format!("The target answered 101, but its answer breaks {}: {error}. \"{sentence}\"", cite(rfc)))
         }
-        Some(status) => match expect.headers.iter().find(|h| obs.exchange.header(h).is_none()) {
-            Some(header) => (missed(expect.level), format!("The target answered status {status} without the `{header}` header (§{}).", expect.rfc)),
+        Some(status) => match expect.headers.iter().find(|(name, token)| !lists(obs, name, token)) {
+            Some((name, token)) if token.is_empty() => {
+                (missed(expect.level), format!("The target answered status {status} without the `{name}` header ({}).", cite(&expect.rfc)))
+            }
+            Some((name, token)) => (
+                missed(expect.level),
+                format!("The target answered status {status} without `{token}` in a `{name}` header ({}).", cite(&expect.rfc)),
+            ),
             None => (Behavior::Ok, format!("The target answered status {status}, as expected.")),
         },
     };
     let result_close = "The case ends at the opening handshake: there is no closing handshake to judge.".to_string();
     Verdict { behavior, behavior_close: BehaviorClose::Informational, result, result_close }
+}
+
+/// Whether the target's answer has a header `name` whose value lists `token` (`""`: any value).
+fn lists(obs: &Observation, name: &str, token: &str) -> bool {
+    let values = handshake::tokens(&obs.exchange.headers, name);
+    obs.exchange.header(name).is_some() && (token.is_empty() || values.iter().any(|v| v.eq_ignore_ascii_case(token)))
+}
+
+/// A section as a reason cites it: `§4.2.1` for RFC 6455, as given for another RFC (`RFC 9112 3.2`).
+pub(super) fn cite(rfc: &str) -> String {
+    if rfc.starts_with("RFC") { rfc.to_string() } else { format!("§{rfc}") }
 }

@@ -130,7 +130,12 @@ impl Receiver {
             previous_mask: self.previous_mask,
         };
         if let Some(violation) = check_frame(&header, &context).into_iter().next() {
-            return self.violation(violation);
+            self.violation(violation);
+            if header.opcode == OpCode::Close {
+                // Broken as it is (unmasked, too long, RSV bits), it is still the peer's close.
+                self.on_close(&payload);
+            }
+            return;
         }
         self.previous_mask = header.mask;
         match header.opcode {

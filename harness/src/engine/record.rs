@@ -28,7 +28,7 @@ pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> Ca
         level: case.level.as_str().to_string(),
         requirement: case.requirement.clone(),
         note: case.note.clone(),
-        expectation: expectation_text(&expected),
+        expectation: opening_text(case).into_iter().chain((!expected.is_empty()).then(|| expectation_text(&expected))).collect::<Vec<_>>().join(" Then: "),
         behavior: verdict.behavior,
         behavior_close: verdict.behavior_close,
         result: verdict.result,
@@ -109,4 +109,18 @@ fn expectation_text(expected: &[ExpectedRecord]) -> String {
         })
         .collect::<Vec<_>>()
         .join(". Or ")
+}
+
+/// What a handshake case expects of the server's answer, when it says.
+fn opening_text(case: &Case) -> Option<String> {
+    let expect = super::OpeningExpectation::of(case)?;
+    let statuses: Vec<String> =
+        expect.statuses.iter().map(|r| if r.start() == r.end() { r.start().to_string() } else { format!("{}-{}", r.start(), r.end()) }).collect();
+    let headers: Vec<String> = expect
+        .headers
+        .iter()
+        .map(|(name, token)| if token.is_empty() { format!("a `{name}` header") } else { format!("`{name}` listing {token}") })
+        .collect();
+    let with = if headers.is_empty() { String::new() } else { format!(" with {}", headers.join(" and ")) };
+    Some(format!("The server answers status {}{with}.", statuses.join(" or ")))
 }

@@ -18,9 +18,10 @@ use super::{
     event::{CompiledAlternative, Event, Tracker},
     opening,
     receiver::{Received, Receiver},
-    script::{Op, Script, Write},
+    script::{Op, Script},
+    session_write::{log_tx_frame, write_some, Pending},
     transport::Transport,
-    wire_log::{Dir, WireLog},
+    wire_log::Dir,
     Observation, RunOptions, Target,
 };
 use crate::{
@@ -36,10 +37,19 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 const MAX_EVENTS: usize = 100_000;
 
 /// Runs `case` against the server at `target` (wsspec is the client), opening with the conforming
-/// request.
+/// request or the one the case's `handshake.request` makes of it. A case whose correct answers
+/// exclude a 101 ends at the handshake.
 pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Observation {
     let mut obs = Observation::starting_now();
-    let request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
+    let mut request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
+    if let Some(handshake) = &case.handshake {
+        if let Some(def) = &handshake.request {
+            request = def.request(request);
+        }
+        if !handshake.may_open() {
+            return opening::run_opening(&request, target, options).await;
+        }
+    }
     match opening::open(target, &request, options, &mut obs).await {
         Some((stream, leftover)) => drive_case(case, stream, &leftover, Role::Server, options, obs).await,
         None => obs,
@@ -62,6 +72,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         tracker,
         receiver: Receiver::new(role, options.max_message, None),
         messages_received: 0,
+        pings_unanswered: VecDeque::new(),
         pending: None,
         partial_frame: false,
         replies: VecDeque::new(),
@@ -85,12 +96,6 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     obs
 }
 
-/// A write in progress.
-struct Pending {
-    write: Write,
-    offset: usize,
-}
-
 struct Session<'a> {
     obs: Observation,
     /// What the target is: a server (wsspec is the client) or a client.
@@ -103,6 +108,8 @@ struct Session<'a> {
     /// Checks and reassembles what the target sends.
     receiver: Receiver,
     messages_received: usize,
+    /// Payloads of the pings wsspec sent that no pong answered yet, oldest first.
+    pings_unanswered: VecDeque<Vec<u8>>,
     pending: Option<Pending>,
     /// A frame has been partly written (a split frame between its parts).
     partial_frame: bool,
@@ -194,6 +201,9 @@ impl Session<'_> {
                 Some(Op::Write(write)) => {
                     for frame in &write.frames {
                         log_tx_frame(&mut self.obs.log, frame);
+                        if frame.opcode == OpCode::Ping {
+                            self.pings_unanswered.push_back(frame.payload.clone());
+                        }
                     }
                     if let Some(payload) = &write.close {
                         self.note_local_close(payload);
@@ -323,7 +333,7 @@ impl Session<'_> {
                         self.replies.push_back(pong.encode());
                     }
                 }
-                Received::Pong(payload) => self.push_event(Event::Pong(payload)),
+                Received::Pong(payload) => self.on_pong(payload),
                 Received::Close { code, reason } => self.on_close(code, reason),
                 Received::Violation(violation) => self.violation(violation),
                 Received::Unreadable(violation) => {
@@ -356,6 +366,19 @@ impl Session<'_> {
         }
     }
 
+    /// A pong answers the oldest unanswered ping with its payload (and every older one: §5.5.3
+    /// lets a peer answer only the latest); with pings unanswered, a pong matching none breaks
+    /// §5.5.3. With none unanswered it is unsolicited, which §5.5.3 allows.
+    fn on_pong(&mut self, payload: Vec<u8>) {
+        if !self.pings_unanswered.is_empty() {
+            match self.pings_unanswered.iter().position(|p| *p == payload) {
+                Some(at) => drop(self.pings_unanswered.drain(..=at)),
+                None => self.violation(Violation::PongMismatch { payload: crate::preview(&payload, 32) }),
+            }
+        }
+        self.push_event(Event::Pong(payload));
+    }
+
     fn on_close(&mut self, code: Option<u16>, reason: String) {
         self.got_close = true;
         self.stop_script();
@@ -366,40 +389,4 @@ impl Session<'_> {
         }
         self.close_deadline = Some(Instant::now() + self.close_wait);
     }
-}
-
-fn log_tx_frame(log: &mut WireLog, frame: &FrameSpec) {
-    let data = frame.encode();
-    if let Some((header, _)) = crate::frame::parse_header(&data) {
-        log.frame(Dir::Tx, &header, &frame.payload);
-    }
-}
-
-/// One write call: a reply if the stream is between frames, else the next chunk of the pending
-/// write. Returns the bytes written. Cancel-safe: a cancelled `write` wrote nothing.
-async fn write_some(
-    writer: &mut WriteHalf<Transport>,
-    pending: &mut Option<Pending>,
-    replies: &mut VecDeque<Vec<u8>>,
-    mid_frame: bool,
-) -> std::io::Result<Vec<u8>> {
-    if !mid_frame {
-        if let Some(reply) = replies.front_mut() {
-            let n = writer.write(reply).await?;
-            let written: Vec<u8> = reply.drain(..n).collect();
-            if reply.is_empty() {
-                replies.pop_front();
-            }
-            return Ok(written);
-        }
-    }
-    let p = pending.as_mut().expect("a pending write");
-    let end = (p.offset + p.write.chunk).min(p.write.data.len());
-    let n = writer.write(&p.write.data[p.offset..end]).await?;
-    if n == 0 {
-        return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "socket accepted no bytes"));
-    }
-    let written = p.write.data[p.offset..p.offset + n].to_vec();
-    p.offset += n;
-    Ok(written)
 }

@@ -4,12 +4,14 @@
 //! §4.2.1 require of it ([`check_request`], [`check_response`]), whose [`HandshakeError`] names what
 //! the peer got wrong.
 
+mod check;
 mod parse;
 mod spec;
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use sha1::{Digest, Sha1};
 
+pub use check::{check_negotiation, tokens};
 pub use parse::{check_request, check_response, parse_request, parse_response, HandshakeError, Request, Response};
 pub use spec::{Headers, RequestSpec, ResponseSpec};
 

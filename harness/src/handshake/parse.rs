@@ -18,6 +18,16 @@ pub enum HandshakeError {
     Missing(&'static str),
     #[error("header `{name}` is `{value}`, expected {expected}")]
     Wrong { name: &'static str, value: String, expected: String },
+    #[error("header `{0}` appears more than once")]
+    Repeated(&'static str),
+    #[error("header `{0}` has an empty value")]
+    Empty(&'static str),
+    #[error("header `{name}` selects `{value}`, which the client did not offer")]
+    NotOffered { name: &'static str, value: String },
+    #[error("the key `{0}` was already sent on an earlier connection")]
+    KeyReused(String),
+    #[error("{0} bytes came before the server's answer")]
+    EarlyData(usize),
 }
 
 /// A parsed response head.
@@ -64,6 +74,9 @@ pub fn parse_response(data: &[u8]) -> Result<Option<Response>, HandshakeError> {
 pub fn check_response(response: &Response, key: &str) -> Result<(), HandshakeError> {
     if response.status != 101 {
         return Err(HandshakeError::Status(response.status));
+    }
+    if super::check::count(&response.headers, "Sec-WebSocket-Accept") > 1 {
+        return Err(HandshakeError::Repeated("Sec-WebSocket-Accept"));
     }
     let upgrade = response.header("Upgrade").ok_or(HandshakeError::Missing("Upgrade"))?;
     if !upgrade.trim().eq_ignore_ascii_case("websocket") {
@@ -125,6 +138,12 @@ pub fn check_request(request: &Request) -> Result<String, HandshakeError> {
     if request.version < 1 {
         return Err(wrong("HTTP version", &format!("1.{}", request.version), "1.1 or later"));
     }
+    for name in ["Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version"] {
+        if super::check::count(&request.headers, name) > 1 {
+            return Err(HandshakeError::Repeated(name));
+        }
+    }
+    request.header("Host").ok_or(HandshakeError::Missing("Host"))?;
     let upgrade = request.header("Upgrade").ok_or(HandshakeError::Missing("Upgrade"))?;
     if !upgrade.split(',').any(|t| t.trim().eq_ignore_ascii_case("websocket")) {
         return Err(wrong("Upgrade", upgrade, "`websocket`"));

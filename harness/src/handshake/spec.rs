@@ -62,6 +62,8 @@ pub struct RequestSpec {
     pub raw: Option<Vec<u8>>,
     /// Bytes per write call; `None` writes the head at once.
     pub chop: Option<usize>,
+    /// Bytes written right behind the head, in the same write (a frame sent before the 101).
+    pub trailer: Vec<u8>,
 }
 
 impl RequestSpec {
@@ -74,7 +76,7 @@ impl RequestSpec {
         headers.add("Sec-WebSocket-Key", key);
         headers.add("Sec-WebSocket-Version", "13");
         headers.add("User-Agent", concat!("wsspec/", env!("CARGO_PKG_VERSION")));
-        Self { method: "GET".into(), target: target.into(), version: "HTTP/1.1".into(), headers, raw: None, chop: None }
+        Self { method: "GET".into(), target: target.into(), version: "HTTP/1.1".into(), headers, raw: None, chop: None, trailer: Vec::new() }
     }
 
     /// The key the answer's `Sec-WebSocket-Accept` is derived from.
@@ -82,13 +84,16 @@ impl RequestSpec {
         self.headers.get("Sec-WebSocket-Key")
     }
 
-    /// The bytes on the wire.
+    /// The bytes on the wire: the head (or `raw`), then the trailer.
     pub fn encode(&self) -> Vec<u8> {
-        if let Some(raw) = &self.raw {
-            return raw.clone();
+        let mut out = match &self.raw {
+            Some(raw) => raw.clone(),
+            None => format!("{} {} {}\r\n", self.method, self.target, self.version).into_bytes(),
+        };
+        if self.raw.is_none() {
+            self.headers.encode_into(&mut out);
         }
-        let mut out = format!("{} {} {}\r\n", self.method, self.target, self.version).into_bytes();
-        self.headers.encode_into(&mut out);
+        out.extend_from_slice(&self.trailer);
         out
     }
 }
@@ -105,6 +110,8 @@ pub struct ResponseSpec {
     pub raw: Option<Vec<u8>>,
     /// Bytes per write call; `None` writes the head at once.
     pub chop: Option<usize>,
+    /// Bytes written right behind the head, in the same write (the first frame with the 101).
+    pub trailer: Vec<u8>,
 }
 
 impl ResponseSpec {
@@ -115,16 +122,20 @@ impl ResponseSpec {
         headers.add("Connection", "Upgrade");
         headers.add("Sec-WebSocket-Accept", &accept_key(key));
         headers.add("Server", concat!("wsspec/", env!("CARGO_PKG_VERSION")));
-        Self { version: "HTTP/1.1".into(), status: 101, reason: "Switching Protocols".into(), headers, raw: None, chop: None }
+        Self { version: "HTTP/1.1".into(), status: 101, reason: "Switching Protocols".into(), headers, raw: None, chop: None, trailer: Vec::new() }
     }
 
-    /// The bytes on the wire.
+    /// The bytes on the wire: the head (or `raw`), then the trailer. An empty `reason` leaves the
+    /// status line without a reason phrase, but with the space before it (RFC 9112 §4).
     pub fn encode(&self) -> Vec<u8> {
-        if let Some(raw) = &self.raw {
-            return raw.clone();
+        let mut out = match &self.raw {
+            Some(raw) => raw.clone(),
+            None => format!("{} {} {}\r\n", self.version, self.status, self.reason).into_bytes(),
+        };
+        if self.raw.is_none() {
+            self.headers.encode_into(&mut out);
         }
-        let mut out = format!("{} {} {}\r\n", self.version, self.status, self.reason).into_bytes();
-        self.headers.encode_into(&mut out);
+        out.extend_from_slice(&self.trailer);
         out
     }
 }

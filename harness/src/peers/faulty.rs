@@ -37,6 +37,10 @@ pub enum Defect {
     AcceptUnmasked,
     /// Corrupts one byte of every echoed frame of 65,535 bytes or more.
     CorruptLongFrames,
+    /// Sends every close frame without a status code, even when failing the connection (§7.1.7).
+    CodelessClose,
+    /// Answers a ping with a pong whose payload differs from the ping's (§5.5.3).
+    WrongPongPayload,
     /// A client that accepts masked frames from the server (§5.1).
     ClientAcceptsMasked,
     /// A client that sends its frames unmasked (§5.1).
@@ -204,6 +208,11 @@ fn rewrite(frame: Frame, dir: Direction, defect: Defect, message_open: &mut bool
         }
         (Defect::AcceptUnmasked, Direction::Inbound) if spec.mask.is_none() => spec.mask = Some(rand::random()),
         (Defect::CorruptLongFrames, Direction::Outbound) if spec.payload.len() >= 0xffff => spec.payload[1000] ^= 0x01,
+        (Defect::CodelessClose, Direction::Outbound) if spec.opcode == OpCode::Close => spec.payload.clear(),
+        (Defect::WrongPongPayload, Direction::Outbound) if spec.opcode == OpCode::Pong => match spec.payload.first_mut() {
+            Some(first) => *first ^= 0x20,
+            None => spec.payload.push(b'x'),
+        },
         (Defect::ClientAcceptsMasked, Direction::Outbound) => spec.mask = None,
         (Defect::ClientSendsUnmasked, Direction::Inbound) => spec.mask = None,
         (Defect::ClientReusesMaskKey, Direction::Inbound) => spec.mask = Some([0x12, 0x34, 0x56, 0x78]),

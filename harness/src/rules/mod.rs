@@ -143,6 +143,12 @@ pub static AFTER_CLOSE: Rule = Rule {
     summary: "nothing may follow a close frame",
     codes: &[1002],
 };
+pub static PONG: Rule = Rule {
+    rfc: "5.5.3",
+    requirement: "A Pong frame sent in response to a Ping frame must have identical \"Application data\" as found in the message body of the Ping frame being replied to.",
+    summary: "a pong answering a ping carries the ping's payload",
+    codes: &[1002],
+};
 pub static RECEIVE: Rule = Rule {
     rfc: "6.2",
     requirement: "Incoming data MUST be parsed as WebSocket frames as defined in Section 5.2. If a control frame (Section 5.5) is received, the frame MUST be handled as defined by Section 5.5.",

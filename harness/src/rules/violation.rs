@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::{
     Rule, AFTER_CLOSE, CLOSE_BODY, CLOSE_CODE, CLOSE_REASON, CONTROL_FRAGMENTED, CONTROL_LENGTH, INTERLEAVED, LENGTH_TOP_BIT,
-    LIMIT, MASKED, MASK_KEY, OPCODE, ORPHAN_CONTINUATION, RSV, UNMASKED, UTF8,
+    LIMIT, MASKED, MASK_KEY, OPCODE, ORPHAN_CONTINUATION, PONG, RSV, UNMASKED, UTF8,
 };
 use crate::frame::{CloseCode, OpCode};
 
@@ -40,6 +40,8 @@ pub enum Violation {
     OneByteClosePayload,
     /// A close reason that is not UTF-8 (§5.5.1, §8.1).
     InvalidCloseReason,
+    /// A pong, while pings are unanswered, whose payload is none of theirs (§5.5.3); a preview.
+    PongMismatch { payload: String },
     /// A frame after the peer's own close frame (§5.5.1).
     FrameAfterClose { opcode: OpCode },
     /// A frame declaring more payload bytes than the receiver accepts (§10.4).
@@ -68,6 +70,7 @@ impl Violation {
             Self::InvalidCloseCode { .. } => &CLOSE_CODE,
             Self::OneByteClosePayload => &CLOSE_BODY,
             Self::InvalidCloseReason => &CLOSE_REASON,
+            Self::PongMismatch { .. } => &PONG,
             Self::FrameAfterClose { .. } => &AFTER_CLOSE,
             Self::FrameTooBig { .. } | Self::MessageTooBig { .. } | Self::Flood { .. } => &LIMIT,
         }
@@ -99,6 +102,7 @@ impl fmt::Display for Violation {
             Self::InvalidCloseCode { code } => write!(f, "close code {code} may not be sent"),
             Self::OneByteClosePayload => f.write_str("a close frame with a 1-byte payload"),
             Self::InvalidCloseReason => f.write_str("a close reason that is not UTF-8"),
+            Self::PongMismatch { payload } => write!(f, "a pong `{payload}` answering a ping with other application data"),
             Self::FrameAfterClose { opcode } => write!(f, "a {opcode} frame after its close frame"),
             Self::FrameTooBig { declared, limit } => write!(f, "a frame declares {declared} bytes, more than the {limit} wsspec accepts"),
             Self::MessageTooBig { limit } => write!(f, "a message longer than the {limit} bytes wsspec accepts"),
