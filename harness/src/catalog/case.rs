@@ -603,6 +603,7 @@ struct CloseTable {
     wrong_code_fails: bool,
     #[serde(default)]
     drop_mid_message_fails: bool,
+    #[serde(default)]
     code_required: bool,
 }
 

@@ -140,9 +140,9 @@ fn unopened(obs: &Observation, error: &str) -> Verdict {
                 Role::Server => "The server refused or broke the opening handshake",
                 Role::Client => "The client's opening request breaks the handshake rules",
             };
-            format!("{what} ({}): {broken}. \"{sentence}\"", super::opening::cite(rfc))
+            format!("{what} ({}): {}. \"{sentence}\"", super::opening::cite(rfc), broken.to_string().trim_end_matches('.'))
         }
-        None => format!("The WebSocket opening handshake was never completed: {error}"),
+        None => sentence(&format!("The WebSocket opening handshake was never completed: {error}")),
     };
     let result_close = "The WebSocket never opened: there is no closing handshake to judge.".to_string();
     Verdict { behavior: Behavior::Failed, behavior_close: BehaviorClose::Failed, result, result_close }
