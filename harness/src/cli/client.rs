@@ -70,6 +70,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let (mut spec_patterns, mut exclusions, mut out, mut listen) = (None, AgentExclusions::default(), args.out.clone(), args.listen.clone());
     if let Some(path) = &args.spec {
         let spec = spec::load_server_spec(path)?;
+        spec.selection.check_patterns(path, &catalog, Role::Client)?;
         if spec.selection.options.is_some() {
             eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored", path.display());
         }
