@@ -12,7 +12,7 @@
 //! ```
 //! use wsspec::{
 //!     catalog::{case_matches, Catalog, Role},
-//!     engine::{run_cases, RunConfig, RunOptions, Target},
+//!     engine::{run_cases, RunConfig, RunOptions, Stop, Target},
 //!     peers::reference_server::ReferenceServer,
 //! };
 //!
@@ -27,13 +27,10 @@
 //!     .filter(|case| ["1.*", "2.*", "7.1.*"].iter().any(|pattern| case_matches(pattern, case.id.as_str())))
 //!     .collect();
 //! let reports = tempfile::tempdir().unwrap();
-//! let config = RunConfig {
-//!     agent: "my-server".into(),
-//!     target: Target::parse(&server.url()).unwrap(),
-//!     out_dir: reports.path().to_path_buf(),
-//!     options: RunOptions::default(),
-//! };
-//! let records = run_cases(&cases, &config, |_| {}).await.expect("the target is reachable");
+//! let sink = wsspec_reports::sink::Sink::open(reports.path()).expect("a writable report folder");
+//! let config = RunConfig { agent: "my-server".into(), target: Target::parse(&server.url()).unwrap(), options: RunOptions::default() };
+//! let report = run_cases(&cases, &config, &sink, &Stop::new(), |_| {}).await.expect("the target is reachable");
+//! let records = report.records;
 //! assert_eq!(records.len(), cases.len());
 //! let failing = wsspec::failures(&records);
 //! assert!(failing.is_empty(), "cases failed:\n{}", failing.join("\n"));
