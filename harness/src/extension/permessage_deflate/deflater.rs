@@ -59,8 +59,30 @@ impl MessageDeflater {
         out
     }
 
+    /// A decompression bomb: the payload of a compressed message of `len` zero octets, made without
+    /// holding them (about 1 octet per KiB at the best level).
+    pub fn compress_zeros(&mut self, len: u64) -> Vec<u8> {
+        const ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+        let mut out = Vec::new();
+        let mut left = len;
+        while left > 0 {
+            let piece = left.min(ZEROS.len() as u64) as usize;
+            out.extend(self.run_into(&ZEROS[..piece], FlushCompress::None, Vec::with_capacity(1024)));
+            left -= piece as u64;
+        }
+        let mut out = self.run_into(&[], FlushCompress::Sync, out);
+        out.truncate(out.len() - SYNC_TAIL.len());
+        if self.params.no_context_takeover {
+            self.compress.reset();
+        }
+        out
+    }
+
     fn run(&mut self, input: &[u8], flush: FlushCompress) -> Vec<u8> {
-        let mut out = Vec::with_capacity(input.len() / 2 + 64);
+        self.run_into(input, flush, Vec::with_capacity(input.len() / 2 + 64))
+    }
+
+    fn run_into(&mut self, input: &[u8], flush: FlushCompress, mut out: Vec<u8>) -> Vec<u8> {
         let mut consumed = 0;
         loop {
             if out.capacity() - out.len() < 64 {
@@ -76,6 +98,7 @@ impl MessageDeflater {
                 Status::StreamEnd => true,
                 Status::Ok | Status::BufError => consumed == input.len() && out.len() < out.capacity(),
             };
+            let done = done || (flush == FlushCompress::None && consumed == input.len());
             if done {
                 return out;
             }
