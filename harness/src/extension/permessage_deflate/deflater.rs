@@ -62,7 +62,7 @@ impl MessageDeflater {
     /// A decompression bomb: the payload of a compressed message of `len` zero octets, made without
     /// holding them (about 1 octet per KiB at the best level).
     pub fn compress_zeros(&mut self, len: u64) -> Vec<u8> {
-        const ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+        static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
         let mut out = Vec::new();
         let mut left = len;
         while left > 0 {

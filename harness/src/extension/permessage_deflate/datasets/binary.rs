@@ -24,7 +24,7 @@ pub(super) fn bitmap() -> Vec<u8> {
     for grey in 0..=255u8 {
         out.extend_from_slice(&[grey, grey, grey, 0]);
     }
-    let mut rng = SplitMix::new(0x626d_70);
+    let mut rng = SplitMix::new(0x0062_6d70);
     let centres = [(150i64, 180i64, 90i64), (340, 300, 140), (260, 420, 60), (420, 120, 80)];
     for y in 0..SIDE as i64 {
         for x in 0..SIDE as i64 {
@@ -46,7 +46,7 @@ pub(super) fn bitmap() -> Vec<u8> {
 /// incompressible octets (what a PDF's Flate-compressed images and fonts look like), then an xref
 /// table and a trailer. Filled to exactly `len` octets.
 pub(super) fn pdf(len: usize) -> Vec<u8> {
-    let mut rng = SplitMix::new(0x7064_66);
+    let mut rng = SplitMix::new(0x0070_6466);
     let mut out: Vec<u8> = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     let mut object = 0;

@@ -36,7 +36,7 @@ impl Dataset {
     pub const ALL: [Dataset; 5] = [Self::Json, Self::Bitmap, Self::Prose, Self::Html, Self::Pdf];
 
     /// Size in octets, the same as Autobahn's file.
-    pub const fn len(self) -> usize {
+    pub const fn size(self) -> usize {
         match self {
             Self::Json => 194_056,
             Self::Bitmap => 263_222,
@@ -68,13 +68,13 @@ impl Dataset {
         let index = Self::ALL.iter().position(|set| *set == self).expect("in ALL");
         SETS[index].get_or_init(|| {
             let bytes = match self {
-                Self::Json => text::json(self.len()),
+                Self::Json => text::json(self.size()),
                 Self::Bitmap => binary::bitmap(),
-                Self::Prose => text::prose(self.len()),
-                Self::Html => text::html(self.len()),
-                Self::Pdf => binary::pdf(self.len()),
+                Self::Prose => text::prose(self.size()),
+                Self::Html => text::html(self.size()),
+                Self::Pdf => binary::pdf(self.size()),
             };
-            assert_eq!(bytes.len(), self.len(), "{self:?} is generated at its exact size");
+            assert_eq!(bytes.len(), self.size(), "{self:?} is generated at its exact size");
             bytes
         })
     }

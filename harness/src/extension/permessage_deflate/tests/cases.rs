@@ -50,7 +50,7 @@ fn offers_and_accept_rules_are_autobahns() {
 #[test]
 fn data_sets_have_autobahns_sizes_and_kinds() {
     for set in Dataset::ALL {
-        assert_eq!(set.bytes().len(), set.len(), "{set:?}");
+        assert_eq!(set.bytes().len(), set.size(), "{set:?}");
     }
     let json = std::str::from_utf8(Dataset::Json.bytes()).unwrap();
     assert!(json.is_ascii());
