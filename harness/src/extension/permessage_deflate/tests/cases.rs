@@ -108,3 +108,24 @@ fn slicing_wraps_and_counts_characters_in_text() {
     assert!(total_chars > 0, "some messages hold non-ASCII characters and are longer in octets");
     assert_eq!(MessageSlicer::new(Dataset::Json, 0).next_message(), b"");
 }
+
+#[test]
+fn every_case_negotiates_against_wsspec_itself_in_both_roles() {
+    use crate::extension::{header, permessage_deflate::client::validate_response};
+    for case in autobahn_cases() {
+        let acceptance = server::accept(&header::parse(&case.offer_header()).unwrap(), case.accept)
+            .unwrap_or_else(|| panic!("{}: wsspec's server declines wsspec's own offer", case.id));
+        let answer = acceptance.response.to_string();
+        let accepted = validate_response(&case.offers, [answer.as_str()]).unwrap().unwrap();
+        let expected_client_window = match case.id.as_str() {
+            id if id.starts_with("13.3.") || id.starts_with("13.5.") || id.starts_with("13.7.") => Some(9),
+            id if id.starts_with("13.4.") || id.starts_with("13.6.") => Some(15),
+            _ => None,
+        };
+        assert_eq!(acceptance.response.client_max_window_bits.map(|bits| bits.get()), expected_client_window, "{}", case.id);
+        assert!(accepted.agreed.client.no_context_takeover, "{}: wsspec offered client_no_context_takeover", case.id);
+        if case.id.starts_with("13.7.") {
+            assert_eq!(answer, "permessage-deflate; server_no_context_takeover; server_max_window_bits=9; client_no_context_takeover; client_max_window_bits=9");
+        }
+    }
+}
