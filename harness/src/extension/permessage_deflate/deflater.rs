@@ -39,9 +39,20 @@ impl MessageDeflater {
     /// The payload of one compressed message (RSV1 set on its first frame): DEFLATE, sync flush,
     /// the four tail octets removed. An empty message gives the single octet `00` (RFC 7692 §7.2.3.3).
     pub fn compress_message(&mut self, message: &[u8]) -> Vec<u8> {
-        let mut out = self.run(message, FlushCompress::Sync);
-        debug_assert!(out.ends_with(&SYNC_TAIL), "a sync flush ends with an empty stored block");
-        out.truncate(out.len() - SYNC_TAIL.len());
+        let out = self.run(message, FlushCompress::Sync);
+        self.end_message(out)
+    }
+
+    /// Strips the sync flush's tail and resets without context takeover. zlib skips a sync flush
+    /// that follows another with no input between (an empty message under context takeover) and
+    /// writes nothing: that message is then the empty stored block, `00` once stripped.
+    fn end_message(&mut self, mut out: Vec<u8>) -> Vec<u8> {
+        if out.is_empty() {
+            out.push(0x00);
+        } else {
+            assert!(out.ends_with(&SYNC_TAIL), "a sync flush ends with an empty stored block");
+            out.truncate(out.len() - SYNC_TAIL.len());
+        }
         if self.params.no_context_takeover {
             self.compress.reset();
         }
@@ -70,12 +81,8 @@ impl MessageDeflater {
             out.extend(self.run_into(&ZEROS[..piece], FlushCompress::None, Vec::with_capacity(1024)));
             left -= piece as u64;
         }
-        let mut out = self.run_into(&[], FlushCompress::Sync, out);
-        out.truncate(out.len() - SYNC_TAIL.len());
-        if self.params.no_context_takeover {
-            self.compress.reset();
-        }
-        out
+        let out = self.run_into(&[], FlushCompress::Sync, out);
+        self.end_message(out)
     }
 
     fn run(&mut self, input: &[u8], flush: FlushCompress) -> Vec<u8> {

@@ -8,6 +8,10 @@
 //! window: a peer's stream inflates whatever window it used, and, like every zlib inflater, this
 //! one cannot tell whether the peer kept within its negotiated `*_max_window_bits` (only a
 //! back-reference before the start of the data it holds fails).
+//!
+//! Known gap: a message that stops inside a block (an RSV1 frame with an empty payload is one: the
+//! appended tail is then read as a stored-block header) is not an error at [`MessageInflater::finish`];
+//! zlib waits for more input, and the next message inflates to garbage or fails as corrupt.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
