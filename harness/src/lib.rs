@@ -41,6 +41,7 @@ pub mod catalog;
 pub mod client_testing;
 pub mod engine;
 pub mod expectations;
+pub mod extension;
 pub mod frame;
 pub mod fuzz;
 pub mod handshake;

@@ -1,0 +1,114 @@
+//! Compressing one direction's messages (RFC 7692 §7.2.1): raw DEFLATE, a sync flush, the trailing
+//! `00 00 ff ff` removed; the compressor is reset after each message when context takeover is off.
+//!
+//! The backend is zlib-rs through flate2, which takes window bits 9 to 15 only (flate2 asserts, and
+//! zlib refuses raw deflate with 8). For a negotiated window of 8 (2^8 octets), the deflater emits
+//! stored blocks only: no back-reference at all, so the promise holds at the price of no compression.
+
+use flate2::{Compress, Compression, FlushCompress, Status};
+
+use super::params::DirectionParams;
+
+/// The four octets a sync flush ends with and the sender removes (RFC 7692 §7.2.1).
+pub const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The compressor of one direction: sender side of RFC 7692 §7.2.1.
+pub struct MessageDeflater {
+    compress: Compress,
+    params: DirectionParams,
+}
+
+impl MessageDeflater {
+    /// A compressor at the default level bound by `params` (window and context takeover).
+    pub fn new(params: DirectionParams) -> Self {
+        Self::with_level(params, Compression::default())
+    }
+
+    /// A compressor at `level` (0 = stored blocks only, 9 = best).
+    pub fn with_level(params: DirectionParams, level: Compression) -> Self {
+        let bits = params.max_window_bits.get();
+        let (bits, level) = if bits == 8 { (9, Compression::none()) } else { (bits, level) };
+        Self { compress: Compress::new_with_window_bits(level, false, bits), params }
+    }
+
+    /// The parameters this compressor honours.
+    pub fn params(&self) -> DirectionParams {
+        self.params
+    }
+
+    /// The payload of one compressed message (RSV1 set on its first frame): DEFLATE, sync flush,
+    /// the four tail octets removed. An empty message gives the single octet `00` (RFC 7692 §7.2.3.3).
+    pub fn compress_message(&mut self, message: &[u8]) -> Vec<u8> {
+        let out = self.run(message, FlushCompress::Sync);
+        self.end_message(out)
+    }
+
+    /// Strips the sync flush's tail and resets without context takeover. zlib skips a sync flush
+    /// that follows another with no input between (an empty message under context takeover) and
+    /// writes nothing: that message is then the empty stored block, `00` once stripped.
+    fn end_message(&mut self, mut out: Vec<u8>) -> Vec<u8> {
+        if out.is_empty() {
+            out.push(0x00);
+        } else {
+            assert!(out.ends_with(&SYNC_TAIL), "a sync flush ends with an empty stored block");
+            out.truncate(out.len() - SYNC_TAIL.len());
+        }
+        if self.params.no_context_takeover {
+            self.compress.reset();
+        }
+        out
+    }
+
+    /// The payload of one compressed message whose last block has BFINAL set (RFC 7692 §7.2.3.4):
+    /// the stream is finished, then an empty stored block is appended and its four tail octets
+    /// removed, leaving one `00` after the final block. The next message starts a new stream, so
+    /// no context carries over whatever was negotiated.
+    pub fn compress_message_final(&mut self, message: &[u8]) -> Vec<u8> {
+        let mut out = self.run(message, FlushCompress::Finish);
+        out.push(0x00);
+        self.compress.reset();
+        out
+    }
+
+    /// A decompression bomb: the payload of a compressed message of `len` zero octets, made without
+    /// holding them (about 1 octet per KiB at the best level).
+    pub fn compress_zeros(&mut self, len: u64) -> Vec<u8> {
+        static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+        let mut out = Vec::new();
+        let mut left = len;
+        while left > 0 {
+            let piece = left.min(ZEROS.len() as u64) as usize;
+            out.extend(self.run_into(&ZEROS[..piece], FlushCompress::None, Vec::with_capacity(1024)));
+            left -= piece as u64;
+        }
+        let out = self.run_into(&[], FlushCompress::Sync, out);
+        self.end_message(out)
+    }
+
+    fn run(&mut self, input: &[u8], flush: FlushCompress) -> Vec<u8> {
+        self.run_into(input, flush, Vec::with_capacity(input.len() / 2 + 64))
+    }
+
+    fn run_into(&mut self, input: &[u8], flush: FlushCompress, mut out: Vec<u8>) -> Vec<u8> {
+        let mut consumed = 0;
+        loop {
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(1024));
+            }
+            let before = self.compress.total_in();
+            let status = self
+                .compress
+                .compress_vec(&input[consumed..], &mut out, flush)
+                .expect("deflating from memory into memory has no failure mode");
+            consumed += (self.compress.total_in() - before) as usize;
+            let done = match status {
+                Status::StreamEnd => true,
+                Status::Ok | Status::BufError => consumed == input.len() && out.len() < out.capacity(),
+            };
+            let done = done || (flush == FlushCompress::None && consumed == input.len());
+            if done {
+                return out;
+            }
+        }
+    }
+}
