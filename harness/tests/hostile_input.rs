@@ -20,7 +20,6 @@ use tokio::{
 use wsspec::{
     engine::{judge, run_case, RunOptions, Target},
     frame::{FrameSpec, OpCode},
-    handshake::accept_key,
 };
 use wsspec_reports::Behavior;
 
@@ -58,21 +57,7 @@ impl Peer {
 }
 
 async fn play(mut stream: TcpStream, script: Vec<Act>) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).await.unwrap_or(0) == 0 {
-            return;
-        }
-        head.push(byte[0]);
-    }
-    let text = String::from_utf8_lossy(&head);
-    let key = text.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap_or("").trim().to_string();
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        accept_key(&key)
-    );
-    if stream.write_all(response.as_bytes()).await.is_err() {
+    if !support::accept_websocket(&mut stream).await {
         return;
     }
     for act in script {

@@ -10,7 +10,6 @@ use tokio::{
 use wsspec::{
     engine::{judge, run_case, RunOptions, Target},
     frame::{FrameSpec, LengthEncoding, OpCode},
-    handshake::accept_key,
 };
 use wsspec_reports::{Behavior, BehaviorClose};
 
@@ -32,25 +31,6 @@ where
     url
 }
 
-/// Reads the client's request and answers a valid 101.
-async fn accept(stream: &mut TcpStream) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).await.unwrap_or(0) == 0 {
-            return;
-        }
-        head.push(byte[0]);
-    }
-    let text = String::from_utf8_lossy(&head);
-    let key = text.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap_or("").trim().to_string();
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-        accept_key(&key)
-    );
-    let _ = stream.write_all(response.as_bytes()).await;
-}
-
 /// Runs the echo case 1.1.2 against `url` with timeouts scaled by `scale`; returns verdicts, the
 /// reason and the wall time.
 async fn echo_case(url: &str, scale: f64) -> (Behavior, BehaviorClose, String, Duration) {
@@ -65,7 +45,7 @@ async fn echo_case(url: &str, scale: f64) -> (Behavior, BehaviorClose, String, D
 #[tokio::test]
 async fn a_target_that_stalls_after_the_handshake() {
     let url = serve(|mut s| async move {
-        accept(&mut s).await;
+        support::accept_websocket(&mut s).await;
         tokio::time::sleep(Duration::from_secs(60)).await;
     })
     .await;
@@ -91,7 +71,7 @@ async fn a_target_that_never_answers_the_handshake() {
 #[tokio::test]
 async fn a_target_that_floods_pings() {
     let url = serve(|mut s| async move {
-        accept(&mut s).await;
+        support::accept_websocket(&mut s).await;
         let ping = FrameSpec::new(OpCode::Ping, b"flood".to_vec()).encode().repeat(1000);
         while s.write_all(&ping).await.is_ok() {}
     })
@@ -104,7 +84,7 @@ async fn a_target_that_floods_pings() {
 #[tokio::test]
 async fn a_target_that_declares_a_huge_length() {
     let url = serve(|mut s| async move {
-        accept(&mut s).await;
+        support::accept_websocket(&mut s).await;
         let lie = FrameSpec {
             length_encoding: LengthEncoding::Bits64,
             declared_length: Some(0x8000_0000_0000_0000),
@@ -123,7 +103,7 @@ async fn a_target_that_declares_a_huge_length() {
 #[tokio::test]
 async fn a_target_that_resets_the_connection() {
     let url = serve(|mut s| async move {
-        accept(&mut s).await;
+        support::accept_websocket(&mut s).await;
         let mut buf = [0u8; 16];
         let _ = s.read(&mut buf).await;
         #[allow(deprecated)] // A zero linger is how a test makes a reset; blocking on drop is moot.
@@ -152,7 +132,7 @@ async fn a_target_that_is_not_a_websocket_server() {
 #[tokio::test]
 async fn a_server_that_masks_its_frames() {
     let url = serve(|mut s| async move {
-        accept(&mut s).await;
+        support::accept_websocket(&mut s).await;
         let mut buf = vec![0u8; 4096];
         let n = s.read(&mut buf).await.unwrap_or(0);
         let echo = FrameSpec::new(OpCode::Text, vec![b'*'; 125]).masked([1, 2, 3, 4]);
