@@ -146,3 +146,27 @@ async fn a_server_that_masks_its_frames() {
     assert_eq!(behavior, Behavior::Failed);
     assert!(reason.contains("a server MUST NOT mask"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_timeout_decided_while_wsspec_was_starved_is_wsspec_s_error_not_the_target_s() {
+    let url = serve(|mut s| async move {
+        support::accept_websocket(&mut s).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    })
+    .await;
+    // The test's runtime has one thread: blocking it starves every timer of the case.
+    tokio::spawn(async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        std::thread::sleep(Duration::from_millis(1_500));
+    });
+    let case = support::catalog().case("1.1.2").unwrap().clone();
+    let options = RunOptions { timeout_scale: 0.3, ..RunOptions::default() };
+    let obs = run_case(&case, &Target::parse(&url).unwrap(), &options).await;
+    assert!(obs.timed_out);
+    let error = obs.overload().expect("an overloaded wsspec, not a failing target");
+    assert!(error.contains("the machine is overloaded"), "{error}");
+
+    // The same stalling target, with wsspec's timers on time, is the target's failure.
+    let obs = run_case(&case, &Target::parse(&url).unwrap(), &options).await;
+    assert!(obs.timed_out && obs.overload().is_none(), "timers late by {:?}", obs.timers_late);
+}

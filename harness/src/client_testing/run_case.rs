@@ -71,7 +71,7 @@ pub(super) async fn play(state: &Arc<State>, mut stream: Transport, index: usize
                     timeout(bound, drive_case(case, stream, &opening.leftover, Role::Client, options, obs)).await
                 });
                 match play.catch_unwind().await {
-                    Ok(Ok(obs)) => Ok(report(&agent, case, obs)),
+                    Ok(Ok(obs)) => obs.overload().map_or_else(|| Ok(report(&agent, case, obs)), Err),
                     Ok(Err(_)) => Err(format!("the case overran wsspec's outer time bound of {:.0} s (a bug in wsspec)", bound.as_secs_f64())),
                     Err(panic) => Err(runner::panic_message(&*panic)),
                 }

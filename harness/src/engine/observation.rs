@@ -42,6 +42,10 @@ impl HttpExchange {
     }
 }
 
+/// How late wsspec's own timers may fire before a timeout they decide is no longer the target's
+/// doing: beyond it the machine is overloaded and the case is wsspec's error, not a verdict.
+pub(crate) const TIMER_TOLERANCE: Duration = Duration::from_millis(500);
+
 /// Everything that happened on the connection, for the judge and the report.
 #[derive(Debug)]
 pub struct Observation {
@@ -62,6 +66,10 @@ pub struct Observation {
     pub remote_close: Option<(Option<u16>, String)>,
     /// wsspec failed the connection because the case's time ran out.
     pub timed_out: bool,
+    /// wsspec gave up waiting for the rest of the closing handshake.
+    pub close_timed_out: bool,
+    /// The most any of wsspec's own timers (pauses, timeouts) fired late: how starved wsspec was.
+    pub timers_late: Duration,
     /// What the target was: a server (wsspec the client) or a client.
     pub target_role: Role,
     pub duration: Duration,
@@ -84,10 +92,24 @@ impl Observation {
             local_close: None,
             remote_close: None,
             timed_out: false,
+            close_timed_out: false,
+            timers_late: Duration::ZERO,
             target_role: Role::Server,
             duration: Duration::ZERO,
             log: WireLog::new(Instant::now()),
         }
+    }
+
+    /// wsspec's own fault, when a timeout decided the case while wsspec's timers ran more than
+    /// [`TIMER_TOLERANCE`] late: the machine was overloaded, so the timeout cannot be blamed on the
+    /// target.
+    pub fn overload(&self) -> Option<String> {
+        ((self.timed_out || self.close_timed_out) && self.timers_late > TIMER_TOLERANCE).then(|| {
+            format!(
+                "wsspec's own timers fired up to {} ms late (the machine is overloaded), so the timeout that decided this case is not the target's fault; rerun with fewer --jobs or a larger --timeout-scale",
+                self.timers_late.as_millis()
+            )
+        })
     }
 
     /// Records the opening handshake the server side of wsspec received (`request`, the client's

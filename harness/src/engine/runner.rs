@@ -190,6 +190,9 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     if let Some(error) = obs.open_error.as_deref().filter(|e| is_local_error(e)) {
         return Outcome::Error(format!("a local resource ran out: {error}"));
     }
+    if let Some(error) = obs.overload() {
+        return Outcome::Error(error);
+    }
     // Only a case that opens the ordinary way tells whether the target speaks WebSocket at all: a
     // handshake case (sections 18, 19) sends a request made to be refused.
     let open_failure = obs.open_error.as_ref().filter(|_| case.handshake.is_none()).map(|error| describe_open_failure(error, &obs.exchange.response));

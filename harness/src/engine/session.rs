@@ -22,6 +22,7 @@ use super::{
     session_write::{log_tx_frame, write_some, Pending},
     transport::Transport,
     wire_log::Dir,
+    observation::TIMER_TOLERANCE,
     Observation, RunOptions, Target,
 };
 use crate::{
@@ -86,6 +87,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         deadline: opened_at + Duration::from_secs_f64(case.timeout * options.timeout_scale),
         close_deadline: None,
         close_wait: CLOSE_WAIT.mul_f64(options.timeout_scale),
+        timers_late: Duration::ZERO,
     };
     if !leftover.is_empty() {
         session.on_bytes(leftover);
@@ -122,9 +124,13 @@ struct Session<'a> {
     sent_close: bool,
     got_close: bool,
     tcp_closed: bool,
+    /// When the case's time is up. wsspec's own pauses do not count against the target: each one
+    /// moves the deadline by its length, and by how late it ended.
     deadline: Instant,
     close_deadline: Option<Instant>,
     close_wait: Duration,
+    /// The most any of wsspec's timers fired late (a starved runtime on a loaded machine).
+    timers_late: Duration,
 }
 
 impl Session<'_> {
@@ -162,6 +168,8 @@ impl Session<'_> {
                 }
                 _ = sleep_until(pause_at.into()), if self.pause.is_some() => {
                     let (_, mark) = self.pause.take().expect("pause is set");
+                    let late = self.note_lateness(pause_at);
+                    self.deadline += late;
                     if let Some(mark) = mark {
                         if !self.got_close {
                             self.obs.log.event(format!("mark {mark}"));
@@ -169,8 +177,13 @@ impl Session<'_> {
                         }
                     }
                 }
-                _ = sleep_until(case_deadline.into()) => self.on_timeout(),
+                _ = sleep_until(case_deadline.into()) => {
+                    self.note_lateness(case_deadline);
+                    self.on_timeout();
+                }
                 _ = sleep_until(close_deadline.into()), if self.close_deadline.is_some() => {
+                    self.note_lateness(close_deadline);
+                    self.obs.close_timed_out = true;
                     self.obs.log.event("closing handshake timed out: wsspec drops the TCP connection");
                     if self.obs.not_clean_reason.is_none() {
                         self.obs.not_clean_reason = Some(if self.got_close && self.sent_close {
@@ -184,6 +197,7 @@ impl Session<'_> {
             }
         }
         let _ = self.writer.shutdown().await;
+        self.obs.timers_late = self.timers_late;
         self.obs.was_clean = self.sent_close && self.got_close && !self.obs.dropped_by_me && self.obs.not_clean_reason.is_none();
         if !self.obs.was_clean && self.obs.not_clean_reason.is_none() {
             self.obs.not_clean_reason = Some(if !self.got_close {
@@ -210,11 +224,24 @@ impl Session<'_> {
                     }
                     self.pending = Some(Pending { write, offset: 0 });
                 }
-                Some(Op::Pause { duration, mark }) => self.pause = Some((Instant::now() + duration, mark)),
+                Some(Op::Pause { duration, mark }) => {
+                    self.deadline += duration;
+                    self.pause = Some((Instant::now() + duration, mark));
+                }
                 Some(Op::AwaitMessage) => self.awaiting = Some(self.messages_received + 1),
                 None => self.script_done = true,
             }
         }
+    }
+
+    /// Records how late a timer due at `due` fired, and returns it.
+    fn note_lateness(&mut self, due: Instant) -> Duration {
+        let late = Instant::now().saturating_duration_since(due);
+        self.timers_late = self.timers_late.max(late);
+        if late > TIMER_TOLERANCE {
+            self.obs.log.event(format!("wsspec's timer fired {} ms late: the machine is overloaded", late.as_millis()));
+        }
+        late
     }
 
     /// After the script, closes as soon as the events match an alternative in which wsspec closes.
