@@ -49,14 +49,25 @@ pub fn is_refusal(error: &io::Error) -> bool {
 
 /// Replaces `path` with `data`: written to a new temporary file in the same folder (created
 /// exclusively, with an unpredictable name), then renamed over `path`. A link at `path` is replaced
-/// by the file, never written through.
+/// by the file, never written through. The file gets the mode any new file gets (0666 less the
+/// umask), as CI artifact uploaders and web servers running as another user expect, not the
+/// owner-only mode of a temporary file.
 pub fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(dir)?;
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        // The mode `open` gives a new file; the kernel takes the umask off (tempfile's own is 0600).
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(data)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -140,6 +151,18 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"new");
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left.len(), 2, "no temporary file is left: {left:?}");
+    }
+
+    #[test]
+    fn written_files_get_the_mode_of_any_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.json");
+        write_atomically(&path, b"{}").unwrap();
+        // Whatever the umask, others get what it lets through, as with any new file; never 0600.
+        let umask = unsafe { libc::umask(0o022) };
+        unsafe { libc::umask(umask) };
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o666 & !u32::from(umask));
     }
 
     #[test]
