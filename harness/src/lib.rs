@@ -9,6 +9,7 @@ pub mod frame;
 pub mod fuzz;
 pub mod handshake;
 pub mod peers;
+pub mod tls;
 pub mod utf8;
 
 /// Shows bytes as text when they are UTF-8, else as `0x`+hex; longer than `max` bytes is cut and

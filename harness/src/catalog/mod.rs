@@ -192,6 +192,9 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
     if case.expect.is_empty() {
         return Err(("expect".into(), "at least one alternative is needed".into()));
     }
+    if case.tls.is_some() && case.roles != [Role::Client] {
+        return Err(("roles".into(), "a case with a `tls` stimulus tests clients only: roles = [\"client\"]".into()));
+    }
     for (i, step) in case.steps.iter().enumerate() {
         if let Action::Frames(frames) = &step.action {
             for frame in frames {

@@ -19,7 +19,7 @@ use wsspec::{
 };
 use wsspec_reports::autobahn::agent_file_stem;
 
-use super::{outputs, selection, spec, Outcome};
+use super::{outputs, selection, spec, tls, Outcome};
 
 /// The agent name of the embedded reference client.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
@@ -34,8 +34,9 @@ pub struct ClientArgs {
     out: PathBuf,
     #[command(flatten)]
     selection: selection::SelectionArgs,
-    /// Spawn the client under test: `{url}` is wsspec's base URL, `{agent}` the agent name, and with
-    /// `{case}` the command is run once per case number instead of once for all.
+    /// Spawn the client under test: `{url}` is wsspec's base URL, `{agent}` the agent name, `{ca}`
+    /// the throw-away CA file (--tls), and with `{case}` the command is run once per case number
+    /// instead of once for all.
     #[arg(long, value_name = "COMMAND")]
     exec: Option<String>,
     /// The agent name for --exec and the demo.
@@ -54,6 +55,8 @@ pub struct ClientArgs {
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
     #[command(flatten)]
+    tls: tls::ListenArgs,
+    #[command(flatten)]
     outputs: outputs::OutputArgs,
 }
 
@@ -63,6 +66,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let (mut patterns, mut exclude, mut exclude_agent_cases, mut out, mut listen) =
         (Vec::new(), Vec::new(), BTreeMap::new(), args.out.clone(), args.listen.clone());
     let serve = args.serve || args.spec.is_some() || args.until.is_some();
+    let (mut use_tls, mut cert_key) = (args.tls.tls || args.tls.cert.is_some(), args.tls.cert.clone().zip(args.tls.key.clone()));
     if let Some(path) = &args.spec {
         let spec = spec::load_server_spec(path)?;
         if spec.selection.options.is_some() {
@@ -72,6 +76,15 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
             let target = wsspec::engine::Target::parse(url).map_err(|e| format!("{}: url: {e}", path.display()))?;
             listen = Some(format!("{}:{}", target.host, target.port));
         }
+        use_tls |= spec.url.as_deref().is_some_and(|u| u.starts_with("wss:")) || spec.cert.is_some();
+        if cert_key.is_none() {
+            let relative = |p: PathBuf| path.parent().map_or(p.clone(), |dir| dir.join(&p));
+            match (spec.cert, spec.key) {
+                (Some(cert), Some(key)) => cert_key = Some((relative(cert), relative(key))),
+                (None, None) => {}
+                _ => return Err(format!("{}: `cert` and `key` go together", path.display())),
+            }
+        }
         patterns = spec.selection.cases;
         exclude = spec.selection.exclude_cases;
         exclude_agent_cases = spec.selection.exclude_agent_cases;
@@ -79,7 +92,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     }
     patterns.extend(args.selection.cases.iter().cloned());
     exclude.extend(args.selection.exclude.iter().cloned());
-    let selected = selection::select(&catalog, Role::Client, &patterns, &exclude)?;
+    let mut selected = selection::select(&catalog, Role::Client, &patterns, &exclude)?;
     outputs::check(&args.outputs, &catalog)?;
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
@@ -89,6 +102,20 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     }
     if args.until == Some(0) {
         return Err("--until must be at least 1".into());
+    }
+
+    let listen = listen.unwrap_or_else(|| if serve { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
+    let acceptor = match use_tls {
+        true => {
+            let host = listen.rsplit_once(':').map_or(listen.as_str(), |(host, _)| host);
+            Some(tls::acceptor(host, cert_key.as_ref().map(|(c, k)| (c.as_path(), k.as_path())), &out)?)
+        }
+        false => None,
+    };
+    let (runnable, skipped) = wsspec::tls::cases::runnable(selected, acceptor.as_ref());
+    selected = runnable;
+    if !skipped.is_empty() {
+        eprintln!("wsspec: note: {} selected cases cannot run here: {}", skipped.len(), abbreviate(&skipped));
     }
 
     let exec_bound = Duration::from_secs_f64(
@@ -118,8 +145,8 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         out_dir: out.clone(),
         options: RunOptions { timeout_scale: args.selection.timeout_scale, jobs: default_jobs(), ..RunOptions::default() },
         on_result: Some(on_result),
+        tls: acceptor.clone(),
     };
-    let listen = listen.unwrap_or_else(|| if serve { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
     let server = ClientTestServer::start(&listen, config).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let url = server.url();
     let started = Instant::now();
@@ -134,12 +161,19 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         server.agents()
     } else if let Some(command) = &args.exec {
         let agent = args.agent.clone().unwrap_or_else(|| "client".into());
-        exec(command, &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await?;
+        let ca = acceptor.as_ref().and_then(|a| a.ca_file()).map(|p| p.display().to_string()).unwrap_or_default();
+        let command = command.replace("{ca}", &ca);
+        exec(&command, &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await?;
         vec![agent]
     } else {
         let agent = args.agent.clone().unwrap_or_else(|| EMBEDDED_AGENT.into());
         eprintln!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
-        reference_client::run_driver(&url, &agent).await.map_err(|e| format!("the embedded client failed: {e}"))?;
+        let connector = match acceptor.as_ref().map(|a| a.ca()) {
+            None => None,
+            Some(Some(ca)) => Some(wsspec::tls::Connector::trusting(std::slice::from_ref(ca))),
+            Some(None) => Some(wsspec::tls::Connector::new(wsspec::tls::Trust::SystemRoots)?),
+        };
+        reference_client::run_driver_with(&url, &agent, connector.as_ref()).await.map_err(|e| format!("the embedded client failed: {e}"))?;
         vec![agent]
     };
 

@@ -7,6 +7,7 @@ mod progress;
 mod selection;
 mod server;
 mod spec;
+mod tls;
 
 use std::path::PathBuf;
 
@@ -88,6 +89,11 @@ pub struct ServerArgs {
     /// Autobahn's fuzzingclient.json: servers, cases, exclude-cases, exclude-agent-cases, outdir.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
+    #[command(flatten)]
+    tls: tls::ConnectArgs,
+    /// Without a URL: run the embedded server over TLS (wss://) with a throw-away certificate.
+    #[arg(long, conflicts_with_all = ["url", "spec"])]
+    embedded_tls: bool,
     #[command(flatten)]
     outputs: outputs::OutputArgs,
 }

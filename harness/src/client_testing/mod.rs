@@ -3,6 +3,7 @@
 //! `/runCase` connection plays one case with wsspec as the server and judges the client.
 
 mod protocol;
+mod tls;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -25,7 +26,7 @@ use wsspec_reports::{autobahn, CaseRecord};
 pub use protocol::{parse as parse_command, BadRequest, Command};
 
 use crate::{
-    catalog::{case_matches, full_match, Case, Role},
+    catalog::{case_matches, full_match, Case, Role, TlsStimulus},
     engine::{drive_case, report, Observation, RunOptions, Transport},
     frame::{CloseCode, Decoder, FrameSpec, OpCode},
     handshake,
@@ -46,6 +47,8 @@ pub struct ClientTestConfig {
     pub out_dir: PathBuf,
     pub options: RunOptions,
     pub on_result: Option<OnResult>,
+    /// Listen with TLS (`wss://`), presenting these certificates; TLS cases run only then.
+    pub tls: Option<crate::tls::Acceptor>,
 }
 
 /// A running client-testing server; stops when dropped.
@@ -66,14 +69,20 @@ struct State {
     /// Agents that asked for their reports.
     reported: Mutex<BTreeSet<String>>,
     stop: watch::Sender<bool>,
+    tls: Option<tls::TlsState>,
 }
 
 impl ClientTestServer {
-    /// Listens on `addr` (e.g. `127.0.0.1:9001`, or port 0 for any).
-    pub async fn start(addr: &str, config: ClientTestConfig) -> io::Result<Self> {
+    /// Listens on `addr` (e.g. `127.0.0.1:9001`, or port 0 for any). Cases this server cannot run
+    /// (TLS cases without TLS, see [`crate::tls::cases::runnable`]) are left out.
+    pub async fn start(addr: &str, mut config: ClientTestConfig) -> io::Result<Self> {
         std::fs::create_dir_all(&config.out_dir)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        config.cases = crate::tls::cases::runnable(std::mem::take(&mut config.cases), config.tls.as_ref()).0;
+        let tls = config.tls.clone().map(|acceptor| {
+            tls::TlsState::new(acceptor, crate::tls::cases::Sequencer::new(&config.cases), url_host(addr, true))
+        });
         let ids = config.cases.iter().map(|c| c.id.to_string()).collect();
         let (stop, _) = watch::channel(false);
         let state = Arc::new(State {
@@ -84,6 +93,7 @@ impl ClientTestServer {
             in_flight: Mutex::new(BTreeMap::new()),
             reported: Mutex::new(BTreeSet::new()),
             stop,
+            tls,
         });
         let accept_state = state.clone();
         let task = tokio::spawn(async move {
@@ -94,8 +104,14 @@ impl ClientTestServer {
         Ok(Self { addr, state, task })
     }
 
+    /// The base URL clients are given: `ws://IP:PORT`, or with TLS `wss://localhost:PORT` for a
+    /// loopback address (a name, so that the client can send SNI, RFC 6066 §3).
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        match &self.state.tls {
+            None => format!("ws://{}", self.addr),
+            Some(tls) if tls.url_host.contains(':') => format!("wss://[{}]:{}", tls.url_host, self.addr.port()),
+            Some(tls) => format!("wss://{}:{}", tls.url_host, self.addr.port()),
+        }
     }
 
     /// Resolves once a client asked the server to stop (`/stopServer`, `shutdownOnComplete`) or
@@ -206,11 +222,28 @@ impl State {
     }
 }
 
+/// The host in the URL clients are given: with TLS, `localhost` for a loopback or unspecified
+/// address, so that clients can indicate it (SNI).
+pub fn url_host(addr: SocketAddr, tls: bool) -> String {
+    let ip = addr.ip();
+    if tls && (ip.is_loopback() || ip.is_unspecified()) {
+        "localhost".into()
+    } else {
+        ip.to_string()
+    }
+}
+
 /// One connection: read the request, route it, answer.
 async fn serve(state: Arc<State>, tcp: TcpStream) {
     let _ = tcp.set_nodelay(true);
-    let mut stream = Transport::from(tcp);
-    let (request, head, leftover) = match timeout(HEAD_WAIT, read_head(&mut stream)).await {
+    let mut stream = match &state.tls {
+        None => Transport::from(tcp),
+        Some(tls) => match tls::accept(&state, tls, tcp).await {
+            Some(stream) => stream,
+            None => return,
+        },
+    };
+    let (request, head, mut leftover) = match timeout(HEAD_WAIT, read_head(&mut stream)).await {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(message)) => return http_error(stream, 400, &message).await,
         Err(_) => return http_error(stream, 408, "no complete request head within 5 s").await,
@@ -223,12 +256,24 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
         Ok(key) => key,
         Err(e) => return http_error(stream, 400, &format!("not a WebSocket opening handshake: {e}")).await,
     };
+    let held = match (&command, &state.tls) {
+        (Command::RunCase { case, .. }, Some(_)) if state.config.cases[*case].tls == Some(TlsStimulus::HoldResponse) => {
+            let hold = crate::tls::cases::HOLD.mul_f64(state.config.options.timeout_scale);
+            crate::tls::cases::hold_response(&mut stream, &mut leftover, hold).await
+        }
+        _ => None,
+    };
     let response = handshake::server_response(&key);
     if stream.write_all(response.as_bytes()).await.is_err() {
         return;
     }
     match command {
-        Command::GetCaseCount => send_and_close(stream, Some(state.ids.len().to_string())).await,
+        Command::GetCaseCount => {
+            if let Some(tls) = &state.tls {
+                tls.sequencer.next_case(0);
+            }
+            send_and_close(stream, Some(state.ids.len().to_string())).await
+        }
         Command::GetCaseInfo { case } => {
             let case = &state.config.cases[case];
             let info = serde_json::json!({ "id": case.id.to_string(), "description": case.description() });
@@ -251,6 +296,9 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             send_and_close(stream, Some(serde_json::json!({ "behavior": behavior }).to_string())).await
         }
         Command::UpdateReports { agent, shutdown } => {
+            if let Some(tls) = &state.tls {
+                tls.agent_seen(&state, &agent);
+            }
             state.settle(Some(&agent)).await;
             state.reported.lock().expect("lock").insert(agent);
             send_and_close(stream, None).await;
@@ -260,20 +308,36 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             send_and_close(stream, None).await;
             state.stop.send_replace(true);
         }
-        Command::RunCase { case, agent } => {
-            let case = &state.config.cases[case];
+        Command::RunCase { case: index, agent } => {
+            let case = &state.config.cases[index];
+            if let Some(tls) = &state.tls {
+                // Armed now, not when the case ends: a sequential driver opens no other connection
+                // meanwhile, and the next one may come before this case's result is written.
+                tls.agent_seen(&state, &agent);
+                tls.sequencer.next_case(index + 1);
+                if case.tls.is_some_and(TlsStimulus::is_certificate) {
+                    let message = format!("case {} is judged on the TLS handshake of the connection after the previous case", case.id);
+                    return http_error(stream, 400, &message).await;
+                }
+            }
             if state.excluded(&agent, case.id.as_str()) {
                 return send_and_close(stream, None).await;
             }
             *state.in_flight.lock().expect("lock").entry(agent.clone()).or_default() += 1;
             let mut obs = Observation::starting_now();
             obs.record_handshake(&head, &response);
+            obs.violation = held;
             let options = &state.config.options;
             let bound = Duration::from_secs_f64((case.timeout + 10.0) * options.timeout_scale + 10.0);
-            let obs = match timeout(bound, drive_case(case, stream, &leftover, Role::Client, options, obs)).await {
+            let mut obs = match timeout(bound, drive_case(case, stream, &leftover, Role::Client, options, obs)).await {
                 Ok(obs) => obs,
                 Err(_) => Observation::aborted("the case overran wsspec's outer time bound (a bug in wsspec)"),
             };
+            if let (Some(tls), Some(TlsStimulus::Sni)) = (&state.tls, case.tls) {
+                if let Some(violation) = crate::tls::cases::check_sni(&obs, &tls.url_host) {
+                    obs.violation.get_or_insert(violation);
+                }
+            }
             if let Err(e) = state.record(report(&agent, case, obs)) {
                 eprintln!("wsspec: cannot write the result of {} for {agent}: {e}", case.id);
             }

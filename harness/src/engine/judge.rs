@@ -16,6 +16,9 @@ pub struct Verdict {
 }
 
 pub fn judge(case: &Case, obs: &Observation) -> Verdict {
+    if let Some(verdict) = crate::tls::cases::judge(case, obs) {
+        return verdict;
+    }
     if let Some(error) = &obs.open_error {
         let reason = format!("The WebSocket opening handshake was never completed: {error}");
         return Verdict { behavior: Behavior::Failed, behavior_close: BehaviorClose::Failed, result: reason.clone(), result_close: reason };

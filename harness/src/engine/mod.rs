@@ -19,6 +19,7 @@ pub use runner::{run_cases, RunConfig, RunError};
 pub use session::{drive_case, run_case, Observation};
 pub use target::Target;
 pub use transport::Transport;
+pub use wire_log::Dir;
 
 /// Judges an observation and builds the case's report record.
 pub fn report(agent: &str, case: &catalog::Case, obs: Observation) -> wsspec_reports::CaseRecord {
@@ -35,11 +36,13 @@ pub struct RunOptions {
     pub jobs: usize,
     /// The largest message or frame wsspec accepts from a target.
     pub max_message: usize,
+    /// How wsspec opens TLS to a `wss://` server (none: `wss://` targets cannot be reached).
+    pub tls: Option<crate::tls::Connector>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: 64 << 20 }
+        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: 64 << 20, tls: None }
     }
 }
 

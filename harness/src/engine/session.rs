@@ -58,6 +58,11 @@ pub struct Observation {
     pub target_role: Role,
     pub duration: Duration,
     pub log: WireLog,
+    /// What TLS negotiated (`wss://`); `None` over plain TCP.
+    pub tls: Option<crate::tls::TlsInfo>,
+    /// Why a client refused the TLS handshake (the TLS section's bad certificates): it never sent
+    /// a request.
+    pub tls_refusal: Option<String>,
 }
 
 impl Observation {
@@ -99,6 +104,8 @@ impl Observation {
             target_role: Role::Server,
             duration: Duration::ZERO,
             log: WireLog::new(start),
+            tls: None,
+            tls_refusal: None,
         }
     }
 }
@@ -107,7 +114,7 @@ impl Observation {
 pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Observation {
     let mut obs = Observation::new(Instant::now());
     let open_wait = OPEN_WAIT.mul_f64(options.timeout_scale);
-    match timeout(open_wait, open(target, &mut obs)).await {
+    match timeout(open_wait, open(target, options.tls.as_ref(), &mut obs)).await {
         Ok(Ok((stream, leftover))) => drive_case(case, stream, &leftover, Role::Server, options, obs).await,
         Ok(Err(reason)) => {
             obs.open_error = Some(reason);
@@ -126,8 +133,16 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     let opened_at = Instant::now();
     obs.target_role = role;
     let tracker = Tracker::new(case.expect.iter().map(|a| CompiledAlternative::new(a, case.close_for(a).by)).collect());
+    if obs.tls.is_none() {
+        obs.tls = stream.tls_info();
+        if let Some(info) = &obs.tls {
+            obs.log.event(format!("over TLS: {info}"));
+        }
+    }
+    let tls = obs.tls.is_some();
     let (reader, writer) = split(stream);
     let mut session = Session {
+        tls,
         obs,
         role,
         reader,
@@ -162,13 +177,25 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     obs
 }
 
-/// Connects and completes the opening handshake; returns the stream and any bytes read past it.
-async fn open(target: &Target, obs: &mut Observation) -> Result<(Transport, Vec<u8>), String> {
+/// Connects (over TLS for `wss://`, §4.1 step 5) and completes the opening handshake; returns the
+/// stream and any bytes read past it.
+async fn open(target: &Target, tls: Option<&crate::tls::Connector>, obs: &mut Observation) -> Result<(Transport, Vec<u8>), String> {
     let tcp = TcpStream::connect((target.host.as_str(), target.port))
         .await
         .map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-    let mut stream = Transport::from(tcp);
+    let mut stream = match (target.secure, tls) {
+        (false, _) => Transport::from(tcp),
+        (true, Some(connector)) => {
+            let stream = Transport::from(connector.connect(&target.server_name, tcp).await?);
+            obs.tls = stream.tls_info();
+            if let Some(info) = &obs.tls {
+                obs.log.event(format!("TLS established: {info}"));
+            }
+            stream
+        }
+        (true, None) => return Err("wss:// without a TLS connector (a bug in wsspec)".into()),
+    };
     let key = handshake::random_key();
     obs.request = handshake::client_request(&target.host_header, &target.resource, &key);
     obs.log.chunk(Dir::Tx, obs.request.as_bytes());
@@ -213,6 +240,8 @@ struct Message {
 
 struct Session<'a> {
     obs: Observation,
+    /// The connection runs over TLS: an orderly end of the stream is close_notify, then TCP FIN.
+    tls: bool,
     /// What the target is: a server (wsspec is the client) or a client.
     role: Role,
     reader: ReadHalf<Transport>,
@@ -268,6 +297,7 @@ impl Session<'_> {
                         let data = buf[..n].to_vec();
                         self.on_bytes(&data);
                     }
+                    Err(e) if self.tls && e.kind() == std::io::ErrorKind::UnexpectedEof => self.on_tls_truncated(),
                     Err(e) => self.on_tcp_closed(&format!("reading failed: {e}")),
                 },
                 written = write_some(&mut self.writer, &mut self.pending, &mut self.replies, mid_frame), if can_write => {
@@ -415,6 +445,16 @@ impl Session<'_> {
             self.obs.not_clean_reason = Some(format!("{how} without a closing handshake"));
         }
         self.tcp_closed = true;
+    }
+
+    /// TCP closed without TLS close_notify: §7.1.1 asks an endpoint to close the TLS session
+    /// cleanly too (a SHOULD), so the close is not clean.
+    fn on_tls_truncated(&mut self) {
+        let how = "the target closed TCP without a TLS close_notify alert";
+        if (self.sent_close || self.got_close) && self.obs.not_clean_reason.is_none() {
+            self.obs.not_clean_reason = Some(format!("{how} (§7.1.1: it SHOULD close the TLS session cleanly too)"));
+        }
+        self.on_tcp_closed(how);
     }
 
     fn violation(&mut self, what: String) {

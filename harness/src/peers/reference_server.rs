@@ -1,20 +1,24 @@
 //! The embedded reference server: a tokio-tungstenite echo server, with its limits raised the way a
 //! user running the 9.x cases would raise them.
 
-use std::{io, net::SocketAddr};
+use std::{io, net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::{
-    net::{TcpListener, TcpStream},
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt},
+    net::TcpListener,
     task::JoinHandle,
 };
 use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
+
+use crate::tls::{Acceptor, Presented};
 
 /// A running echo server on 127.0.0.1; stops when dropped.
 #[derive(Debug)]
 pub struct ReferenceServer {
     pub addr: SocketAddr,
     task: JoinHandle<()>,
+    secure: bool,
 }
 
 impl ReferenceServer {
@@ -29,14 +33,34 @@ impl ReferenceServer {
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
                 tokio::spawn(echo(stream));
             }
         });
-        Ok(Self { addr, task })
+        Ok(Self { addr, task, secure: false })
+    }
+
+    /// Starts the server over TLS (`wss://`) on an ephemeral loopback port, presenting
+    /// `acceptor`'s certificate; it ends each connection with TLS close_notify.
+    pub async fn start_tls(acceptor: Acceptor) -> io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream, Presented::Good)).await {
+                        echo(tls).await;
+                    }
+                });
+            }
+        });
+        Ok(Self { addr, task, secure: true })
     }
 
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.addr)
+        format!("{}://{}/", if self.secure { "wss" } else { "ws" }, self.addr)
     }
 }
 
@@ -51,8 +75,7 @@ pub fn config() -> WebSocketConfig {
     WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(64 << 20))
 }
 
-async fn echo(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
     let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await else { return };
     while let Some(Ok(message)) = ws.next().await {
         let reply = match message {
@@ -69,4 +92,6 @@ async fn echo(stream: TcpStream) {
             break;
         }
     }
+    // The server closes the connection first (§7.1.1): over TLS with close_notify, then TCP FIN.
+    let _ = ws.get_mut().shutdown().await;
 }
