@@ -16,4 +16,6 @@ mod fuzz;
 mod report_outputs;
 // Targets that stall, flood, lie about lengths, reset or never speak WebSocket.
 mod hostile_targets;
+// wss:// in both roles: the catalog over TLS, the TLS section for clients, the TLS options.
+mod tls;
 mod support;

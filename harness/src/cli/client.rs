@@ -78,9 +78,9 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         }
         use_tls |= spec.url.as_deref().is_some_and(|u| u.starts_with("wss:")) || spec.cert.is_some();
         if cert_key.is_none() {
-            let relative = |p: PathBuf| path.parent().map_or(p.clone(), |dir| dir.join(&p));
+            // Paths as given, like `outdir` (Autobahn reads them from the working folder).
             match (spec.cert, spec.key) {
-                (Some(cert), Some(key)) => cert_key = Some((relative(cert), relative(key))),
+                (Some(cert), Some(key)) => cert_key = Some((cert, key)),
                 (None, None) => {}
                 _ => return Err(format!("{}: `cert` and `key` go together", path.display())),
             }
@@ -171,7 +171,11 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         let connector = match acceptor.as_ref().map(|a| a.ca()) {
             None => None,
             Some(Some(ca)) => Some(wsspec::tls::Connector::trusting(std::slice::from_ref(ca))),
-            Some(None) => Some(wsspec::tls::Connector::new(wsspec::tls::Trust::SystemRoots)?),
+            // The operator's certificate: trusted as given (self-signed), else through the system's roots.
+            Some(None) => match &cert_key {
+                Some((cert, _)) => Some(wsspec::tls::Connector::new(wsspec::tls::Trust::CaFile(cert.clone()))?),
+                None => Some(wsspec::tls::Connector::new(wsspec::tls::Trust::SystemRoots)?),
+            },
         };
         reference_client::run_driver_with(&url, &agent, connector.as_ref()).await.map_err(|e| format!("the embedded client failed: {e}"))?;
         vec![agent]

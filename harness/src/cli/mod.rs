@@ -65,6 +65,15 @@ enum Command {
         #[command(flatten)]
         outputs: outputs::OutputArgs,
     },
+    /// Write a throw-away CA (DIR/ca.pem) and a certificate it signed (DIR/cert.pem, key in
+    /// DIR/key.pem) for the given names, e.g. for a TLS server to test with `--ca DIR/ca.pem`, or
+    /// for Autobahn-style `cert`/`key` spec keys.
+    TlsCert {
+        dir: PathBuf,
+        /// DNS names or IP addresses the certificate is for.
+        #[arg(long = "name", value_name = "NAME", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        names: Vec<String>,
+    },
     /// Compare two result sets (report folders or index.json files): regressions, fixes, other
     /// verdict changes, changed close codes, new and missing results. Exit 0 when they are the
     /// same, 1 when they differ, 2 on bad input.
@@ -112,6 +121,10 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
         Command::FuzzSeeds { dir, catalog } => fuzz::write_seeds(dir, catalog),
         Command::ReferenceClient { url, agent } => {
             wsspec::peers::reference_client::run_driver(url.trim_end_matches('/'), &agent).await?;
+            Ok(Outcome::Passed)
+        }
+        Command::TlsCert { dir, names } => {
+            tls::write_certificate(&dir, &names)?;
             Ok(Outcome::Passed)
         }
         Command::Report { dir, outputs } => {

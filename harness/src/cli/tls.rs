@@ -68,3 +68,15 @@ pub fn acceptor(listen_host: &str, cert_key: Option<(&Path, &Path)>, out: &Path)
         }
     }
 }
+
+/// `wsspec tls-cert`: writes `ca.pem`, `cert.pem` and `key.pem` to `dir`.
+pub fn write_certificate(dir: &Path, names: &[String]) -> Result<(), String> {
+    let set = certs::throw_away(names)?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (file, text) in [("ca.pem", &set.ca_pem), ("cert.pem", &set.good_pem.0), ("key.pem", &set.good_pem.1)] {
+        let path = dir.join(file);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    eprintln!("wsspec: {}/cert.pem (key.pem) for {}, signed by the throw-away CA {}/ca.pem", dir.display(), names.join(", "), dir.display());
+    Ok(())
+}

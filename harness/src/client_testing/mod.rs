@@ -270,7 +270,7 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
     match command {
         Command::GetCaseCount => {
             if let Some(tls) = &state.tls {
-                tls.sequencer.next_case(0);
+                tls.sequencer.next_case(0).await;
             }
             send_and_close(stream, Some(state.ids.len().to_string())).await
         }
@@ -314,7 +314,7 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
                 // Armed now, not when the case ends: a sequential driver opens no other connection
                 // meanwhile, and the next one may come before this case's result is written.
                 tls.agent_seen(&state, &agent);
-                tls.sequencer.next_case(index + 1);
+                tls.sequencer.next_case(index + 1).await;
                 if case.tls.is_some_and(TlsStimulus::is_certificate) {
                     let message = format!("case {} is judged on the TLS handshake of the connection after the previous case", case.id);
                     return http_error(stream, 400, &message).await;

@@ -59,16 +59,18 @@ fn record(state: &State, agent: &str, index: usize, obs: Observation) {
 /// to serve, or `None` when the handshake failed or the connection was a certificate case (whose
 /// outcome is recorded here).
 pub(super) async fn accept(state: &State, tls: &TlsState, tcp: TcpStream) -> Option<Transport> {
-    let armed = tls.sequencer.take();
-    let shown = armed.map_or(Presented::Good, |(_, p)| p);
     let wait = HEAD_WAIT.mul_f64(state.config.options.timeout_scale);
+    // Bounded: the connection holding it ends its handshake and first read within `wait` each.
+    let armed = timeout(wait * 3, tls.sequencer.take()).await.ok().flatten();
+    let shown = armed.as_ref().map_or(Presented::Good, |a| a.shown);
     let outcome = timeout(wait, tls.acceptor.accept(tcp, shown)).await;
-    let Some((index, _)) = armed else {
+    let Some(armed) = armed else {
         return match outcome {
             Ok(Ok(stream)) => Some(Transport::from(stream)),
             _ => None,
         };
     };
+    let index = armed.index;
     let mut obs = Observation::starting_now();
     obs.log.event(format!("wsspec presents {shown:?} for case {}", state.config.cases[index].id));
     match outcome {
@@ -91,7 +93,7 @@ pub(super) async fn accept(state: &State, tls: &TlsState, tcp: TcpStream) -> Opt
         Ok(Err(e)) => obs.tls_refusal = Some(format!("the TLS handshake ended with: {e}")),
         Err(_) => obs.tls_refusal = Some(format!("no TLS handshake within {:.1} s", wait.as_secs_f64())),
     }
-    tls.sequencer.next_case(index + 1);
+    armed.done();
     tls.finish(state, index, obs);
     None
 }

@@ -42,7 +42,7 @@ pub async fn run_cases(
 ) -> Result<Vec<CaseRecord>, RunError> {
     let output_error = |source| RunError::Output { dir: config.out_dir.display().to_string(), source };
     std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
-    check_reachable(&config.target, config.options.timeout_scale).await?;
+    check_reachable(&config.target, &config.options).await?;
 
     let semaphore = Arc::new(Semaphore::new(config.options.jobs.max(1)));
     let mut tasks = JoinSet::new();
@@ -87,10 +87,24 @@ fn internal_failure(case: &Case, agent: &str, reason: &str) -> CaseRecord {
     super::report(agent, case, super::session::Observation::aborted(reason))
 }
 
-async fn check_reachable(target: &Target, scale: f64) -> Result<(), RunError> {
+/// The target answers TCP and, for `wss://`, completes a TLS handshake with a certificate wsspec
+/// accepts: otherwise no case could be run (exit 2), and every case would only say so.
+async fn check_reachable(target: &Target, options: &RunOptions) -> Result<(), RunError> {
     let unreachable = |reason: String| RunError::Unreachable { url: target.url.clone(), reason };
-    match timeout(Duration::from_secs_f64(5.0 * scale), TcpStream::connect((target.host.as_str(), target.port))).await {
-        Ok(Ok(_)) => Ok(()),
+    let bound = Duration::from_secs_f64(5.0 * options.timeout_scale);
+    match timeout(bound, TcpStream::connect((target.host.as_str(), target.port))).await {
+        Ok(Ok(tcp)) => match (target.secure, &options.tls) {
+            (true, Some(connector)) => match timeout(bound, connector.connect(&target.server_name, tcp)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if connector.verifies() && e.contains("certificate") => {
+                    Err(unreachable(format!("{e} (give the server's CA with --ca FILE, or --insecure)")))
+                }
+                Ok(Err(e)) => Err(unreachable(e)),
+                Err(_) => Err(unreachable("no TLS handshake within 5 s".into())),
+            },
+            (true, None) => Err(unreachable("wss:// without a TLS connector".into())),
+            (false, _) => Ok(()),
+        },
         Ok(Err(e)) => Err(unreachable(e.to_string())),
         Err(_) => Err(unreachable("no answer to the TCP connect within 5 s".into())),
     }

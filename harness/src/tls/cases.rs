@@ -12,7 +12,7 @@
 //! as case K (it did trust that certificate); a driver that gives up on its first failed
 //! connection never runs the cases after K.
 
-use std::{sync::Mutex, time::Duration};
+use std::time::Duration;
 
 use tokio::{io::AsyncReadExt, time::timeout};
 
@@ -64,25 +64,47 @@ pub fn runnable(cases: Vec<Case>, tls: Option<&Acceptor>) -> (Vec<Case>, Vec<Str
 pub struct Sequencer {
     /// The presented certificate of each selected case, by index.
     shown: Vec<Presented>,
-    armed: Mutex<Option<usize>>,
+    /// The certificate case the next connection is for. Held while that connection's handshake is
+    /// judged, so that the driver's next connection (which can arrive before the refusal is read)
+    /// waits to learn which certificate it gets.
+    armed: tokio::sync::Mutex<Option<usize>>,
+}
+
+/// A connection shown a bad certificate for case `index`; [`Armed::done`] moves on to the next case.
+pub struct Armed<'a> {
+    guard: tokio::sync::MutexGuard<'a, Option<usize>>,
+    sequencer: &'a Sequencer,
+    pub index: usize,
+    pub shown: Presented,
+}
+
+impl Armed<'_> {
+    /// The case's outcome is known: the driver runs the next case next.
+    pub fn done(mut self) {
+        *self.guard = self.sequencer.arm(self.index + 1);
+    }
 }
 
 impl Sequencer {
     pub fn new(cases: &[Case]) -> Self {
-        Self { shown: cases.iter().map(|c| presented(c.tls)).collect(), armed: Mutex::new(None) }
+        Self { shown: cases.iter().map(|c| presented(c.tls)).collect(), armed: tokio::sync::Mutex::new(None) }
     }
 
-    /// Case `next` (an index) is the one the driver runs next: arm it if it shows a bad
-    /// certificate.
-    pub fn next_case(&self, next: usize) {
-        if self.shown.get(next).is_some_and(|p| *p != Presented::Good) {
-            *self.armed.lock().expect("lock") = Some(next);
-        }
+    fn arm(&self, index: usize) -> Option<usize> {
+        self.shown.get(index).is_some_and(|p| *p != Presented::Good).then_some(index)
     }
 
-    /// For a new connection: the case whose bad certificate it is shown, if any (disarms).
-    pub fn take(&self) -> Option<(usize, Presented)> {
-        self.armed.lock().expect("lock").take().map(|i| (i, self.shown[i]))
+    /// Case `next` (an index) is the one the driver runs next.
+    pub async fn next_case(&self, next: usize) {
+        *self.armed.lock().await = self.arm(next);
+    }
+
+    /// For a new connection: the case whose bad certificate it is shown, if any. Waits while
+    /// another connection's certificate case is being judged.
+    pub async fn take(&self) -> Option<Armed<'_>> {
+        let mut guard = self.armed.lock().await;
+        let index = guard.take()?;
+        Some(Armed { guard, sequencer: self, index, shown: self.shown[index] })
     }
 }
 

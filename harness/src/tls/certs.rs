@@ -33,6 +33,8 @@ pub struct ThrowAway {
     pub ca_pem: String,
     /// For the listen address's names, valid now.
     pub good: Identity,
+    /// `good` as PEM: the certificate and its private key (PKCS#8), for `wsspec tls-cert`.
+    pub good_pem: (String, String),
     /// For [`WRONG_NAME`] only, signed by the same CA.
     pub wrong_name: Identity,
     /// For the right names, signed by the same CA, expired since 2001.
@@ -60,7 +62,7 @@ pub fn throw_away(names: &[String]) -> Result<ThrowAway, String> {
     let fail = |e: rcgen::Error| format!("cannot make a throw-away certificate: {e}");
     let ca = make_ca("wsspec throw-away CA").map_err(fail)?;
     let stranger = make_ca("wsspec unknown issuer (trusted by nobody)").map_err(fail)?;
-    let leaf = |names: Vec<String>, expired: bool, issuer: &CertifiedIssuer<'static, KeyPair>| -> Result<Identity, rcgen::Error> {
+    let leaf = |names: Vec<String>, expired: bool, issuer: &CertifiedIssuer<'static, KeyPair>| -> Result<(Identity, (String, String)), rcgen::Error> {
         let mut params = CertificateParams::new(names)?;
         params.distinguished_name.push(DnType::CommonName, "wsspec");
         if expired {
@@ -69,15 +71,18 @@ pub fn throw_away(names: &[String]) -> Result<ThrowAway, String> {
         }
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, issuer)?;
-        Ok(Identity { chain: vec![cert.der().clone()], key: PrivatePkcs8KeyDer::from(key.serialize_der()).into() })
+        let pem = (cert.pem(), key.serialize_pem());
+        Ok((Identity { chain: vec![cert.der().clone()], key: PrivatePkcs8KeyDer::from(key.serialize_der()).into() }, pem))
     };
+    let (good, good_pem) = leaf(names.to_vec(), false, &ca).map_err(fail)?;
     Ok(ThrowAway {
         ca: ca.der().clone(),
         ca_pem: ca.pem(),
-        good: leaf(names.to_vec(), false, &ca).map_err(fail)?,
-        wrong_name: leaf(vec![WRONG_NAME.into()], false, &ca).map_err(fail)?,
-        expired: leaf(names.to_vec(), true, &ca).map_err(fail)?,
-        unknown_issuer: leaf(names.to_vec(), false, &stranger).map_err(fail)?,
+        good,
+        good_pem,
+        wrong_name: leaf(vec![WRONG_NAME.into()], false, &ca).map_err(fail)?.0,
+        expired: leaf(names.to_vec(), true, &ca).map_err(fail)?.0,
+        unknown_issuer: leaf(names.to_vec(), false, &stranger).map_err(fail)?.0,
     })
 }
 
