@@ -144,7 +144,8 @@ fn wss_without_a_trusted_certificate_exits_2_and_insecure_says_so() {
     std::fs::write(other_ca.path(), certs::throw_away(&["localhost".into()]).unwrap().ca_pem).unwrap();
     let (code, _, stderr) = support::wsspec(&["server", &server.url(), "--cases", "1.1.1", "--out", out, "--ca", other_ca.path().to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("cannot reach the target") && stderr.contains("UnknownIssuer"), "{stderr}");
+    // Another throw-away CA: webpki finds no valid chain (same CA name, so: a bad signature).
+    assert!(stderr.contains("cannot reach the target") && stderr.contains("invalid peer certificate"), "{stderr}");
 
     let (code, _, stderr) = support::wsspec(&["server", &server.url(), "--cases", "1.*", "--out", out, "--insecure"]);
     assert_eq!(code, 0, "{stderr}");

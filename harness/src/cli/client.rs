@@ -105,12 +105,11 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     }
 
     let listen = listen.unwrap_or_else(|| if serve { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
-    let acceptor = match use_tls {
-        true => {
-            let host = listen.rsplit_once(':').map_or(listen.as_str(), |(host, _)| host);
-            Some(tls::acceptor(host, cert_key.as_ref().map(|(c, k)| (c.as_path(), k.as_path())), &out)?)
-        }
-        false => None,
+    let acceptor = if use_tls {
+        let host = listen.rsplit_once(':').map_or(listen.as_str(), |(host, _)| host);
+        Some(tls::acceptor(host, cert_key.as_ref().map(|(c, k)| (c.as_path(), k.as_path())), &out)?)
+    } else {
+        None
     };
     let (runnable, skipped) = wsspec::tls::cases::runnable(selected, acceptor.as_ref());
     selected = runnable;

@@ -8,11 +8,12 @@ use std::{
     task::{Context, Poll},
 };
 
-use crate::tls::TlsInfo;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
 };
+
+use crate::tls::TlsInfo;
 
 /// One connection to or from a target.
 #[derive(Debug)]

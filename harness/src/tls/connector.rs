@@ -1,7 +1,11 @@
 //! The client side of `wss://`: verify the server's certificate (system roots, or `--ca FILE`) or,
 //! with `--insecure`, knowingly not; indicate the URL's host name (SNI); offer ALPN `http/1.1`.
 
-use std::{fmt, path::PathBuf, sync::Arc};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
@@ -98,7 +102,7 @@ impl Connector {
     }
 }
 
-fn roots_from(path: &PathBuf) -> Result<RootCertStore, String> {
+fn roots_from(path: &Path) -> Result<RootCertStore, String> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .and_then(|iter| iter.collect::<Result<_, _>>())
         .map_err(|e| format!("{}: cannot read PEM certificates: {e}", path.display()))?;
