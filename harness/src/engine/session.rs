@@ -62,8 +62,16 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     let opened_at = Instant::now();
     obs.target_role = role;
     let tracker = Tracker::new(case.expect.iter().map(|a| CompiledAlternative::new(a, case.close_for(a).by)).collect());
+    if obs.tls.is_none() {
+        obs.tls = stream.tls_info();
+        if let Some(info) = &obs.tls {
+            obs.log.event(format!("over TLS: {info}"));
+        }
+    }
+    let tls = obs.tls.is_some();
     let (reader, writer) = split(stream);
     let mut session = Session {
+        tls,
         obs,
         role,
         reader,
@@ -98,6 +106,8 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
 
 struct Session<'a> {
     obs: Observation,
+    /// The connection runs over TLS: an orderly end of the stream is close_notify, then TCP FIN.
+    tls: bool,
     /// What the target is: a server (wsspec is the client) or a client.
     role: Role,
     reader: ReadHalf<Transport>,
@@ -152,6 +162,7 @@ impl Session<'_> {
                         let data = buf[..n].to_vec();
                         self.on_bytes(&data);
                     }
+                    Err(e) if self.tls && e.kind() == std::io::ErrorKind::UnexpectedEof => self.on_tls_truncated(),
                     Err(e) => self.on_tcp_closed(&format!("reading failed: {e}")),
                 },
                 written = write_some(&mut self.writer, &mut self.pending, &mut self.replies, mid_frame), if can_write => {
@@ -302,6 +313,16 @@ impl Session<'_> {
             self.obs.not_clean_reason = Some(format!("{how} without a closing handshake"));
         }
         self.tcp_closed = true;
+    }
+
+    /// TCP closed without TLS close_notify: §7.1.1 asks an endpoint to close the TLS session
+    /// cleanly too (a SHOULD), so the close is not clean.
+    fn on_tls_truncated(&mut self) {
+        let how = "the target closed TCP without a TLS close_notify alert";
+        if (self.sent_close || self.got_close) && self.obs.not_clean_reason.is_none() {
+            self.obs.not_clean_reason = Some(format!("{how} (§7.1.1: it SHOULD close the TLS session cleanly too)"));
+        }
+        self.on_tcp_closed(how);
     }
 
     fn violation(&mut self, violation: Violation) {
