@@ -174,8 +174,16 @@ fn client_tls_writes_the_throw_away_ca_and_honours_the_spec_files_cert_and_key()
     let (cert_path, key_path) = (cert_path.to_str().unwrap(), key_path.to_str().unwrap());
     let (code, _, stderr) = support::wsspec(&["client", "--tls", "--cert", cert_path, "--key", key_path, "--cases", "17.*", "--out", dir]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("2 selected cases cannot run here: 17.1.1: needs wsspec's throw-away CA"), "{stderr}");
+    assert!(stderr.contains("2 selected cases are left out (they need wsspec's throw-away CA to sign the bad certificate: without --cert/--key): 17.1.1, 17.1.2"), "{stderr}");
     assert!(stderr.contains("17.1.3    OK") && stderr.contains("3 OK"), "{stderr}");
+
+    // Without --tls, section 17 is left out with a note; a selection of nothing else runs nothing (exit 2).
+    let (code, _, stderr) = support::wsspec(&["client", "--cases", "1.1.1", "17.*", "--out", dir]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("note: 5 selected cases are left out (TLS cases: they run only with --tls): 17.1.1, 17.1.2, 17.1.3, 17.2.1, 17.3.1"), "{stderr}");
+    let (code, _, stderr) = support::wsspec(&["client", "--cases", "17.*", "--out", dir]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("none of the selected cases can run here"), "{stderr}");
 
     // Autobahn's fuzzingserver.json keys: `cert` without `key` is refused with the file named.
     let spec = out.path().join("fuzzingserver.json");
@@ -190,4 +198,67 @@ fn operator_certificate() -> (String, String) {
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
     (cert.pem(), key.serialize_pem())
+}
+
+/// Starts a TLS client-testing server with the client cases matching `patterns`.
+async fn tls_server(patterns: &[&str], acceptor: Acceptor, out: &Path) -> ClientTestServer {
+    let cases: Vec<Case> = support::catalog()
+        .cases
+        .into_iter()
+        .filter(|c| c.applies_to(Role::Client) && patterns.iter().any(|p| case_matches(p, c.id.as_str())))
+        .collect();
+    let config = ClientTestConfig {
+        cases,
+        exclude_agent_cases: Default::default(),
+        sink: Arc::new(Sink::open(out).unwrap()),
+        options: RunOptions::default(),
+        on_result: None,
+        tls: Some(acceptor),
+    };
+    ClientTestServer::start("127.0.0.1:0", config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_without_sni_fails_17_2_1_only() {
+    let acceptor = acceptor();
+    let connector = trusting(&acceptor);
+    let out = tempfile::tempdir().unwrap();
+    let server = tls_server(&["1.1.1", "17.2.1"], acceptor, out.path()).await;
+    // An IP address in the URL: the client verifies the certificate against it and, as RFC 6066 §3
+    // requires for an address, indicates no server name, although wsspec gave it `localhost`.
+    let url = format!("wss://127.0.0.1:{}", server.addr.port());
+    run_driver_with(&url, "client", Some(&connector)).await.unwrap();
+    server.settle(Duration::from_secs(30)).await;
+    let records: BTreeMap<String, CaseRecord> = server.records("client").into_iter().map(|r| (r.id.clone(), r)).collect();
+    assert_eq!(support::verdict_line(&records["1.1.1"]), "OK | OK | 1000");
+    let sni = &records["17.2.1"];
+    assert!(support::verdict_line(sni).starts_with("FAILED"), "{}", support::verdict_line(sni));
+    assert!(sni.result.contains("no TLS server name (SNI) for `localhost`") && sni.result.contains("(§4.1)"), "{}", sni.result);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_sends_while_the_response_is_held_fails_17_3_1() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use wsspec::{
+        frame::{FrameSpec, OpCode},
+        handshake::{random_key, RequestSpec},
+    };
+    let acceptor = acceptor();
+    let connector = trusting(&acceptor);
+    let out = tempfile::tempdir().unwrap();
+    let server = tls_server(&["17.3.1"], acceptor, out.path()).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut tls = connector.connect("localhost", tcp).await.unwrap();
+    let request = RequestSpec::websocket(&format!("localhost:{}", server.addr.port()), "/runCase?case=1&agent=client", &random_key());
+    tls.write_all(&request.encode()).await.unwrap();
+    // Not with the head: while wsspec holds its answer back.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tls.write_all(&FrameSpec::new(OpCode::Text, b"too early".to_vec()).masked(rand::random()).encode()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer)).await;
+    assert!(answer.starts_with(b"HTTP/1.1 400 "), "{}", String::from_utf8_lossy(&answer));
+    server.settle(Duration::from_secs(30)).await;
+    let record = &server.records("client")[0];
+    assert!(support::verdict_line(record).starts_with("FAILED"), "{}", support::verdict_line(record));
+    assert!(record.result.contains("came before the server's answer"), "{}", record.result);
 }

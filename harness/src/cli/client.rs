@@ -122,8 +122,14 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     };
     let (runnable, skipped) = wsspec::tls::cases::runnable(selected, acceptor.as_ref());
     selected = runnable;
-    if !skipped.is_empty() {
-        eprintln!("wsspec: note: {} selected cases cannot run here: {}", skipped.len(), abbreviate(&skipped));
+    for why in [wsspec::tls::cases::NEEDS_TLS, wsspec::tls::cases::NEEDS_OWN_CA] {
+        let ids: Vec<String> = skipped.iter().filter(|(_, w)| *w == why).map(|(id, _)| id.clone()).collect();
+        if !ids.is_empty() {
+            eprintln!("wsspec: note: {} selected cases are left out ({why}): {}", ids.len(), abbreviate(&ids));
+        }
+    }
+    if selected.is_empty() && !skipped.is_empty() {
+        return Err("none of the selected cases can run here (see the note above)".into());
     }
 
     let exec_bound = Duration::from_secs_f64(

@@ -39,23 +39,26 @@ pub fn presented(stimulus: Option<TlsStimulus>) -> Presented {
     }
 }
 
-/// Splits `cases` into those a client-testing server with `tls` can run and, for the others, one
-/// line each saying why not: TLS cases need `--tls`, and two of them need the throw-away CA.
-pub fn runnable(cases: Vec<Case>, tls: Option<&Acceptor>) -> (Vec<Case>, Vec<String>) {
+/// Why a client-testing server leaves a TLS case out.
+pub const NEEDS_TLS: &str = "TLS cases: they run only with --tls";
+/// Why a client-testing server with the operator's certificate leaves a bad-certificate case out.
+pub const NEEDS_OWN_CA: &str = "they need wsspec's throw-away CA to sign the bad certificate: without --cert/--key";
+
+/// Splits `cases` into those a client-testing server with `tls` can run and the ids of the others,
+/// each with why not ([`NEEDS_TLS`], [`NEEDS_OWN_CA`]).
+pub fn runnable(cases: Vec<Case>, tls: Option<&Acceptor>) -> (Vec<Case>, Vec<(String, &'static str)>) {
     let mut skipped = Vec::new();
     let cases = cases
         .into_iter()
-        .filter(|case| match (case.tls, tls) {
-            (None, _) => true,
-            (Some(_), None) => {
-                skipped.push(format!("{}: a TLS case, run only with --tls", case.id));
-                false
-            }
-            (Some(stimulus), Some(acceptor)) if !acceptor.can_present(presented(Some(stimulus))) => {
-                skipped.push(format!("{}: needs wsspec's throw-away CA (without --cert/--key) to sign the bad certificate", case.id));
-                false
-            }
-            (Some(_), Some(_)) => true,
+        .filter(|case| {
+            let why = match (case.tls, tls) {
+                (None, _) => return true,
+                (Some(_), None) => NEEDS_TLS,
+                (Some(stimulus), Some(acceptor)) if !acceptor.can_present(presented(Some(stimulus))) => NEEDS_OWN_CA,
+                (Some(_), Some(_)) => return true,
+            };
+            skipped.push((case.id.to_string(), why));
+            false
         })
         .collect();
     (cases, skipped)
