@@ -45,7 +45,17 @@ let wss;
 if (process.argv.length > 4) {
   const fs = require('fs');
   const https = require('https');
-  const server = https.createServer({ cert: fs.readFileSync(process.argv[3]), key: fs.readFileSync(process.argv[4]) });
+  // The request handler ws gives the http server it makes itself when given a
+  // port (websocket-server.js): 426 to a request that is not an upgrade, so
+  // that both agents answer the handshake cases (18.x) alike. Without it a
+  // plain GET over TLS would get no answer at all.
+  const upgradeRequired = (req, res) => {
+    const body = require('http').STATUS_CODES[426];
+    res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+    res.end(body);
+  };
+  const tls = { cert: fs.readFileSync(process.argv[3]), key: fs.readFileSync(process.argv[4]) };
+  const server = https.createServer(tls, upgradeRequired);
   wss = new WebSocketServer({ server, ...OPTIONS });
   server.listen(port, '127.0.0.1', () => {
     process.stdout.write(`${server.address().port}\n`);

@@ -441,7 +441,7 @@ async fn send_and_close(mut stream: Transport, text: Option<String>) {
         out.extend(FrameSpec::new(OpCode::Text, text.into_bytes()).encode());
     }
     out.extend(FrameSpec::new(OpCode::Close, CloseCode::NORMAL.0.to_be_bytes().to_vec()).encode());
-    if stream.write_all(&out).await.is_err() {
+    if stream.write_all(&out).await.is_err() || stream.flush().await.is_err() {
         return;
     }
     let mut decoder = Decoder::new(1 << 20);

@@ -84,6 +84,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         pending: None,
         partial_frame: false,
         replies: VecDeque::new(),
+        unflushed: false,
         pause: None,
         awaiting: None,
         script_done: false,
@@ -125,6 +126,8 @@ struct Session<'a> {
     partial_frame: bool,
     /// Frames wsspec owes the target (pongs, its close), written between script frames.
     replies: VecDeque<Vec<u8>>,
+    /// Bytes were written since the last flush (over TLS they may still sit in a buffer).
+    unflushed: bool,
     pause: Option<(Instant, Option<String>)>,
     awaiting: Option<usize>,
     script_done: bool,
@@ -165,9 +168,10 @@ impl Session<'_> {
                     Err(e) if self.tls && e.kind() == std::io::ErrorKind::UnexpectedEof => self.on_tls_truncated(),
                     Err(e) => self.on_tcp_closed(&format!("reading failed: {e}")),
                 },
-                written = write_some(&mut self.writer, &mut self.pending, &mut self.replies, mid_frame), if can_write => {
+                written = write_some(&mut self.writer, &mut self.pending, &mut self.replies, mid_frame, can_write), if can_write || self.unflushed => {
                     match written {
-                        Ok(chunk) => self.on_written(chunk),
+                        Ok(Some(chunk)) => self.on_written(chunk),
+                        Ok(None) => self.unflushed = false,
                         Err(e) => self.on_tcp_closed(&format!("writing failed: {e}")),
                     }
                 }
@@ -268,6 +272,7 @@ impl Session<'_> {
 
     fn on_written(&mut self, chunk: Vec<u8>) {
         self.obs.log.chunk(Dir::Tx, &chunk);
+        self.unflushed = true;
         if let Some(pending) = &self.pending {
             if pending.offset >= pending.write.data.len() {
                 self.partial_frame = !pending.write.ends_frame;
