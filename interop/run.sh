@@ -7,10 +7,16 @@
 # Server agents (wsspec is the client):
 #   websockets   Python websockets, interop/websockets_echo.py
 #   ws           Node ws, interop/ws_echo.js
+#   websockets-tls, ws-tls   the same servers over wss:// (a certificate from
+#                `wsspec tls-cert`, verified with --ca); their results must
+#                equal the plain agents' (expected/websockets.json, ws.json)
 # Client agents (wsspec is the server):
 #   websockets-client   Python websockets, interop/websockets_client.py
 #   ws-client           Node ws, interop/ws_client.js
-# Default: all four (servers first); `servers` and `clients` select a group.
+#   websockets-client-tls, ws-client-tls   the same drivers against
+#                `wsspec client --tls`, trusting its throw-away CA ({ca}),
+#                section 17 (TLS) included (expected/clients/*-tls.json)
+# Default: all eight (servers first); `servers` and `clients` select a group.
 #
 # For each server agent it:
 #   1. installs the pinned packages into .interop/ (skipped when up to date),
@@ -54,8 +60,8 @@ CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
 NPM=${NPM:-npm}
-SERVER_AGENTS=(websockets ws)
-CLIENT_AGENTS=(websockets-client ws-client)
+SERVER_AGENTS=(websockets ws websockets-tls ws-tls)
+CLIENT_AGENTS=(websockets-client ws-client websockets-client-tls ws-client-tls)
 ALL_AGENTS=("${SERVER_AGENTS[@]}" "${CLIENT_AGENTS[@]}")
 
 update=0
@@ -64,7 +70,7 @@ for arg in "$@"; do
   case $arg in
     --update) update=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    websockets | ws | websockets-client | ws-client) agents+=("$arg") ;;
+    websockets | ws | websockets-client | ws-client | websockets-tls | ws-tls | websockets-client-tls | ws-client-tls) agents+=("$arg") ;;
     servers) agents+=("${SERVER_AGENTS[@]}") ;;
     clients) agents+=("${CLIENT_AGENTS[@]}") ;;
     *) echo "run.sh: unknown argument '$arg' (agents: ${ALL_AGENTS[*]}, servers, clients)" >&2; exit 2 ;;
@@ -75,10 +81,10 @@ done
 selected=("${agents[@]}")
 agents=()
 for agent in "${selected[@]}"; do
-  [[ $agent == *-client || " ${agents[*]} " == *" $agent "* ]] || agents+=("$agent")
+  [[ $agent == *-client* || " ${agents[*]} " == *" $agent "* ]] || agents+=("$agent")
 done
 for agent in "${selected[@]}"; do
-  [[ $agent != *-client || " ${agents[*]} " == *" $agent "* ]] || agents+=("$agent")
+  [[ $agent != *-client* || " ${agents[*]} " == *" $agent "* ]] || agents+=("$agent")
 done
 
 log() { printf '[interop] %s\n' "$*"; }
@@ -160,9 +166,15 @@ probe() {
   ' _ "$1" 2>/dev/null
 }
 
+# A TLS server is only probed for a TCP accept (bash cannot speak TLS); wsspec
+# itself checks the TLS handshake before the first case (exit 2 otherwise).
+tcp_probe() {
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
+}
+
 # start_server AGENT: sets SERVER_PID and PORT, or fails.
 start_server() {
-  local agent=$1 out=$STATE/logs/$1.stdout err=$STATE/logs/$1.stderr deadline line
+  local agent=$1 out=$STATE/logs/$1.stdout err=$STATE/logs/$1.stderr deadline line ready=probe
   mkdir -p "$STATE/logs"
   : >"$out"
   case $agent in
@@ -171,6 +183,14 @@ start_server() {
       ;;
     ws)
       NODE_PATH=$STATE/node/node_modules "$NODE" "$HERE/ws_echo.js" 0 >"$out" 2>"$err" &
+      ;;
+    websockets-tls)
+      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/websockets_echo.py" 0 "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$out" 2>"$err" &
+      ready=tcp_probe
+      ;;
+    ws-tls)
+      NODE_PATH=$STATE/node/node_modules "$NODE" "$HERE/ws_echo.js" 0 "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$out" 2>"$err" &
+      ready=tcp_probe
       ;;
   esac
   SERVER_PID=$!
@@ -186,7 +206,7 @@ start_server() {
       line=$(head -n 1 "$out")
       [[ $line =~ ^[0-9]+$ ]] && PORT=$line
     fi
-    if [[ -n $PORT ]] && probe "$PORT"; then
+    if [[ -n $PORT ]] && "$ready" "$PORT"; then
       log "$agent server up: pid $SERVER_PID, ws://127.0.0.1:$PORT"
       return
     fi
@@ -200,7 +220,8 @@ start_server() {
 # Quotes a word for `sh -c` (wsspec runs the --exec command with sh).
 shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
-# client_command AGENT: the --exec command; wsspec fills in {url} and {agent}.
+# client_command AGENT: the --exec command; wsspec fills in {url}, {agent} and,
+# with --tls, {ca} (its throw-away CA, which the TLS drivers trust).
 # The interpreter finds the pinned packages through PYTHONPATH / NODE_PATH,
 # which `wsspec client` passes on to the command it spawns. `exec` makes the
 # driver replace the `sh -c` that wsspec spawns, so that wsspec's kill on
@@ -210,6 +231,8 @@ client_command() {
   case $1 in
     websockets-client) printf 'exec %s %s {url} {agent}' "$(shq "$PYTHON")" "$(shq "$HERE/websockets_client.py")" ;;
     ws-client) printf 'exec %s %s {url} {agent}' "$(shq "$NODE")" "$(shq "$HERE/ws_client.js")" ;;
+    websockets-client-tls) printf 'exec %s %s {url} {agent} {ca}' "$(shq "$PYTHON")" "$(shq "$HERE/websockets_client.py")" ;;
+    ws-client-tls) printf 'exec %s %s {url} {agent} {ca}' "$(shq "$NODE")" "$(shq "$HERE/ws_client.js")" ;;
   esac
 }
 
@@ -219,8 +242,8 @@ need_python=0
 need_node=0
 for agent in "${agents[@]}"; do
   case $agent in
-    websockets | websockets-client) need_python=1 ;;
-    ws | ws-client) need_node=1 ;;
+    websockets | websockets-client | websockets-tls | websockets-client-tls) need_python=1 ;;
+    ws | ws-client | ws-tls | ws-client-tls) need_node=1 ;;
   esac
 done
 for tool in timeout sha256sum "$PYTHON"; do
@@ -248,6 +271,9 @@ else
   log "build done in $(elapsed "$t") s"
 fi
 [[ -x $WSSPEC ]] || die "no wsspec binary at $WSSPEC"
+# The TLS servers' certificate (for localhost and 127.0.0.1) and its CA.
+TLS_DIR=$STATE/tls
+"$WSSPEC" tls-cert "$TLS_DIR" 2>/dev/null || die "wsspec tls-cert $TLS_DIR failed"
 
 # shellcheck disable=SC2206 # WSSPEC_ARGS and WSSPEC_CLIENT_ARGS are split on purpose
 extra=(${WSSPEC_ARGS:-})
@@ -305,17 +331,20 @@ for agent in "${agents[@]}"; do
   t=$(now)
   rc=0
   case $agent in
-    *-client)
+    *-client | *-client-tls)
       outdir=$STATE/reports/clients/$agent
       rm -rf "$outdir"
       command=$(client_command "$agent")
-      log "wsspec client --exec \"$command\" --agent $agent"
+      tls=()
+      [[ $agent != *-tls ]] || tls=(--tls)
+      log "wsspec client ${tls[*]} --exec \"$command\" --agent ${agent%-tls}"
       PYTHONPATH=$STATE/python NODE_PATH=$STATE/node/node_modules \
         timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
-        "$WSSPEC" client --exec "$command" --agent "$agent" --out "$outdir" \
+        "$WSSPEC" client "${tls[@]}" --exec "$command" --agent "${agent%-tls}" --out "$outdir" \
         --exec-timeout "$CLIENT_TIMEOUT" "${client_extra[@]}" || rc=$?
       took=$(elapsed "$t")
-      log "wsspec exited $rc after $took s (the driver's output: $outdir/${agent//-/_}_client.log)"
+      stem=${agent%-tls}
+      log "wsspec exited $rc after $took s (the driver's output: $outdir/${stem//-/_}_client.log)"
       check "$agent" "$rc" "$took" "$outdir/index.json" "expected/clients/$agent.json"
       ;;
     *)
@@ -323,12 +352,16 @@ for agent in "${agents[@]}"; do
       rm -rf "$outdir"
       start_server "$agent"
       t=$(now)
+      url="ws://127.0.0.1:$PORT" tls=()
+      # Over TLS: the same agent name and expected file as over ws://, so the
+      # verdicts must be the same; localhost, so that wsspec sends SNI.
+      [[ $agent != *-tls ]] || { url="wss://localhost:$PORT"; tls=(--ca "$TLS_DIR/ca.pem"); }
       timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
-        "$WSSPEC" server "ws://127.0.0.1:$PORT" --agent "$agent" --out "$outdir" "${extra[@]}" || rc=$?
+        "$WSSPEC" server "$url" "${tls[@]}" --agent "${agent%-tls}" --out "$outdir" "${extra[@]}" || rc=$?
       took=$(elapsed "$t")
       stop_server
       log "wsspec exited $rc after $took s"
-      check "$agent" "$rc" "$took" "$outdir/index.json" "expected/$agent.json"
+      check "$agent" "$rc" "$took" "$outdir/index.json" "expected/${agent%-tls}.json"
       ;;
   esac
 done

@@ -1,6 +1,9 @@
 """Autobahn client driver for Python `websockets` (asyncio API), the interop client agent "websockets-client".
 
-Usage: websockets_client.py BASE_URL AGENT      (e.g. ws://127.0.0.1:9001 websockets-client)
+Usage: websockets_client.py BASE_URL AGENT [CA]   (e.g. ws://127.0.0.1:9001 websockets-client)
+
+With CA (a PEM file) and a wss:// BASE_URL it verifies the server against that
+CA only (ssl.create_default_context(cafile=CA)), the agent "websockets-client-tls".
 
 Modelled on python-websockets' own compliance/asyncio/client.py: ask
 BASE_URL/getCaseCount for the number of cases, run them one at a time
@@ -26,6 +29,7 @@ import asyncio
 import json
 import logging
 import os
+import ssl
 import sys
 
 MAX_SIZE = 2**25
@@ -40,9 +44,12 @@ from websockets.exceptions import WebSocketException  # noqa: E402
 # errors are the expected outcome, not something to log.
 logging.basicConfig(level=logging.CRITICAL)
 
+# connect() keyword arguments for TLS: {"ssl": context} with a CA, else none.
+TLS = {}
+
 
 async def get_case_count(server):
-    async with connect(f"{server}/getCaseCount", proxy=None) as ws:
+    async with connect(f"{server}/getCaseCount", proxy=None, **TLS) as ws:
         return json.loads(await ws.recv())
 
 
@@ -53,6 +60,7 @@ async def run_case(server, agent, case):
         compression=None,
         ping_interval=None,
         proxy=None,
+        **TLS,
     ) as ws:
         try:
             async for msg in ws:  # str for text, bytes for binary
@@ -66,6 +74,7 @@ async def update_reports(server, agent):
         f"{server}/updateReports?agent={agent}",
         open_timeout=60,
         proxy=None,
+        **TLS,
     ):
         pass
 
@@ -89,7 +98,9 @@ async def main(server, agent):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         sys.exit(2)
+    if len(sys.argv) == 4:
+        TLS["ssl"] = ssl.create_default_context(cafile=sys.argv[3])
     sys.exit(asyncio.run(main(sys.argv[1].rstrip("/"), sys.argv[2])))

@@ -1,6 +1,9 @@
 """Echo server built on Python `websockets` (asyncio API), the interop target "websockets".
 
-Usage: websockets_echo.py [PORT]
+Usage: websockets_echo.py [PORT] [CERT KEY]
+
+With CERT and KEY (PEM files) it serves wss:// (an ssl context), the interop
+target "websockets-tls".
 
 Listens on 127.0.0.1:PORT (default 0 = a free port chosen by the OS) and prints
 the port actually bound as the first line of stdout, once the socket accepts
@@ -22,6 +25,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 import sys
 
 MAX_SIZE = 2**25
@@ -45,7 +49,7 @@ async def echo(ws):
         pass
 
 
-async def main(port):
+async def main(port, cert=None, key=None):
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
 
@@ -56,6 +60,11 @@ async def main(port):
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
 
+    context = None
+    if cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+
     async with serve(
         echo,
         "127.0.0.1",
@@ -63,6 +72,7 @@ async def main(port):
         compression=None,
         max_size=MAX_SIZE,
         ping_interval=None,
+        ssl=context,
     ) as server:
         bound = server.sockets[0].getsockname()[1]
         print(bound, flush=True)
@@ -72,4 +82,5 @@ async def main(port):
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    sys.exit(asyncio.run(main(port)))
+    tls = sys.argv[2:4] if len(sys.argv) > 3 else []
+    sys.exit(asyncio.run(main(port, *tls)))

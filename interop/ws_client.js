@@ -31,9 +31,14 @@ const OPTIONS = {
   maxFragments: 65536,
 };
 
-if (process.argv.length !== 4) {
-  console.error('usage: node ws_client.js BASE_URL AGENT');
+if (process.argv.length !== 4 && process.argv.length !== 5) {
+  console.error('usage: node ws_client.js BASE_URL AGENT [CA]');
   process.exit(2);
+}
+// With CA (a PEM file): a wss:// BASE_URL is verified against that CA only
+// (the agent "ws-client-tls").
+if (process.argv.length === 5) {
+  OPTIONS.ca = require('fs').readFileSync(process.argv[4]);
 }
 const server = process.argv[2].replace(/\/+$/, '');
 const agent = encodeURIComponent(process.argv[3]);

@@ -2,7 +2,10 @@
 
 // Echo server built on Node `ws`, the interop target "ws".
 //
-// Usage: node ws_echo.js [PORT]
+// Usage: node ws_echo.js [PORT] [CERT KEY]
+//
+// With CERT and KEY (PEM files) it serves wss:// through an `https` server,
+// the interop target "ws-tls".
 //
 // Listens on 127.0.0.1:PORT (default 0 = a free port chosen by the OS) and
 // prints the port actually bound as the first line of stdout, once the socket
@@ -32,17 +35,37 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const wss = new WebSocketServer({
-  host: '127.0.0.1',
-  port,
+const OPTIONS = {
   perMessageDeflate: false,
   maxPayload: MAX_PAYLOAD,
   maxFragments: MAX_FRAGMENTS,
-});
+};
 
-wss.on('listening', () => {
-  process.stdout.write(`${wss.address().port}\n`);
-});
+let wss;
+if (process.argv.length > 4) {
+  const fs = require('fs');
+  const https = require('https');
+  // The request handler ws gives the http server it makes itself when given a
+  // port (websocket-server.js): 426 to a request that is not an upgrade, so
+  // that both agents answer the handshake cases (18.x) alike. Without it a
+  // plain GET over TLS would get no answer at all.
+  const upgradeRequired = (req, res) => {
+    const body = require('http').STATUS_CODES[426];
+    res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+    res.end(body);
+  };
+  const tls = { cert: fs.readFileSync(process.argv[3]), key: fs.readFileSync(process.argv[4]) };
+  const server = https.createServer(tls, upgradeRequired);
+  wss = new WebSocketServer({ server, ...OPTIONS });
+  server.listen(port, '127.0.0.1', () => {
+    process.stdout.write(`${server.address().port}\n`);
+  });
+} else {
+  wss = new WebSocketServer({ host: '127.0.0.1', port, ...OPTIONS });
+  wss.on('listening', () => {
+    process.stdout.write(`${wss.address().port}\n`);
+  });
+}
 
 wss.on('error', (err) => {
   console.error(`ws_echo.js: ${err.message}`);

@@ -47,6 +47,7 @@ pub mod fuzz;
 pub mod handshake;
 pub mod peers;
 pub mod rules;
+pub mod tls;
 pub mod utf8;
 
 /// The results among `records` that fail a run (Autobahn's rule: `behavior` FAILED, or

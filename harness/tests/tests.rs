@@ -24,4 +24,6 @@ mod handshake_peers;
 mod opening_handshake;
 // A run's life: wsspec's own errors, interrupts, dead targets, re-runs, `client --spec`.
 mod run_lifecycle;
+// wss:// in both roles: the catalog over TLS, the TLS section for clients, the TLS options.
+mod tls;
 mod support;

@@ -156,6 +156,10 @@ pub struct CaseRecord {
     pub local_close_reason: Option<String>,
     pub remote_close_code: Option<u16>,
     pub remote_close_reason: Option<String>,
+    /// `wss://`: the TLS version, cipher suite, ALPN protocol (and the client's SNI when the
+    /// target is a client) of the connection, in one line; absent over plain TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
     pub http_request: String,
     pub http_response: String,
     pub wirelog: Vec<WireEntry>,

@@ -37,6 +37,7 @@ pub fn record(agent: &str, id: &str, behavior: Behavior, close: BehaviorClose) -
         local_close_reason: Some(String::new()),
         remote_close_code: Some(1000),
         remote_close_reason: Some(String::new()),
+        tls: None,
         http_request: "GET / HTTP/1.1\r\nHost: x\r\n\r\n".into(),
         http_response: "HTTP/1.1 101 Switching Protocols\r\n\r\n".into(),
         wirelog: vec![WireEntry {

@@ -137,6 +137,32 @@ pub struct Case {
     pub expect: Vec<Alternative>,
     #[serde(default)]
     pub close: CloseExpectation,
+    /// A TLS stimulus (the TLS section): the case runs only against clients over TLS.
+    #[serde(default)]
+    pub tls: Option<TlsStimulus>,
+}
+
+/// What the TLS section does to a client's connection (RFC 6455 §4.1 step 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsStimulus {
+    /// Present a certificate, signed by the trusted CA, for another name.
+    WrongName,
+    /// Present an expired certificate, signed by the trusted CA, for the right name.
+    Expired,
+    /// Present a valid certificate for the right name from an issuer the client does not trust.
+    UnknownIssuer,
+    /// Play the case normally; the client's ClientHello must indicate the URL's host (SNI).
+    Sni,
+    /// Hold the opening handshake response back; the client must send nothing meanwhile.
+    HoldResponse,
+}
+
+impl TlsStimulus {
+    /// A bad certificate the client must refuse.
+    pub fn is_certificate(self) -> bool {
+        matches!(self, Self::WrongName | Self::Expired | Self::UnknownIssuer)
+    }
 }
 
 impl Case {

@@ -241,6 +241,9 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
             return Err(("handshake".into(), "`chop` must be at least 1".into()));
         }
     }
+    if case.tls.is_some() && case.roles != [Role::Client] {
+        return Err(("roles".into(), "a case with a `tls` stimulus tests clients only: roles = [\"client\"]".into()));
+    }
     for (i, step) in case.steps.iter().enumerate() {
         if step.repeat > MAX_REPEAT {
             return Err((format!("steps[{i}].repeat"), format!("{} is over the {MAX_REPEAT} repetitions a step may have", step.repeat)));

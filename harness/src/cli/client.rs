@@ -22,7 +22,7 @@ use wsspec_reports::{autobahn, sink::RunState};
 use super::{
     outputs::{self, AgentResults},
     progress::terminal_safe,
-    selection, spec, Outcome,
+    selection, spec, tls, Outcome,
 };
 
 /// The agent name of the embedded reference client.
@@ -38,8 +38,9 @@ pub struct ClientArgs {
     out: PathBuf,
     #[command(flatten)]
     selection: selection::SelectionArgs,
-    /// Spawn the client under test: `{url}` is wsspec's base URL, `{agent}` the agent name, and with
-    /// `{case}` the command is run once per case number instead of once for all.
+    /// Spawn the client under test: `{url}` is wsspec's base URL, `{agent}` the agent name, `{ca}`
+    /// the throw-away CA file (--tls), and with `{case}` the command is run once per case number
+    /// instead of once for all.
     #[arg(long, value_name = "COMMAND")]
     exec: Option<String>,
     /// The agent name for --exec and the demo.
@@ -61,6 +62,8 @@ pub struct ClientArgs {
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
     #[command(flatten)]
+    tls: tls::ListenArgs,
+    #[command(flatten)]
     outputs: outputs::OutputArgs,
 }
 
@@ -68,6 +71,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let catalog = selection::load_catalog(args.selection.catalog.as_deref())?;
     selection::check_timeout_scale(args.selection.timeout_scale)?;
     let (mut spec_patterns, mut exclusions, mut out, mut listen) = (None, AgentExclusions::default(), args.out.clone(), args.listen.clone());
+    let (mut use_tls, mut cert_key) = (args.tls.tls || args.tls.cert.is_some(), args.tls.cert.clone().zip(args.tls.key.clone()));
     if let Some(path) = &args.spec {
         let spec = spec::load_server_spec(path)?;
         spec.selection.check_patterns(path, &catalog, Role::Client)?;
@@ -78,11 +82,20 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
             let target = wsspec::engine::Target::parse(url).map_err(|e| format!("{}: url: {e}", path.display()))?;
             listen = Some(format!("{}:{}", target.host, target.port));
         }
+        use_tls |= spec.url.as_deref().is_some_and(|u| u.starts_with("wss:")) || spec.cert.is_some();
+        if cert_key.is_none() {
+            // Paths as given, like `outdir` (Autobahn reads them from the working folder).
+            match (spec.cert, spec.key) {
+                (Some(cert), Some(key)) => cert_key = Some((cert, key)),
+                (None, None) => {}
+                _ => return Err(format!("{}: `cert` and `key` go together", path.display())),
+            }
+        }
         spec_patterns = Some(Patterns { cases: spec.selection.cases, exclude: spec.selection.exclude_cases });
         exclusions = AgentExclusions(spec.selection.exclude_agent_cases);
         out = spec.selection.outdir.map(PathBuf::from).unwrap_or(out);
     }
-    let selected = selection::select(&catalog, Role::Client, spec_patterns, &args.selection)?;
+    let mut selected = selection::select(&catalog, Role::Client, spec_patterns, &args.selection)?;
     outputs::check(&args.outputs, &catalog)?;
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
@@ -100,6 +113,25 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let sink = Arc::new(outputs::open_sink(&out, &catalog)?);
     let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
+    let listen = listen.unwrap_or_else(|| if serve || args.spec.is_some() { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
+    let acceptor = if use_tls {
+        let host = listen.rsplit_once(':').map_or(listen.as_str(), |(host, _)| host);
+        Some(tls::acceptor(host, cert_key.as_ref().map(|(c, k)| (c.as_path(), k.as_path())), &out)?)
+    } else {
+        None
+    };
+    let (runnable, skipped) = wsspec::tls::cases::runnable(selected, acceptor.as_ref());
+    selected = runnable;
+    for why in [wsspec::tls::cases::NEEDS_TLS, wsspec::tls::cases::NEEDS_OWN_CA] {
+        let ids: Vec<String> = skipped.iter().filter(|(_, w)| *w == why).map(|(id, _)| id.clone()).collect();
+        if !ids.is_empty() {
+            eprintln!("wsspec: note: {} selected cases are left out ({why}): {}", ids.len(), abbreviate(&ids));
+        }
+    }
+    if selected.is_empty() && !skipped.is_empty() {
+        return Err("none of the selected cases can run here (see the note above)".into());
+    }
+
     let exec_bound = Duration::from_secs_f64(
         args.exec_timeout.unwrap_or_else(|| selected.iter().map(|c| c.timeout * args.selection.timeout_scale + 5.0).sum::<f64>() + 60.0),
     );
@@ -109,8 +141,8 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         sink: sink.clone(),
         options: RunOptions { timeout_scale: args.selection.timeout_scale, jobs: default_jobs(), ..RunOptions::default() },
         on_result: Some(progress_lines(selected.len())),
+        tls: acceptor.clone(),
     };
-    let listen = listen.unwrap_or_else(|| if serve || args.spec.is_some() { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
     let server = ClientTestServer::start(&listen, config).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let url = server.url();
 
@@ -143,10 +175,14 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         server.expect_agent(&agent).map_err(|e| e.to_string())?;
         let driver = async {
             match &args.exec {
-                Some(command) => exec(command, &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await,
+                Some(command) => {
+                    let ca = acceptor.as_ref().and_then(|a| a.ca_file()).map(|p| p.display().to_string()).unwrap_or_default();
+                    exec(&command.replace("{ca}", &ca), &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await
+                }
                 None => {
                     eprintln!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
-                    reference_client::run_driver(&url, &agent).await.map_err(|e| format!("the embedded client failed: {e}"))
+                    let connector = embedded_connector(acceptor.as_ref(), cert_key.as_ref().map(|(cert, _)| cert.as_path()))?;
+                    reference_client::run_driver_with(&url, &agent, connector.as_ref()).await.map_err(|e| format!("the embedded client failed: {e}"))
                 }
             }
         };
@@ -221,6 +257,17 @@ impl Finished<'_> {
 
 fn sink_end(server: &ClientTestServer, agent: &str, state: RunState, why: Option<&str>) -> Result<(), String> {
     server.sink().end_agent(agent, state, why.map(str::to_string)).map_err(|e| e.to_string())
+}
+
+/// How the embedded client trusts the server's certificate: wsspec's throw-away CA, or the
+/// operator's certificate (`--cert`) as given (self-signed), else the system's roots.
+fn embedded_connector(acceptor: Option<&wsspec::tls::Acceptor>, cert: Option<&Path>) -> Result<Option<wsspec::tls::Connector>, String> {
+    use wsspec::tls::{Connector, Trust};
+    Ok(match acceptor.map(|a| a.ca()) {
+        None => None,
+        Some(Some(ca)) => Some(Connector::trusting(std::slice::from_ref(ca))),
+        Some(None) => Some(Connector::new(cert.map_or(Trust::SystemRoots, |c| Trust::CaFile(c.to_path_buf())))?),
+    })
 }
 
 /// One plain line per result, tagged with its agent (several may run at once).

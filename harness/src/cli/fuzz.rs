@@ -61,8 +61,12 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
         }
     };
     let seed = args.seed.unwrap_or_else(rand::random);
+    let target = Target::parse(&url)?;
+    if target.secure {
+        return Err(format!("`{url}`: wsspec fuzz speaks ws:// only; fuzz the server over plain TCP"));
+    }
     let config = Config {
-        target: Target::parse(&url)?,
+        target,
         seed,
         jobs: args.jobs.unwrap_or_else(default_jobs),
         duration: Duration::from_secs_f64(args.duration),

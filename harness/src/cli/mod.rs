@@ -7,6 +7,7 @@ mod progress;
 mod selection;
 mod server;
 mod spec;
+mod tls;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,15 @@ enum Command {
         #[command(flatten)]
         outputs: outputs::OutputArgs,
     },
+    /// Write a throw-away CA (DIR/ca.pem) and a certificate it signed (DIR/cert.pem, key in
+    /// DIR/key.pem) for the given names, e.g. for a TLS server to test with `--ca DIR/ca.pem`, or
+    /// for Autobahn-style `cert`/`key` spec keys.
+    TlsCert {
+        dir: PathBuf,
+        /// DNS names or IP addresses the certificate is for.
+        #[arg(long = "name", value_name = "NAME", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        names: Vec<String>,
+    },
     /// Compare two result sets (report folders or index.json files): regressions, fixes, other
     /// verdict changes, new and missing results, and close codes that changed while both verdicts
     /// stayed the same (a close code can race: a 1009 may arrive before the drop or not).
@@ -113,6 +123,11 @@ pub struct ServerArgs {
     /// Autobahn's fuzzingclient.json: servers, cases, exclude-cases, exclude-agent-cases, outdir.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
+    #[command(flatten)]
+    tls: tls::ConnectArgs,
+    /// Without a URL: run the embedded server over TLS (wss://) with a throw-away certificate.
+    #[arg(long, conflicts_with_all = ["url", "spec"])]
+    embedded_tls: bool,
     #[command(flatten)]
     outputs: outputs::OutputArgs,
 }
@@ -172,6 +187,10 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
         Command::FuzzSeeds { dir, catalog } => fuzz::write_seeds(dir, catalog),
         Command::ReferenceClient { url, agent } => {
             wsspec::peers::reference_client::run_driver(url.trim_end_matches('/'), &agent).await?;
+            Ok(Outcome::Passed)
+        }
+        Command::TlsCert { dir, names } => {
+            tls::write_certificate(&dir, &names)?;
             Ok(Outcome::Passed)
         }
         Command::Report { dir, outputs } => {

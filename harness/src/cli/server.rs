@@ -6,6 +6,7 @@ use wsspec::{
     catalog::{AgentExclusions, Patterns, Role},
     engine::{default_jobs, run_cases, RunConfig, RunEnd, RunOptions, Stop, Target},
     peers::reference_server::ReferenceServer,
+    tls::{certs, Acceptor, Connector},
 };
 
 use super::{
@@ -21,6 +22,8 @@ const EMBEDDED_AGENT: &str = "tungstenite-embedded";
 struct Run {
     agent: String,
     url: Option<String>,
+    /// The TLS server name, when it is not the URL's host (Autobahn's `hostname`).
+    hostname: Option<String>,
 }
 
 pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
@@ -46,7 +49,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             let runs = spec
                 .servers
                 .iter()
-                .map(|s| Run { agent: s.agent.clone().unwrap_or_else(|| "UnknownServer".into()), url: Some(s.url.clone()) })
+                .map(|s| Run { agent: s.agent.clone().unwrap_or_else(|| "UnknownServer".into()), url: Some(s.url.clone()), hostname: s.hostname.clone() })
                 .collect();
             let selection = spec.selection;
             let patterns = Patterns { cases: selection.cases, exclude: selection.exclude_cases };
@@ -55,7 +58,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         }
         None => {
             let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { EMBEDDED_AGENT }.into());
-            (None, AgentExclusions::default(), args.out.clone(), vec![Run { agent, url: args.url.clone() }])
+            (None, AgentExclusions::default(), args.out.clone(), vec![Run { agent, url: args.url.clone(), hostname: None }])
         }
     };
     let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection)?;
@@ -67,7 +70,9 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let sink = outputs::open_sink(&out, &catalog)?;
     let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
-    let options = RunOptions { timeout_scale: args.selection.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), ..RunOptions::default() };
+    let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
+    let tls = args.tls.connector(any_wss)?;
+    let options = RunOptions { timeout_scale: args.selection.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), tls, ..RunOptions::default() };
     let mut outcome = Outcome::Passed;
     let mut agents = Vec::new();
     for run in runs {
@@ -77,15 +82,30 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         }
         let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();
         // The embedded server lives exactly as long as its run.
+        let mut options = options.clone();
         let (url, _server) = match run.url {
             Some(url) => (url, None),
+            None if args.embedded_tls => {
+                let acceptor = Acceptor::in_memory(&certs::names_for("127.0.0.1"))?;
+                options.tls = acceptor.ca().map(|ca| Connector::trusting(std::slice::from_ref(ca)));
+                let server = ReferenceServer::start_tls(acceptor).await.map_err(|e| format!("cannot start the embedded server: {e}"))?;
+                (server.url(), Some(server))
+            }
             None => {
                 let server = ReferenceServer::start().await.map_err(|e| format!("cannot start the embedded server: {e}"))?;
                 (server.url(), Some(server))
             }
         };
-        let config = RunConfig { agent: run.agent.clone(), target: Target::parse(&url)?, options: options.clone() };
+        let mut target = Target::parse(&url)?;
+        if let Some(name) = run.hostname {
+            target.server_name = name;
+        }
+        let tls_line = options.tls.as_ref().filter(|_| target.secure).map(|c| c.describe());
+        let config = RunConfig { agent: run.agent.clone(), target, options: options.clone() };
         eprintln!("wsspec: {} cases against {} ({url}), {} at a time", cases.len(), terminal_safe(&run.agent), options.jobs);
+        if let Some(line) = &tls_line {
+            eprintln!("wsspec: {line}");
+        }
         let mut progress = Progress::new(cases.len());
         let report = run_cases(&cases, &config, &sink, &stop, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
         progress.finish();
@@ -105,6 +125,9 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         };
         outcome = outcome.max(outputs::finish_agent(&results, &args.outputs)?);
         agents.push(run.agent.clone());
+        if let Some(line) = tls_line {
+            eprintln!("  {line}");
+        }
         match &report.end {
             RunEnd::Complete => {}
             RunEnd::Interrupted(reason) => {

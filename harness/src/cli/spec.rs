@@ -50,6 +50,9 @@ pub struct FuzzingClientSpec {
 #[derive(Debug, Deserialize)]
 pub struct ServerEntry {
     pub url: String,
+    /// The TLS server name to indicate and verify (SNI), when it differs from the URL's host.
+    #[serde(default)]
+    pub hostname: Option<String>,
     #[serde(default)]
     pub agent: Option<String>,
     #[serde(default)]
@@ -59,8 +62,14 @@ pub struct ServerEntry {
 /// `fuzzingserver.json`, for `wsspec client --spec`.
 #[derive(Debug, Deserialize)]
 pub struct FuzzingServerSpec {
-    /// `ws://host:port` to listen on.
+    /// `ws://host:port` (or `wss://`, with TLS) to listen on.
     pub url: Option<String>,
+    /// TLS: the certificate chain (PEM) to listen with; with `key`.
+    #[serde(default)]
+    pub cert: Option<std::path::PathBuf>,
+    /// TLS: the certificate's private key (PEM).
+    #[serde(default)]
+    pub key: Option<std::path::PathBuf>,
     #[serde(flatten)]
     pub selection: Selection,
 }

@@ -4,6 +4,7 @@
 
 mod protocol;
 mod run_case;
+mod tls;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -50,6 +51,8 @@ pub struct ClientTestConfig {
     pub sink: Arc<Sink>,
     pub options: RunOptions,
     pub on_result: Option<OnResult>,
+    /// Listen with TLS (`wss://`), presenting these certificates; TLS cases run only then.
+    pub tls: Option<crate::tls::Acceptor>,
 }
 
 /// A running client-testing server; stops when dropped.
@@ -90,13 +93,17 @@ struct State {
     stop: watch::Sender<bool>,
     /// Set by `close`: no new case starts.
     closing: AtomicBool,
+    tls: Option<tls::TlsState>,
 }
 
 impl ClientTestServer {
-    /// Listens on `addr` (e.g. `127.0.0.1:9001`, or port 0 for any).
-    pub async fn start(addr: &str, config: ClientTestConfig) -> io::Result<Self> {
+    /// Listens on `addr` (e.g. `127.0.0.1:9001`, or port 0 for any). Cases this server cannot run
+    /// (TLS cases without TLS, see [`crate::tls::cases::runnable`]) are left out.
+    pub async fn start(addr: &str, mut config: ClientTestConfig) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        config.cases = crate::tls::cases::runnable(std::mem::take(&mut config.cases), config.tls.as_ref()).0;
+        let tls = config.tls.clone().map(|acceptor| tls::TlsState::new(acceptor, &config.cases, addr));
         let ids = config.cases.iter().map(|c| c.id.to_string()).collect();
         let (stop, _) = watch::channel(false);
         let (reported, reports) = mpsc::unbounded_channel();
@@ -113,13 +120,20 @@ impl ClientTestServer {
             keys: Mutex::new(BTreeSet::new()),
             stop,
             closing: AtomicBool::new(false),
+            tls,
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { addr, state, task, reports: tokio::sync::Mutex::new(reports) })
     }
 
+    /// The base URL clients are given: `ws://IP:PORT`, or with TLS `wss://localhost:PORT` for a
+    /// loopback address (a name, so that the client can send SNI, RFC 6066 §3).
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        match &self.state.tls {
+            None => format!("ws://{}", self.addr),
+            Some(tls) if tls.url_host.contains(':') => format!("wss://[{}]:{}", tls.url_host, self.addr.port()),
+            Some(tls) => format!("wss://{}:{}", tls.url_host, self.addr.port()),
+        }
     }
 
     /// The next agent to ask for its reports, or a client's request to stop the server.
@@ -304,7 +318,13 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
 /// One connection: read the request, route it, answer.
 async fn serve(state: Arc<State>, tcp: TcpStream) {
     let _ = tcp.set_nodelay(true);
-    let mut stream = Transport::from(tcp);
+    let mut stream = match &state.tls {
+        None => Transport::from(tcp),
+        Some(tls) => match tls::accept(&state, tls, tcp).await {
+            Some(stream) => stream,
+            None => return,
+        },
+    };
     let (request, head, leftover) = match timeout(HEAD_WAIT, read_head(&mut stream)).await {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(message)) => return http_error(stream, 400, &message).await,
@@ -318,6 +338,9 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
         return http_error(stream, 503, "the server is shutting down and starts no new case").await;
     }
     if let Command::RunCase { case, agent } = command {
+        if let Some(refusal) = tls::before_case(&state, case, &agent).await {
+            return http_error(stream, 400, &refusal).await;
+        }
         return run_case::play(&state, stream, case, agent, run_case::Opening { request, head, leftover }).await;
     }
     let key = match handshake::check_request(&request) {
@@ -329,7 +352,12 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
         return;
     }
     match command {
-        Command::GetCaseCount => send_and_close(stream, Some(state.ids.len().to_string())).await,
+        Command::GetCaseCount => {
+            if let Some(tls) = &state.tls {
+                tls.sequencer.next_case(0).await;
+            }
+            send_and_close(stream, Some(state.ids.len().to_string())).await
+        }
         Command::GetCaseInfo { case } => {
             let case = &state.config.cases[case];
             let info = serde_json::json!({ "id": case.id.to_string(), "description": case.description() });
@@ -352,6 +380,9 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             send_and_close(stream, Some(serde_json::json!({ "behavior": behavior }).to_string())).await
         }
         Command::UpdateReports { agent, shutdown } => {
+            if let Some(tls) = &state.tls {
+                tls.agent_seen(&state, &agent);
+            }
             state.settle(Some(&agent), Duration::from_secs(30)).await;
             let _ = state.reported.send(agent);
             send_and_close(stream, None).await;
@@ -410,7 +441,7 @@ async fn send_and_close(mut stream: Transport, text: Option<String>) {
         out.extend(FrameSpec::new(OpCode::Text, text.into_bytes()).encode());
     }
     out.extend(FrameSpec::new(OpCode::Close, CloseCode::NORMAL.0.to_be_bytes().to_vec()).encode());
-    if stream.write_all(&out).await.is_err() {
+    if stream.write_all(&out).await.is_err() || stream.flush().await.is_err() {
         return;
     }
     let mut decoder = Decoder::new(1 << 20);

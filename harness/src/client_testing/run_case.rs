@@ -11,7 +11,7 @@ use tokio::{io::AsyncWriteExt, time::timeout};
 
 use super::{error_response, send_and_close, State};
 use crate::{
-    catalog::Role,
+    catalog::{Role, TlsStimulus},
     engine::{drive_case, report, runner, Observation, Transport},
     handshake::{self, HandshakeError, Request, ResponseSpec},
 };
@@ -29,7 +29,7 @@ pub(super) struct Opening {
 }
 
 /// Plays case number `index` (0-based) for `agent` on `stream`.
-pub(super) async fn play(state: &Arc<State>, mut stream: Transport, index: usize, agent: String, opening: Opening) {
+pub(super) async fn play(state: &Arc<State>, mut stream: Transport, index: usize, agent: String, mut opening: Opening) {
     let case = &state.config.cases[index];
     if state.excluded(&agent, case.id.as_str()) {
         if let Ok(key) = handshake::check_request(&opening.request) {
@@ -46,6 +46,12 @@ pub(super) async fn play(state: &Arc<State>, mut stream: Transport, index: usize
     *state.in_flight.lock().expect("lock").entry(agent.clone()).or_default() += 1;
     state.timing.lock().expect("lock").entry(agent.clone()).or_insert_with(|| (Instant::now(), Instant::now()));
     let mut obs = Observation::starting_now();
+    if let (Some(_), Some(TlsStimulus::HoldResponse)) = (&state.tls, case.tls) {
+        // 17.3.x: whatever comes while the answer is held back is early data, like bytes that came
+        // with the head.
+        let hold = crate::tls::cases::HOLD.mul_f64(state.config.options.timeout_scale);
+        crate::tls::cases::hold_response(&mut stream, &mut opening.leftover, hold).await;
+    }
     let outcome = match judge_request(state, &opening) {
         Err(error) => {
             let (rfc, _) = error.requirement(Role::Client);
@@ -71,7 +77,14 @@ pub(super) async fn play(state: &Arc<State>, mut stream: Transport, index: usize
                     timeout(bound, drive_case(case, stream, &opening.leftover, Role::Client, options, obs)).await
                 });
                 match play.catch_unwind().await {
-                    Ok(Ok(obs)) => obs.overload().map_or_else(|| Ok(report(&agent, case, obs)), Err),
+                    Ok(Ok(mut obs)) => {
+                        if let (Some(tls), Some(TlsStimulus::Sni)) = (&state.tls, case.tls) {
+                            if let Some(violation) = crate::tls::cases::check_sni(&obs, &tls.url_host) {
+                                obs.violation.get_or_insert(violation);
+                            }
+                        }
+                        obs.overload().map_or_else(|| Ok(report(&agent, case, obs)), Err)
+                    }
                     Ok(Err(_)) => Err(format!("the case overran wsspec's outer time bound of {:.0} s (a bug in wsspec)", bound.as_secs_f64())),
                     Err(panic) => Err(runner::panic_message(&*panic)),
                 }

@@ -42,6 +42,9 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
             return verdict;
         }
     }
+    if let Some(verdict) = crate::tls::cases::judge(case, obs) {
+        return verdict;
+    }
     if let Some(error) = &obs.open_error {
         return unopened(obs, error);
     }

@@ -29,7 +29,7 @@ pub use session::{drive_case, run_case};
 pub use stop::{Stop, GRACE};
 pub use target::Target;
 pub use transport::{probe, Transport};
-pub use wire_log::WireLog;
+pub use wire_log::{Dir, WireLog};
 
 /// Judges an observation and builds the case's report record.
 pub fn report(agent: &str, case: &catalog::Case, obs: Observation) -> wsspec_reports::CaseRecord {
@@ -47,11 +47,13 @@ pub struct RunOptions {
     /// The largest message or frame wsspec accepts from a target, in bytes (default 64 MiB, the
     /// catalog's `MAX_PAYLOAD`).
     pub max_message: usize,
+    /// How wsspec opens TLS to a `wss://` server (none: `wss://` targets cannot be reached).
+    pub tls: Option<crate::tls::Connector>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: catalog::MAX_PAYLOAD }
+        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: catalog::MAX_PAYLOAD, tls: None }
     }
 }
 

@@ -74,6 +74,11 @@ pub struct Observation {
     pub target_role: Role,
     pub duration: Duration,
     pub log: WireLog,
+    /// What TLS negotiated (`wss://`); `None` over plain TCP.
+    pub tls: Option<crate::tls::TlsInfo>,
+    /// Why a client refused the TLS handshake (section 17's bad certificates): it never sent a
+    /// request.
+    pub tls_refusal: Option<String>,
 }
 
 impl Observation {
@@ -97,6 +102,8 @@ impl Observation {
             target_role: Role::Server,
             duration: Duration::ZERO,
             log: WireLog::new(Instant::now()),
+            tls: None,
+            tls_refusal: None,
         }
     }
 

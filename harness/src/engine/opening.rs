@@ -25,7 +25,7 @@ const OPEN_WAIT: Duration = Duration::from_secs(5);
 /// `obs.open_error` saying why and `obs.exchange.error` what the target's head got wrong.
 pub async fn open(target: &Target, request: &RequestSpec, options: &RunOptions, obs: &mut Observation) -> Option<(Transport, Vec<u8>)> {
     let open_wait = OPEN_WAIT.mul_f64(options.timeout_scale);
-    match timeout(open_wait, exchange(target, request, obs)).await {
+    match timeout(open_wait, exchange(target, request, options, obs)).await {
         Ok(Ok(opened)) => Some(opened),
         Ok(Err(reason)) => {
             obs.open_error = Some(reason);
@@ -38,8 +38,14 @@ pub async fn open(target: &Target, request: &RequestSpec, options: &RunOptions, 
     }
 }
 
-async fn exchange(target: &Target, request: &RequestSpec, obs: &mut Observation) -> Result<(Transport, Vec<u8>), String> {
-    let mut stream = Transport::connect(target).await.map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
+/// Connects (over TLS for `wss://`, §4.1 step 5: the TLS handshake comes before the HTTP upgrade)
+/// and exchanges the opening handshake.
+async fn exchange(target: &Target, request: &RequestSpec, options: &RunOptions, obs: &mut Observation) -> Result<(Transport, Vec<u8>), String> {
+    let mut stream = Transport::connect(target, options.tls.as_ref()).await?;
+    obs.tls = stream.tls_info();
+    if let Some(info) = &obs.tls {
+        obs.log.event(format!("TLS established: {info}"));
+    }
     obs.exchange.request = request.encode();
     let chop = request.chop.unwrap_or(obs.exchange.request.len()).max(1);
     for part in obs.exchange.request.chunks(chop) {

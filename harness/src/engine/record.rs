@@ -45,6 +45,7 @@ pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> Ca
         local_close_reason: obs.local_close.map(|(_, r)| r),
         remote_close_code: obs.remote_close.as_ref().and_then(|(c, _)| *c),
         remote_close_reason: obs.remote_close.map(|(_, r)| r),
+        tls: obs.tls.as_ref().map(|t| t.to_string()),
         http_request: HttpExchange::text(&obs.exchange.request),
         http_response: HttpExchange::text(&obs.exchange.response),
         wirelog: obs.log.entries,

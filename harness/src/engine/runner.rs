@@ -84,7 +84,7 @@ pub async fn run_cases(
     stop: &Stop,
     mut on_result: impl FnMut(&CaseRecord),
 ) -> Result<RunReport, RunError> {
-    check_reachable(&config.target, config.options.timeout_scale).await?;
+    check_reachable(&config.target, &config.options).await?;
     sink.begin_agent(&config.agent, cases.iter().map(|c| c.id.to_string()).collect())?;
     let started = Instant::now();
     // Raised by `stop` (with grace for cases in flight) or by a failing target (at once).
@@ -234,8 +234,10 @@ pub(crate) fn inject_panic(case: &Case) {
     }
 }
 
-async fn check_reachable(target: &Target, scale: f64) -> Result<(), RunError> {
-    super::transport::probe(target, scale).await.map_err(|reason| RunError::Unreachable { url: target.url.clone(), reason })
+/// The target answers TCP and, for `wss://`, completes a TLS handshake with a certificate wsspec
+/// accepts: otherwise no case could be run (exit 2), and every case would only say so.
+async fn check_reachable(target: &Target, options: &RunOptions) -> Result<(), RunError> {
+    super::transport::probe(target, options.timeout_scale, options.tls.as_ref()).await.map_err(|reason| RunError::Unreachable { url: target.url.clone(), reason })
 }
 
 #[cfg(test)]

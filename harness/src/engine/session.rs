@@ -63,8 +63,16 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     let opened_at = Instant::now();
     obs.target_role = role;
     let tracker = Tracker::new(case.expect.iter().map(|a| CompiledAlternative::new(a, case.close_for(a).by)).collect());
+    if obs.tls.is_none() {
+        obs.tls = stream.tls_info();
+        if let Some(info) = &obs.tls {
+            obs.log.event(format!("over TLS: {info}"));
+        }
+    }
+    let tls = obs.tls.is_some();
     let (reader, writer) = split(stream);
     let mut session = Session {
+        tls,
         obs,
         role,
         reader,
@@ -77,6 +85,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         pending: None,
         partial_frame: false,
         replies: VecDeque::new(),
+        unflushed: false,
         pause: None,
         awaiting: None,
         script_done: false,
@@ -100,6 +109,8 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
 
 struct Session<'a> {
     obs: Observation,
+    /// The connection runs over TLS: an orderly end of the stream is close_notify, then TCP FIN.
+    tls: bool,
     /// What the target is: a server (wsspec is the client) or a client.
     role: Role,
     reader: ReadHalf<Transport>,
@@ -117,6 +128,8 @@ struct Session<'a> {
     partial_frame: bool,
     /// Frames wsspec owes the target (pongs, its close), written between script frames.
     replies: VecDeque<Vec<u8>>,
+    /// Bytes were written since the last flush (over TLS they may still sit in a buffer).
+    unflushed: bool,
     pause: Option<(Instant, Option<String>)>,
     awaiting: Option<usize>,
     script_done: bool,
@@ -158,11 +171,13 @@ impl Session<'_> {
                         let data = buf[..n].to_vec();
                         self.on_bytes(&data);
                     }
+                    Err(e) if self.tls && e.kind() == std::io::ErrorKind::UnexpectedEof => self.on_tls_truncated(),
                     Err(e) => self.on_tcp_closed(&format!("reading failed: {e}")),
                 },
-                written = write_some(&mut self.writer, &mut self.pending, &mut self.replies, mid_frame), if can_write => {
+                written = write_some(&mut self.writer, &mut self.pending, &mut self.replies, mid_frame, can_write), if can_write || self.unflushed => {
                     match written {
-                        Ok(chunk) => self.on_written(chunk),
+                        Ok(Some(chunk)) => self.on_written(chunk),
+                        Ok(None) => self.unflushed = false,
                         Err(e) => self.on_tcp_closed(&format!("writing failed: {e}")),
                     }
                 }
@@ -284,6 +299,7 @@ impl Session<'_> {
 
     fn on_written(&mut self, chunk: Vec<u8>) {
         self.obs.log.chunk(Dir::Tx, &chunk);
+        self.unflushed = true;
         if let Some(pending) = &self.pending {
             if pending.offset >= pending.write.data.len() {
                 self.partial_frame = !pending.write.ends_frame;
@@ -329,6 +345,16 @@ impl Session<'_> {
             self.obs.not_clean_reason = Some(format!("{how} without a closing handshake"));
         }
         self.tcp_closed = true;
+    }
+
+    /// TCP closed without TLS close_notify: §7.1.1 asks an endpoint to close the TLS session
+    /// cleanly too (a SHOULD), so the close is not clean.
+    fn on_tls_truncated(&mut self) {
+        let how = "the target closed TCP without a TLS close_notify alert";
+        if (self.sent_close || self.got_close) && self.obs.not_clean_reason.is_none() {
+            self.obs.not_clean_reason = Some(format!("{how} (§7.1.1: it SHOULD close the TLS session cleanly too)"));
+        }
+        self.on_tcp_closed(how);
     }
 
     fn violation(&mut self, violation: Violation) {

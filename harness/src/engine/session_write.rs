@@ -28,13 +28,23 @@ pub(super) fn log_tx_frame(log: &mut WireLog, frame: &FrameSpec) {
 }
 
 /// One write call: a reply if the stream is between frames, else the next chunk of the pending
-/// write. Returns the bytes written. Cancel-safe: a cancelled `write` wrote nothing.
+/// write; with nothing to write (`can_write` false), a flush instead. Returns the bytes written, or
+/// `None` for a flush. Cancel-safe: a cancelled `write` wrote nothing, a cancelled flush lost
+/// nothing.
+///
+/// The flush matters over TLS: a write that fills the socket leaves the last records in rustls'
+/// buffer, sent only by the next write or a flush; without one a message's tail could wait there
+/// for the case's whole timeout while the target waits for it.
 pub(super) async fn write_some(
     writer: &mut WriteHalf<Transport>,
     pending: &mut Option<Pending>,
     replies: &mut VecDeque<Vec<u8>>,
     mid_frame: bool,
-) -> std::io::Result<Vec<u8>> {
+    can_write: bool,
+) -> std::io::Result<Option<Vec<u8>>> {
+    if !can_write {
+        return writer.flush().await.map(|()| None);
+    }
     if !mid_frame {
         if let Some(reply) = replies.front_mut() {
             let n = writer.write(reply).await?;
@@ -42,7 +52,7 @@ pub(super) async fn write_some(
             if reply.is_empty() {
                 replies.pop_front();
             }
-            return Ok(written);
+            return Ok(Some(written));
         }
     }
     let p = pending.as_mut().expect("a pending write");
@@ -53,5 +63,5 @@ pub(super) async fn write_some(
     }
     let written = p.write.data[p.offset..p.offset + n].to_vec();
     p.offset += n;
-    Ok(written)
+    Ok(Some(written))
 }

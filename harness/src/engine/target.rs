@@ -1,4 +1,4 @@
-//! The target's address, from a `ws://` URL.
+//! The target's address, from a `ws://` or `wss://` URL.
 
 use url::Url;
 
@@ -12,19 +12,25 @@ pub struct Target {
     /// The `Host` header value.
     pub host_header: String,
     pub url: String,
+    /// `wss://`: the connection runs over TLS (§4.1 step 5).
+    pub secure: bool,
+    /// The TLS server name indicated (SNI) and checked against the certificate: the URL's host
+    /// unless set otherwise (Autobahn's `hostname`).
+    pub server_name: String,
 }
 
 impl Target {
-    /// Parses a `ws://host[:port]/path` URL. `wss://` is refused for now, with a reason.
+    /// Parses a `ws://host[:port]/path` or `wss://host[:port]/path` URL (ports 80 and 443 by
+    /// default, §3).
     pub fn parse(url: &str) -> Result<Self, String> {
         let parsed = Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-        match parsed.scheme() {
-            "ws" => {}
-            "wss" => return Err(format!("`{url}`: wss:// (TLS) is not supported yet; test the server over ws://")),
-            other => return Err(format!("`{url}`: scheme `{other}`, expected ws://")),
-        }
+        let secure = match parsed.scheme() {
+            "ws" => false,
+            "wss" => true,
+            other => return Err(format!("`{url}`: scheme `{other}`, expected ws:// or wss://")),
+        };
         let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| format!("`{url}` has no host"))?;
-        let port = parsed.port().unwrap_or(80);
+        let port = parsed.port().unwrap_or(if secure { 443 } else { 80 });
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let mut resource = parsed.path().to_string();
         if let Some(query) = parsed.query() {
@@ -37,7 +43,7 @@ impl Target {
             (None, true) => format!("[{host}]"),
             (None, false) => host.clone(),
         };
-        Ok(Self { host, port, resource, host_header, url: url.to_string() })
+        Ok(Self { server_name: host.clone(), host, port, resource, host_header, url: url.to_string(), secure })
     }
 }
 
@@ -51,7 +57,9 @@ mod tests {
         assert_eq!((t.host.as_str(), t.port, t.resource.as_str(), t.host_header.as_str()), ("127.0.0.1", 9001, "/echo?x=1", "127.0.0.1:9001"));
         assert_eq!(Target::parse("ws://localhost").unwrap().resource, "/");
         assert!(Target::parse("http://x").unwrap_err().contains("scheme `http`"));
-        assert!(Target::parse("wss://x").unwrap_err().contains("not supported"));
+        let secure = Target::parse("wss://example.com/chat").unwrap();
+        assert_eq!((secure.secure, secure.port, secure.host_header.as_str()), (true, 443, "example.com"));
+        assert!(!t.secure);
         assert!(Target::parse("not a url").is_err());
     }
 }

@@ -15,30 +15,76 @@ use tokio::{
     net::TcpStream,
 };
 
+use crate::tls::{Connector, TlsInfo};
+
 /// One connection to or from a target.
 #[derive(Debug)]
 pub enum Transport {
     /// Plain TCP (`ws://`).
     Plain(TcpStream),
+    /// TLS to a server under test (`wss://`, wsspec is the client).
+    TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// TLS from a client under test (`wsspec client --tls`, wsspec is the server).
+    TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    /// What the TLS handshake negotiated (with the client's SNI on the server side); `None` for
+    /// plain TCP.
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        match self {
+            Transport::Plain(_) => None,
+            Transport::TlsClient(s) => Some(TlsInfo::of(s.get_ref().1, None)),
+            Transport::TlsServer(s) => {
+                let conn = s.get_ref().1;
+                Some(TlsInfo::of(conn, conn.server_name()))
+            }
+        }
+    }
+}
+
+impl From<tokio_rustls::client::TlsStream<TcpStream>> for Transport {
+    fn from(stream: tokio_rustls::client::TlsStream<TcpStream>) -> Self {
+        Transport::TlsClient(Box::new(stream))
+    }
+}
+
+impl From<tokio_rustls::server::TlsStream<TcpStream>> for Transport {
+    fn from(stream: tokio_rustls::server::TlsStream<TcpStream>) -> Self {
+        Transport::TlsServer(Box::new(stream))
+    }
 }
 
 impl Transport {
     /// Connects to the server at `target`, with Nagle's algorithm off (a case's writes are its
-    /// timing). Errors are the local system's or the network's, never the target's answer.
-    pub async fn connect(target: &Target) -> io::Result<Self> {
-        let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
-        tcp.set_nodelay(true)?;
-        Ok(Transport::Plain(tcp))
+    /// timing), and for `wss://` completes the TLS handshake with `tls` (§4.1 step 5). The error
+    /// says what failed, in a phrase: the TCP connect (the local system's or the network's error),
+    /// or the TLS handshake (the server's certificate, or the handshake itself).
+    pub async fn connect(target: &Target, tls: Option<&Connector>) -> Result<Self, String> {
+        let tcp = TcpStream::connect((target.host.as_str(), target.port))
+            .await
+            .map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        match (target.secure, tls) {
+            (false, _) => Ok(Transport::Plain(tcp)),
+            (true, Some(connector)) => Ok(Transport::from(connector.connect(&target.server_name, tcp).await?)),
+            (true, None) => Err("wss:// without a TLS connector (a bug in wsspec)".into()),
+        }
     }
 }
 
-/// Whether a connection to `target` can be made within 5 s (times `timeout_scale`): the probe a run
-/// makes before its first case, and the fuzzer's check for a target that went down. The error says
-/// why, in a phrase.
-pub async fn probe(target: &Target, timeout_scale: f64) -> Result<(), String> {
-    match tokio::time::timeout(Duration::from_secs_f64(5.0 * timeout_scale), Transport::connect(target)).await {
+/// Whether a connection to `target` (for `wss://`, a TLS session with a certificate `tls` accepts)
+/// can be made within 5 s (times `timeout_scale`): the probe a run makes before its first case, and
+/// the fuzzer's check for a target that went down. The error says why, in a phrase, and what to
+/// give when the server's certificate was not trusted.
+pub async fn probe(target: &Target, timeout_scale: f64, tls: Option<&Connector>) -> Result<(), String> {
+    match tokio::time::timeout(Duration::from_secs_f64(5.0 * timeout_scale), Transport::connect(target, tls)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) if target.secure && tls.is_some_and(Connector::verifies) && e.contains("certificate") => {
+            Err(format!("{e} (give the server's CA with --ca FILE, or --insecure)"))
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) if target.secure => Err("no TCP connect and TLS handshake within 5 s".into()),
         Err(_) => Err("no answer to the TCP connect within 5 s".into()),
     }
 }
@@ -53,6 +99,8 @@ impl AsyncRead for Transport {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::TlsClient(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::TlsServer(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -61,18 +109,24 @@ impl AsyncWrite for Transport {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::TlsClient(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::TlsServer(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+            Transport::TlsClient(s) => Pin::new(s).poll_flush(cx),
+            Transport::TlsServer(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::TlsClient(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::TlsServer(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

@@ -162,7 +162,7 @@ struct Shared {
 /// about once a second.
 pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Report, FuzzError> {
     let scale = config.options.timeout_scale;
-    probe(&config.target, scale).await.map_err(|reason| FuzzError::Unreachable { url: config.target.url.clone(), reason })?;
+    probe(&config.target, scale, None).await.map_err(|reason| FuzzError::Unreachable { url: config.target.url.clone(), reason })?;
     let output_error = |source| FuzzError::Output { path: config.out_dir.display().to_string(), source };
     std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
     let file = config.out_dir.join(format!("fuzz-{}.toml", config.seed));
@@ -225,7 +225,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                         }
                     }
                     TrialResult::NotOpened(reason) => {
-                        if probe(&config.target, scale).await.is_err() {
+                        if probe(&config.target, scale, None).await.is_err() {
                             crashed = true;
                             running.abort_all();
                             findings.push(crash(config, &mut cases, &recent, reason));

@@ -1,19 +1,23 @@
 //! The embedded reference server: a tokio-tungstenite echo server, with its limits raised the way a
 //! user running the 9.x cases would raise them.
 
-use std::{io, net::SocketAddr};
+use std::{io, net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{io::AsyncWriteExt, net::TcpListener, task::JoinHandle};
 use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
 
-use crate::engine::Transport;
+use crate::{
+    engine::Transport,
+    tls::{Acceptor, Presented},
+};
 
 /// A running echo server on 127.0.0.1; stops when dropped.
 #[derive(Debug)]
 pub struct ReferenceServer {
     pub addr: SocketAddr,
     task: JoinHandle<()>,
+    secure: bool,
 }
 
 impl ReferenceServer {
@@ -32,11 +36,30 @@ impl ReferenceServer {
                 tokio::spawn(echo(Transport::from(stream)));
             }
         });
-        Ok(Self { addr, task })
+        Ok(Self { addr, task, secure: false })
+    }
+
+    /// Starts the server over TLS (`wss://`) on an ephemeral loopback port, presenting
+    /// `acceptor`'s certificate; it ends each connection with TLS close_notify.
+    pub async fn start_tls(acceptor: Acceptor) -> io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream, Presented::Good)).await {
+                        echo(Transport::from(tls)).await;
+                    }
+                });
+            }
+        });
+        Ok(Self { addr, task, secure: true })
     }
 
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.addr)
+        format!("{}://{}/", if self.secure { "wss" } else { "ws" }, self.addr)
     }
 }
 
@@ -69,4 +92,6 @@ async fn echo(stream: Transport) {
             break;
         }
     }
+    // The server closes the connection first (§7.1.1): over TLS with close_notify, then TCP FIN.
+    let _ = ws.get_mut().shutdown().await;
 }

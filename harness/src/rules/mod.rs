@@ -161,3 +161,9 @@ pub static LIMIT: Rule = Rule {
     summary: "a frame, message or event count beyond what the receiver accepts fails the connection (1009)",
     codes: &[1009],
 };
+pub static SNI: Rule = Rule {
+    rfc: "4.1",
+    requirement: "Clients MUST use the Server Name Indication extension in the TLS handshake [RFC6066].",
+    summary: "a wss:// client indicates the host of its URL (SNI) in its ClientHello",
+    codes: &[],
+};

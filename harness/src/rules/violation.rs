@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::{
     Rule, AFTER_CLOSE, CLOSE_BODY, CLOSE_CODE, CLOSE_REASON, CONTROL_FRAGMENTED, CONTROL_LENGTH, INTERLEAVED, LENGTH_TOP_BIT,
-    LIMIT, MASKED, MASK_KEY, OPCODE, ORPHAN_CONTINUATION, PONG, RSV, UNMASKED, UTF8,
+    LIMIT, MASKED, MASK_KEY, OPCODE, ORPHAN_CONTINUATION, PONG, RSV, SNI, UNMASKED, UTF8,
 };
 use crate::frame::{CloseCode, OpCode};
 
@@ -50,6 +50,9 @@ pub enum Violation {
     MessageTooBig { limit: usize },
     /// More messages and control frames than the receiver keeps (§10.4).
     Flood { limit: usize },
+    /// A `wss://` client's TLS server name (SNI, RFC 6066) that is not `host`, the host of the URL
+    /// it was given; `indicated` is `None` when it sent none (§4.1).
+    ServerName { indicated: Option<String>, host: String },
 }
 
 impl Violation {
@@ -73,6 +76,7 @@ impl Violation {
             Self::PongMismatch { .. } => &PONG,
             Self::FrameAfterClose { .. } => &AFTER_CLOSE,
             Self::FrameTooBig { .. } | Self::MessageTooBig { .. } | Self::Flood { .. } => &LIMIT,
+            Self::ServerName { .. } => &SNI,
         }
     }
 
@@ -107,6 +111,10 @@ impl fmt::Display for Violation {
             Self::FrameTooBig { declared, limit } => write!(f, "a frame declares {declared} bytes, more than the {limit} wsspec accepts"),
             Self::MessageTooBig { limit } => write!(f, "a message longer than the {limit} bytes wsspec accepts"),
             Self::Flood { limit } => write!(f, "more than {limit} messages and control frames (flooding)"),
+            Self::ServerName { indicated: Some(name), host } => {
+                write!(f, "the TLS server name `{}` indicated, not the URL's host `{host}`", crate::preview(name.as_bytes(), 255))
+            }
+            Self::ServerName { indicated: None, host } => write!(f, "no TLS server name (SNI) for `{host}`: clients MUST use SNI"),
         }?;
         write!(f, " (§{})", self.rule().rfc)
     }

@@ -1,0 +1,82 @@
+//! The TLS options of `wsspec server` (verifying a `wss://` server) and `wsspec client --tls`
+//! (listening with TLS), and what they build.
+
+use std::path::{Path, PathBuf};
+
+use wsspec::tls::{certs, Acceptor, Connector, Trust};
+
+/// `wsspec server`: how a `wss://` server's certificate is checked.
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    /// wss://: trust the CA certificates in this PEM file instead of the system's roots.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub ca: Option<PathBuf>,
+    /// wss://: do not verify the server's certificate (self-signed test servers); the summary says so.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl ConnectArgs {
+    /// The connector for a run; `None` when no URL is `wss://` (then `--ca`/`--insecure` are refused).
+    pub fn connector(&self, any_wss: bool) -> Result<Option<Connector>, String> {
+        if !any_wss {
+            if self.ca.is_some() || self.insecure {
+                return Err("--ca and --insecure apply to wss:// servers only".into());
+            }
+            return Ok(None);
+        }
+        let trust = match (&self.ca, self.insecure) {
+            (_, true) => Trust::Insecure,
+            (Some(path), false) => Trust::CaFile(path.clone()),
+            (None, false) => Trust::SystemRoots,
+        };
+        Connector::new(trust).map(Some)
+    }
+}
+
+/// `wsspec client`: listening with TLS.
+#[derive(Debug, clap::Args)]
+pub struct ListenArgs {
+    /// Listen with TLS (wss://). Without --cert/--key, a throw-away CA and certificate for the listen
+    /// address are made at start and the CA is written to OUT/wsspec-ca.pem for the client to trust
+    /// (`{ca}` in --exec is its path).
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: the server's certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// With --tls: the certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+/// Builds the acceptor for listening on `listen_host` with `cert`/`key`, or throw-away
+/// certificates written to `out`. Prints what the client must trust.
+pub fn acceptor(listen_host: &str, cert_key: Option<(&Path, &Path)>, out: &Path) -> Result<Acceptor, String> {
+    let names = certs::names_for(listen_host);
+    match cert_key {
+        Some((cert, key)) => {
+            eprintln!("wsspec: TLS with the certificate {}", cert.display());
+            Acceptor::from_files(cert, key, &names)
+        }
+        None => {
+            let acceptor = Acceptor::throw_away(&names, out)?;
+            if let Some(ca) = acceptor.ca_file() {
+                eprintln!("wsspec: TLS with a throw-away certificate for {}; the client must trust the CA {}", names.join(", "), ca.display());
+            }
+            Ok(acceptor)
+        }
+    }
+}
+
+/// `wsspec tls-cert`: writes `ca.pem`, `cert.pem` and `key.pem` to `dir`.
+pub fn write_certificate(dir: &Path, names: &[String]) -> Result<(), String> {
+    let set = certs::throw_away(names)?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (file, text) in [("ca.pem", &set.ca_pem), ("cert.pem", &set.good_pem.0), ("key.pem", &set.good_pem.1)] {
+        let path = dir.join(file);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    eprintln!("wsspec: {}/cert.pem (key.pem) for {}, signed by the throw-away CA {}/ca.pem", dir.display(), names.join(", "), dir.display());
+    Ok(())
+}
