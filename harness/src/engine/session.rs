@@ -33,7 +33,8 @@ use crate::{
 
 /// How long wsspec waits for the rest of a closing handshake (Autobahn waits 1 s; 2 s keeps a loaded CI machine from turning a slow answer into UNCLEAN).
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// Events kept before a target counts as flooding.
+/// Events a target may send in one case before it counts as flooding (they are counted, and only a
+/// preview is kept: see `EventLog`).
 const MAX_EVENTS: usize = 100_000;
 
 /// Runs `case` against the server at `target` (wsspec is the client), opening with the conforming
@@ -92,6 +93,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     }
     session.drive().await;
     let mut obs = session.obs;
+    obs.matched = Some(session.tracker.completed());
     obs.duration = opened_at.elapsed();
     obs
 }

@@ -157,11 +157,12 @@ impl Sink {
     }
 
     /// Records one judged result: its case file, then its `index.json` entry. Sets the record's
-    /// `reportfile` to the agent's case file in this folder.
+    /// `reportfile` to the agent's case file in this folder; a record over
+    /// [`crate::MAX_RECORD_REPORT_BYTES`] is cut to it first and says so in its `bounds`.
     pub fn record(&self, record: &mut CaseRecord) -> Result<(), ReportError> {
         record.reportfile = case_report_file(&self.lock().stem(&record.agent), &record.id);
         let path = self.dir.join(&record.reportfile);
-        write_atomically(&path, &to_json(&*record)).map_err(|e| ReportError::write(&path, e))?;
+        write_atomically(&path, &fit::fitted_json(record)).map_err(|e| ReportError::write(&path, e))?;
         let mut state = self.lock();
         state.index.entry(record.agent.clone()).or_default().insert(record.id.clone(), record.index_entry());
         self.write_index(&state)
@@ -245,5 +246,6 @@ pub fn read_run_file(dir: &Path) -> Option<RunFile> {
     serde_json::from_slice(&read_regular(&dir.join(RUN_FILE), MAX_RECORD_BYTES).ok()?).ok()
 }
 
+mod fit;
 #[cfg(test)]
 mod tests;
