@@ -66,7 +66,7 @@ async fn a_ping_flood_keeps_a_preview_of_the_events_and_counts_them_all() {
     assert!(record.bounds.iter().any(|b| b.starts_with("Flood:")), "{:?}", record.bounds);
     assert!(record.result.len() < 4096, "a reason of {} bytes", record.result.len());
     let html = page(out.path(), &record);
-    assert!(html.contains("Bounds reached") && html.contains(&format!("{pings} ping")), "the page shows the bound and the count");
+    assert!(html.contains("Bounds reached") && html.contains(&format!("ping ×{pings}")), "the page shows the bound and the count");
     assert!(html.len() < 256 * 1024, "a page of {} bytes", html.len());
 }
 

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, VecDeque};
 use super::event::Event;
 
 /// Events kept from the start of a case.
-pub const HEAD: usize = 100;
+pub const HEAD: usize = 20;
 /// Events kept from the end of a case.
-pub const TAIL: usize = 20;
+pub const TAIL: usize = 10;
 
 /// What a target sent, as far as a report shows it; see the module doc.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -23,7 +23,7 @@ fn received(events: &EventLog) -> Vec<String> {
 fn bounds_reached(obs: &Observation, gap: Option<&WireGap>) -> Vec<String> {
     let mut bounds = Vec::new();
     if obs.events.elided() > 0 {
-        let counts: Vec<String> = obs.events.counts().iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+        let counts: Vec<String> = obs.events.counts().iter().map(|(kind, n)| format!("{kind} ×{n}")).collect();
         bounds.push(format!(
             "Events: the target sent {} ({}); the first {} and the last {} are listed (wsspec keeps at most {} + {} per case).",
             obs.events.len(),

@@ -11,13 +11,13 @@ use wsspec_reports::{FrameInfo, WireEntry, WireGap};
 use crate::{frame::Header, preview};
 
 /// Bytes of entries kept from the start of a connection, counted as [`entry_bytes`].
-pub const HEAD_BYTES: usize = 20 * 1024;
+pub const HEAD_BYTES: usize = 6 * 1024;
 /// Bytes of entries kept from the end of a connection, counted as [`entry_bytes`].
-pub const TAIL_BYTES: usize = 12 * 1024;
+pub const TAIL_BYTES: usize = 4 * 1024;
 /// Bytes of data shown per entry.
 const PREVIEW_BYTES: usize = 64;
 /// What an entry costs in a case file besides its data (the other fields, pretty-printed).
-const ENTRY_OVERHEAD: usize = 200;
+const ENTRY_OVERHEAD: usize = 250;
 
 #[derive(Debug)]
 pub struct WireLog {

@@ -195,7 +195,7 @@ pub struct RecordView {
     pub wire_elided: u64,
     /// Where the wire log left entries out (rows before it) and what it says there.
     pub wire_gap: Option<GapView>,
-    /// Every event received, counted by kind: `3 text message, 100000 ping`.
+    /// Every event received, counted by kind: `ping ×100000, text message ×3`.
     pub received_counts: String,
     /// The bounds of wsspec the case reached, as the record says.
     pub bounds: Vec<String>,
@@ -248,7 +248,7 @@ impl RecordView {
                 at: g.at,
                 text: format!("… {} entries left out here: {} frames, {} of TCP chunks …", g.entries, g.frames, size(g.bytes)),
             }),
-            received_counts: r.received_counts.iter().map(|(kind, n)| format!("{n} {}", clip(kind, 32))).take(MAX_ROWS).collect::<Vec<_>>().join(", "),
+            received_counts: r.received_counts.iter().map(|(kind, n)| format!("{} ×{n}", clip(kind, 32))).take(MAX_ROWS).collect::<Vec<_>>().join(", "),
             bounds: r.bounds.iter().take(16).map(|b| clip(b, MAX_TEXT)).collect(),
         }
     }

@@ -1,29 +1,30 @@
-//! The last bound on a case file: whatever wrote the record, its JSON is at most
-//! [`MAX_RECORD_REPORT_BYTES`]. The engine bounds each part (events, wire log, heads) on its own;
-//! a record still over the total has its wire log and events cut further in the middle, keeping
-//! how each began and how each ended, and says so in `bounds`.
+//! The last bound on a case file: whatever wrote the record, its JSON is at most its share of the
+//! run's budget (`crate::record_budget`, never over `MAX_RECORD_REPORT_BYTES`). The engine bounds
+//! each part (events, wire log, heads) on its own; a record still over its share has its wire log
+//! and events cut further in the middle, keeping how each began and how each ended, and says so in
+//! `bounds`.
 
-use crate::{autobahn::to_json, elided_events_line, text::clip, CaseRecord, WireGap, ELIDED_EVENTS, MAX_RECORD_REPORT_BYTES};
+use crate::{autobahn::to_json, elided_events_line, text::clip, CaseRecord, WireGap, ELIDED_EVENTS};
 
 /// Characters of any one text kept when cutting lists is not enough.
 const LAST_RESORT_TEXT: usize = 2_048;
 
-/// `record` as the JSON of its case file, cut to fit [`MAX_RECORD_REPORT_BYTES`].
-pub fn fitted_json(record: &mut CaseRecord) -> Vec<u8> {
+/// `record` as the JSON of its case file, cut to fit `max` bytes.
+pub fn fitted_json(record: &mut CaseRecord, max: usize) -> Vec<u8> {
     let mut json = to_json(&*record);
-    if json.len() <= MAX_RECORD_REPORT_BYTES {
+    if json.len() <= max {
         return json;
     }
     let before = json.len();
-    while json.len() > MAX_RECORD_REPORT_BYTES {
+    while json.len() > max {
         if !(cut_wirelog(record) || cut_received(record) || clip_texts(record)) {
             break; // Nothing left to cut: the fixed parts alone are over (never with wsspec's catalog).
         }
         json = to_json(&*record);
     }
     record.bounds.push(format!(
-        "The case record took {before} bytes, over wsspec's bound of {MAX_RECORD_REPORT_BYTES} per case: its wire log and \
-         events were cut further in the middle."
+        "The case record took {before} bytes, over its share of wsspec's bound on a run's records ({max} bytes): its wire \
+         log and events were cut further in the middle."
     ));
     to_json(&*record)
 }
@@ -92,7 +93,7 @@ fn clip_texts(record: &mut CaseRecord) -> bool {
 mod tests {
     use super::*;
     use crate::testing::record;
-    use crate::{Behavior, BehaviorClose};
+    use crate::{Behavior, BehaviorClose, MAX_RECORD_REPORT_BYTES};
 
     #[test]
     fn a_huge_record_is_cut_to_the_bound_and_says_so() {
@@ -101,7 +102,7 @@ mod tests {
         r.wirelog = (0..20_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }).collect();
         r.received = (0..5_000).map(|i| format!("ping {i}")).collect();
         r.http_response = "x".repeat(1 << 20);
-        let json = fitted_json(&mut r);
+        let json = fitted_json(&mut r, MAX_RECORD_REPORT_BYTES);
         assert!(json.len() <= MAX_RECORD_REPORT_BYTES, "{} bytes", json.len());
         assert_eq!(r.wirelog.first().unwrap().t, 0.0, "the head is kept");
         assert_eq!(r.wirelog.last().unwrap().t, 19_999.0, "the tail is kept");
@@ -109,7 +110,7 @@ mod tests {
         assert_eq!(gap.entries as usize + r.wirelog.len(), 20_000);
         assert_eq!(r.wirelog_elided, gap.entries);
         assert_eq!(r.received.last().unwrap(), "ping 4999");
-        assert!(r.bounds[0].contains("over wsspec's bound"), "{:?}", r.bounds);
+        assert!(r.bounds[0].contains("over its share of wsspec's bound"), "{:?}", r.bounds);
         let back: CaseRecord = serde_json::from_slice(&json).unwrap();
         assert_eq!(back.bounds, r.bounds, "the note is in the file");
     }
@@ -117,7 +118,7 @@ mod tests {
     #[test]
     fn a_small_record_is_left_alone() {
         let mut r = record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok);
-        let json = fitted_json(&mut r);
+        let json = fitted_json(&mut r, MAX_RECORD_REPORT_BYTES);
         assert_eq!(json, to_json(&r));
         assert!(r.bounds.is_empty());
     }
