@@ -20,7 +20,7 @@
 use std::{fmt::Write as _, path::Path};
 
 use serde::{Deserialize, Serialize};
-use wsspec_reports::{case_order, iso_utc, reason, Behavior, BehaviorClose, CaseRecord, IndexEntry, Status};
+use wsspec_reports::{case_order, iso_utc, reason, Behavior, BehaviorClose, IndexEntry, Status};
 
 use crate::catalog::{case_matches, full_match};
 
@@ -134,14 +134,15 @@ impl Expectations {
         Ok(Self { entries })
     }
 
-    /// What one result means for the run.
-    pub fn status(&self, agent: &str, id: &str, entry: &IndexEntry, record: Option<&CaseRecord>) -> Status {
+    /// What one result means for the run; `recorded` is its reason (`CaseRecord::reason`) when
+    /// known.
+    pub fn status(&self, agent: &str, id: &str, entry: &IndexEntry, recorded: Option<&str>) -> Status {
         let clean = is_clean(entry);
         let Some(expectation) = self.decider(agent, id) else {
             return if clean {
                 Status::Passed
             } else {
-                Status::Failed { why: format!("{} is not in the expectations: {}", entry.verdicts(), reason(entry, record)) }
+                Status::Failed { why: format!("{} is not in the expectations: {}", entry.verdicts(), reason(entry, recorded)) }
             };
         };
         match (expectation.accepts(entry), clean) {
@@ -151,7 +152,7 @@ impl Expectations {
                 why: format!("expected {}, but it passes: {}; remove or narrow the entry", expectation.describe(), entry.verdicts()),
             },
             (false, false) => {
-                Status::Failed { why: format!("expected {}, got {}: {}", expectation.describe(), entry.verdicts(), reason(entry, record)) }
+                Status::Failed { why: format!("expected {}, got {}: {}", expectation.describe(), entry.verdicts(), reason(entry, recorded)) }
             }
         }
     }

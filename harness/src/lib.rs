@@ -30,9 +30,9 @@
 //! let sink = wsspec_reports::sink::Sink::open(reports.path()).expect("a writable report folder");
 //! let config = RunConfig { agent: "my-server".into(), target: Target::parse(&server.url()).unwrap(), options: RunOptions::default() };
 //! let report = run_cases(&cases, &config, &sink, &Stop::new(), |_| {}).await.expect("the target is reachable");
-//! let records = report.records;
-//! assert_eq!(records.len(), cases.len());
-//! let failing = wsspec::failures(&records);
+//! let results = report.results;
+//! assert_eq!(results.len(), cases.len());
+//! let failing = wsspec::failures(&results);
 //! assert!(failing.is_empty(), "cases failed:\n{}", failing.join("\n"));
 //! # }
 //! ```
@@ -50,14 +50,14 @@ pub mod rules;
 pub mod tls;
 pub mod utf8;
 
-/// The results among `records` that fail a run (Autobahn's rule: `behavior` FAILED, or
-/// `behaviorClose` FAILED, WRONG CODE or UNCLEAN), one line each: the case id, both verdicts and
-/// both reasons. Empty when the run passes.
-pub fn failures(records: &[wsspec_reports::CaseRecord]) -> Vec<String> {
-    records
+/// The results that fail a run (Autobahn's rule: `behavior` FAILED, or `behaviorClose` FAILED,
+/// WRONG CODE or UNCLEAN), one line each: the case id, both verdicts and the reason that decided.
+/// Empty when the run passes.
+pub fn failures(results: &[wsspec_reports::CaseSummary]) -> Vec<String> {
+    results
         .iter()
-        .filter(|r| wsspec_reports::IndexEntry::is_failure(&r.index_entry()))
-        .map(|r| format!("{} ({}): {} / {}: {} {}", r.id, r.agent, r.behavior.as_str(), r.behavior_close.as_str(), r.result, r.result_close))
+        .filter(|r| r.is_failure())
+        .map(|r| format!("{} ({}): {}: {}", r.id, r.agent, r.entry.verdicts(), r.reason))
         .collect()
 }
 

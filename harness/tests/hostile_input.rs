@@ -121,23 +121,6 @@ async fn a_crash_mid_echo_is_not_a_size_refusal() {
     assert_eq!(verdict("9.1.1", &too_big.url, Duration::from_secs(15)).await.0, Behavior::Informational);
 }
 
-#[tokio::test]
-async fn a_ping_flood_makes_a_record_of_bounded_size() {
-    let flood = Peer::start(vec![Act::Flood(frame(OpCode::Ping, true, b"ping!"))]).await;
-    let out = tempfile::tempdir().unwrap();
-    let config = wsspec::engine::RunConfig { agent: "flood".into(), target: Target::parse(&flood.url).unwrap(), options: RunOptions::default() };
-    let sink = wsspec_reports::sink::Sink::open(out.path()).unwrap();
-    let started = Instant::now();
-    let report = wsspec::engine::run_cases(&support::cases(&["1.1.1"]), &config, &sink, &wsspec::engine::Stop::new(), |_| {}).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
-    let record = &report.records[0];
-    assert_eq!(record.behavior, Behavior::Failed, "{}", record.result);
-    assert!(record.received.len() <= 1001, "{} events listed", record.received.len());
-    assert!(record.result.len() < 4096, "a reason of {} bytes", record.result.len());
-    let written = fs::metadata(out.path().join(&record.reportfile)).unwrap().len();
-    assert!(written < 1 << 20, "a case record of {written} bytes");
-}
-
 /// A folder with one case file whose `payload` is `payload`.
 fn catalog_with(dir: &Path, payload: &str) {
     let text = format!(

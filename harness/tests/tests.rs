@@ -2,6 +2,8 @@
 
 // The whole catalog against the embedded tungstenite server, pinned in a baseline.
 mod baseline;
+// What a case keeps of a hostile target: events, wire log and record size within their bounds.
+mod bounds;
 // The HTML report of a real run, checked in headless Chromium.
 mod browser;
 // Deliberately broken servers, each caught by the cases meant to catch it.

@@ -14,7 +14,7 @@ pub mod sink;
 mod status;
 #[cfg(test)]
 mod testing;
-mod text;
+pub mod text;
 mod time;
 
 pub use model::*;

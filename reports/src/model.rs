@@ -1,5 +1,7 @@
 //! The results model: Autobahn's two verdict fields, plus everything a reader needs to see why.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Message-level verdict (Autobahn's `behavior`).
@@ -114,6 +116,20 @@ pub struct WireEntry {
     pub frame: Option<FrameInfo>,
 }
 
+/// Where a bounded wire log left entries out, and how much: `wirelog` holds the entries before
+/// `at` (the head, from the opening handshake on) and after it (the tail, down to the closing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireGap {
+    /// How many `wirelog` entries come before the gap.
+    pub at: usize,
+    /// Entries left out (chunks, frames and events).
+    pub entries: u64,
+    /// Frames among them.
+    pub frames: u64,
+    /// Bytes the left-out chunks carried on the wire, both directions.
+    pub bytes: u64,
+}
+
 /// Header fields of a logged frame.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FrameInfo {
@@ -147,7 +163,15 @@ pub struct CaseRecord {
     pub started: String,
     pub duration: u64,
     pub expected: Vec<ExpectedRecord>,
+    /// The events the target sent, as kept: the first and the last, with one line between them
+    /// saying how many were left out (`received_elided`).
     pub received: Vec<String>,
+    /// Events left out of `received`.
+    #[serde(default)]
+    pub received_elided: u64,
+    /// Every event received, kept or not, counted by kind (`text message`, `ping`, …).
+    #[serde(default)]
+    pub received_counts: BTreeMap<String, u64>,
     pub closed_by_me: bool,
     pub dropped_by_me: bool,
     pub was_clean: bool,
@@ -165,6 +189,13 @@ pub struct CaseRecord {
     pub wirelog: Vec<WireEntry>,
     /// Entries left out of `wirelog` to bound its size.
     pub wirelog_elided: u64,
+    /// Where and how much of the wire log was left out, when anything was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wirelog_gap: Option<WireGap>,
+    /// The bounds of wsspec this case reached (events or wire log cut to a preview, a flood, a
+    /// message over `max_message`), one sentence each. A bound is never a verdict by itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bounds: Vec<String>,
     pub reportfile: String,
 }
 
@@ -179,6 +210,11 @@ impl CaseRecord {
         }
     }
 
+    /// What a run keeps of this record once it is on disk.
+    pub fn summary(&self) -> CaseSummary {
+        CaseSummary { agent: self.agent.clone(), id: self.id.clone(), entry: self.index_entry(), reason: self.reason().to_string() }
+    }
+
     pub fn index_entry(&self) -> IndexEntry {
         IndexEntry {
             behavior: self.behavior,
@@ -188,4 +224,46 @@ impl CaseRecord {
             reportfile: self.reportfile.clone(),
         }
     }
+}
+
+/// What a run keeps in memory of one result once its [`CaseRecord`] is written: the verdicts
+/// (`index.json`'s entry) and the reason that matters most. A few hundred bytes, where a record
+/// with its wire log is up to [`MAX_RECORD_REPORT_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    pub agent: String,
+    pub id: String,
+    pub entry: IndexEntry,
+    /// [`CaseRecord::reason`].
+    pub reason: String,
+}
+
+impl CaseSummary {
+    /// Whether this result fails a run ([`IndexEntry::is_failure`]).
+    pub fn is_failure(&self) -> bool {
+        self.entry.is_failure()
+    }
+}
+
+/// The most bytes a case record's JSON file may take; a record over it is cut (its wire log and
+/// events first) and says so in `bounds`.
+pub const MAX_RECORD_REPORT_BYTES: usize = 96 * 1024;
+/// The bytes the case records of one agent's run share: each record may take this divided by the
+/// cases selected, but at least [`MIN_RECORD_REPORT_BYTES`] and at most [`MAX_RECORD_REPORT_BYTES`],
+/// so a target that fills every record keeps the report folder small.
+pub const RUN_RECORDS_BUDGET: usize = 4 << 20;
+/// The least bytes a case record may take (a record of a case that ran normally is smaller).
+pub const MIN_RECORD_REPORT_BYTES: usize = 8 * 1024;
+
+/// The most bytes one case record of a run of `selected` cases may take (see [`RUN_RECORDS_BUDGET`]).
+pub fn record_budget(selected: usize) -> usize {
+    (RUN_RECORDS_BUDGET / selected.max(1)).clamp(MIN_RECORD_REPORT_BYTES, MAX_RECORD_REPORT_BYTES)
+}
+
+/// How the line in `received` that stands for left-out events begins.
+pub const ELIDED_EVENTS: &str = "… ";
+
+/// The line in `received` that stands for `count` left-out events.
+pub fn elided_events_line(count: u64) -> String {
+    format!("{ELIDED_EVENTS}{count} events not kept here (every event is counted by kind in receivedCounts)")
 }

@@ -1,7 +1,7 @@
 //! What one result means for a run's exit code. Without expectations a result fails when its
 //! verdicts break a MUST; with them, when it is not what the project said it expects.
 
-use crate::{CaseRecord, IndexEntry};
+use crate::IndexEntry;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -17,10 +17,11 @@ pub enum Status {
 }
 
 impl Status {
-    /// The rule without expectations: fail on `IndexEntry::is_failure`.
-    pub fn of_verdicts(entry: &IndexEntry, record: Option<&CaseRecord>) -> Self {
+    /// The rule without expectations: fail on `IndexEntry::is_failure`. `recorded` is the
+    /// result's reason (`CaseRecord::reason`), when its record could be read.
+    pub fn of_verdicts(entry: &IndexEntry, recorded: Option<&str>) -> Self {
         if entry.is_failure() {
-            Self::Failed { why: reason(entry, record) }
+            Self::Failed { why: reason(entry, recorded) }
         } else {
             Self::Passed
         }
@@ -39,10 +40,11 @@ impl Status {
     }
 }
 
-/// The one-line reason for a result: the recorded one when there is a record, else the verdicts.
-pub fn reason(entry: &IndexEntry, record: Option<&CaseRecord>) -> String {
-    match record {
-        Some(record) => record.reason().to_string(),
+/// The one-line reason for a result: the recorded one (`CaseRecord::reason`) when there is one,
+/// else the verdicts.
+pub fn reason(entry: &IndexEntry, recorded: Option<&str>) -> String {
+    match recorded {
+        Some(reason) => reason.to_string(),
         None => format!("{} / {} (no case record)", entry.behavior.as_str(), entry.behavior_close.as_str()),
     }
 }

@@ -29,6 +29,8 @@ pub fn record(agent: &str, id: &str, behavior: Behavior, close: BehaviorClose) -
             why: None,
         }],
         received: vec!["text message (5 bytes): Hello".into()],
+        received_elided: 0,
+        received_counts: [("text message".to_string(), 1)].into(),
         closed_by_me: true,
         dropped_by_me: false,
         was_clean: true,
@@ -49,6 +51,8 @@ pub fn record(agent: &str, id: &str, behavior: Behavior, close: BehaviorClose) -
             frame: Some(FrameInfo { opcode: 1, opcode_name: "text".into(), fin: true, rsv: 0, mask: None }),
         }],
         wirelog_elided: 0,
+        wirelog_gap: None,
+        bounds: Vec::new(),
         reportfile: autobahn::report_file_name(agent, id),
     }
 }

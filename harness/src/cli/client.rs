@@ -222,10 +222,10 @@ struct Finished<'a> {
 impl Finished<'_> {
     /// Summarizes `agent` and records how its run ended; `interrupted` says why it stopped early.
     fn agent(&mut self, server: &ClientTestServer, agent: &str, interrupted: Option<&str>, args: &outputs::OutputArgs) -> Result<(), String> {
-        let (records, errors, missing) = (server.records(agent), server.errors(agent), server.missing(agent));
+        let (results, errors, missing) = (server.results(agent), server.errors(agent), server.missing(agent));
         let results = AgentResults {
             agent,
-            records: &records,
+            results: &results,
             errors: &errors,
             not_run: if interrupted.is_some() { &missing } else { &[] },
             selected: self.exclusions.cases_for(agent, self.selected).len(),
@@ -249,7 +249,7 @@ impl Finished<'_> {
     /// Results of every agent, and cases selected for them.
     fn counts(&self, server: &ClientTestServer) -> (usize, usize) {
         let agents = server.agents();
-        let ran = agents.iter().map(|a| server.records(a).len()).sum();
+        let ran = agents.iter().map(|a| server.results(a).len()).sum();
         let total = agents.iter().map(|a| self.exclusions.cases_for(a, self.selected).len()).sum();
         (ran, total)
     }

@@ -14,7 +14,7 @@ use wsspec::{
     expectations::Expectations,
 };
 use wsspec_reports::{
-    case_order, html::Html, junit::Junit, render, sink::Sink, Behavior, BehaviorClose, CaseRecord, IndexEntry, Output, ReportError,
+    case_order, html::Html, junit::Junit, render, sink::Sink, Behavior, BehaviorClose, CaseRecord, CaseSummary, IndexEntry, Output, ReportError,
     SectionTitles,
     Status, StoredResults,
 };
@@ -53,10 +53,11 @@ impl Gate {
         }
     }
 
-    fn status(&self, agent: &str, id: &str, entry: &IndexEntry, record: Option<&CaseRecord>) -> Status {
+    /// `recorded` is the result's reason (`CaseRecord::reason`), when known.
+    fn status(&self, agent: &str, id: &str, entry: &IndexEntry, recorded: Option<&str>) -> Status {
         match self {
-            Self::Verdicts => Status::of_verdicts(entry, record),
-            Self::Expectations(expectations) => expectations.status(agent, id, entry, record),
+            Self::Verdicts => Status::of_verdicts(entry, recorded),
+            Self::Expectations(expectations) => expectations.status(agent, id, entry, recorded),
         }
     }
 }
@@ -78,8 +79,8 @@ pub fn open_sink(out: &Path, catalog: &Catalog) -> Result<Sink, String> {
 /// One agent's part of a run, as its summary shows it.
 pub struct AgentResults<'a> {
     pub agent: &'a str,
-    /// Judged results, in case order.
-    pub records: &'a [CaseRecord],
+    /// Judged results, in case order (their records are in the report folder).
+    pub results: &'a [CaseSummary],
     /// Cases wsspec could not run through its own fault: (id, what went wrong).
     pub errors: &'a [(String, String)],
     /// Selected cases without a result or an error.
@@ -96,8 +97,8 @@ pub struct AgentResults<'a> {
 /// The outcome: Failed when a result fails the run, Incomplete when wsspec failed on a case.
 pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outcome, String> {
     let gate = Gate::load(args, |_| true)?;
-    let results: Vec<_> = agent.records.iter().map(|r| (r.id.as_str(), r.index_entry(), Some(r))).collect();
-    let heading = format!("{} cases in {:.1} s", agent.records.len(), agent.seconds);
+    let results: Vec<_> = agent.results.iter().map(|r| (r.id.as_str(), r.entry.clone(), Some(r.reason.clone()))).collect();
+    let heading = format!("{} cases in {:.1} s", agent.results.len(), agent.seconds);
     let mut outcome = if summarize(agent.agent, &results, &heading, &gate) { Outcome::Failed } else { Outcome::Passed };
     for (id, error) in agent.errors {
         eprintln!("  ERROR  {id:<9} {error}");
@@ -108,7 +109,7 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
     }
     if !agent.not_run.is_empty() {
         let why = agent.stopped.map(|s| format!(" ({s})")).unwrap_or_default();
-        eprintln!("  stopped: {} of {} cases ran{why}; {} not run", agent.records.len(), agent.selected, agent.not_run.len());
+        eprintln!("  stopped: {} of {} cases ran{why}; {} not run", agent.results.len(), agent.selected, agent.not_run.len());
     }
     Ok(outcome)
 }
@@ -120,15 +121,16 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
     let results = StoredResults::load(dir).map_err(|e| e.to_string())?;
     let mut failed = false;
     for (agent, cases) in &results.index {
-        let mut records: BTreeMap<&str, CaseRecord> = BTreeMap::new();
-        for id in cases.keys() {
-            match results.record(agent, id) {
-                Ok(record) => drop(records.insert(id.as_str(), record)),
+        // One record read at a time; only its reason is kept.
+        let mut stored = Vec::new();
+        for (id, entry) in cases {
+            let recorded = match results.record(agent, id) {
+                Ok(record) => Some(record.reason().to_string()),
                 Err(refused @ ReportError::Refused { .. }) => return Err(refused.to_string()),
-                Err(_) => {} // shown from index.json alone, and counted by `render_reports`
-            }
+                Err(_) => None, // shown from index.json alone, and counted by `render_reports`
+            };
+            stored.push((id.as_str(), entry.clone(), recorded));
         }
-        let mut stored: Vec<_> = cases.iter().map(|(id, entry)| (id.as_str(), entry.clone(), records.get(id.as_str()))).collect();
         stored.sort_by_key(|(id, _, _)| case_order(id));
         failed |= summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
     }
@@ -199,7 +201,7 @@ fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), Stri
         outputs.push(Box::new(Junit::new(path, titles)));
     }
     let unreadable =
-        render(&results, |agent, id, entry, record| gate.status(agent, id, entry, record), outputs).map_err(|e| e.to_string())?;
+        render(&results, |agent, id, entry, record| gate.status(agent, id, entry, record.map(CaseRecord::reason)), outputs).map_err(|e| e.to_string())?;
     if let Some(first) = unreadable.first() {
         eprintln!(
             "wsspec: warning: {} case records could not be read, their pages show only the verdicts (first: {first})",
@@ -217,7 +219,8 @@ fn section_titles(catalog: &Catalog) -> SectionTitles {
 }
 
 /// Prints counts and every result that fails the run; true when one does.
-fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<&CaseRecord>)], heading: &str, gate: &Gate) -> bool {
+/// `results`: (id, verdicts, recorded reason).
+fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], heading: &str, gate: &Gate) -> bool {
     let mut behaviors: BTreeMap<Behavior, usize> = BTreeMap::new();
     let mut closes: BTreeMap<BehaviorClose, usize> = BTreeMap::new();
     for (_, entry, _) in results {
@@ -230,7 +233,7 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<&CaseRecord>)], h
     eprintln!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
     let mut failed = 0;
     for (id, entry, record) in results {
-        let (label, why) = match gate.status(agent, id, entry, *record) {
+        let (label, why) = match gate.status(agent, id, entry, record.as_deref()) {
             Status::Failed { why } if matches!(gate, Gate::Verdicts) => ("FAILED", why),
             Status::Failed { why } => ("UNEXPECTED", why),
             Status::Stale { why } => ("STALE", why),

@@ -116,7 +116,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         };
         let results = AgentResults {
             agent: &run.agent,
-            records: &report.records,
+            results: &report.results,
             errors: &report.errors,
             not_run: &report.not_run,
             selected: cases.len(),
@@ -131,13 +131,13 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         match &report.end {
             RunEnd::Complete => {}
             RunEnd::Interrupted(reason) => {
-                eprintln!("interrupted: {} of {} cases ran ({reason})", report.records.len(), cases.len());
+                eprintln!("interrupted: {} of {} cases ran ({reason})", report.results.len(), cases.len());
                 outcome = outcome.max(Outcome::Interrupted);
             }
             RunEnd::TargetFailed(answer) => {
                 eprintln!(
                     "wsspec: {url} stopped opening WebSockets after {} of {} cases, the rest were not run: {answer}",
-                    report.records.len(),
+                    report.results.len(),
                     cases.len()
                 );
                 outcome = outcome.max(Outcome::Incomplete);

@@ -24,7 +24,7 @@ use tokio::{
     task::JoinHandle,
     time::timeout,
 };
-use wsspec_reports::{sink::Sink, CaseRecord, ReportError};
+use wsspec_reports::{sink::Sink, CaseRecord, CaseSummary, ReportError, StoredResults};
 
 pub use protocol::{parse as parse_command, BadRequest, Command};
 
@@ -75,8 +75,8 @@ pub enum ServerEvent {
 struct State {
     config: ClientTestConfig,
     ids: Vec<String>,
-    /// agent → case id → record.
-    results: Mutex<BTreeMap<String, BTreeMap<String, CaseRecord>>>,
+    /// agent → case id → what is kept of its result (the record itself is in the sink's folder).
+    results: Mutex<BTreeMap<String, BTreeMap<String, CaseSummary>>>,
     result_added: Notify,
     /// Cases being played right now, per agent: reports wait for them.
     in_flight: Mutex<BTreeMap<String, usize>>,
@@ -179,11 +179,19 @@ impl ClientTestServer {
         self.state.closing.store(true, Ordering::SeqCst);
     }
 
-    /// The results of one agent, in case order.
-    pub fn records(&self, agent: &str) -> Vec<CaseRecord> {
+    /// The results of one agent, in case order: verdicts and reasons.
+    pub fn results(&self, agent: &str) -> Vec<CaseSummary> {
         let results = self.state.results.lock().expect("lock");
         let Some(by_id) = results.get(agent) else { return Vec::new() };
         self.state.ids.iter().filter_map(|id| by_id.get(id).cloned()).collect()
+    }
+
+    /// The full records of one agent's results, in case order, read back one at a time from the
+    /// report folder (the server keeps only [`Self::results`]). A record that cannot be read is
+    /// left out.
+    pub fn records(&self, agent: &str) -> Vec<CaseRecord> {
+        let Ok(stored) = StoredResults::load(self.sink().dir()) else { return Vec::new() };
+        self.results(agent).iter().filter_map(|r| stored.record(agent, &r.id).ok()).collect()
     }
 
     /// Ids of selected cases that `agent` is expected to run but has no result (nor error) for.
@@ -239,7 +247,7 @@ impl State {
 
     fn has_result(&self, agent: &str, id: &str) -> Option<String> {
         let results = self.results.lock().expect("lock");
-        results.get(agent)?.get(id).map(|r| r.behavior.as_str().to_string())
+        results.get(agent)?.get(id).map(|r| r.entry.behavior.as_str().to_string())
     }
 
     /// Begins `agent`'s run in the sink with its first case: its earlier results there are replaced.
@@ -259,7 +267,7 @@ impl State {
         match outcome {
             Ok(mut record) => {
                 self.config.sink.record(&mut record)?;
-                self.results.lock().expect("lock").entry(agent.to_string()).or_default().insert(record.id.clone(), record.clone());
+                self.results.lock().expect("lock").entry(agent.to_string()).or_default().insert(record.id.clone(), record.summary());
                 if let Some(on_result) = &self.config.on_result {
                     on_result(&record);
                 }

@@ -37,6 +37,18 @@ impl Event {
     pub fn message(binary: bool, payload: &[u8]) -> Self {
         Self::Message { binary, len: payload.len(), sha1: sha1_of(payload), preview: quoted(payload, 64) }
     }
+
+    /// The kind an event is counted under in a report: `text message`, `binary message`, `ping`,
+    /// `pong` or `mark`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Message { binary: false, .. } => "text message",
+            Self::Message { binary: true, .. } => "binary message",
+            Self::Ping(_) => "ping",
+            Self::Pong(_) => "pong",
+            Self::Mark(_) => "mark",
+        }
+    }
 }
 
 impl fmt::Display for Event {
@@ -108,9 +120,9 @@ impl CompiledAlternative {
     }
 
     /// Whether `events` are exactly this alternative, in order.
-    pub fn matches(&self, events: &[Event]) -> bool {
+    pub fn matches<'e>(&self, events: impl IntoIterator<Item = &'e Event>) -> bool {
         let mut progress = self.start();
-        events.iter().all(|e| self.advance(&mut progress, e)) && self.is_complete(&progress)
+        events.into_iter().all(|e| self.advance(&mut progress, e)) && self.is_complete(&progress)
     }
 
     /// Item positions reachable before any event: the NFA's start state.
@@ -168,6 +180,12 @@ impl Tracker {
     /// Whether the events so far are a complete match of an alternative in which `closer` closes.
     pub fn complete_for(&self, closer: Closer) -> bool {
         self.alternatives.iter().any(|(a, p)| a.closer == closer && a.is_complete(p))
+    }
+
+    /// Per alternative, in the order given to [`Tracker::new`]: whether the events so far are a
+    /// complete match of it.
+    pub fn completed(&self) -> Vec<bool> {
+        self.alternatives.iter().map(|(a, p)| a.is_complete(p)).collect()
     }
 
     /// No alternative can match, whatever comes next: the behavior verdict is settled.

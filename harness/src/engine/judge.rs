@@ -3,11 +3,12 @@
 
 use wsspec_reports::{Behavior, BehaviorClose};
 
-use super::{event::CompiledAlternative, opening::{judge_opening, OpeningExpectation}, Observation};
+use super::{event::CompiledAlternative, event_log, opening::{judge_opening, OpeningExpectation}, Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 
 /// Events a reason lists before it counts the rest.
 const REASON_EVENTS: usize = 20;
+const _: () = assert!(REASON_EVENTS <= event_log::HEAD, "a reason lists kept events only");
 
 /// The verdicts and a one-line reason for each.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,12 +50,11 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
         return unopened(obs, error);
     }
     let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
-    let matching: Vec<(usize, &Alternative)> = case
-        .expect
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| CompiledAlternative::new(a, case.close_for(a).by).matches(&obs.events))
-        .collect();
+    let completed = |i: usize, a: &Alternative| match &obs.matched {
+        Some(matched) => matched.get(i).copied().unwrap_or(false),
+        None => CompiledAlternative::new(a, case.close_for(a).by).matches(obs.events.kept()),
+    };
+    let matching: Vec<(usize, &Alternative)> = case.expect.iter().enumerate().filter(|(i, a)| completed(*i, a)).collect();
     let chosen = matching.iter().find(|(_, a)| case.close_for(a).by == closer).or(matching.first()).copied();
 
     let (mut behavior, mut result) = match chosen {
@@ -67,7 +67,7 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
                 "nothing".to_string()
             } else {
                 // A preview and a count: a flooding target must not make a reason of megabytes.
-                let shown: Vec<String> = obs.events.iter().take(REASON_EVENTS).map(|e| e.to_string()).collect();
+                let shown: Vec<String> = obs.events.head().iter().take(REASON_EVENTS).map(|e| e.to_string()).collect();
                 let more = obs.events.len().saturating_sub(REASON_EVENTS);
                 let more = if more > 0 { format!(" and {more} more events") } else { String::new() };
                 format!("{}{more}", shown.join(", "))
@@ -122,15 +122,10 @@ fn sentence(text: &str) -> String {
     format!("{}.", text.trim_end().trim_end_matches('.'))
 }
 
-/// Whether the target's last data frame in the wire log left a message unfinished (a data frame
-/// with FIN clear and no final continuation after it). A log that elided entries cannot tell, and
-/// counts as not.
+/// Whether the target's last data frame left a message unfinished (a data frame with FIN clear and
+/// no final continuation after it), as the wire log followed every frame, kept or not.
 fn left_a_message_open(obs: &Observation) -> bool {
-    if obs.log.elided > 0 {
-        return false;
-    }
-    let data_frames = obs.log.entries.iter().filter(|e| e.dir == "rx").filter_map(|e| e.frame.as_ref()).filter(|f| f.opcode <= 2);
-    data_frames.last().is_some_and(|f| !f.fin)
+    obs.log.rx_message_open()
 }
 
 /// A WebSocket that never opened: FAILED, with the requirement the target's head broke when that

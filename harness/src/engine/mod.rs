@@ -6,12 +6,14 @@
 use crate::catalog;
 
 mod event;
+pub mod event_log;
 mod judge;
 mod observation;
 pub mod opening;
 pub mod receiver;
 mod record;
 pub(crate) mod runner;
+mod schedule;
 mod script;
 mod session;
 mod stop;
@@ -21,6 +23,7 @@ mod transport;
 mod wire_log;
 
 pub use event::Event;
+pub use event_log::EventLog;
 pub use judge::{judge, Verdict};
 pub use observation::{HttpExchange, Observation};
 pub use opening::{judge_opening, run_opening, OpeningExpectation};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{event::Event, wire_log::{Dir, WireLog}};
+use super::{event_log::EventLog, wire_log::{Dir, WireLog}};
 use crate::{
     catalog::Role,
     handshake::{self, HandshakeError},
@@ -53,7 +53,13 @@ pub struct Observation {
     /// Why the WebSocket never opened, if it did not.
     pub open_error: Option<String>,
     pub exchange: HttpExchange,
-    pub events: Vec<Event>,
+    /// What the target sent (and the script's marks): a bounded preview and counts.
+    pub events: EventLog,
+    /// Per alternative of the case, in its order: whether every event received matched it
+    /// completely, as the session followed them. `None` when no session followed them (the
+    /// WebSocket never opened, or an observation made by hand): the judge then matches the kept
+    /// events, which are all of them when none was elided.
+    pub matched: Option<Vec<bool>>,
     /// The first thing the target sent that breaks the protocol.
     pub violation: Option<Violation>,
     pub closed_by_me: bool,
@@ -88,7 +94,8 @@ impl Observation {
             started: SystemTime::now(),
             open_error: None,
             exchange: HttpExchange::default(),
-            events: Vec::new(),
+            events: EventLog::default(),
+            matched: None,
             violation: None,
             closed_by_me: false,
             dropped_by_me: false,

@@ -1,24 +1,75 @@
 //! Builds the report record of one case from its observation and verdict.
 
-use wsspec_reports::{autobahn::report_file_name, iso_utc, CaseRecord, ExpectedRecord};
+use wsspec_reports::{autobahn::report_file_name, elided_events_line, iso_utc, text::clip, CaseRecord, ExpectedRecord, WireGap};
 
-use super::{event::quoted, judge::Verdict, HttpExchange, Observation};
-use crate::catalog::{Alternative, Case, CloseExpectation, Closer, EventKind, EventPattern, Grade, Payload};
+use super::{event::quoted, event_log::{self, EventLog}, judge::Verdict, wire_log::{self, WireLog}, HttpExchange, Observation};
+use crate::{
+    catalog::{Alternative, Case, CloseExpectation, Closer, EventKind, EventPattern, Grade, Payload},
+    rules::Violation,
+};
 
-/// Events a record lists; later ones are counted in one last line (a flood of 100,000 pings made
-/// 2 MB of JSON and 2 MB of HTML per case).
-const MAX_RECEIVED: usize = 1_000;
-
-fn received(events: &[super::Event]) -> Vec<String> {
-    let mut lines: Vec<String> = events.iter().take(MAX_RECEIVED).map(|e| e.to_string()).collect();
-    if events.len() > MAX_RECEIVED {
-        lines.push(format!("… and {} more events, not kept", events.len() - MAX_RECEIVED));
+/// The events as a record lists them: the kept head, one line counting what was left out, the
+/// kept tail.
+fn received(events: &EventLog) -> Vec<String> {
+    let mut lines: Vec<String> = events.head().iter().map(|e| e.to_string()).collect();
+    if events.elided() > 0 {
+        lines.push(elided_events_line(events.elided() as u64));
     }
+    lines.extend(events.tail().map(|e| e.to_string()));
     lines
 }
 
-pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> CaseRecord {
+/// The bounds of wsspec `obs` reached, one sentence each, for the record's `bounds`.
+fn bounds_reached(obs: &Observation, gap: Option<&WireGap>) -> Vec<String> {
+    let mut bounds = Vec::new();
+    if obs.events.elided() > 0 {
+        let counts: Vec<String> = obs.events.counts().iter().map(|(kind, n)| format!("{kind} ×{n}")).collect();
+        bounds.push(format!(
+            "Events: the target sent {} ({}); the first {} and the last {} are listed (wsspec keeps at most {} + {} per case).",
+            obs.events.len(),
+            counts.join(", "),
+            obs.events.head().len(),
+            obs.events.tail().count(),
+            event_log::HEAD,
+            event_log::TAIL
+        ));
+    }
+    if let Some(gap) = gap {
+        bounds.push(format!(
+            "Wire log: {} entries ({} frames, {} bytes of TCP chunks) between its first {} and its last entries were left out \
+             (wsspec keeps about {} KiB of the start and {} KiB of the end of each connection).",
+            gap.entries,
+            gap.frames,
+            gap.bytes,
+            gap.at,
+            wire_log::HEAD_BYTES / 1024,
+            wire_log::TAIL_BYTES / 1024
+        ));
+    }
+    match &obs.violation {
+        Some(Violation::Flood { limit }) => {
+            bounds.push(format!("Flood: the target sent {limit} events in one case, wsspec's bound; wsspec failed the connection."))
+        }
+        Some(too_big @ (Violation::FrameTooBig { .. } | Violation::MessageTooBig { .. })) => {
+            bounds.push(format!("Message size: {too_big}; wsspec failed the connection rather than buffer it (`max_message`)."))
+        }
+        _ => {}
+    }
+    bounds
+}
+
+/// A head as a record keeps it: at most [`MAX_HEAD_TEXT`] characters.
+fn head_text(head: &[u8]) -> String {
+    clip(&HttpExchange::text(head), MAX_HEAD_TEXT)
+}
+
+/// Characters of an opening-handshake head a record keeps.
+const MAX_HEAD_TEXT: usize = 16 * 1024;
+
+pub fn build(agent: &str, case: &Case, mut obs: Observation, verdict: Verdict) -> CaseRecord {
     let expected: Vec<ExpectedRecord> = case.expect.iter().map(|a| expected_record(case, a)).collect();
+    let (wirelog, gap) = std::mem::replace(&mut obs.log, WireLog::new(std::time::Instant::now())).into_parts();
+    let bounds = bounds_reached(&obs, gap.as_ref());
     CaseRecord {
         agent: agent.to_string(),
         id: case.id.to_string(),
@@ -37,6 +88,8 @@ pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> Ca
         duration: obs.duration.as_millis() as u64,
         expected,
         received: received(&obs.events),
+        received_elided: obs.events.elided() as u64,
+        received_counts: obs.events.counts().iter().map(|(kind, n)| (kind.to_string(), *n as u64)).collect(),
         closed_by_me: obs.closed_by_me,
         dropped_by_me: obs.dropped_by_me,
         was_clean: obs.was_clean,
@@ -46,10 +99,12 @@ pub fn build(agent: &str, case: &Case, obs: Observation, verdict: Verdict) -> Ca
         remote_close_code: obs.remote_close.as_ref().and_then(|(c, _)| *c),
         remote_close_reason: obs.remote_close.map(|(_, r)| r),
         tls: obs.tls.as_ref().map(|t| t.to_string()),
-        http_request: HttpExchange::text(&obs.exchange.request),
-        http_response: HttpExchange::text(&obs.exchange.response),
-        wirelog: obs.log.entries,
-        wirelog_elided: obs.log.elided,
+        http_request: head_text(&obs.exchange.request),
+        http_response: head_text(&obs.exchange.response),
+        wirelog_elided: gap.as_ref().map_or(0, |g| g.entries),
+        wirelog,
+        wirelog_gap: gap,
+        bounds,
         reportfile: report_file_name(agent, case.id.as_str()),
     }
 }

@@ -6,22 +6,26 @@
 //! recorded as an error and never counted as FAILED; an interrupt (see [`Stop`]); and a target that
 //! stopped opening WebSockets: after [`OPEN_FAILURES`] cases in a row fail to open (or every case
 //! that ran did), the run stops and the rest are not run, rather than graded as hundreds of failures.
+//!
+//! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
+//! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
 
 use std::{
+    collections::VecDeque,
     panic::AssertUnwindSafe,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use futures_util::FutureExt;
-use tokio::{sync::Semaphore, task::JoinSet, time::timeout};
+use tokio::{sync::mpsc, task::JoinSet, time::timeout};
 use wsspec_reports::{
     case_order,
     sink::{RunState, Sink},
-    CaseRecord,
+    CaseRecord, CaseSummary,
 };
 
-use super::{session::run_case, stop::GRACE, RunOptions, Stop, Target};
+use super::{schedule, session::run_case, stop::GRACE, RunOptions, Stop, Target};
 use crate::catalog::Case;
 
 /// Cases in a row whose WebSocket never opened after which a run stops: the target is gone.
@@ -47,8 +51,9 @@ pub enum RunError {
 /// What a run did, besides the files the sink wrote.
 #[derive(Debug)]
 pub struct RunReport {
-    /// Judged results, in case order.
-    pub records: Vec<CaseRecord>,
+    /// Judged results, in case order: each one's verdicts and reason. The full records are in the
+    /// report folder (and passed to `on_result` as they are written), never all held at once.
+    pub results: Vec<CaseSummary>,
     /// Cases wsspec could not run through its own fault: (id, what went wrong).
     pub errors: Vec<(String, String)>,
     /// Cases the run stopped before, in case order.
@@ -96,43 +101,28 @@ pub async fn run_cases(
             halt.raise(stop.reason().unwrap_or_default());
         })
     };
-    let semaphore = Arc::new(Semaphore::new(config.options.jobs.max(1)));
-    let mut tasks = JoinSet::new();
-    for case in cases.iter().cloned() {
-        let (semaphore, config, halt, abort) = (semaphore.clone(), config.clone(), halt.clone(), abort.clone());
-        tasks.spawn(async move {
-            let outcome = tokio::select! {
-                biased;
-                _ = halt.raised() => Outcome::NotRun,
-                _ = abort.raised() => Outcome::NotRun,
-                permit = semaphore.acquire_owned() => {
-                    let _permit = permit.expect("the semaphore is never closed");
-                    let play = AssertUnwindSafe(run_one(&case, &config)).catch_unwind();
-                    tokio::select! {
-                        outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
-                        _ = async { halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
-                        _ = abort.raised() => Outcome::NotRun,
-                    }
-                }
-            };
-            (case, outcome)
-        });
+    // `jobs` workers take cases in schedule order, so the order cases start in is the schedule's.
+    let queue = Arc::new(Mutex::new(VecDeque::from(schedule::order(cases, config.options.jobs))));
+    let (done, mut results) = mpsc::unbounded_channel();
+    let mut workers = JoinSet::new();
+    for _ in 0..config.options.jobs.clamp(1, cases.len().max(1)) {
+        workers.spawn(worker(queue.clone(), config.clone(), halt.clone(), abort.clone(), done.clone()));
     }
+    drop(done);
 
-    let mut report = RunReport { records: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
+    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
     // Cases that failed to open, held back until a case opens (they are then recorded) or the
     // target is judged gone (they are then not run).
     let mut streak: Vec<(CaseRecord, String)> = Vec::new();
     let mut opened_any = false;
-    while let Some(joined) = tasks.join_next().await {
-        let (case, outcome) = joined.expect("case tasks catch their own panics and are never cancelled");
+    while let Some((case, outcome)) = results.recv().await {
         match outcome {
             Outcome::Judged { record, open_failure: None } => {
                 opened_any = true;
                 for (mut held, _) in streak.drain(..).chain([(record, String::new())]) {
                     sink.record(&mut held)?;
                     on_result(&held);
-                    report.records.push(held);
+                    report.results.push(held.summary());
                 }
             }
             Outcome::Judged { record, open_failure: Some(answer) } if abort.reason().is_none() => {
@@ -150,6 +140,7 @@ pub async fn run_cases(
         }
     }
     forward.abort();
+    workers.shutdown().await;
     if !streak.is_empty() && !opened_any && abort.reason().is_none() {
         // Every case that ran failed to open: the target never speaks WebSocket.
         abort.raise(streak[0].1.clone());
@@ -160,7 +151,7 @@ pub async fn run_cases(
     for (mut held, _) in streak {
         sink.record(&mut held)?;
         on_result(&held);
-        report.records.push(held);
+        report.results.push(held.summary());
     }
     report.end = match (abort.reason(), halt.reason()) {
         (Some(answer), _) => RunEnd::TargetFailed(answer),
@@ -173,10 +164,31 @@ pub async fn run_cases(
         RunEnd::TargetFailed(answer) => (RunState::TargetFailed, Some(answer.clone())),
     };
     sink.end_agent(&config.agent, state, why)?;
-    report.records.sort_by_key(|r| case_order(&r.id));
+    report.results.sort_by_key(|r| case_order(&r.id));
     report.not_run.sort_by_key(|id| case_order(id));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Takes cases from `queue` one after another until it is empty, and sends each outcome to `done`.
+/// Once the run halts or aborts, the cases left are not run.
+async fn worker(queue: Arc<Mutex<VecDeque<Case>>>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<(Case, Outcome)>) {
+    loop {
+        let Some(case) = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop_front() else { return };
+        let outcome = if halt.reason().is_some() || abort.reason().is_some() {
+            Outcome::NotRun
+        } else {
+            let play = AssertUnwindSafe(run_one(&case, &config)).catch_unwind();
+            tokio::select! {
+                outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
+                _ = async { halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
+                _ = abort.raised() => Outcome::NotRun,
+            }
+        };
+        if done.send((case, outcome)).is_err() {
+            return;
+        }
+    }
 }
 
 async fn run_one(case: &Case, config: &RunConfig) -> Outcome {

@@ -34,7 +34,10 @@ use crate::{
 
 /// How long wsspec waits for the rest of a closing handshake (Autobahn waits 1 s; 2 s keeps a loaded CI machine from turning a slow answer into UNCLEAN).
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// Events kept before a target counts as flooding.
+/// Replies (pongs, a close) queued unwritten before a new pong replaces the last one.
+const MAX_QUEUED_REPLIES: usize = 16;
+/// Events a target may send in one case before it counts as flooding (they are counted, and only a
+/// preview is kept: see `EventLog`).
 const MAX_EVENTS: usize = 100_000;
 
 /// Runs `case` against the server at `target` (wsspec is the client), opening with the conforming
@@ -103,6 +106,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     }
     session.drive().await;
     let mut obs = session.obs;
+    obs.matched = Some(session.tracker.completed());
     obs.duration = opened_at.elapsed();
     obs
 }
@@ -383,7 +387,7 @@ impl Session<'_> {
                     if !self.sent_close {
                         let pong = self.own_frame(OpCode::Pong, payload);
                         log_tx_frame(&mut self.obs.log, &pong);
-                        self.replies.push_back(pong.encode());
+                        self.queue_pong(pong.encode());
                     }
                 }
                 Received::Pong(payload) => self.on_pong(payload),
@@ -394,6 +398,21 @@ impl Session<'_> {
                     self.drop_connection();
                 }
             }
+        }
+    }
+
+    /// Queues a pong; with [`MAX_QUEUED_REPLIES`] replies unwritten (a target that pings without
+    /// reading), the last queued pong is replaced instead: §5.5.3 lets an endpoint answer only the
+    /// most recent ping, and the queue stays bounded.
+    fn queue_pong(&mut self, pong: Vec<u8>) {
+        let full = self.replies.len() >= MAX_QUEUED_REPLIES;
+        match self.replies.back_mut() {
+            // Never the front: it may be partly written.
+            Some(last) if full && last.first() == Some(&0x8A) => {
+                *last = pong;
+                self.obs.log.event("an unwritten pong replaced by the answer to the latest ping (§5.5.3)");
+            }
+            _ => self.replies.push_back(pong),
         }
     }
 

@@ -1,22 +1,35 @@
-//! The wire log: every TCP chunk and frame in both directions with its time offset. Bounded, so a
-//! 16 MiB message written in 64-byte chops does not make a 16 MiB report; counts stay exact.
+//! The wire log: every TCP chunk and frame in both directions with its time offset. Bounded in
+//! bytes, head and tail: the first [`HEAD_BYTES`] (the opening handshake and the first frames) and
+//! the last [`TAIL_BYTES`] (how it ended: the closing handshake, the drop) are kept; what lies
+//! between is counted (entries, frames, bytes on the wire), so a 16 MiB message written in 64-byte
+//! chops does not make a 16 MiB report, and a report still shows how a case ended.
 
-use std::time::Instant;
+use std::{collections::VecDeque, time::Instant};
 
-use wsspec_reports::{FrameInfo, WireEntry};
+use wsspec_reports::{FrameInfo, WireEntry, WireGap};
 
 use crate::{frame::Header, preview};
 
-/// Entries kept per case; later ones are counted, not kept.
-const MAX_ENTRIES: usize = 2_000;
+/// Bytes of entries kept from the start of a connection, counted as [`entry_bytes`].
+pub const HEAD_BYTES: usize = 6 * 1024;
+/// Bytes of entries kept from the end of a connection, counted as [`entry_bytes`].
+pub const TAIL_BYTES: usize = 4 * 1024;
 /// Bytes of data shown per entry.
 const PREVIEW_BYTES: usize = 64;
+/// What an entry costs in a case file besides its data (the other fields, pretty-printed).
+const ENTRY_OVERHEAD: usize = 250;
 
 #[derive(Debug)]
 pub struct WireLog {
     start: Instant,
-    pub entries: Vec<WireEntry>,
-    pub elided: u64,
+    head: Vec<WireEntry>,
+    head_bytes: usize,
+    tail: VecDeque<WireEntry>,
+    tail_bytes: usize,
+    /// What fell out between the head and the tail.
+    elided: WireGap,
+    /// The target's last data frame had FIN clear: a message is unfinished.
+    rx_message_open: bool,
 }
 
 /// Direction of traffic, from wsspec's side.
@@ -26,20 +39,65 @@ pub enum Dir {
     Rx,
 }
 
+/// What an entry costs in a case file, about: its data and a fixed overhead.
+fn entry_bytes(entry: &WireEntry) -> usize {
+    entry.data.len() + ENTRY_OVERHEAD
+}
+
 impl WireLog {
     pub fn new(start: Instant) -> Self {
-        Self { start, entries: Vec::new(), elided: 0 }
+        Self {
+            start,
+            head: Vec::new(),
+            head_bytes: 0,
+            tail: VecDeque::new(),
+            tail_bytes: 0,
+            elided: WireGap { at: 0, entries: 0, frames: 0, bytes: 0 },
+            rx_message_open: false,
+        }
     }
 
     pub fn elapsed_ms(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
 
+    /// Entries left out between the head and the tail so far.
+    pub fn elided(&self) -> u64 {
+        self.elided.entries
+    }
+
+    /// Whether the target's last data frame (kept or not) left a message unfinished: a text,
+    /// binary or continuation frame with FIN clear and no final frame after it.
+    pub fn rx_message_open(&self) -> bool {
+        self.rx_message_open
+    }
+
+    /// The kept entries in order, and where and how much was left out when anything was.
+    pub fn into_parts(self) -> (Vec<WireEntry>, Option<WireGap>) {
+        let gap = (self.elided.entries > 0).then(|| WireGap { at: self.head.len(), ..self.elided });
+        let mut entries = self.head;
+        entries.extend(self.tail);
+        (entries, gap)
+    }
+
     fn push(&mut self, entry: WireEntry) {
-        if self.entries.len() < MAX_ENTRIES {
-            self.entries.push(entry);
-        } else {
-            self.elided += 1;
+        let bytes = entry_bytes(&entry);
+        if self.tail.is_empty() && self.head_bytes + bytes <= HEAD_BYTES {
+            self.head_bytes += bytes;
+            self.head.push(entry);
+            return;
+        }
+        self.tail_bytes += bytes;
+        self.tail.push_back(entry);
+        while self.tail_bytes > TAIL_BYTES && self.tail.len() > 1 {
+            let out = self.tail.pop_front().expect("the tail has entries");
+            self.tail_bytes -= entry_bytes(&out);
+            self.elided.entries += 1;
+            match out.kind.as_str() {
+                "chunk" => self.elided.bytes += out.len,
+                "frame" => self.elided.frames += 1,
+                _ => {}
+            }
         }
     }
 
@@ -56,6 +114,9 @@ impl WireLog {
     }
 
     pub fn frame(&mut self, dir: Dir, header: &Header, payload: &[u8]) {
+        if matches!(dir, Dir::Rx) && header.opcode.as_u8() <= 2 {
+            self.rx_message_open = !header.fin;
+        }
         let entry = WireEntry {
             t: self.elapsed_ms(),
             dir: dir_name(dir),
@@ -75,7 +136,8 @@ impl WireLog {
 
     /// Something that is neither a chunk nor a frame: a timer, a drop.
     pub fn event(&mut self, text: impl Into<String>) {
-        let entry = WireEntry { t: self.elapsed_ms(), dir: "--".into(), kind: "event".into(), len: 0, data: text.into(), frame: None };
+        let text = preview(text.into().as_bytes(), 1024);
+        let entry = WireEntry { t: self.elapsed_ms(), dir: "--".into(), kind: "event".into(), len: 0, data: text, frame: None };
         self.push(entry);
     }
 }
@@ -86,4 +148,36 @@ fn dir_name(dir: Dir) -> String {
         Dir::Rx => "rx",
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_log_keeps_its_head_and_tail_within_the_bound() {
+        let mut log = WireLog::new(Instant::now());
+        log.event("opened");
+        for _ in 0..100_000 {
+            log.chunk(Dir::Rx, &[0x89, 0x05, b'f', b'l', b'o', b'o', b'd']);
+        }
+        log.event("closing handshake complete");
+        let (entries, gap) = log.into_parts();
+        let gap = gap.expect("entries were left out");
+        let kept: usize = entries.iter().map(entry_bytes).sum();
+        assert!(kept <= HEAD_BYTES + TAIL_BYTES, "{kept} bytes kept");
+        assert_eq!(entries[0].data, "opened");
+        assert_eq!(entries.last().unwrap().data, "closing handshake complete", "the end is kept");
+        assert_eq!(gap.entries as usize + entries.len(), 100_002);
+        assert_eq!(gap.bytes, 7 * gap.entries, "every left-out chunk's bytes are counted");
+        assert!(gap.at > 0 && gap.at < entries.len());
+    }
+
+    #[test]
+    fn a_short_log_is_kept_whole() {
+        let mut log = WireLog::new(Instant::now());
+        (0..10).for_each(|i| log.event(format!("e{i}")));
+        let (entries, gap) = log.into_parts();
+        assert_eq!((entries.len(), gap), (10, None));
+    }
 }

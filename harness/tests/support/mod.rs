@@ -21,13 +21,15 @@ pub fn cases(patterns: &[&str]) -> Vec<Case> {
         .collect()
 }
 
-/// Runs `cases` against `url` and returns the records by id.
+/// Runs `cases` against `url` and returns the records by id (as the sink wrote them).
 pub async fn run(url: &str, cases: &[Case]) -> BTreeMap<String, CaseRecord> {
     let out = tempfile::tempdir().expect("temp dir");
     let config = RunConfig { agent: "test".into(), target: Target::parse(url).expect("valid url"), options: RunOptions::default() };
     let sink = Sink::open(out.path()).expect("a writable folder");
-    let report = run_cases(cases, &config, &sink, &Stop::new(), |_| {}).await.expect("the run completes");
-    report.records.into_iter().map(|r| (r.id.clone(), r)).collect()
+    let mut records = BTreeMap::new();
+    let report = run_cases(cases, &config, &sink, &Stop::new(), |r| drop(records.insert(r.id.clone(), r.clone()))).await.expect("the run completes");
+    assert_eq!(report.results.len(), records.len(), "every result was handed over");
+    records
 }
 
 /// Ids of the records that fail a run.

@@ -4,14 +4,14 @@ use super::*;
 use crate::{
     render,
     testing::{record, store},
-    Behavior, BehaviorClose, Status, StoredResults,
+    Behavior, BehaviorClose, CaseRecord, Status, StoredResults,
 };
 
 fn render_html(results: &StoredResults, out: &Path) {
     let agents: Vec<String> = results.index.keys().cloned().collect();
     let titles = SectionTitles([("1".to_string(), "Framing".to_string())].into());
     let html = Box::new(Html::new(out, agents, titles));
-    render(results, |_, _, entry, record| Status::of_verdicts(entry, record), vec![html]).unwrap();
+    render(results, |_, _, entry, record| Status::of_verdicts(entry, record.map(CaseRecord::reason)), vec![html]).unwrap();
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn a_missing_record_still_gets_a_page() {
     fs::remove_file(dir.path().join("a_case_1_1_1.json")).unwrap();
     let agents = vec!["a".to_string()];
     let html = Box::new(Html::new(dir.path(), agents, SectionTitles::default()));
-    let unreadable = render(&results, |_, _, entry, record| Status::of_verdicts(entry, record), vec![html]).unwrap();
+    let unreadable = render(&results, |_, _, entry, record| Status::of_verdicts(entry, record.map(CaseRecord::reason)), vec![html]).unwrap();
     assert_eq!(unreadable.len(), 1);
     assert!(unreadable[0].to_string().contains("a_case_1_1_1.json"));
     let page = fs::read_to_string(dir.path().join("a_case_1_1_1.html")).unwrap();

@@ -7,6 +7,8 @@ use crate::{text::clip, Behavior, BehaviorClose, CaseRecord, ExpectedRecord, Ind
 
 /// Characters of target-sent text (events, reasons, payload previews) shown in one place.
 const MAX_TEXT: usize = 1_000;
+/// Rows of a list (events, wire log entries) shown on a page.
+const MAX_ROWS: usize = 2_000;
 /// Characters of each raw handshake shown.
 const MAX_HANDSHAKE: usize = 16_384;
 
@@ -113,6 +115,8 @@ pub struct Fact {
 /// One wire log row.
 #[derive(Debug, Serialize)]
 pub struct WireRow {
+    /// The entry's number in the whole log, counting the entries left out before it.
+    pub n: u64,
     pub t: String,
     pub dir: String,
     pub kind: String,
@@ -125,9 +129,10 @@ pub struct WireRow {
 }
 
 impl WireRow {
-    fn new(entry: &WireEntry) -> Self {
+    fn new(n: u64, entry: &WireEntry) -> Self {
         let frame = entry.frame.as_ref();
         Self {
+            n,
             t: format!("{:.3}", entry.t),
             dir: clip(&entry.dir, 8),
             kind: clip(&entry.kind, 16),
@@ -189,6 +194,19 @@ pub struct RecordView {
     pub http_response: String,
     pub wire: Vec<WireRow>,
     pub wire_elided: u64,
+    /// Where the wire log left entries out (rows before it) and what it says there.
+    pub wire_gap: Option<GapView>,
+    /// Every event received, counted by kind: `ping ×100000, text message ×3`.
+    pub received_counts: String,
+    /// The bounds of wsspec the case reached, as the record says.
+    pub bounds: Vec<String>,
+}
+
+/// The line a page shows where entries were left out.
+#[derive(Debug, Serialize)]
+pub struct GapView {
+    pub at: usize,
+    pub text: String,
 }
 
 impl CasePage {
@@ -221,15 +239,29 @@ impl RecordView {
             result: clip(&r.result, MAX_TEXT),
             result_close: clip(&r.result_close, MAX_TEXT),
             expected: r.expected.clone(),
-            received: r.received.iter().map(|e| clip(e, MAX_TEXT)).collect(),
+            received: r.received.iter().take(MAX_ROWS).map(|e| clip(e, MAX_TEXT)).collect(),
             closing: closing_facts(r),
             tls: r.tls.as_ref().map(|t| clip(t, MAX_TEXT)),
             http_request: clip(&r.http_request, MAX_HANDSHAKE),
             http_response: clip(&r.http_response, MAX_HANDSHAKE),
-            wire: r.wirelog.iter().map(WireRow::new).collect(),
+            wire: wire_rows(r),
             wire_elided: r.wirelog_elided,
+            wire_gap: r.wirelog_gap.as_ref().filter(|g| g.at <= MAX_ROWS).map(|g| GapView {
+                at: g.at,
+                text: format!("… {} entries left out here: {} frames, {} of TCP chunks …", g.entries, g.frames, size(g.bytes)),
+            }),
+            received_counts: r.received_counts.iter().map(|(kind, n)| format!("{} ×{n}", clip(kind, 32))).take(MAX_ROWS).collect::<Vec<_>>().join(", "),
+            bounds: r.bounds.iter().take(16).map(|b| clip(b, MAX_TEXT)).collect(),
         }
     }
+}
+
+/// The wire log's rows, numbered as in the whole log; at most [`MAX_ROWS`] (a record wsspec wrote
+/// has far fewer, one from elsewhere may not).
+fn wire_rows(r: &CaseRecord) -> Vec<WireRow> {
+    let (at, left_out) = r.wirelog_gap.as_ref().map_or((usize::MAX, 0), |g| (g.at, g.entries));
+    let number = |i: usize| i as u64 + 1 + if i >= at { left_out } else { 0 };
+    r.wirelog.iter().take(MAX_ROWS).enumerate().map(|(i, e)| WireRow::new(number(i), e)).collect()
 }
 
 fn closing_facts(r: &CaseRecord) -> Vec<Fact> {

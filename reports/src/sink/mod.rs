@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     autobahn::{case_report_file, to_json, unique_agent_stem, Index},
     fs::{read_regular, write_atomically, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
-    CaseRecord, ReportError,
+    record_budget, CaseRecord, ReportError,
 };
 
 /// The name of wsspec's own account of the runs that wrote a folder.
@@ -157,11 +157,17 @@ impl Sink {
     }
 
     /// Records one judged result: its case file, then its `index.json` entry. Sets the record's
-    /// `reportfile` to the agent's case file in this folder.
+    /// `reportfile` to the agent's case file in this folder; a record over its share of the run's
+    /// budget (`crate::record_budget` of the cases selected for the agent) is cut to it first and
+    /// says so in its `bounds`.
     pub fn record(&self, record: &mut CaseRecord) -> Result<(), ReportError> {
-        record.reportfile = case_report_file(&self.lock().stem(&record.agent), &record.id);
+        let budget = {
+            let mut state = self.lock();
+            record.reportfile = case_report_file(&state.stem(&record.agent), &record.id);
+            record_budget(state.run.agents.get(&record.agent).map_or(1, |run| run.selected.len()))
+        };
         let path = self.dir.join(&record.reportfile);
-        write_atomically(&path, &to_json(&*record)).map_err(|e| ReportError::write(&path, e))?;
+        write_atomically(&path, &fit::fitted_json(record, budget)).map_err(|e| ReportError::write(&path, e))?;
         let mut state = self.lock();
         state.index.entry(record.agent.clone()).or_default().insert(record.id.clone(), record.index_entry());
         self.write_index(&state)
@@ -245,5 +251,6 @@ pub fn read_run_file(dir: &Path) -> Option<RunFile> {
     serde_json::from_slice(&read_regular(&dir.join(RUN_FILE), MAX_RECORD_BYTES).ok()?).ok()
 }
 
+mod fit;
 #[cfg(test)]
 mod tests;

@@ -83,3 +83,20 @@ fn an_unwritable_or_unreadable_folder_is_refused_at_open() {
     let error = Sink::open(dir.path()).err().unwrap().to_string();
     assert!(error.contains("index.json"), "{error}");
 }
+
+#[test]
+fn a_records_share_of_the_run_budget_depends_on_the_cases_selected() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::open(dir.path()).unwrap();
+    let selected: Vec<String> = (1..=1000).map(|i| format!("1.1.{i}")).collect();
+    sink.begin_agent("a", selected).unwrap();
+    let mut big = record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok);
+    let entry = big.wirelog[0].clone();
+    big.wirelog = (0..2_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }).collect();
+    sink.record(&mut big).unwrap();
+    let written = fs::read(dir.path().join("a_case_1_1_1.json")).unwrap();
+    assert_eq!(crate::record_budget(1000), crate::MIN_RECORD_REPORT_BYTES);
+    assert!(written.len() <= crate::MIN_RECORD_REPORT_BYTES, "{} bytes", written.len());
+    assert!(big.bounds[0].contains("its share"), "{:?}", big.bounds);
+    assert_eq!(crate::record_budget(1), crate::MAX_RECORD_REPORT_BYTES);
+}

@@ -1,0 +1,125 @@
+//! The last bound on a case file: whatever wrote the record, its JSON is at most its share of the
+//! run's budget (`crate::record_budget`, never over `MAX_RECORD_REPORT_BYTES`). The engine bounds
+//! each part (events, wire log, heads) on its own; a record still over its share has its wire log
+//! and events cut further in the middle, keeping how each began and how each ended, and says so in
+//! `bounds`.
+
+use crate::{autobahn::to_json, elided_events_line, text::clip, CaseRecord, WireGap, ELIDED_EVENTS};
+
+/// Characters of any one text kept when cutting lists is not enough.
+const LAST_RESORT_TEXT: usize = 2_048;
+
+/// `record` as the JSON of its case file, cut to fit `max` bytes.
+pub fn fitted_json(record: &mut CaseRecord, max: usize) -> Vec<u8> {
+    let mut json = to_json(&*record);
+    if json.len() <= max {
+        return json;
+    }
+    let before = json.len();
+    while json.len() > max {
+        if !(cut_wirelog(record) || cut_received(record) || clip_texts(record)) {
+            break; // Nothing left to cut: the fixed parts alone are over (never with wsspec's catalog).
+        }
+        json = to_json(&*record);
+    }
+    record.bounds.push(format!(
+        "The case record took {before} bytes, over its share of wsspec's bound on a run's records ({max} bytes): its wire \
+         log and events were cut further in the middle."
+    ));
+    to_json(&*record)
+}
+
+/// Removes half of `len` items in a window around `center` (an earlier gap, so the two become
+/// one), clamped to the list: the range removed.
+fn middle(len: usize, center: usize) -> std::ops::Range<usize> {
+    let start = center.saturating_sub(len / 4).min(len - len / 2);
+    start..start + len / 2
+}
+
+/// Halves the wire log around its gap (or its middle), keeping how it began and how it ended;
+/// false when it is already short.
+fn cut_wirelog(record: &mut CaseRecord) -> bool {
+    let len = record.wirelog.len();
+    if len < 8 {
+        return false;
+    }
+    let cut = middle(len, record.wirelog_gap.as_ref().map_or(len / 2, |g| g.at.min(len)));
+    let at = cut.start;
+    let removed: Vec<_> = record.wirelog.drain(cut).collect();
+    let frames = removed.iter().filter(|e| e.frame.is_some()).count() as u64;
+    let bytes = removed.iter().filter(|e| e.kind == "chunk").map(|e| e.len).sum::<u64>();
+    let gap = record.wirelog_gap.get_or_insert(WireGap { at, entries: 0, frames: 0, bytes: 0 });
+    gap.at = at;
+    gap.entries += removed.len() as u64;
+    gap.frames += frames;
+    gap.bytes += bytes;
+    record.wirelog_elided += removed.len() as u64;
+    true
+}
+
+/// Halves the kept events around the line that counts left-out ones (or the middle); false when
+/// they are already short.
+fn cut_received(record: &mut CaseRecord) -> bool {
+    let len = record.received.len();
+    if len < 8 {
+        return false;
+    }
+    let center = record.received.iter().position(|line| line.starts_with(ELIDED_EVENTS)).unwrap_or(len / 2);
+    let cut = middle(len, center);
+    let at = cut.start;
+    let removed = record.received.drain(cut).filter(|line| !line.starts_with(ELIDED_EVENTS)).count() as u64;
+    record.received_elided += removed;
+    record.received.insert(at, elided_events_line(record.received_elided));
+    true
+}
+
+/// Clips every long text of the record; false when none was long.
+fn clip_texts(record: &mut CaseRecord) -> bool {
+    let mut clipped = false;
+    let texts = [&mut record.http_request, &mut record.http_response, &mut record.result, &mut record.result_close]
+        .into_iter()
+        .chain(record.received.iter_mut())
+        .chain(record.wirelog.iter_mut().map(|e| &mut e.data));
+    for text in texts {
+        if text.chars().count() > LAST_RESORT_TEXT + 64 {
+            *text = clip(text, LAST_RESORT_TEXT);
+            clipped = true;
+        }
+    }
+    clipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::record;
+    use crate::{Behavior, BehaviorClose, MAX_RECORD_REPORT_BYTES};
+
+    #[test]
+    fn a_huge_record_is_cut_to_the_bound_and_says_so() {
+        let mut r = record("a", "9.1.6", Behavior::Ok, BehaviorClose::Ok);
+        let entry = r.wirelog[0].clone();
+        r.wirelog = (0..20_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }).collect();
+        r.received = (0..5_000).map(|i| format!("ping {i}")).collect();
+        r.http_response = "x".repeat(1 << 20);
+        let json = fitted_json(&mut r, MAX_RECORD_REPORT_BYTES);
+        assert!(json.len() <= MAX_RECORD_REPORT_BYTES, "{} bytes", json.len());
+        assert_eq!(r.wirelog.first().unwrap().t, 0.0, "the head is kept");
+        assert_eq!(r.wirelog.last().unwrap().t, 19_999.0, "the tail is kept");
+        let gap = r.wirelog_gap.clone().unwrap();
+        assert_eq!(gap.entries as usize + r.wirelog.len(), 20_000);
+        assert_eq!(r.wirelog_elided, gap.entries);
+        assert_eq!(r.received.last().unwrap(), "ping 4999");
+        assert!(r.bounds[0].contains("over its share of wsspec's bound"), "{:?}", r.bounds);
+        let back: CaseRecord = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.bounds, r.bounds, "the note is in the file");
+    }
+
+    #[test]
+    fn a_small_record_is_left_alone() {
+        let mut r = record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok);
+        let json = fitted_json(&mut r, MAX_RECORD_REPORT_BYTES);
+        assert_eq!(json, to_json(&r));
+        assert!(r.bounds.is_empty());
+    }
+}
