@@ -34,6 +34,7 @@ async fn server(cases: Vec<Case>, out: &Path) -> ClientTestServer {
         sink: Arc::new(Sink::open(out).unwrap()),
         options: RunOptions::default(),
         on_result: None,
+        on_refusal: None,
     };
     ClientTestServer::start("127.0.0.1:0", config).await.unwrap()
 }

@@ -102,9 +102,9 @@ pub struct ServerArgs {
     /// Name the results are filed under (default: UnknownServer, or the embedded server's name).
     #[arg(long)]
     agent: Option<String>,
-    /// Report folder.
-    #[arg(long, default_value = "reports/servers")]
-    out: PathBuf,
+    /// Report folder (default: reports/servers, or the spec file's `outdir`; --out wins over it).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     selection: selection::SelectionArgs,
     /// Cases in flight at once (default: 4 per core, from 4 to 32; 1 for fragile targets).
@@ -161,6 +161,18 @@ impl Outcome {
     }
 }
 
+/// Writes `text` to stdout; false when the reader closed the pipe (`| head`), which ends the
+/// command quietly with exit 0, as ripgrep does.
+pub fn print_stdout(text: &str) -> Result<bool, String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(format!("cannot write to stdout: {e}")),
+    }
+}
+
 pub async fn run(args: Args) -> Result<Outcome, String> {
     match args.command {
         Command::Server(mut server_args) => {
@@ -181,7 +193,9 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
         Command::Diff { old, new, strict } => {
             let load = |path: &PathBuf| wsspec_reports::StoredResults::load(path).map(|r| r.index).map_err(|e| e.to_string());
             let diff = wsspec_reports::diff::diff(&load(&old)?, &load(&new)?);
-            println!("{diff}");
+            if !print_stdout(&format!("{diff}\n"))? {
+                return Ok(Outcome::Passed);
+            }
             Ok(if diff.fails(strict) { Outcome::Failed } else { Outcome::Passed })
         }
         Command::ReferenceServer { listen } => {
