@@ -182,7 +182,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let complete = serve && until.is_none() && ran > 0 && ran == total;
     if interrupted && complete {
         eprintln!("wsspec: stopped ({}); every client that began ran all its cases", reason.unwrap_or_default());
-    } else if interrupted && ran > 0 {
+    } else if interrupted && (ran > 0 || !serve) {
         eprintln!("interrupted: {ran} of {} ran ({})", selection::plural(total, "case"), reason.unwrap_or_default());
         outcome = outcome.max(Outcome::Interrupted);
     }
