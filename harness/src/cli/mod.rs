@@ -26,7 +26,8 @@ const GATE_EXIT_CODES: &str = "Exit codes: 0 no case failed (with --expect: ever
 or behaviorClose FAILED, WRONG CODE or UNCLEAN (with --expect: an unexpected result or a stale entry); 2 the run
 could not be done: bad arguments, a bad URL, spec, case or expectations file, a case pattern that selects
 nothing, an unreachable target or one that stopped answering, an unwritable report folder, wsspec's own
-error on a case; 3 interrupted (SIGINT, SIGTERM) before every case ran.";
+error on a case, a client-testing server stopped before any client ran a case; 3 interrupted (SIGINT,
+SIGTERM) before every case ran (client --spec: only when a client that began has not run all its cases).";
 
 #[derive(Debug, Subcommand)]
 enum Command {
