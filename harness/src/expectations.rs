@@ -108,11 +108,16 @@ impl Entry {
     }
 }
 
+/// The largest expectations file read, in bytes (a whole-catalog file is a few KiB).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
 impl Expectations {
-    /// Reads and checks a file. `known_id` says whether a case id exists, so an exact pattern
+    /// Reads and checks a file (a regular file of at most [`MAX_FILE_BYTES`]; never a FIFO, a
+    /// device or a link). `known_id` says whether a case id exists, so an exact pattern
     /// with a typo is an error rather than an entry that never matches.
     pub fn load(path: &Path, known_id: impl Fn(&str) -> bool) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = wsspec_reports::fs::read_regular(path, MAX_FILE_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text: {e}", path.display()))?;
         Self::parse(&text, known_id).map_err(|e| format!("{}:{e}", path.display()))
     }
 
@@ -233,7 +238,7 @@ fn check(entry: &Entry, known_id: &impl Fn(&str) -> bool) -> Result<(), String> 
         return Err("`cases` names no case".into());
     }
     if let Some(pattern) = entry.cases.iter().find(|p| !p.contains('*') && !known_id(p)) {
-        return Err(format!("no case has the id `{pattern}` (use `*` for patterns, e.g. `{pattern}.*`)"));
+        return Err(format!("no case has the id `{pattern}` (`wsspec server --list` and `wsspec client --list` list the ids; a pattern needs `*`)"));
     }
     if entry.behavior.is_none() && entry.close.is_none() {
         return Err("an entry needs `behavior` or `close`: the verdicts it accepts".into());

@@ -35,6 +35,7 @@ async fn server(cases: Vec<Case>, out: &Path) -> ClientTestServer {
         options: RunOptions::default(),
         on_result: None,
         tls: None,
+        on_refusal: None,
     };
     ClientTestServer::start("127.0.0.1:0", config).await.unwrap()
 }

@@ -195,7 +195,7 @@ async fn run_client(patterns: &[&str], flaw: ClientFlaw) -> BTreeMap<String, Cas
         .collect();
     let out = tempfile::tempdir().unwrap();
     let sink = std::sync::Arc::new(wsspec_reports::sink::Sink::open(out.path()).unwrap());
-    let config = ClientTestConfig { cases, exclude_agent_cases: Default::default(), sink, options: RunOptions::default(), on_result: None, tls: None };
+    let config = ClientTestConfig { cases, exclude_agent_cases: Default::default(), sink, options: RunOptions::default(), on_result: None, tls: None, on_refusal: None };
     let server = ClientTestServer::start("127.0.0.1:0", config).await.unwrap();
     for n in 1..=server.case_count() {
         let _ = timeout(Duration::from_secs(10), play(server.addr, n, flaw)).await;

@@ -148,3 +148,20 @@ fn diff_passes_close_code_only_changes_unless_strict() {
     let (code, _, _) = wsspec(&["diff", "--strict", &old, &new]);
     assert_eq!(code, 1);
 }
+
+/// A case whose requirement is in another RFC shows that RFC's reference, not `§RFC 9112 3.2` under RFC 6455.
+#[test]
+fn references_to_other_rfcs_are_not_prefixed() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = wsspec(&["server", "--out", out.path().to_str().unwrap(), "--cases", "18.2.1", "1.1.1"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let mut pages = String::new();
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "html") {
+            pages.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    assert!(pages.contains("RFC 9112 3.2") && pages.contains("§6.2"), "both kinds of reference are shown");
+    assert!(!pages.contains("§RFC") && !pages.contains("RFC 6455 RFC"), "no doubled prefix");
+}

@@ -154,7 +154,7 @@ fn command_line_cases_narrow_a_spec() {
     std::fs::write(&spec, r#"{"servers": [{"url": "ws://127.0.0.1:9"}], "cases": ["1.1.*", "2.1"]}"#).unwrap();
     let (code, stdout, stderr) = wsspec(&["server", "--spec", spec.to_str().unwrap(), "--cases", "1.1.1", "3.1", "--list"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.ends_with("1 cases\n"), "{stdout}");
+    assert!(stdout.ends_with("1 case\n"), "{stdout}");
     assert!(stderr.contains("narrow the spec file's selection: 1 of its 9 cases"), "{stderr}");
 }
 
@@ -205,4 +205,126 @@ async fn client_spec_serves_drivers_until_stop_and_gates_with_exec() {
     assert_eq!(code, 0, "{stderr}");
     let (code, stderr, _) = wsspec_async(["client", "--spec", &spec_path, "--exec", "true"].map(String::from).to_vec()).await;
     assert_eq!(code, 1, "{stderr}");
+}
+
+/// `wsspec client --spec` on a free port; returns the child and the base URL once it listens.
+fn serve_spec(dir: &Path, cases: &[&str]) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let spec = dir.join("fuzzingserver.json");
+    let text = serde_json::json!({ "url": format!("ws://127.0.0.1:{port}"), "outdir": dir.join("reports"), "cases": cases });
+    std::fs::write(&spec, text.to_string()).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["client", "--spec", spec.to_str().unwrap()])
+        .env("CI", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the spec server listens");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, format!("ws://127.0.0.1:{port}"))
+}
+
+async fn finish(child: std::process::Child) -> (Option<i32>, String) {
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Stopping a client-testing server that no client ran a case on is not a pass; refused requests
+/// are shown, and no report is announced that was never written.
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_an_idle_client_server_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url) = serve_spec(dir.path(), &["1.1.1"]);
+    let mut tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://")).await.unwrap();
+    tcp.write_all(b"GET /runCase?case=1 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    assert!(answer.starts_with(b"HTTP/1.1 400"), "{}", String::from_utf8_lossy(&answer));
+    for target in ["updateReports?agent=nobody", "stopServer"] {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("{url}/{target}")).await.unwrap();
+        use futures_util::StreamExt;
+        while let Some(Ok(_)) = ws.next().await {}
+    }
+    let (code, stderr) = finish(child).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no client ran a case"), "{stderr}");
+    assert!(stderr.contains("wsspec: refused a request for /runCase?case=1 with 400"), "{stderr}");
+    assert!(!stderr.contains("Reports: "), "no index.json was written: {stderr}");
+}
+
+/// Serving until stopped, a signal after every client that began ran all its cases ends the run by
+/// the verdicts; a signal while a client's run is incomplete is an interruption (exit 3).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signal_after_complete_clients_ends_by_the_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url) = serve_spec(dir.path(), &["1.1.1", "1.1.2"]);
+    wsspec::peers::reference_client::run_driver(&url, "done").await.unwrap();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let (code, stderr) = finish(child).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("every client that began ran all its cases"), "{stderr}");
+
+    // A driver that ran one case of two, then the signal.
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url) = serve_spec(dir.path(), &["1.1.1", "1.1.2"]);
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{url}/runCase?case=1&agent=half")).await.unwrap();
+    use futures_util::{SinkExt, StreamExt};
+    while let Some(Ok(message)) = ws.next().await {
+        if message.is_text() || message.is_binary() {
+            let _ = ws.send(message).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let (code, stderr) = finish(child).await;
+    assert_eq!(code, Some(3), "{stderr}");
+}
+
+/// `--exec`: substituted values are one shell word each; a driver filing results under its own
+/// name is named in the MISSING line; a signal kills the client's whole process group.
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_quotes_values_names_the_reported_agent_and_leaves_no_orphan() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let words = dir.path().join("words");
+    let agent = format!("a b; touch {}", dir.path().join("pwned").display());
+    let command = format!("printf '%s\\n' {{agent}} > {}", words.display());
+    let (code, _, stderr) = wsspec(&["client", "--exec", &command, "--agent", &agent, "--out", out.to_str().unwrap(), "--cases", "1.1.1"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&words).unwrap(), format!("{agent}\n"), "one argument");
+    assert!(!dir.path().join("pwned").exists());
+
+    let driver = format!("{} reference-client {{url}} --agent other", env!("CARGO_BIN_EXE_wsspec"));
+    let (code, _, stderr) = wsspec(&["client", "--exec", &driver, "--out", out.to_str().unwrap(), "--cases", "1.1.1"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the client reported as agent 'other', not 'client': pass --agent other"), "{stderr}");
+
+    let pid_file = dir.path().join("pid");
+    let command = format!("sleep 120 & echo $! > {}; wait", pid_file.display());
+    let child = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["client", "--exec", &command, "--out", out.to_str().unwrap(), "--cases", "1.1.1"])
+        .env("CI", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&pid_file).map_or(true, |s| !s.ends_with('\n')) {
+        assert!(Instant::now() < deadline, "the client started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sleeper = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let (code, stderr) = finish(child).await;
+    assert_eq!(code, Some(3), "{stderr}");
+    std::thread::sleep(Duration::from_millis(200));
+    // Gone, or a zombie nobody reaps (a container's init may not).
+    let stat = std::fs::read_to_string(format!("/proc/{sleeper}/stat")).unwrap_or_default();
+    let alive = stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z'));
+    if alive {
+        let _ = Command::new("kill").args(["-KILL", &sleeper]).status();
+    }
+    assert!(!alive, "the client's child outlived the run");
 }

@@ -21,7 +21,7 @@ use wsspec_reports::{autobahn, sink::RunState};
 
 use super::{
     outputs::{self, AgentResults},
-    progress::terminal_safe,
+    progress::{agent_name, terminal_safe},
     selection, spec, tls, Outcome,
 };
 
@@ -33,27 +33,33 @@ pub struct ClientArgs {
     /// Address to listen on (default 127.0.0.1:9001 with --serve, any free port otherwise).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Report folder.
-    #[arg(long, default_value = "reports/clients")]
-    out: PathBuf,
+    /// Report folder (default: reports/clients, or the spec file's `outdir`; --out wins over it).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     selection: selection::SelectionArgs,
-    /// Spawn the client under test: `{url}` is wsspec's base URL, `{agent}` the agent name, `{ca}`
-    /// the throw-away CA file (--tls), and with `{case}` the command is run once per case number
-    /// instead of once for all.
+    /// Spawn the client under test (run by `sh -c`, in its own process group, which a timeout or a
+    /// signal kills whole): `{url}` is wsspec's base URL, `{agent}` the agent name, `{ca}` the
+    /// throw-away CA file (--tls), and with `{case}` the command is run once per case number instead
+    /// of once for all. The values are shell-quoted, so each is one word.
     #[arg(long, value_name = "COMMAND")]
     exec: Option<String>,
-    /// The agent name for --exec and the demo.
+    /// The agent name the client's results are expected under, for --exec (default: `client`) and
+    /// the demo (default: `tungstenite-embedded`). A driver that files its results under its own
+    /// name needs --agent with that name.
     #[arg(long)]
     agent: Option<String>,
     /// Seconds the --exec command may run in all (default: the sum of the case timeouts plus a minute).
     #[arg(long, value_name = "SECONDS")]
     exec_timeout: Option<f64>,
-    /// Wait for client drivers to connect, until /updateReports (or --until agents, /stopServer).
+    /// Wait for client drivers to connect, until /updateReports (or --until agents, /stopServer). A
+    /// run in which no client ran a case exits 2.
     #[arg(long)]
     serve: bool,
     /// Wait for drivers until this many agents have asked for their reports (default with --serve: 1;
-    /// with --spec: until /stopServer, shutdownOnComplete=true or a signal).
+    /// with --spec: until /stopServer, shutdownOnComplete=true or a signal; a signal then ends the run
+    /// normally, exit 0 or 1 by the verdicts, once every client that began ran all its cases, and
+    /// exits 3 when one did not).
     #[arg(long, value_name = "N")]
     until: Option<usize>,
     /// Autobahn's fuzzingserver.json: url, outdir, cases, exclude-cases, exclude-agent-cases. Serves any
@@ -70,7 +76,7 @@ pub struct ClientArgs {
 pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let catalog = selection::load_catalog(args.selection.catalog.as_deref())?;
     selection::check_timeout_scale(args.selection.timeout_scale)?;
-    let (mut spec_patterns, mut exclusions, mut out, mut listen) = (None, AgentExclusions::default(), args.out.clone(), args.listen.clone());
+    let (mut spec_patterns, mut exclusions, mut outdir, mut listen) = (None, AgentExclusions::default(), None, args.listen.clone());
     let (mut use_tls, mut cert_key) = (args.tls.tls || args.tls.cert.is_some(), args.tls.cert.clone().zip(args.tls.key.clone()));
     if let Some(path) = &args.spec {
         let spec = spec::load_server_spec(path)?;
@@ -93,8 +99,9 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         }
         spec_patterns = Some(Patterns { cases: spec.selection.cases, exclude: spec.selection.exclude_cases });
         exclusions = AgentExclusions(spec.selection.exclude_agent_cases);
-        out = spec.selection.outdir.map(PathBuf::from).unwrap_or(out);
+        outdir = spec.selection.outdir;
     }
+    let out = outputs::report_folder(args.out.as_deref(), outdir.as_deref(), "reports/clients");
     let mut selected = selection::select(&catalog, Role::Client, spec_patterns, &args.selection)?;
     outputs::check(&args.outputs, &catalog)?;
     if args.selection.list {
@@ -142,11 +149,12 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         options: RunOptions { timeout_scale: args.selection.timeout_scale, jobs: default_jobs(), ..RunOptions::default() },
         on_result: Some(progress_lines(selected.len())),
         tls: acceptor.clone(),
+        on_refusal: Some(refusal_lines()),
     };
     let server = ClientTestServer::start(&listen, config).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let url = server.url();
 
-    let mut finished = Finished { outcome: Outcome::Passed, agents: Vec::new(), selected: &selected, exclusions: &exclusions };
+    let mut finished = Finished { outcome: Outcome::Passed, agents: Vec::new(), selected: &selected, exclusions: &exclusions, expected: None };
     let interrupted = if serve {
         eprintln!(
             "wsspec: testing clients at {url} with {} cases. Drivers: {url}/getCaseCount, \
@@ -173,6 +181,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     } else {
         let agent = args.agent.clone().unwrap_or_else(|| if args.exec.is_some() { "client" } else { EMBEDDED_AGENT }.into());
         server.expect_agent(&agent).map_err(|e| e.to_string())?;
+        finished.expected = Some(agent.clone());
         let driver = async {
             match &args.exec {
                 Some(command) => {
@@ -202,13 +211,25 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         }
     }
     let mut outcome = finished.outcome;
-    if interrupted {
-        let (ran, total) = finished.counts(&server);
-        eprintln!("interrupted: {ran} of {total} cases ran ({})", reason.unwrap_or_default());
+    let (ran, total) = finished.counts(&server);
+    // Serving until stopped (--spec), a signal after every client that began ran all its cases is
+    // how the run ends, as Ctrl-C ends Autobahn's fuzzingserver.
+    let complete = serve && until.is_none() && ran > 0 && ran == total;
+    if interrupted && complete {
+        eprintln!("wsspec: stopped ({}); every client that began ran all its cases", reason.unwrap_or_default());
+    } else if interrupted && (ran > 0 || !serve) {
+        eprintln!("interrupted: {ran} of {} ran ({})", selection::plural(total, "case"), reason.unwrap_or_default());
         outcome = outcome.max(Outcome::Interrupted);
     }
-    eprintln!("Reports: {}", out.join("index.json").display());
-    outputs::finish_run(&out, &finished.agents, outcome, &args.outputs)
+    if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
+        eprintln!("Reports: {}", out.join("index.json").display());
+    }
+    let outcome = outputs::finish_run(&out, &finished.agents, outcome, &args.outputs)?;
+    if serve && ran == 0 {
+        // Nothing was tested: stopping an idle server must not pass a CI gate.
+        return Err(format!("no client ran a case (no report in {})", out.display()));
+    }
+    Ok(outcome)
 }
 
 /// The agents summarized so far, and what they make of the run.
@@ -217,6 +238,8 @@ struct Finished<'a> {
     agents: Vec<String>,
     selected: &'a [Case],
     exclusions: &'a AgentExclusions,
+    /// The agent name --exec or the demo expects results under.
+    expected: Option<String>,
 }
 
 impl Finished<'_> {
@@ -236,7 +259,8 @@ impl Finished<'_> {
         sink_end(server, agent, state, interrupted)?;
         let mut outcome = outputs::finish_agent(&results, args)?;
         if interrupted.is_none() && !missing.is_empty() {
-            eprintln!("  MISSING {} cases the client never ran: {}", missing.len(), abbreviate(&missing));
+            let n = selection::plural(missing.len(), "case");
+            eprintln!("  MISSING {n} the client never ran: {}{}", abbreviate(&missing), self.renamed(server, agent, results.results.is_empty()));
             outcome = outcome.max(Outcome::Failed);
         }
         self.outcome = self.outcome.max(outcome);
@@ -244,6 +268,18 @@ impl Finished<'_> {
             self.agents.push(agent.to_string());
         }
         Ok(())
+    }
+
+    /// When the expected agent has no result and another agent has: the hint to pass its name.
+    fn renamed(&self, server: &ClientTestServer, agent: &str, has_none: bool) -> String {
+        if self.expected.as_deref() != Some(agent) || !has_none {
+            return String::new();
+        }
+        let other = server.agents().into_iter().find(|a| a != agent && !server.results(a).is_empty());
+        other.map_or(String::new(), |other| {
+            let (other, agent) = (agent_name(&other), agent_name(agent));
+            format!(" (the client reported as agent '{other}', not '{agent}': pass --agent {})", quote(&other))
+        })
     }
 
     /// Results of every agent, and cases selected for them.
@@ -279,7 +315,7 @@ fn progress_lines(total: usize) -> OnResult {
         *n += 1;
         eprintln!(
             "[{}] [{n:>3}/{total}] {:<9} {} / {} ({} ms)",
-            terminal_safe(&record.agent),
+            agent_name(&record.agent),
             record.id,
             record.behavior.as_str(),
             record.behavior_close.as_str(),
@@ -300,12 +336,15 @@ async fn exec(
     scale: f64,
 ) -> Result<(), String> {
     let fill = |case: Option<usize>| {
-        let text = command.replace("{url}", url).replace("{agent}", agent);
+        let text = command.replace("{url}", &quote(url)).replace("{agent}", &quote(agent));
         match case {
             Some(n) => text.replace("{case}", &n.to_string()),
             None => text,
         }
     };
+    if agent.contains('\0') {
+        return Err("--agent must not contain a NUL byte".into());
+    }
     let stem = autobahn::unique_agent_stem(agent, &autobahn::read_index(out).unwrap_or_default());
     let log_path = out.join(format!("{stem}_client.log"));
     let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
@@ -333,7 +372,13 @@ async fn run_command(command: &str, log: &File, bound: Duration) -> Result<(), S
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot run `{command}`: {e}"))?;
-    match tokio::time::timeout(bound, child.wait()).await {
+    // Killed as a group when this future ends early (a signal drops it) or the bound passes.
+    let mut group = ProcessGroup(child.id());
+    let waited = tokio::time::timeout(bound, child.wait()).await;
+    if matches!(waited, Ok(Ok(_))) {
+        group.0 = None;
+    }
+    match waited {
         // The shell's codes for a command that could not be found or run: a setup error, not a verdict.
         Ok(Ok(status)) if matches!(status.code(), Some(126 | 127)) => {
             return Err(format!("cannot run `{command}` (the shell exited with {status}); its output is in the client log"));
@@ -342,15 +387,52 @@ async fn run_command(command: &str, log: &File, bound: Duration) -> Result<(), S
         Ok(Ok(_)) => {}
         Ok(Err(e)) => return Err(format!("waiting for `{command}`: {e}")),
         Err(_) => {
-            if let Some(pid) = child.id() {
-                let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
-            }
+            drop(group);
             let _ = child.kill().await;
             eprintln!("wsspec: `{command}` ran longer than {:.0} s and was killed", bound.as_secs_f64());
         }
     }
     Ok(())
 }
+
+/// The process group of a spawned client (its leader's id), killed whole with SIGKILL on drop, so
+/// no driver the shell started outlives the run.
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+/// `text` quoted for sh as one word (a NUL byte, which no argument can hold, is refused earlier).
+fn quote(text: &str) -> String {
+    shlex::try_quote(text).map(|q| q.into_owned()).unwrap_or_default()
+}
+
+/// One line per distinct request wsspec refused (at most [`REFUSALS_SHOWN`]), so a driver speaking
+/// the URL protocol wrong is visible.
+fn refusal_lines() -> wsspec::client_testing::OnRefusal {
+    let seen = Mutex::new(BTreeSet::<String>::new());
+    Arc::new(move |status, target, message| {
+        let mut seen = seen.lock().expect("lock");
+        let key = format!("{status} {message}");
+        if seen.contains(&key) || seen.len() > REFUSALS_SHOWN {
+            return;
+        }
+        seen.insert(key);
+        if seen.len() > REFUSALS_SHOWN {
+            eprintln!("wsspec: more refused requests are not shown");
+        } else {
+            eprintln!("wsspec: refused a request for {} with {status}: {}", terminal_safe(&wsspec::preview(target.as_bytes(), 100)), terminal_safe(message));
+        }
+    })
+}
+
+/// How many distinct refusals are printed.
+const REFUSALS_SHOWN: usize = 10;
 
 fn abbreviate(ids: &[String]) -> String {
     let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();

@@ -27,7 +27,8 @@ const GATE_EXIT_CODES: &str = "Exit codes: 0 no case failed (with --expect: ever
 or behaviorClose FAILED, WRONG CODE or UNCLEAN (with --expect: an unexpected result or a stale entry); 2 the run
 could not be done: bad arguments, a bad URL, spec, case or expectations file, a case pattern that selects
 nothing, an unreachable target or one that stopped answering, an unwritable report folder, wsspec's own
-error on a case; 3 interrupted (SIGINT, SIGTERM) before every case ran.";
+error on a case, a client-testing server stopped before any client ran a case; 3 interrupted (SIGINT,
+SIGTERM) before every case ran (client --spec: only when a client that began has not run all its cases).";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -112,9 +113,9 @@ pub struct ServerArgs {
     /// Name the results are filed under (default: UnknownServer, or the embedded server's name).
     #[arg(long)]
     agent: Option<String>,
-    /// Report folder.
-    #[arg(long, default_value = "reports/servers")]
-    out: PathBuf,
+    /// Report folder (default: reports/servers, or the spec file's `outdir`; --out wins over it).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     selection: selection::SelectionArgs,
     /// Cases in flight at once (default: 4 per core, from 4 to 32; 1 for fragile targets).
@@ -176,6 +177,18 @@ impl Outcome {
     }
 }
 
+/// Writes `text` to stdout; false when the reader closed the pipe (`| head`), which ends the
+/// command quietly with exit 0, as ripgrep does.
+pub fn print_stdout(text: &str) -> Result<bool, String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(format!("cannot write to stdout: {e}")),
+    }
+}
+
 pub async fn run(args: Args) -> Result<Outcome, String> {
     match args.command {
         Command::Server(mut server_args) => {
@@ -200,7 +213,9 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
         Command::Diff { old, new, strict } => {
             let load = |path: &PathBuf| wsspec_reports::StoredResults::load(path).map(|r| r.index).map_err(|e| e.to_string());
             let diff = wsspec_reports::diff::diff(&load(&old)?, &load(&new)?);
-            println!("{diff}");
+            if !print_stdout(&format!("{diff}\n"))? {
+                return Ok(Outcome::Passed);
+            }
             Ok(if diff.fails(strict) { Outcome::Failed } else { Outcome::Passed })
         }
         Command::ReferenceServer { listen } => {

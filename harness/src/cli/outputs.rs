@@ -19,7 +19,10 @@ use wsspec_reports::{
     Status, StoredResults,
 };
 
-use super::{progress::terminal_safe, Outcome};
+use super::{
+    progress::{agent_name, terminal_safe},
+    Outcome,
+};
 
 /// Output options common to the commands that run cases.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,8 +67,40 @@ impl Gate {
 
 /// Checks the options before any case runs, so a bad expectations file costs nothing; its exact
 /// case ids must exist in `catalog`.
+/// A --junit path must name a file that can be created or replaced: not a folder, FIFO or device,
+/// and in a folder that exists.
 pub fn check(args: &OutputArgs, catalog: &Catalog) -> Result<(), String> {
+    if let Some(junit) = &args.junit {
+        check_output_file(junit).map_err(|e| format!("--junit {}: {e}", junit.display()))?;
+    }
     Gate::load(args, |id| catalog.case(id).is_some()).map(drop)
+}
+
+fn check_output_file(path: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => return Err("is a folder, not a file".into()),
+        Ok(meta) if !meta.is_file() && !meta.file_type().is_symlink() => return Err("is not a regular file (a FIFO or a device)".into()),
+        _ => {}
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(format!("the folder {} does not exist", dir.display()));
+    }
+    Ok(())
+}
+
+/// The report folder: `--out` when given (it wins over a spec file's `outdir`, and says so), else
+/// the spec's `outdir`, else `default`.
+pub fn report_folder(out: Option<&Path>, outdir: Option<&str>, default: &str) -> PathBuf {
+    match (out, outdir) {
+        (Some(out), Some(outdir)) => {
+            eprintln!("wsspec: reports go to {} (--out), not to the spec file's outdir {outdir}", out.display());
+            out.to_path_buf()
+        }
+        (Some(out), None) => out.to_path_buf(),
+        (None, Some(outdir)) => PathBuf::from(outdir),
+        (None, None) => PathBuf::from(default),
+    }
 }
 
 /// Opens the report folder for a run, before any case runs: an unwritable folder or an unreadable
@@ -98,7 +133,7 @@ pub struct AgentResults<'a> {
 pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outcome, String> {
     let gate = Gate::load(args, |_| true)?;
     let results: Vec<_> = agent.results.iter().map(|r| (r.id.as_str(), r.entry.clone(), Some(r.reason.clone()))).collect();
-    let heading = format!("{} cases in {:.1} s", agent.results.len(), agent.seconds);
+    let heading = format!("{} in {:.1} s", super::selection::plural(agent.results.len(), "case"), agent.seconds);
     let mut outcome = if summarize(agent.agent, &results, &heading, &gate) { Outcome::Failed } else { Outcome::Passed };
     for (id, error) in agent.errors {
         eprintln!("  ERROR  {id:<9} {error}");
@@ -228,7 +263,7 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], headin
         *closes.entry(entry.behavior_close).or_default() += 1;
     }
     let counts = |pairs: Vec<(&str, usize)>| pairs.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
-    eprintln!("\n{}: {heading}", terminal_safe(agent));
+    eprintln!("\n{}: {heading}", agent_name(agent));
     eprintln!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
     eprintln!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
     let mut failed = 0;

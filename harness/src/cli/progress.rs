@@ -55,8 +55,27 @@ pub fn terminal_safe(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
+/// The longest agent name printed whole, in characters; a longer one is clipped with `…`.
+pub const AGENT_SHOWN: usize = 80;
+
+/// An agent name for the terminal: [`terminal_safe`], clipped to [`AGENT_SHOWN`] characters (a
+/// driver chooses the name; the reports keep it whole).
+pub fn agent_name(agent: &str) -> String {
+    let mut chars = agent.chars();
+    let shown: String = chars.by_ref().take(AGENT_SHOWN).collect();
+    let clipped = if chars.next().is_some() { "…" } else { "" };
+    format!("{}{clipped}", terminal_safe(&shown))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_agent_names_are_clipped() {
+        assert_eq!(super::agent_name("ws"), "ws");
+        let long = "a".repeat(500);
+        assert_eq!(super::agent_name(&long), format!("{}…", "a".repeat(80)));
+    }
+
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(super::terminal_safe("a\x1b[2Jb\r\nFAILED 1.1\u{9b}"), "a\\u{1b}[2Jb\\r\\nFAILED 1.1\\u{9b}");

@@ -14,14 +14,15 @@ pub struct SelectionArgs {
     /// Each pattern must select a case, or the run exits 2.
     #[arg(long, num_args = 1.., value_name = "PATTERN")]
     pub cases: Vec<String>,
-    /// Cases to leave out (same patterns; each must match a case, except Autobahn's 12.x and 13.x,
-    /// which wsspec does not have).
+    /// Cases to leave out (same patterns; each must match a case of the catalog, of either mode, so
+    /// one exclude list serves `wsspec server` and `wsspec client`; Autobahn's 12.x and 13.x, which
+    /// wsspec does not have, are accepted too).
     #[arg(long, num_args = 1.., value_name = "PATTERN")]
     pub exclude: Vec<String>,
     /// Print the selected cases and run nothing.
     #[arg(long)]
     pub list: bool,
-    /// Multiply every timeout and pause by this factor.
+    /// Multiply every timeout and pause by this factor (0.01 to 100).
     #[arg(long, default_value_t = 1.0)]
     pub timeout_scale: f64,
     /// Load the catalog from this folder instead of the one built in.
@@ -57,8 +58,10 @@ pub enum PatternUse {
 }
 
 /// Refuses the first pattern that selects no case for `role`, with a message naming it: a typo in
-/// one pattern must not leave a run quietly smaller. An exclude pattern may name Autobahn's
-/// permessage-deflate cases (12.x, 13.x), which wsspec lacks and Autobahn spec files often exclude.
+/// one pattern must not leave a run quietly smaller. An exclude pattern needs only match a case of
+/// the catalog for either role (one exclude list serves both modes, as Autobahn's lists do), or
+/// Autobahn's permessage-deflate cases (12.x, 13.x), which wsspec lacks and Autobahn spec files
+/// often exclude.
 pub fn check_patterns(catalog: &Catalog, role: Role, patterns: &[String], usage: PatternUse) -> Result<(), String> {
     patterns.iter().try_for_each(|pattern| check_pattern(catalog, role, pattern, usage))
 }
@@ -70,7 +73,8 @@ fn check_pattern(catalog: &Catalog, role: Role, pattern: &str, usage: PatternUse
     let selects = |pattern: &str, role: Option<Role>| {
         catalog.cases.iter().any(|c| role.is_none_or(|r| c.applies_to(r)) && case_matches(pattern, c.id.as_str()))
     };
-    if selects(pattern, Some(role)) || (usage == PatternUse::Exclude && names_autobahn_deflate(pattern)) {
+    let role_of_use = if usage == PatternUse::Exclude { None } else { Some(role) };
+    if selects(pattern, role_of_use) || (usage == PatternUse::Exclude && names_autobahn_deflate(pattern)) {
         return Ok(());
     }
     let (what, verb) = match usage {
@@ -91,7 +95,7 @@ fn check_pattern(catalog: &Catalog, role: Role, pattern: &str, usage: PatternUse
     }
     if !pattern.contains('*') {
         let wider = format!("{pattern}.*");
-        let hint = if selects(&wider, Some(role)) { format!(" (use `*` for patterns, e.g. `{wider}`)") } else { String::new() };
+        let hint = if selects(&wider, role_of_use) { format!(" (use `*` for patterns, e.g. `{wider}`)") } else { String::new() };
         return Err(format!("no case has the id `{pattern}`{hint}"));
     }
     let mut sections: Vec<&str> = Vec::new();
@@ -113,11 +117,15 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog, String> {
     .map_err(|e| format!("invalid case file: {e}"))
 }
 
+/// The range of `--timeout-scale`: wider would make every wait instant or overflow a `Duration`.
+pub const TIMEOUT_SCALES: std::ops::RangeInclusive<f64> = 0.01..=100.0;
+
+/// Refuses a `--timeout-scale` outside [`TIMEOUT_SCALES`] (or not a number).
 pub fn check_timeout_scale(scale: f64) -> Result<(), String> {
-    if scale.is_finite() && scale > 0.0 {
+    if TIMEOUT_SCALES.contains(&scale) {
         Ok(())
     } else {
-        Err(format!("--timeout-scale {scale} must be a positive number"))
+        Err(format!("--timeout-scale {scale} must be from {} to {}", TIMEOUT_SCALES.start(), TIMEOUT_SCALES.end()))
     }
 }
 
@@ -126,10 +134,21 @@ pub fn list(selected: &[Case]) -> std::io::Result<Outcome> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for case in selected {
-        writeln!(out, "{:<9} {:<6} §{:<8} {}", case.id, case.level.as_str(), case.rfc, case.title)?;
+        writeln!(out, "{:<9} {:<6} {:<13} {}", case.id, case.level.as_str(), section_ref(&case.rfc), case.title)?;
     }
-    writeln!(out, "{} cases", selected.len())?;
+    writeln!(out, "{}", plural(selected.len(), "case"))?;
     Ok(Outcome::Passed)
+}
+
+/// `n thing` or `n things`.
+pub fn plural(n: usize, thing: &str) -> String {
+    if n == 1 { format!("1 {thing}") } else { format!("{n} {thing}s") }
+}
+
+/// A case's `rfc` field as a reference: `§5.2` for RFC 6455's sections, as given for another RFC
+/// (`RFC 9112 3.2`).
+pub fn section_ref(rfc: &str) -> String {
+    if rfc.starts_with("RFC") { rfc.to_string() } else { format!("§{rfc}") }
 }
 
 /// The cases for `role` that every layer of patterns selects, in catalog order (see
@@ -144,7 +163,14 @@ pub fn select(catalog: &Catalog, role: Role, spec: Option<Patterns>, args: &Sele
     let narrows = !command_line.cases.is_empty() || !command_line.exclude.is_empty();
     let layers: Vec<Patterns> = spec.iter().cloned().chain(narrows.then_some(command_line)).collect();
     let layers = if layers.is_empty() { vec![Patterns::default()] } else { layers };
+    let disjoint = || {
+        let without_excludes: Vec<Patterns> = layers.iter().map(|l| Patterns { cases: l.cases.clone(), exclude: Vec::new() }).collect();
+        wsspec::catalog::select(catalog, role, &without_excludes).is_err()
+    };
     let selected = wsspec::catalog::select(catalog, role, &layers).map_err(|e| match (&spec, narrows) {
+        (Some(_), true) if e == wsspec::catalog::SelectError::Empty && disjoint() => {
+            "the spec file's `cases` and --cases have no case in common".to_string()
+        }
         (Some(_), true) => format!("--cases/--exclude within the spec file's selection: {e}"),
         (Some(_), false) => format!("the spec file: {e}"),
         (None, _) => e.to_string(),

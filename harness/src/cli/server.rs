@@ -1,22 +1,25 @@
 //! `wsspec server`: select cases, run them against each server, summarize, pick the exit code.
 
-use std::path::PathBuf;
-
 use wsspec::{
     catalog::{AgentExclusions, Patterns, Role},
-    engine::{default_jobs, run_cases, RunConfig, RunEnd, RunOptions, Stop, Target},
+    engine::{default_jobs, run_cases, RunConfig, RunEnd, RunError, RunOptions, Stop, Target},
     peers::reference_server::ReferenceServer,
     tls::{certs, Acceptor, Connector},
 };
 
+use wsspec_reports::sink::RunState;
+
 use super::{
     outputs::{self, AgentResults},
-    progress::{terminal_safe, Progress},
+    progress::{agent_name, Progress},
     selection, spec, Outcome, ServerArgs,
 };
 
 /// The agent name of the embedded reference server.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
+
+/// The report folder without --out or a spec file's `outdir`.
+const DEFAULT_OUT: &str = "reports/servers";
 
 /// One server to test.
 struct Run {
@@ -46,19 +49,16 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             if spec.selection.options.is_some() || spec.servers.iter().any(|s| s.options.is_some()) {
                 eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored; wsspec uses its own timeouts", path.display());
             }
-            let runs = spec
-                .servers
-                .iter()
-                .map(|s| Run { agent: s.agent.clone().unwrap_or_else(|| "UnknownServer".into()), url: Some(s.url.clone()), hostname: s.hostname.clone() })
-                .collect();
+            let runs = spec.servers.iter().map(|s| Run { agent: s.agent().to_string(), url: Some(s.url.clone()), hostname: s.hostname.clone() }).collect();
             let selection = spec.selection;
             let patterns = Patterns { cases: selection.cases, exclude: selection.exclude_cases };
-            let out = selection.outdir.map(PathBuf::from).unwrap_or(args.out.clone());
+            let out = outputs::report_folder(args.out.as_deref(), selection.outdir.as_deref(), DEFAULT_OUT);
             (Some(patterns), AgentExclusions(selection.exclude_agent_cases), out, runs)
         }
         None => {
             let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { EMBEDDED_AGENT }.into());
-            (None, AgentExclusions::default(), args.out.clone(), vec![Run { agent, url: args.url.clone(), hostname: None }])
+            let out = args.out.clone().unwrap_or_else(|| DEFAULT_OUT.into());
+            (None, AgentExclusions::default(), out, vec![Run { agent, url: args.url.clone(), hostname: None }])
         }
     };
     let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection)?;
@@ -73,11 +73,13 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
     let tls = args.tls.connector(any_wss)?;
     let options = RunOptions { timeout_scale: args.selection.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), tls, ..RunOptions::default() };
+    let several = runs.len() > 1;
     let mut outcome = Outcome::Passed;
     let mut agents = Vec::new();
+    let mut unreachable = Vec::new();
     for run in runs {
         if let Some(reason) = stop.reason() {
-            eprintln!("wsspec: {}: not run ({reason})", run.agent);
+            eprintln!("wsspec: {}: not run ({reason})", agent_name(&run.agent));
             continue;
         }
         let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();
@@ -102,13 +104,26 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         }
         let tls_line = options.tls.as_ref().filter(|_| target.secure).map(|c| c.describe());
         let config = RunConfig { agent: run.agent.clone(), target, options: options.clone() };
-        eprintln!("wsspec: {} cases against {} ({url}), {} at a time", cases.len(), terminal_safe(&run.agent), options.jobs);
+        eprintln!("wsspec: {} against {} ({url}), {} at a time", selection::plural(cases.len(), "case"), agent_name(&run.agent), options.jobs);
         if let Some(line) = &tls_line {
             eprintln!("wsspec: {line}");
         }
         let mut progress = Progress::new(cases.len());
-        let report = run_cases(&cases, &config, &sink, &stop, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
+        let result = run_cases(&cases, &config, &sink, &stop, |r| progress.case_done(r)).await;
         progress.finish();
+        let report = match result {
+            Ok(report) => report,
+            // One server down must not cost the others their run: its cases are recorded as not run.
+            Err(RunError::Unreachable { url, reason }) if several => {
+                let why = format!("cannot reach the target {url}: {reason}");
+                eprintln!("wsspec: {}: {why}; its {} were not run", agent_name(&run.agent), selection::plural(cases.len(), "case"));
+                let ids = cases.iter().map(|c| c.id.to_string()).collect();
+                sink.begin_agent(&run.agent, ids).and_then(|()| sink.end_agent(&run.agent, RunState::TargetFailed, Some(why))).map_err(|e| e.to_string())?;
+                unreachable.push(format!("{} ({url})", agent_name(&run.agent)));
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         let stopped = match &report.end {
             RunEnd::Complete => None,
             RunEnd::Interrupted(reason) => Some(format!("interrupted: {reason}")),
@@ -131,7 +146,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         match &report.end {
             RunEnd::Complete => {}
             RunEnd::Interrupted(reason) => {
-                eprintln!("interrupted: {} of {} cases ran ({reason})", report.results.len(), cases.len());
+                eprintln!("interrupted: {} of {} ran ({reason})", report.results.len(), selection::plural(cases.len(), "case"));
                 outcome = outcome.max(Outcome::Interrupted);
             }
             RunEnd::TargetFailed(answer) => {
@@ -145,5 +160,10 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         }
     }
     eprintln!("Reports: {}", out.join("index.json").display());
-    outputs::finish_run(&out, &agents, outcome, &args.outputs)
+    let outcome = outputs::finish_run(&out, &agents, outcome, &args.outputs)?;
+    if !unreachable.is_empty() {
+        eprintln!("wsspec: could not reach {}: their cases were not run", unreachable.join(", "));
+        return Ok(outcome.max(Outcome::Incomplete));
+    }
+    Ok(outcome)
 }

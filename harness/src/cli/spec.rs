@@ -6,7 +6,10 @@ use std::{collections::BTreeMap, path::Path};
 use serde::{de::DeserializeOwned, Deserialize};
 use wsspec::catalog::{full_match, Catalog, Role};
 
-use super::selection::{check_patterns, PatternUse};
+use super::{
+    progress::{agent_name, terminal_safe},
+    selection::{check_patterns, PatternUse},
+};
 
 /// What both spec files share: the case selection, the report folder, Autobahn's options.
 #[derive(Debug, Deserialize)]
@@ -29,6 +32,9 @@ impl Selection {
     /// file, the key and the pattern (exit 2): a typo must not quietly shrink the run.
     pub fn check_patterns(&self, path: &Path, catalog: &Catalog, role: Role) -> Result<(), String> {
         let at = |key: String| move |e: String| format!("{}: `{key}`: {e}", path.display());
+        if self.cases.is_empty() {
+            return Err(format!("{}: `cases` is empty, so it selects no case (`[\"*\"]` selects them all)", path.display()));
+        }
         check_patterns(catalog, role, &self.cases, PatternUse::Select).map_err(at("cases".into()))?;
         check_patterns(catalog, role, &self.exclude_cases, PatternUse::Exclude).map_err(at("exclude-cases".into()))?;
         for (agent, cases) in &self.exclude_agent_cases {
@@ -74,25 +80,51 @@ pub struct FuzzingServerSpec {
     pub selection: Selection,
 }
 
+/// The largest spec file read, in bytes (Autobahn's are a few hundred bytes).
+pub const MAX_SPEC_BYTES: u64 = 16 << 20;
+
+/// Reads a regular file of at most `max` bytes (never a FIFO, a device or a link) as UTF-8.
+pub fn read_text(path: &Path, max: u64) -> Result<String, String> {
+    let bytes = wsspec_reports::fs::read_regular(path, max).map_err(|e| format!("{}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text: {e}", path.display()))
+}
+
 fn read<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = read_text(path, MAX_SPEC_BYTES)?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Loads `fuzzingclient.json`; every agent pattern of `exclude-agent-cases` must name a server of
-/// the file (one without `agent` is `UnknownServer`).
+impl ServerEntry {
+    /// The name the server's results are filed under (Autobahn's default: `UnknownServer`).
+    pub fn agent(&self) -> &str {
+        self.agent.as_deref().unwrap_or("UnknownServer")
+    }
+}
+
+/// Loads `fuzzingclient.json`. Two servers under one agent name are refused (their results would
+/// overwrite each other); an agent pattern of `exclude-agent-cases` that matches no server only
+/// warns, as Autobahn ignores it.
 pub fn load(path: &Path) -> Result<FuzzingClientSpec, String> {
     let spec: FuzzingClientSpec = read(path)?;
     if spec.servers.is_empty() {
         return Err(format!("{}: `servers` lists no server to test", path.display()));
     }
-    let agents: Vec<&str> = spec.servers.iter().map(|s| s.agent.as_deref().unwrap_or("UnknownServer")).collect();
-    if let Some(pattern) = spec.selection.exclude_agent_cases.keys().find(|p| !agents.iter().any(|a| full_match(p, a))) {
+    let agents: Vec<&str> = spec.servers.iter().map(ServerEntry::agent).collect();
+    if let Some((i, agent)) = agents.iter().enumerate().find(|(i, a)| agents[..*i].contains(a)) {
         return Err(format!(
-            "{}: `exclude-agent-cases`: the agent pattern `{pattern}` matches no server (agents: {}; the pattern must match a whole name)",
+            "{}: `servers`: entry {} has the agent name `{}` of an earlier entry; give each server its own `agent`",
             path.display(),
-            agents.join(", ")
+            i + 1,
+            agent_name(agent)
         ));
+    }
+    for pattern in spec.selection.exclude_agent_cases.keys().filter(|p| !agents.iter().any(|a| full_match(p, a))) {
+        eprintln!(
+            "wsspec: warning: {}: `exclude-agent-cases`: the agent pattern `{}` matches no server (agents: {}; a pattern matches a whole name); ignored",
+            path.display(),
+            terminal_safe(pattern),
+            agents.iter().map(|a| agent_name(a)).collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(spec)
 }

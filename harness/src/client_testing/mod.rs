@@ -41,6 +41,10 @@ const HEAD_WAIT: Duration = Duration::from_secs(5);
 /// Called with every result as it is recorded.
 pub type OnResult = Arc<dyn Fn(&CaseRecord) + Send + Sync>;
 
+/// Called when the server refuses a request: the HTTP status, the request target (empty when the
+/// head could not be read) and why.
+pub type OnRefusal = Arc<dyn Fn(u16, &str, &str) + Send + Sync>;
+
 /// What the server tests clients with.
 pub struct ClientTestConfig {
     /// The selected cases, in id order; `/runCase?case=N` is the N-th.
@@ -53,6 +57,7 @@ pub struct ClientTestConfig {
     pub on_result: Option<OnResult>,
     /// Listen with TLS (`wss://`), presenting these certificates; TLS cases run only then.
     pub tls: Option<crate::tls::Acceptor>,
+    pub on_refusal: Option<OnRefusal>,
 }
 
 /// A running client-testing server; stops when dropped.
@@ -335,15 +340,15 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
     };
     let (request, head, leftover) = match timeout(HEAD_WAIT, read_head(&mut stream)).await {
         Ok(Ok(parsed)) => parsed,
-        Ok(Err(message)) => return http_error(stream, 400, &message).await,
-        Err(_) => return http_error(stream, 408, "no complete request head within 5 s").await,
+        Ok(Err(message)) => return refuse(&state, stream, 400, "", &message).await,
+        Err(_) => return refuse(&state, stream, 408, "", "no complete request head within 5 s").await,
     };
     let command = match protocol::parse(&request.target, &state.ids) {
         Ok(command) => command,
-        Err(bad) => return http_error(stream, bad.status, &bad.message).await,
+        Err(bad) => return refuse(&state, stream, bad.status, &request.target, &bad.message).await,
     };
     if matches!(command, Command::RunCase { .. }) && state.closing.load(Ordering::SeqCst) {
-        return http_error(stream, 503, "the server is shutting down and starts no new case").await;
+        return refuse(&state, stream, 503, &request.target, "the server is shutting down and starts no new case").await;
     }
     if let Command::RunCase { case, agent } = command {
         if let Some(refusal) = tls::before_case(&state, case, &agent).await {
@@ -353,7 +358,7 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
     }
     let key = match handshake::check_request(&request) {
         Ok(key) => key,
-        Err(e) => return http_error(stream, 400, &format!("not a WebSocket opening handshake: {e}")).await,
+        Err(e) => return refuse(&state, stream, 400, &request.target, &format!("not a WebSocket opening handshake: {e}")).await,
     };
     let response = handshake::server_response(&key);
     if stream.write_all(response.as_bytes()).await.is_err() {
@@ -419,6 +424,14 @@ async fn read_head(stream: &mut Transport) -> Result<(handshake::Request, Vec<u8
             return Ok((request, buf, leftover));
         }
     }
+}
+
+/// Answers an HTTP error and tells `on_refusal`.
+async fn refuse(state: &State, stream: Transport, status: u16, target: &str, message: &str) {
+    if let Some(on_refusal) = &state.config.on_refusal {
+        on_refusal(status, target, message);
+    }
+    http_error(stream, status, message).await
 }
 
 async fn http_error(mut stream: Transport, status: u16, message: &str) {

@@ -222,7 +222,11 @@ fn describe_open_failure(error: &str, response: &[u8]) -> String {
     if response.starts_with(b"HTTP/") {
         let head = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
         let status = crate::preview(head.lines().next().unwrap_or_default().trim().as_bytes(), 120);
-        format!("it answered `{status}` instead of 101 Switching Protocols ({error})")
+        if status.split_whitespace().nth(1) == Some("101") {
+            format!("its answer `{status}` did not open a WebSocket: {error}")
+        } else {
+            format!("it answered `{status}` instead of 101 Switching Protocols ({error})")
+        }
     } else if matches!(response.first(), Some(0x15 | 0x16)) {
         "it answered with TLS: is it a wss:// (TLS) server? Give its URL as wss://".to_string()
     } else if response.is_empty() {
@@ -260,6 +264,8 @@ mod tests {
     fn open_failures_say_what_the_target_answered() {
         let line = describe_open_failure("opening handshake: status 404", b"HTTP/1.1 404 Not Found\r\nServer: x\r\n\r\n");
         assert!(line.starts_with("it answered `HTTP/1.1 404 Not Found` instead of 101"), "{line}");
+        let bad_101 = describe_open_failure("Sec-WebSocket-Accept is wrong", b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
+        assert_eq!(bad_101, "its answer `HTTP/1.1 101 Switching Protocols` did not open a WebSocket: Sec-WebSocket-Accept is wrong");
         assert!(describe_open_failure("opening handshake: bad", &[0x15, 0x03, 0x03, 0x00]).contains("TLS"));
         assert_eq!(describe_open_failure("cannot connect: refused", b""), "cannot connect: refused");
         assert!(is_local_error("cannot connect to 127.0.0.1:9: Too many open files (os error 24)"));

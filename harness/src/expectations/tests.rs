@@ -77,7 +77,7 @@ fn bad_files_name_the_line() {
         ("[[expect]]\ncases = \"2.1\"\nbehavior = [\"FAILED\"]\n", "missing field `why`"),
         (
             "\n\n[[expect]]\ncases = \"6.4\"\nbehavior = [\"FAILED\"]\nwhy = \"x\"\n",
-            "3: no case has the id `6.4` (use `*` for patterns, e.g. `6.4.*`)",
+            "3: no case has the id `6.4` (`wsspec server --list` and `wsspec client --list` list the ids; a pattern needs `*`)",
         ),
         ("[[expect]]\ncases = \"2.1\"\nwhy = \"x\"\n", "1: an entry needs `behavior` or `close`"),
         ("[[expect]]\ncases = []\nclose = [\"UNCLEAN\"]\nwhy = \"x\"\n", "1: `cases` names no case"),
