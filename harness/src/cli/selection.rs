@@ -126,7 +126,8 @@ pub fn list(selected: &[Case]) -> std::io::Result<Outcome> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for case in selected {
-        writeln!(out, "{:<9} {:<6} §{:<8} {}", case.id, case.level.as_str(), case.rfc, case.title)?;
+        let rfc = if case.rfc.starts_with("RFC") { case.rfc.clone() } else { format!("§{}", case.rfc) };
+        writeln!(out, "{:<9} {:<6} {:<9} {}", case.id, case.level.as_str(), rfc, case.title)?;
     }
     writeln!(out, "{} cases", selected.len())?;
     Ok(Outcome::Passed)

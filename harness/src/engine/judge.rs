@@ -42,10 +42,13 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
             return verdict;
         }
     }
+    let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
+    if let Some(verdict) = super::deflate::judge(case, obs, || judge_close(&case.close, obs, closer)) {
+        return verdict;
+    }
     if let Some(error) = &obs.open_error {
         return unopened(obs, error);
     }
-    let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
     let matching: Vec<(usize, &Alternative)> = case
         .expect
         .iter()

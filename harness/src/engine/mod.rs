@@ -5,6 +5,7 @@
 
 use crate::catalog;
 
+mod deflate;
 mod event;
 mod judge;
 mod observation;

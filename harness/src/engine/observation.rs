@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::{event::Event, wire_log::{Dir, WireLog}};
 use crate::{
     catalog::Role,
+    extension::permessage_deflate::params::Agreed,
     handshake::{self, HandshakeError},
     rules::Violation,
 };
@@ -64,6 +65,9 @@ pub struct Observation {
     pub timed_out: bool,
     /// What the target was: a server (wsspec the client) or a client.
     pub target_role: Role,
+    /// What permessage-deflate came to in the opening handshake, per direction (RFC 7692 §7.1);
+    /// `None` when it was not offered or the target declined it.
+    pub deflate: Option<Agreed>,
     pub duration: Duration,
     pub log: WireLog,
 }
@@ -85,6 +89,7 @@ impl Observation {
             remote_close: None,
             timed_out: false,
             target_role: Role::Server,
+            deflate: None,
             duration: Duration::ZERO,
             log: WireLog::new(Instant::now()),
         }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::{
     Rule, AFTER_CLOSE, CLOSE_BODY, CLOSE_CODE, CLOSE_REASON, CONTROL_FRAGMENTED, CONTROL_LENGTH, INTERLEAVED, LENGTH_TOP_BIT,
-    LIMIT, MASKED, MASK_KEY, OPCODE, ORPHAN_CONTINUATION, PONG, RSV, UNMASKED, UTF8,
+    LIMIT, MASKED, MASK_KEY, OPCODE, ORPHAN_CONTINUATION, PONG, RSV, UNMASKED, UTF8, DEFLATE_ANSWER, DEFLATE_DATA,
 };
 use crate::frame::{CloseCode, OpCode};
 
@@ -50,6 +50,10 @@ pub enum Violation {
     MessageTooBig { limit: usize },
     /// More messages and control frames than the receiver keeps (§10.4).
     Flood { limit: usize },
+    /// A compressed message that is not a valid DEFLATE stream (RFC 7692 §6.2).
+    InvalidDeflate { reason: String },
+    /// A permessage-deflate answer the client must fail the connection on (RFC 7692 §7.1).
+    DeflateAnswer { reason: String },
 }
 
 impl Violation {
@@ -73,6 +77,8 @@ impl Violation {
             Self::PongMismatch { .. } => &PONG,
             Self::FrameAfterClose { .. } => &AFTER_CLOSE,
             Self::FrameTooBig { .. } | Self::MessageTooBig { .. } | Self::Flood { .. } => &LIMIT,
+            Self::InvalidDeflate { .. } => &DEFLATE_DATA,
+            Self::DeflateAnswer { .. } => &DEFLATE_ANSWER,
         }
     }
 
@@ -90,7 +96,7 @@ impl fmt::Display for Violation {
             Self::RepeatedMaskKey { key } => {
                 write!(f, "two frames in a row masked with the key {}: a client MUST pick a fresh key for each frame", hex::encode(key))
             }
-            Self::ReservedBits { rsv } => write!(f, "RSV bits {rsv:03b} without an extension"),
+            Self::ReservedBits { rsv } => write!(f, "RSV bits {rsv:03b} that no negotiated extension gives a meaning to on this frame"),
             Self::ReservedOpcode { opcode } => write!(f, "reserved opcode {opcode}"),
             Self::LengthTopBit { declared } => write!(f, "a frame declares {declared} bytes: the most significant bit of a 64-bit length MUST be 0"),
             Self::FragmentedControl { opcode } => write!(f, "a fragmented {opcode} frame"),
@@ -107,7 +113,12 @@ impl fmt::Display for Violation {
             Self::FrameTooBig { declared, limit } => write!(f, "a frame declares {declared} bytes, more than the {limit} wsspec accepts"),
             Self::MessageTooBig { limit } => write!(f, "a message longer than the {limit} bytes wsspec accepts"),
             Self::Flood { limit } => write!(f, "more than {limit} messages and control frames (flooding)"),
+            Self::InvalidDeflate { reason } => write!(f, "a compressed message that does not inflate: {reason}"),
+            Self::DeflateAnswer { reason } => write!(f, "an opening handshake answer the client must fail: {reason}"),
         }?;
-        write!(f, " (§{})", self.rule().rfc)
+        match self.rule().rfc {
+            rfc if rfc.starts_with("RFC") => write!(f, " ({rfc})"),
+            rfc => write!(f, " (§{rfc})"),
+        }
     }
 }
