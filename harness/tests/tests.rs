@@ -8,6 +8,8 @@ mod bounds;
 mod browser;
 // Deliberately broken servers, each caught by the cases meant to catch it.
 mod broken_servers;
+// permessage-deflate: the ratchet reference, tungstenite without deflate, a broken deflate server.
+mod deflate_peers;
 // Testing clients: the URL protocol, the tungstenite client baseline, broken clients.
 mod client_mode;
 // The `wsspec` command: exit codes, listing, selection, spec files, bad input.

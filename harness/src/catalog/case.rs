@@ -130,6 +130,9 @@ pub struct Case {
     /// How the opening handshake departs from the conforming one, and the answers expected.
     #[serde(default)]
     pub handshake: Option<super::HandshakeDef>,
+    /// The permessage-deflate offer and what its negotiation must come to (RFC 7692).
+    #[serde(default)]
+    pub deflate: Option<super::DeflateDef>,
     #[serde(default)]
     pub steps: Vec<Step>,
     /// Empty only for a case that ends at the handshake.
@@ -455,12 +458,20 @@ pub struct MessageDef {
     pub payload: Payload,
     pub frames: Option<usize>,
     pub frame_size: Option<usize>,
+    /// Compressed whole with the negotiated permessage-deflate (RFC 7692 §7.2.1), then cut into
+    /// frames (`frames`, `frame_size` count compressed octets), RSV1 on the first frame only.
+    #[serde(default)]
+    pub compressed: bool,
 }
 
 impl MessageDef {
     /// The payload ranges of each frame.
     pub fn fragments(&self) -> Vec<std::ops::Range<usize>> {
-        let len = self.payload.len();
+        self.fragments_of(self.payload.len())
+    }
+
+    /// The ranges of each frame of a payload of `len` octets (a compressed one, a data set slice).
+    pub fn fragments_of(&self, len: usize) -> Vec<std::ops::Range<usize>> {
         match (self.frames, self.frame_size) {
             (_, Some(size)) => (0..len.div_ceil(size).max(1)).map(|i| i * size..((i + 1) * size).min(len)).collect(),
             (Some(n), _) => (0..n).map(|i| i * len / n..(i + 1) * len / n).collect(),

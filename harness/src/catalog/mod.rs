@@ -2,6 +2,7 @@
 //! checked and errors that name the file, the case and the field.
 
 mod case;
+mod deflate;
 mod family;
 mod handshake;
 mod payload;
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 pub use case::*;
+pub use deflate::{DeflateDef, Negotiation};
 pub use handshake::{HandshakeDef, HeadDef, NameCase, StatusSet};
 pub use payload::{sha1_of, Payload, MAX_PAYLOAD};
 pub use select::{case_matches, full_match, names_autobahn_deflate, select, AgentExclusions, Patterns, SelectError};
@@ -244,11 +246,17 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
     if case.tls.is_some() && case.roles != [Role::Client] {
         return Err(("roles".into(), "a case with a `tls` stimulus tests clients only: roles = [\"client\"]".into()));
     }
+    if case.deflate.is_some() && case.roles != [Role::Server] {
+        return Err(("deflate".into(), "permessage-deflate cases test servers for now: the case needs `roles = [\"server\"]`".into()));
+    }
     for (i, step) in case.steps.iter().enumerate() {
         if step.repeat > MAX_REPEAT {
             return Err((format!("steps[{i}].repeat"), format!("{} is over the {MAX_REPEAT} repetitions a step may have", step.repeat)));
         }
         if let Action::Message(message) = &step.action {
+            if message.compressed && case.deflate.is_none() {
+                return Err((format!("steps[{i}].message.compressed"), "a compressed message needs the case's `deflate` table".into()));
+            }
             if message.frames == Some(0) || message.frame_size == Some(0) {
                 return Err((format!("steps[{i}].message"), "`frames` and `frame_size` must be at least 1".into()));
             }

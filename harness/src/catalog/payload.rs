@@ -7,6 +7,8 @@ use rand::{rngs::StdRng, RngCore, SeedableRng};
 use serde::{de, Deserialize, Deserializer};
 use sha1::{Digest, Sha1};
 
+use crate::extension::permessage_deflate::datasets::{Dataset, MessageSlicer};
+
 /// The largest payload a case may declare, in bytes: 64 MiB, the engine's default `max_message`
 /// (`engine::RunOptions`), so wsspec could always take back the echo of what it sends. A `len` or
 /// `random` over it is refused when the file loads, before anything is allocated.
@@ -18,6 +20,11 @@ pub enum Payload {
     Bytes(Vec<u8>),
     Pattern { unit: Vec<u8>, len: usize },
     Random { len: usize, seed: u64 },
+    /// Autobahn's 12.x/13.x messages: each use is the next `len` units (characters of a text set,
+    /// octets otherwise) of a generated data set, wrapping round ([`MessageSlicer`]). A step that
+    /// repeats sends the next slice each time; an expected event with `times = N` expects slices
+    /// 1 to N in order. Where one payload is needed (`bytes`, `sha1`), it is the first slice.
+    Slices { set: Dataset, len: usize },
 }
 
 impl Payload {
@@ -29,6 +36,7 @@ impl Payload {
         match self {
             Self::Bytes(b) => b.len(),
             Self::Pattern { len, .. } | Self::Random { len, .. } => *len,
+            Self::Slices { .. } => self.slicer().map_or(0, |mut s| s.next_message().len()),
         }
     }
 
@@ -45,6 +53,15 @@ impl Payload {
                 StdRng::seed_from_u64(*seed).fill_bytes(&mut out);
                 out
             }
+            Self::Slices { .. } => self.slicer().map(|mut s| s.next_message()).unwrap_or_default(),
+        }
+    }
+
+    /// The slicer of a [`Payload::Slices`], at its first slice.
+    pub fn slicer(&self) -> Option<MessageSlicer> {
+        match self {
+            Self::Slices { set, len } => Some(MessageSlicer::new(*set, *len)),
+            _ => None,
         }
     }
 
@@ -64,6 +81,7 @@ impl fmt::Display for Payload {
             Self::Bytes(b) => f.write_str(&crate::preview(b, 64)),
             Self::Pattern { unit, len } => write!(f, "{} repeated to {len} bytes", crate::preview(unit, 16)),
             Self::Random { len, seed } => write!(f, "{len} random bytes (seed {seed})"),
+            Self::Slices { set, len } => write!(f, "slices of {len} units of the {} data set", set.name()),
         }
     }
 }
@@ -78,15 +96,23 @@ struct PayloadTable {
     len: Option<usize>,
     random: Option<usize>,
     seed: Option<u64>,
+    dataset: Option<String>,
 }
 
 impl TryFrom<PayloadTable> for Payload {
     type Error = String;
 
     fn try_from(t: PayloadTable) -> Result<Self, String> {
-        let forms = [t.text.is_some(), t.hex.is_some(), t.pattern.is_some(), t.pattern_hex.is_some(), t.random.is_some()];
+        let forms = [t.text.is_some(), t.hex.is_some(), t.pattern.is_some(), t.pattern_hex.is_some(), t.random.is_some(), t.dataset.is_some()];
         if forms.iter().filter(|f| **f).count() != 1 {
-            return Err("a payload has exactly one of `text`, `hex`, `pattern`, `pattern_hex`, `random`".into());
+            return Err("a payload has exactly one of `text`, `hex`, `pattern`, `pattern_hex`, `random`, `dataset`".into());
+        }
+        if let Some(name) = &t.dataset {
+            let set = Dataset::from_name(name).ok_or_else(|| format!("dataset `{name}`: expected {}", Dataset::NAMES.join(", ")))?;
+            return match t.len {
+                Some(len) if (1..=MAX_PAYLOAD / 4).contains(&len) && t.seed.is_none() => Ok(Self::Slices { set, len }),
+                _ => Err(format!("`dataset` takes `len`, 1 to {} units, and nothing else", MAX_PAYLOAD / 4)),
+            };
         }
         let needs_len = t.pattern.is_some() || t.pattern_hex.is_some();
         if needs_len != t.len.is_some() {
@@ -127,7 +153,7 @@ impl<'de> Deserialize<'de> for Payload {
         impl<'de> de::Visitor<'de> for Visitor {
             type Value = Payload;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a payload table ({ text | hex | pattern | pattern_hex | random })")
+                f.write_str("a string or a payload table ({ text | hex | pattern | pattern_hex | random | dataset })")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Payload, E> {
                 Ok(Payload::Bytes(v.as_bytes().to_vec()))

@@ -229,3 +229,46 @@ fn a_handshake_table_edits_the_request_and_the_response() {
     let wire = String::from_utf8(response.encode()).unwrap();
     assert!(wire.starts_with("HTTP/1.1 101 \r\n") && wire.contains("Sec-WebSocket-Accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo= \r\n"), "{wire}");
 }
+
+#[test]
+fn deflate_families_match_autobahns_table() {
+    use crate::{extension::permessage_deflate::autobahn_cases::autobahn_cases, frame::OpCode};
+    let catalog = Catalog::embedded().unwrap();
+    let autobahn = autobahn_cases();
+    assert_eq!(autobahn.len(), 216);
+    let in_catalog = catalog.cases.iter().filter(|c| matches!(c.id.section(), 12 | 13)).count();
+    assert_eq!(in_catalog, 216, "sections 12 and 13 hold exactly Autobahn's ids");
+    for expected in autobahn {
+        let case = catalog.case(&expected.id).unwrap_or_else(|| panic!("{} is in the catalog", expected.id));
+        assert_eq!(case.description(), expected.description, "{}", case.id);
+        assert_eq!(case.deflate.as_ref().map(|d| d.offer.clone()), Some(expected.offer_header()), "{}", case.id);
+        assert_eq!(case.timeout, f64::from(expected.size.timeout_secs), "{}", case.id);
+        let [step] = case.steps.as_slice() else { panic!("{}: one step", case.id) };
+        let Action::Message(message) = &step.action else { panic!("{}: a message step", case.id) };
+        let opcode = if expected.dataset.is_text() { OpCode::Text } else { OpCode::Binary };
+        assert_eq!(message.opcode, opcode, "{}", case.id);
+        assert_eq!(message.payload, Payload::Slices { set: expected.dataset, len: expected.size.len }, "{}", case.id);
+        assert_eq!(message.frame_size, (expected.size.auto_fragment > 0).then_some(expected.size.auto_fragment), "{}", case.id);
+        assert!(message.compressed && step.await_message && step.repeat == expected.size.count, "{}", case.id);
+        let [alternative] = case.expect.as_slice() else { panic!("{}: one alternative", case.id) };
+        let [event] = alternative.events.as_slice() else { panic!("{}: one expected event", case.id) };
+        let echo = if expected.dataset.is_text() { EventKind::Text(message.payload.clone()) } else { EventKind::Binary(message.payload.clone()) };
+        assert_eq!((&event.kind, event.times), (&echo, expected.size.count), "{}", case.id);
+    }
+}
+
+#[test]
+fn deflate_tables_and_compressed_messages_are_checked() {
+    let with = |extra: &str, step: &str| {
+        load(&GOOD.replace("level = \"MUST\"", &format!("level = \"MUST\"\n{extra}")).replace(r#"{ frame = { opcode = "text", payload = "x" } }"#, step))
+    };
+    let compressed = r#"{ message = { opcode = "text", payload = "x", compressed = true } }"#;
+    assert!(with("", compressed).unwrap_err().to_string().contains("needs the case's `deflate` table"));
+    let offer = r#"deflate = { offer = "permessage-deflate" }"#;
+    assert!(with(offer, compressed).unwrap_err().to_string().contains("roles = [\"server\"]"));
+    assert!(with(&format!("{offer}\nroles = [\"server\"]"), compressed).is_ok());
+    let bad = with(r#"deflate = { offer = "permessage-deflate", negotiation = "maybe" }"#, compressed).unwrap_err().to_string();
+    assert!(bad.contains("deflate.negotiation"), "{bad}");
+    let dataset = r#"{ message = { opcode = "text", payload = { dataset = "jpeg", len = 16 } } }"#;
+    assert!(with("", dataset).unwrap_err().to_string().contains("expected json, bitmap, prose, html, pdf"));
+}

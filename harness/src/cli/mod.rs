@@ -70,6 +70,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:9001")]
         listen: String,
+        /// Run the permessage-deflate reference instead: a ratchet_rs echo server with
+        /// ratchet_deflate (for sections 12, 13 and 20).
+        #[arg(long)]
+        deflate: bool,
     },
     /// Re-render the HTML report (and JUnit with --junit) from stored results: index.json and the
     /// per-case files in DIR, every agent of index.json in one matrix. Gates like a run.
@@ -218,12 +222,20 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
             }
             Ok(if diff.fails(strict) { Outcome::Failed } else { Outcome::Passed })
         }
-        Command::ReferenceServer { listen } => {
-            let server = wsspec::peers::reference_server::ReferenceServer::bind(&listen)
-                .await
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            println!("{}", server.url());
-            eprintln!("wsspec: reference server (tokio-tungstenite echo) listening; Ctrl-C stops it");
+        Command::ReferenceServer { listen, deflate } => {
+            let cannot = |e: std::io::Error| format!("cannot listen on {listen}: {e}");
+            let (_tungstenite, _ratchet, url, what);
+            if deflate {
+                let server = wsspec::peers::deflate_reference::DeflateReferenceServer::bind(&listen).await.map_err(cannot)?;
+                (url, what) = (server.url(), "ratchet_rs echo with permessage-deflate");
+                _ratchet = Some(server);
+            } else {
+                let server = wsspec::peers::reference_server::ReferenceServer::bind(&listen).await.map_err(cannot)?;
+                (url, what) = (server.url(), "tokio-tungstenite echo");
+                _tungstenite = Some(server);
+            }
+            println!("{url}");
+            eprintln!("wsspec: reference server ({what}) listening; Ctrl-C stops it");
             tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
             Ok(Outcome::Passed)
         }

@@ -60,8 +60,8 @@ pub enum PatternUse {
 /// Refuses the first pattern that selects no case for `role`, with a message naming it: a typo in
 /// one pattern must not leave a run quietly smaller. An exclude pattern needs only match a case of
 /// the catalog for either role (one exclude list serves both modes, as Autobahn's lists do), or
-/// Autobahn's permessage-deflate cases (12.x, 13.x), which wsspec lacks and Autobahn spec files
-/// often exclude.
+/// Autobahn's permessage-deflate cases (12.x, 13.x), which Autobahn spec files often exclude, even
+/// where they select nothing (a `--catalog` without them).
 pub fn check_patterns(catalog: &Catalog, role: Role, patterns: &[String], usage: PatternUse) -> Result<(), String> {
     patterns.iter().try_for_each(|pattern| check_pattern(catalog, role, pattern, usage))
 }
@@ -90,7 +90,7 @@ fn check_pattern(catalog: &Catalog, role: Role, pattern: &str, usage: PatternUse
     }
     if names_autobahn_deflate(pattern) {
         return Err(format!(
-            "the {what} `{pattern}` {verb} only Autobahn's permessage-deflate cases (12.x, 13.x), which wsspec does not have yet"
+            "the {what} `{pattern}` {verb} only Autobahn's permessage-deflate cases (12.x, 13.x), which this catalog does not have"
         ));
     }
     if !pattern.contains('*') {

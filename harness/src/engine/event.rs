@@ -113,8 +113,19 @@ impl CompiledAlternative {
     pub fn new(alternative: &Alternative, closer: Closer) -> Self {
         let mut items = Vec::new();
         for pattern in &alternative.events {
-            let matcher = Matcher::new(&pattern.kind);
-            items.extend(std::iter::repeat_n((matcher, pattern.optional), pattern.times as usize));
+            let slices = match &pattern.kind {
+                EventKind::Text(p) => p.slicer().map(|s| (false, s)),
+                EventKind::Binary(p) => p.slicer().map(|s| (true, s)),
+                _ => None,
+            };
+            match slices {
+                // Each repetition expects the next slice of the data set (Autobahn's 12.x/13.x echoes).
+                Some((binary, mut slicer)) => items.extend((0..pattern.times).map(|_| {
+                    let slice = slicer.next_message();
+                    (Matcher::Message { binary, len: slice.len(), sha1: Some(sha1_of(&slice)) }, pattern.optional)
+                })),
+                None => items.extend(std::iter::repeat_n((Matcher::new(&pattern.kind), pattern.optional), pattern.times as usize)),
+            }
         }
         Self { items, closer }
     }

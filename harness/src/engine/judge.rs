@@ -46,10 +46,14 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     if let Some(verdict) = crate::tls::cases::judge(case, obs) {
         return verdict;
     }
+    let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
+    // Declined, a case that needs permessage-deflate ends with wsspec's 1000, whatever it expected.
+    if let Some(verdict) = super::deflate::judge(case, obs, || judge_close(&CloseExpectation::default(), obs, closer)) {
+        return verdict;
+    }
     if let Some(error) = &obs.open_error {
         return unopened(obs, error);
     }
-    let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
     let completed = |i: usize, a: &Alternative| match &obs.matched {
         Some(matched) => matched.get(i).copied().unwrap_or(false),
         None => CompiledAlternative::new(a, case.close_for(a).by).matches(obs.events.kept()),

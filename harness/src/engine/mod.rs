@@ -5,6 +5,7 @@
 
 use crate::catalog;
 
+mod deflate;
 mod event;
 pub mod event_log;
 mod judge;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::{event_log::EventLog, wire_log::{Dir, WireLog}};
 use crate::{
     catalog::Role,
+    extension::permessage_deflate::params::Agreed,
     handshake::{self, HandshakeError},
     rules::Violation,
 };
@@ -78,6 +79,9 @@ pub struct Observation {
     pub timers_late: Duration,
     /// What the target was: a server (wsspec the client) or a client.
     pub target_role: Role,
+    /// What permessage-deflate came to in the opening handshake, per direction (RFC 7692 §7.1);
+    /// `None` when it was not offered or the target declined it.
+    pub deflate: Option<Agreed>,
     pub duration: Duration,
     pub log: WireLog,
     /// What TLS negotiated (`wss://`); `None` over plain TCP.
@@ -107,6 +111,7 @@ impl Observation {
             close_timed_out: false,
             timers_late: Duration::ZERO,
             target_role: Role::Server,
+            deflate: None,
             duration: Duration::ZERO,
             log: WireLog::new(Instant::now()),
             tls: None,

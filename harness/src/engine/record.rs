@@ -144,7 +144,7 @@ fn payload_text(payload: &Payload) -> String {
         Payload::Bytes(bytes) if bytes.is_empty() => "(empty)".into(),
         Payload::Bytes(bytes) => quoted(bytes, 64),
         Payload::Pattern { unit, len } => format!("{} repeated to {len} bytes", quoted(unit, 16)),
-        random @ Payload::Random { .. } => format!("of {random}"),
+        other @ (Payload::Random { .. } | Payload::Slices { .. }) => format!("of {other}"),
     }
 }
 

@@ -207,7 +207,8 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     }
     // Only a case that opens the ordinary way tells whether the target speaks WebSocket at all: a
     // handshake case (sections 18, 19) sends a request made to be refused.
-    let open_failure = obs.open_error.as_ref().filter(|_| case.handshake.is_none()).map(|error| describe_open_failure(error, &obs.exchange.response));
+    let refusable = case.handshake.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation == crate::catalog::Negotiation::Decline);
+    let open_failure = obs.open_error.as_ref().filter(|_| !refusable).map(|error| describe_open_failure(error, &obs.exchange.response));
     Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure }
 }
 

@@ -1,10 +1,14 @@
 //! Turns a case's steps into wire operations, one step at a time so a 16 MiB payload is built only
 //! when its step comes up.
 
-use std::{collections::VecDeque, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    time::Duration,
+};
 
 use crate::{
-    catalog::{Action, FrameDef, Role, Step, WriteMode},
+    catalog::{Action, FrameDef, Payload, Role, Step, WriteMode},
+    extension::permessage_deflate::{connection::RSV1, datasets::MessageSlicer, deflater::MessageDeflater},
     frame::{parse_header, FrameSpec, OpCode},
 };
 
@@ -59,11 +63,22 @@ pub struct Script<'a> {
     repeats_left: u32,
     queue: VecDeque<Op>,
     scale: f64,
+    /// Compresses `compressed` messages once permessage-deflate is negotiated; without it they
+    /// go uncompressed.
+    deflater: Option<MessageDeflater>,
+    /// Where each step with a data set payload is in its set, by step index.
+    slicers: HashMap<usize, MessageSlicer>,
 }
 
 impl<'a> Script<'a> {
     pub fn new(steps: &'a [Step], role: Role, timeout_scale: f64) -> Self {
-        Self { steps, role, next_step: 0, repeats_left: 0, queue: VecDeque::new(), scale: timeout_scale }
+        Self { steps, role, next_step: 0, repeats_left: 0, queue: VecDeque::new(), scale: timeout_scale, deflater: None, slicers: HashMap::new() }
+    }
+
+    /// Compresses the script's `compressed` messages with `deflater` (RFC 7692 §7.2.1).
+    pub fn with_deflater(mut self, deflater: Option<MessageDeflater>) -> Self {
+        self.deflater = deflater;
+        self
     }
 
     /// The next operation; consecutive `together` writes come merged into one.
@@ -111,16 +126,28 @@ impl<'a> Script<'a> {
                 self.push_frames(specs, step.write, None);
             }
             Action::Message(message) => {
-                let payload = message.payload.bytes();
-                let ranges = message.fragments();
+                let payload = match &message.payload {
+                    slices @ Payload::Slices { .. } => self
+                        .slicers
+                        .entry(self.next_step)
+                        .or_insert_with(|| slices.slicer().expect("a data set payload has a slicer"))
+                        .next_message(),
+                    other => other.bytes(),
+                };
+                let (payload, rsv) = match (&mut self.deflater, message.compressed) {
+                    (Some(deflater), true) => (deflater.compress_message(&payload), RSV1),
+                    _ => (payload, 0),
+                };
+                let ranges = message.fragments_of(payload.len());
                 let last = ranges.len() - 1;
                 let specs = ranges
                     .into_iter()
                     .enumerate()
                     .map(|(i, range)| {
                         let opcode = if i == 0 { message.opcode } else { OpCode::Continuation };
-                        let mut def = FrameDef::new(opcode, crate::catalog::Payload::empty());
+                        let mut def = FrameDef::new(opcode, Payload::empty());
                         def.fin = i == last;
+                        def.rsv = if i == 0 { rsv } else { 0 };
                         let mut spec = def.to_spec(self.role);
                         spec.payload = payload[range].to_vec();
                         spec

@@ -15,9 +15,10 @@ use tokio::{
 };
 
 use super::{
+    deflate,
     event::{CompiledAlternative, Event, Tracker},
     opening,
-    receiver::{Received, Receiver},
+    receiver::{Extension, Received, Receiver},
     script::{Op, Script},
     session_write::{log_tx_frame, write_some, Pending},
     transport::Transport,
@@ -27,6 +28,7 @@ use super::{
 };
 use crate::{
     catalog::{Case, Closer, Role},
+    extension::permessage_deflate::connection::{client_deflater, InflateOnReceive},
     frame::{parse_close_payload, CloseCode, FrameSpec, OpCode},
     handshake::{self, RequestSpec},
     rules::Violation,
@@ -46,6 +48,7 @@ const MAX_EVENTS: usize = 100_000;
 pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Observation {
     let mut obs = Observation::starting_now();
     let mut request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
+    deflate::offer(case, &mut request);
     if let Some(handshake) = &case.handshake {
         if let Some(def) = &handshake.request {
             request = def.request(request);
@@ -55,7 +58,10 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Obs
         }
     }
     match opening::open(target, &request, options, &mut obs).await {
-        Some((stream, leftover)) => drive_case(case, stream, &leftover, Role::Server, options, obs).await,
+        Some((stream, leftover)) => {
+            deflate::take_answer(case, &mut obs);
+            drive_case(case, stream, &leftover, Role::Server, options, obs).await
+        }
         None => obs,
     }
 }
@@ -65,7 +71,10 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Obs
 pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: Role, options: &RunOptions, mut obs: Observation) -> Observation {
     let opened_at = Instant::now();
     obs.target_role = role;
-    let tracker = Tracker::new(case.expect.iter().map(|a| CompiledAlternative::new(a, case.close_for(a).by)).collect());
+    let may_play = deflate::may_play(case, &obs);
+    // A case that cannot play never needs its alternatives (12.x/13.x compile 1000 digests each).
+    let alternatives = if may_play { case.expect.iter().map(|a| CompiledAlternative::new(a, case.close_for(a).by)).collect() } else { Vec::new() };
+    let tracker = Tracker::new(alternatives);
     if obs.tls.is_none() {
         obs.tls = stream.tls_info();
         if let Some(info) = &obs.tls {
@@ -74,15 +83,19 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     }
     let tls = obs.tls.is_some();
     let (reader, writer) = split(stream);
+    let inflate = obs.deflate.filter(|_| role == Role::Server).map(|agreed| {
+        Box::new(InflateOnReceive::for_server_messages(&agreed, options.max_message)) as Box<dyn Extension>
+    });
+    let deflater = obs.deflate.filter(|_| role == Role::Server).map(|agreed| client_deflater(&agreed));
     let mut session = Session {
         tls,
         obs,
         role,
         reader,
         writer,
-        script: Script::new(&case.steps, role, options.timeout_scale),
+        script: Script::new(&case.steps, role, options.timeout_scale).with_deflater(deflater),
         tracker,
-        receiver: Receiver::new(role, options.max_message, None),
+        receiver: Receiver::new(role, options.max_message, inflate),
         messages_received: 0,
         pings_unanswered: VecDeque::new(),
         pending: None,
@@ -101,6 +114,12 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         close_wait: CLOSE_WAIT.mul_f64(options.timeout_scale),
         timers_late: Duration::ZERO,
     };
+    if !may_play {
+        // A refused permessage-deflate answer fails the connection; a declined one ends the case.
+        let code = session.obs.violation.as_ref().map_or(CloseCode::NORMAL, Violation::close_code);
+        session.obs.log.event("the case cannot play without permessage-deflate: wsspec closes at once");
+        session.send_close(code, "");
+    }
     if !leftover.is_empty() {
         session.on_bytes(leftover);
     }

@@ -12,7 +12,7 @@ use tokio::{
     task::JoinHandle,
 };
 
-use super::reference_server::ReferenceServer;
+use super::{deflate_reference::DeflateReferenceServer, reference_server::ReferenceServer};
 use crate::{
     engine::Transport,
     frame::{parse_close_payload, CloseCode, Decoder, Frame, FrameSpec, OpCode},
@@ -49,19 +49,31 @@ pub enum Defect {
     ClientReusesMaskKey,
     /// A client that does not validate UTF-8 in text messages (§8.1).
     ClientSkipsUtf8,
+    /// A permessage-deflate server (the ratchet reference) whose answer adds
+    /// `server_max_window_bits=15` whatever the offer allowed (RFC 7692 §7.1.2.1).
+    DeflateWindowAboveOffer,
 }
 
-/// A running broken server on 127.0.0.1: the reference server behind a [`DefectProxy`].
+/// A running broken server on 127.0.0.1: a reference server behind a [`DefectProxy`].
 #[derive(Debug)]
 pub struct FaultyServer {
     proxy: DefectProxy,
-    _inner: ReferenceServer,
+    /// The server behind the proxy, kept running until this is dropped.
+    _inner: Box<dyn std::fmt::Debug + Send + Sync>,
 }
 
 impl FaultyServer {
+    /// The tungstenite reference server with `defect`; a permessage-deflate defect goes in front
+    /// of the deflate reference (ratchet) instead.
     pub async fn start(defect: Defect) -> io::Result<Self> {
-        let inner = ReferenceServer::start().await?;
-        Ok(Self { proxy: DefectProxy::start(inner.addr, defect).await?, _inner: inner })
+        let (addr, inner) = if defect == Defect::DeflateWindowAboveOffer {
+            let server = DeflateReferenceServer::start().await?;
+            (server.addr, Box::new(server) as Box<dyn std::fmt::Debug + Send + Sync>)
+        } else {
+            let server = ReferenceServer::start().await?;
+            (server.addr, Box::new(server) as Box<dyn std::fmt::Debug + Send + Sync>)
+        };
+        Ok(Self { proxy: DefectProxy::start(addr, defect).await?, _inner: inner })
     }
 
     pub fn url(&self) -> String {
@@ -138,6 +150,9 @@ async fn pump(mut from: ReadHalf<Transport>, mut to: WriteHalf<Transport>, dir: 
         head.extend_from_slice(&buf[..n]);
         if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
             let rest = head.split_off(end + 4);
+            if defect == Defect::DeflateWindowAboveOffer && dir == Direction::Outbound {
+                head = widen_server_window(&head);
+            }
             if to.write_all(&head).await.is_err() {
                 return;
             }
@@ -226,4 +241,18 @@ fn rewrite(frame: Frame, dir: Direction, defect: Defect, message_open: &mut bool
         }
     }
     Some(spec)
+}
+
+/// The response head with `server_max_window_bits=15` added to its permessage-deflate answer.
+fn widen_server_window(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    text.split_inclusive("\r\n")
+        .map(|line| match line.strip_suffix("\r\n") {
+            Some(value) if value.to_ascii_lowercase().starts_with("sec-websocket-extensions:") => {
+                format!("{value}; server_max_window_bits=15\r\n")
+            }
+            _ => line.to_string(),
+        })
+        .collect::<String>()
+        .into_bytes()
 }

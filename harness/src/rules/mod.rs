@@ -53,6 +53,18 @@ pub static RSV: Rule = Rule {
     summary: "RSV bits without an extension must fail the connection",
     codes: &[1002],
 };
+pub static DEFLATE_DATA: Rule = Rule {
+    rfc: "RFC 7692 6.2",
+    requirement: "An endpoint uses the following algorithm to decompress a message: Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message. Decompress the resulting data using DEFLATE.",
+    summary: "a compressed message must be a valid DEFLATE stream",
+    codes: &[1007, 1002],
+};
+pub static DEFLATE_ANSWER: Rule = Rule {
+    rfc: "RFC 7692 7.1",
+    requirement: "If a server gives an invalid response, such as accepting a PMCE that the client did not offer, the client MUST _Fail the WebSocket Connection_.",
+    summary: "a permessage-deflate answer that breaks RFC 7692 7.1 fails the connection",
+    codes: &[1002],
+};
 pub static OPCODE: Rule = Rule {
     rfc: "5.2",
     requirement: "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_.",

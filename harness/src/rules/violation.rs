@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::{
     Rule, AFTER_CLOSE, CLOSE_BODY, CLOSE_CODE, CLOSE_REASON, CONTROL_FRAGMENTED, CONTROL_LENGTH, INTERLEAVED, LENGTH_TOP_BIT,
-    LIMIT, MASKED, MASK_KEY, OPCODE, ORPHAN_CONTINUATION, PONG, RSV, SNI, UNMASKED, UTF8,
+    LIMIT, MASKED, MASK_KEY, OPCODE, ORPHAN_CONTINUATION, PONG, RSV, SNI, UNMASKED, UTF8, DEFLATE_ANSWER, DEFLATE_DATA,
 };
 use crate::frame::{CloseCode, OpCode};
 
@@ -53,6 +53,10 @@ pub enum Violation {
     /// A `wss://` client's TLS server name (SNI, RFC 6066) that is not `host`, the host of the URL
     /// it was given; `indicated` is `None` when it sent none (§4.1).
     ServerName { indicated: Option<String>, host: String },
+    /// A compressed message that is not a valid DEFLATE stream (RFC 7692 §6.2).
+    InvalidDeflate { reason: String },
+    /// A permessage-deflate answer the client must fail the connection on (RFC 7692 §7.1).
+    DeflateAnswer { reason: String },
 }
 
 impl Violation {
@@ -77,6 +81,8 @@ impl Violation {
             Self::FrameAfterClose { .. } => &AFTER_CLOSE,
             Self::FrameTooBig { .. } | Self::MessageTooBig { .. } | Self::Flood { .. } => &LIMIT,
             Self::ServerName { .. } => &SNI,
+            Self::InvalidDeflate { .. } => &DEFLATE_DATA,
+            Self::DeflateAnswer { .. } => &DEFLATE_ANSWER,
         }
     }
 
@@ -94,7 +100,7 @@ impl fmt::Display for Violation {
             Self::RepeatedMaskKey { key } => {
                 write!(f, "two frames in a row masked with the key {}: a client MUST pick a fresh key for each frame", hex::encode(key))
             }
-            Self::ReservedBits { rsv } => write!(f, "RSV bits {rsv:03b} without an extension"),
+            Self::ReservedBits { rsv } => write!(f, "RSV bits {rsv:03b} that no negotiated extension gives a meaning to on this frame"),
             Self::ReservedOpcode { opcode } => write!(f, "reserved opcode {opcode}"),
             Self::LengthTopBit { declared } => write!(f, "a frame declares {declared} bytes: the most significant bit of a 64-bit length MUST be 0"),
             Self::FragmentedControl { opcode } => write!(f, "a fragmented {opcode} frame"),
@@ -115,7 +121,12 @@ impl fmt::Display for Violation {
                 write!(f, "the TLS server name `{}` indicated, not the URL's host `{host}`", crate::preview(name.as_bytes(), 255))
             }
             Self::ServerName { indicated: None, host } => write!(f, "no TLS server name (SNI) for `{host}`: clients MUST use SNI"),
+            Self::InvalidDeflate { reason } => write!(f, "a compressed message that does not inflate: {reason}"),
+            Self::DeflateAnswer { reason } => write!(f, "an opening handshake answer the client must fail: {reason}"),
         }?;
-        write!(f, " (§{})", self.rule().rfc)
+        match self.rule().rfc {
+            rfc if rfc.starts_with("RFC") => write!(f, " ({rfc})"),
+            rfc => write!(f, " (§{rfc})"),
+        }
     }
 }

@@ -9,9 +9,14 @@
 //! one cannot tell whether the peer kept within its negotiated `*_max_window_bits` (only a
 //! back-reference before the start of the data it holds fails).
 //!
-//! Known gap: a message that stops inside a block (an RSV1 frame with an empty payload is one: the
-//! appended tail is then read as a stored-block header) is not an error at [`MessageInflater::finish`];
-//! zlib waits for more input, and the next message inflates to garbage or fails as corrupt.
+//! A message must end at a block boundary once the tail is appended (RFC 7692 §7.2.1: the sender's
+//! data ends with an empty stored block whose last 4 octets it removed). zlib says nothing about a
+//! stream that stops inside a block (it waits for more input), so [`MessageInflater::finish`] feeds
+//! an empty fixed-Huffman block and an empty stored block ([`BOUNDARY_PROBE`]): at a boundary that
+//! inflates to nothing and leaves the window as it was; inside a block its bits are read as the
+//! block's data, which yields output or an error (an RSV1 frame with an empty payload, a truncated
+//! message). Only a dynamic-Huffman block cut exactly where the probe's bits happen to decode to
+//! nothing could pass unnoticed.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -20,6 +25,10 @@ use super::params::DirectionParams;
 
 /// The largest piece handed to the callback, in octets.
 pub const CHUNK: usize = 32 * 1024;
+
+/// An empty non-final fixed-Huffman block, then an empty non-final stored block: inflates to
+/// nothing, and ends byte-aligned at a block boundary, when read at a block boundary.
+const BOUNDARY_PROBE: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0xff, 0xff];
 
 /// Why a compressed message could not be inflated. The sender of the message is at fault.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -101,6 +110,9 @@ impl MessageInflater {
     /// [`InflateError`], as for [`Self::push`].
     pub fn finish(&mut self, sink: &mut dyn FnMut(&[u8])) -> Result<InflatedMessage, InflateError> {
         self.push(&SYNC_TAIL, sink)?;
+        if !self.message.final_block {
+            self.check_block_boundary()?;
+        }
         let message = std::mem::take(&mut self.message);
         if self.params.no_context_takeover || message.final_block {
             self.decompress.reset(false);
@@ -117,6 +129,24 @@ impl MessageInflater {
         self.push(compressed, &mut |piece| out.extend_from_slice(piece))?;
         self.finish(&mut |piece| out.extend_from_slice(piece))?;
         Ok(out)
+    }
+
+    /// Fails a message whose data, tail appended, stops inside a block ([`BOUNDARY_PROBE`]).
+    fn check_block_boundary(&mut self) -> Result<(), InflateError> {
+        let (before_in, before_out) = (self.decompress.total_in(), self.decompress.total_out());
+        let status = self.decompress.decompress(&BOUNDARY_PROBE, &mut self.buffer, FlushDecompress::Sync);
+        let used = self.decompress.total_in() - before_in;
+        let produced = self.decompress.total_out() - before_out;
+        if matches!(status, Ok(Status::Ok | Status::BufError)) && produced == 0 && used == BOUNDARY_PROBE.len() as u64 {
+            return Ok(());
+        }
+        let inflated = self.message.len;
+        self.decompress.reset(false);
+        self.message = InflatedMessage::default();
+        Err(InflateError::Corrupt {
+            inflated,
+            reason: "the DEFLATE data stops inside a block: with 00 00 ff ff appended it must end at a block boundary (RFC 7692 §7.2.1)".into(),
+        })
     }
 
     fn inflate(&mut self, mut input: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {

@@ -9,6 +9,7 @@
 
 pub mod autobahn_cases;
 pub mod client;
+pub mod connection;
 pub mod datasets;
 pub mod deflater;
 pub mod inflater;

@@ -35,6 +35,19 @@ impl Dataset {
     /// The five, in the order of sections 12.1 to 12.5.
     pub const ALL: [Dataset; 5] = [Self::Json, Self::Bitmap, Self::Prose, Self::Html, Self::Pdf];
 
+    /// The names the catalog uses (`{ dataset = "json", len = 16 }`), in the order of [`Self::ALL`].
+    pub const NAMES: [&'static str; 5] = ["json", "bitmap", "prose", "html", "pdf"];
+
+    /// The catalog's name for the set.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[Self::ALL.iter().position(|s| *s == self).expect("every set is in ALL")]
+    }
+
+    /// The set the catalog calls `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES.iter().position(|n| *n == name).map(|i| Self::ALL[i])
+    }
+
     /// Size in octets, the same as Autobahn's file.
     pub const fn size(self) -> usize {
         match self {

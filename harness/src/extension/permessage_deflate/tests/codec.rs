@@ -171,3 +171,23 @@ fn large_messages_come_out_in_bounded_pieces() {
     assert!(largest <= CHUNK);
     assert_eq!(out, message);
 }
+
+#[test]
+fn a_message_that_stops_inside_a_block_is_an_error_at_its_end() {
+    let mut inflater = MessageInflater::new(params(false, 15), LIMIT);
+    // An RSV1 frame with no payload: the tail is read as a stored block's header and lengths.
+    assert!(matches!(inflater.inflate_message(&[]), Err(InflateError::Corrupt { .. })));
+    // 'Hello' cut inside its fixed-Huffman block, and cut inside a stored block's data.
+    assert!(matches!(inflater.inflate_message(&[0xf2, 0x48, 0xcd]), Err(InflateError::Corrupt { .. })));
+    assert!(matches!(inflater.inflate_message(&[0x00, 0x05, 0x00, 0xfa, 0xff, b'H', b'e']), Err(InflateError::Corrupt { .. })));
+    // Each error leaves the inflater clean; whole messages, with context taken over, still inflate.
+    assert_eq!(inflater.inflate_message(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]).unwrap(), b"Hello");
+    assert_eq!(inflater.inflate_message(&[0xf2, 0x00, 0x11, 0x00, 0x00]).unwrap(), b"Hello");
+    // Every message of a real stream with context takeover passes the boundary check.
+    let mut deflater = MessageDeflater::new(params(false, 15));
+    let mut slicer = MessageSlicer::new(Dataset::Json, 4096);
+    for _ in 0..50 {
+        let message = slicer.next_message();
+        assert_eq!(inflater.inflate_message(&deflater.compress_message(&message)).unwrap(), message);
+    }
+}

@@ -1,0 +1,84 @@
+//! permessage-deflate on an open connection, wsspec as the client: the offer's answer checked
+//! ([`negotiate`]), then the receiving side plugged into the engine's receiver as an
+//! [`Extension`] ([`InflateOnReceive`]: RSV1 on a data message's first frame, inflated at its
+//! final frame within the receiver's bound) and the sending side a [`MessageDeflater`] that keeps
+//! the promises wsspec made.
+
+use super::{
+    client::{validate_response, ResponseError},
+    deflater::MessageDeflater,
+    inflater::{InflateError, MessageInflater},
+    params::{Agreed, DeflateOffer, EXTENSION_NAME},
+};
+use crate::{engine::receiver::Extension, extension::header, frame::OpCode, rules::Violation};
+
+/// RSV1, the bit permessage-deflate gives a meaning to (RFC 7692 §6).
+pub const RSV1: u8 = 0b100;
+
+/// The valid permessage-deflate offers in a `Sec-WebSocket-Extensions` value, in order; an invalid
+/// element (unknown or repeated parameter, bad value) or a malformed list offers nothing.
+pub fn offers(value: &str) -> Vec<DeflateOffer> {
+    header::parse(value)
+        .map(|elements| {
+            elements
+                .iter()
+                .filter(|element| element.name == EXTENSION_NAME)
+                .filter_map(|element| DeflateOffer::from_element(element).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks a server's answer (its `Sec-WebSocket-Extensions` lines) to the offer `offer_value`.
+/// `Ok(None)`: declined; `Ok(Some(agreed))`: what each direction uses, wsspec's own
+/// `client_no_context_takeover` promise included.
+///
+/// # Errors
+/// What the server's answer breaks, as one sentence naming the server (RFC 6455 §9.1, RFC 7692 §7.1).
+pub fn negotiate<'a>(offer_value: &str, answer: impl IntoIterator<Item = &'a str>) -> Result<Option<Agreed>, String> {
+    let offers = offers(offer_value);
+    match validate_response(&offers, answer) {
+        Ok(accepted) => Ok(accepted.map(|a| a.agreed)),
+        Err(ResponseError::NotOffered(name)) if name == EXTENSION_NAME => Err(format!(
+            "the server accepted permessage-deflate although every offer was invalid and had to be declined (RFC 7692 §7.1): {offer_value:?}"
+        )),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// The receiving side of permessage-deflate as the engine's receiver sees it (RFC 7692 §6, §7.2.2).
+pub struct InflateOnReceive {
+    inflater: MessageInflater,
+}
+
+impl InflateOnReceive {
+    /// Inflates the server's messages, compressed under `agreed.server`, to at most `limit` octets each.
+    pub fn for_server_messages(agreed: &Agreed, limit: usize) -> Self {
+        Self { inflater: MessageInflater::new(agreed.server, limit as u64) }
+    }
+}
+
+impl Extension for InflateOnReceive {
+    fn rsv_allowed(&self, opcode: OpCode, first: bool) -> u8 {
+        if first && matches!(opcode, OpCode::Text | OpCode::Binary) {
+            RSV1
+        } else {
+            0
+        }
+    }
+
+    fn decode(&mut self, _rsv: u8, payload: Vec<u8>, limit: usize) -> Result<Vec<u8>, Violation> {
+        let mut out = Vec::new();
+        let mut sink = |piece: &[u8]| out.extend_from_slice(piece);
+        self.inflater.push(&payload, &mut sink).and_then(|()| self.inflater.finish(&mut sink)).map_err(|error| match error {
+            InflateError::TooLarge { .. } => Violation::MessageTooBig { limit },
+            other => Violation::InvalidDeflate { reason: other.to_string() },
+        })?;
+        Ok(out)
+    }
+}
+
+/// wsspec's compressor for its own messages to a server: the client direction of `agreed`.
+pub fn client_deflater(agreed: &Agreed) -> MessageDeflater {
+    MessageDeflater::new(agreed.client)
+}
