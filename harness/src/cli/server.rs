@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use wsspec::{
     catalog::{AgentExclusions, Patterns, Role},
     engine::{default_jobs, run_cases, RunConfig, RunEnd, RunOptions, Stop, Target},
-    peers::reference_server::ReferenceServer,
+    peers::{h2_server::H2ReferenceServer, reference_server::ReferenceServer},
 };
 
 use super::{
@@ -16,6 +16,8 @@ use super::{
 
 /// The agent name of the embedded reference server.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
+/// The agent name of the embedded RFC 8441 server (`--http2`).
+const EMBEDDED_H2_AGENT: &str = "tungstenite-h2";
 
 /// One server to test.
 struct Run {
@@ -54,11 +56,13 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             (Some(patterns), AgentExclusions(selection.exclude_agent_cases), out, runs)
         }
         None => {
-            let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { EMBEDDED_AGENT }.into());
+            let embedded = if args.http2 { EMBEDDED_H2_AGENT } else { EMBEDDED_AGENT };
+            let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { embedded }.into());
             (None, AgentExclusions::default(), args.out.clone(), vec![Run { agent, url: args.url.clone() }])
         }
     };
     let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection)?;
+    let selected = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
 
     if args.selection.list {
@@ -67,7 +71,12 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let sink = outputs::open_sink(&out, &catalog)?;
     let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
-    let options = RunOptions { timeout_scale: args.selection.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), ..RunOptions::default() };
+    let options = RunOptions {
+        timeout_scale: args.selection.timeout_scale,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        http2: args.http2,
+        ..RunOptions::default()
+    };
     let mut outcome = Outcome::Passed;
     let mut agents = Vec::new();
     for run in runs {
@@ -77,15 +86,20 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         }
         let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();
         // The embedded server lives exactly as long as its run.
-        let (url, _server) = match run.url {
-            Some(url) => (url, None),
+        let (url, _server, _h2_server) = match run.url {
+            Some(url) => (url, None, None),
+            None if args.http2 => {
+                let server = H2ReferenceServer::start().await.map_err(|e| format!("cannot start the embedded HTTP/2 server: {e}"))?;
+                (server.url(), None, Some(server))
+            }
             None => {
                 let server = ReferenceServer::start().await.map_err(|e| format!("cannot start the embedded server: {e}"))?;
-                (server.url(), Some(server))
+                (server.url(), Some(server), None)
             }
         };
         let config = RunConfig { agent: run.agent.clone(), target: Target::parse(&url)?, options: options.clone() };
-        eprintln!("wsspec: {} cases against {} ({url}), {} at a time", cases.len(), terminal_safe(&run.agent), options.jobs);
+        let over = if args.http2 { ", over HTTP/2 (h2c)" } else { "" };
+        eprintln!("wsspec: {} cases against {} ({url}{over}), {} at a time", cases.len(), terminal_safe(&run.agent), options.jobs);
         let mut progress = Progress::new(cases.len());
         let report = run_cases(&cases, &config, &sink, &stop, |r| progress.case_done(r)).await.map_err(|e| e.to_string())?;
         progress.finish();

@@ -47,11 +47,14 @@ pub struct RunOptions {
     /// The largest message or frame wsspec accepts from a target, in bytes (default 64 MiB, the
     /// catalog's `MAX_PAYLOAD`).
     pub max_message: usize,
+    /// Open each case's WebSocket as an RFC 8441 extended CONNECT stream over h2c instead of an
+    /// HTTP/1.1 upgrade.
+    pub http2: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: catalog::MAX_PAYLOAD }
+        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: catalog::MAX_PAYLOAD, http2: false }
     }
 }
 

@@ -50,6 +50,13 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Obs
             return opening::run_opening(&request, target, options).await;
         }
     }
+    if options.http2 {
+        let headers = crate::http2::client::websocket_headers(&request.headers.0);
+        return match crate::http2::client::open(target, &headers, options, &mut obs).await {
+            Some(stream) => drive_case(case, Transport::Http2(Box::new(stream)), &[], Role::Server, options, obs).await,
+            None => obs,
+        };
+    }
     match opening::open(target, &request, options, &mut obs).await {
         Some((stream, leftover)) => drive_case(case, stream, &leftover, Role::Server, options, obs).await,
         None => obs,

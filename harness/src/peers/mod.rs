@@ -2,5 +2,6 @@
 //! and for the tests.
 
 pub mod faulty;
+pub mod h2_server;
 pub mod reference_client;
 pub mod reference_server;

@@ -4,8 +4,15 @@
 use std::{io, net::SocketAddr};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpListener,
+    task::JoinHandle,
+};
+use tokio_tungstenite::{
+    tungstenite::{protocol::WebSocketConfig, Message},
+    WebSocketStream,
+};
 
 use crate::engine::Transport;
 
@@ -53,7 +60,13 @@ pub fn config() -> WebSocketConfig {
 
 /// Echoes on one connection, over any transport wsspec speaks.
 async fn echo(stream: Transport) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await else { return };
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await else { return };
+    echo_messages(ws).await;
+}
+
+/// Echoes every text and binary message of an open WebSocket until it closes; pongs and the
+/// close reply are tungstenite's own. Returns the WebSocket, to end its transport.
+pub(crate) async fn echo_messages<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>) -> WebSocketStream<S> {
     while let Some(Ok(message)) = ws.next().await {
         let reply = match message {
             Message::Text(_) | Message::Binary(_) => message,
@@ -69,4 +82,5 @@ async fn echo(stream: Transport) {
             break;
         }
     }
+    ws
 }
