@@ -21,7 +21,7 @@ mod transport;
 mod wire_log;
 
 pub use event::Event;
-pub use judge::{judge, Verdict};
+pub use judge::{judge, missed, Verdict};
 pub use observation::{HttpExchange, Observation};
 pub use opening::{judge_opening, run_opening, OpeningExpectation};
 pub use runner::{run_cases, RunConfig, RunEnd, RunError, RunReport, OPEN_FAILURES};

@@ -64,6 +64,8 @@ pub struct Observation {
     pub timed_out: bool,
     /// What the target was: a server (wsspec the client) or a client.
     pub target_role: Role,
+    /// What an HTTP/2 probe (section 22) found, or that the server lacks RFC 8441.
+    pub http2: Option<crate::http2::probe::Finding>,
     pub duration: Duration,
     pub log: WireLog,
 }
@@ -85,6 +87,7 @@ impl Observation {
             remote_close: None,
             timed_out: false,
             target_role: Role::Server,
+            http2: None,
             duration: Duration::ZERO,
             log: WireLog::new(Instant::now()),
         }

@@ -192,7 +192,7 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     }
     // Only a case that opens the ordinary way tells whether the target speaks WebSocket at all: a
     // handshake case (sections 18, 19) sends a request made to be refused.
-    let open_failure = obs.open_error.as_ref().filter(|_| case.handshake.is_none()).map(|error| describe_open_failure(error, &obs.exchange.response));
+    let open_failure = obs.open_error.as_ref().filter(|_| case.handshake.is_none() && case.http2.is_none()).map(|error| describe_open_failure(error, &obs.exchange.response));
     Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure }
 }
 

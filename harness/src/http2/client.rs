@@ -112,14 +112,19 @@ pub fn websocket_headers(http1: &[(String, String)]) -> Vec<(String, String)> {
 /// included).
 pub async fn open(target: &Target, headers: &[(String, String)], options: &RunOptions, obs: &mut Observation) -> Option<H2Stream> {
     let wait = OPEN_WAIT.mul_f64(options.timeout_scale);
+    let mut no_setting = false;
     let opened = timeout(wait, async {
         let mut connection = Connection::open(target).await?;
         if !connection.connect_protocol {
+            no_setting = true;
             return Err("the server's SETTINGS do not enable the extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, RFC 8441 §3)".to_string());
         }
         connection.connect_websocket(target, headers, &mut obs.exchange).await
     })
     .await;
+    if no_setting {
+        obs.http2 = Some(super::probe::Finding::NoSetting(None));
+    }
     match opened {
         Ok(Ok(stream)) => Some(stream),
         Ok(Err(reason)) => {

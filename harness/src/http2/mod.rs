@@ -3,6 +3,10 @@
 //! [`Transport`](crate::engine::Transport) so every frame case runs over it unchanged.
 
 pub mod client;
+mod judge;
+pub mod probe;
+pub mod raw;
 mod stream;
 
 pub use stream::{io_error, H2Stream};
+pub use judge::{error_name, judge};
