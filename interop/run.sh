@@ -10,6 +10,9 @@
 # Client agents (wsspec is the server):
 #   websockets-client   Python websockets, interop/websockets_client.py
 #   ws-client           Node ws, interop/ws_client.js
+# Optional server agent (only when named; not in `servers` nor the default):
+#   hypercorn-h2 Python Hypercorn (RFC 8441), interop/hypercorn_echo.py, run
+#                with `wsspec server --http2` (WebSocket over HTTP/2, h2c)
 # Default: all four (servers first); `servers` and `clients` select a group.
 #
 # For each server agent it:
@@ -64,7 +67,7 @@ for arg in "$@"; do
   case $arg in
     --update) update=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    websockets | ws | websockets-client | ws-client) agents+=("$arg") ;;
+    websockets | ws | websockets-client | ws-client | hypercorn-h2) agents+=("$arg") ;;
     servers) agents+=("${SERVER_AGENTS[@]}") ;;
     clients) agents+=("${CLIENT_AGENTS[@]}") ;;
     *) echo "run.sh: unknown argument '$arg' (agents: ${ALL_AGENTS[*]}, servers, clients)" >&2; exit 2 ;;
@@ -172,6 +175,9 @@ start_server() {
     ws)
       NODE_PATH=$STATE/node/node_modules "$NODE" "$HERE/ws_echo.js" 0 >"$out" 2>"$err" &
       ;;
+    hypercorn-h2)
+      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/hypercorn_echo.py" >"$out" 2>"$err" &
+      ;;
   esac
   SERVER_PID=$!
   deadline=$(($(date +%s) + SERVER_TIMEOUT))
@@ -219,7 +225,7 @@ need_python=0
 need_node=0
 for agent in "${agents[@]}"; do
   case $agent in
-    websockets | websockets-client) need_python=1 ;;
+    websockets | websockets-client | hypercorn-h2) need_python=1 ;;
     ws | ws-client) need_node=1 ;;
   esac
 done
@@ -322,9 +328,11 @@ for agent in "${agents[@]}"; do
       outdir=$STATE/reports/$agent
       rm -rf "$outdir"
       start_server "$agent"
+      transport=()
+      [[ $agent != *-h2 ]] || transport=(--http2)
       t=$(now)
       timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
-        "$WSSPEC" server "ws://127.0.0.1:$PORT" --agent "$agent" --out "$outdir" "${extra[@]}" || rc=$?
+        "$WSSPEC" server "ws://127.0.0.1:$PORT" --agent "$agent" --out "$outdir" "${transport[@]}" "${extra[@]}" || rc=$?
       took=$(elapsed "$t")
       stop_server
       log "wsspec exited $rc after $took s"
