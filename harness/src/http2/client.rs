@@ -19,6 +19,9 @@ pub const OPEN_WAIT: Duration = Duration::from_secs(5);
 /// §6.9.2), so a 16 MiB message needs a few WINDOW_UPDATEs, not thousands.
 const CONNECTION_WINDOW: u32 = 16 << 20;
 const STREAM_WINDOW: u32 = 4 << 20;
+/// The largest DATA frame wsspec accepts (RFC 9113 §6.5.2: from 16 KiB up to 16 MiB): big
+/// messages cross in fewer frames.
+pub const MAX_FRAME_SIZE: u32 = 1 << 20;
 
 /// An h2c connection to a server, after its SETTINGS arrived.
 pub struct Connection {
@@ -39,6 +42,7 @@ impl Connection {
         let (send, mut connection) = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
+            .max_frame_size(MAX_FRAME_SIZE)
             .handshake::<_, Bytes>(tcp)
             .await
             .map_err(|e| format!("HTTP/2 connection preface: {e}"))?;

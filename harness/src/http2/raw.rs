@@ -1,7 +1,7 @@
 //! A minimal HTTP/2 frame writer and reader (RFC 9113 §4, §6) for the requests the h2 crate
 //! refuses to send: it writes HEADERS as HPACK literals without indexing (RFC 7541 §6.2.2, no
 //! Huffman), so a malformed extended CONNECT reaches the server exactly as the case wrote it, and
-//! reads the server's SETTINGS and its answer (HEADERS decoded by the `hpack` crate, RST_STREAM,
+//! reads the server's SETTINGS and its answer (HEADERS decoded by the `loona-hpack` crate, RST_STREAM,
 //! GOAWAY). Every read is bounded by the caller's timeout and by [`MAX_FRAME`].
 
 use tokio::{
@@ -43,7 +43,7 @@ pub enum Answer {
 /// One raw HTTP/2 connection, after the server's SETTINGS.
 pub struct RawConnection {
     tcp: TcpStream,
-    decoder: hpack::Decoder<'static>,
+    decoder: loona_hpack::Decoder<'static>,
     /// The server's first SETTINGS, as (identifier, value) pairs in order.
     pub settings: Vec<(u16, u32)>,
 }
@@ -57,7 +57,7 @@ impl RawConnection {
         let mut hello = PREFACE.to_vec();
         hello.extend(frame(SETTINGS, 0, 0, &[]));
         tcp.write_all(&hello).await.map_err(|e| format!("sending the HTTP/2 preface: {e}"))?;
-        let mut connection = Self { tcp, decoder: hpack::Decoder::new(), settings: Vec::new() };
+        let mut connection = Self { tcp, decoder: loona_hpack::Decoder::new(), settings: Vec::new() };
         let (kind, flags, _, payload) = connection.read_frame().await?;
         if kind != SETTINGS || flags & ACK != 0 || payload.len() % 6 != 0 {
             return Err("the target did not answer the HTTP/2 preface with SETTINGS: it does not speak h2c (RFC 9113 §3.4)".into());
@@ -188,7 +188,7 @@ mod tests {
             string(&mut block, name.as_bytes());
             string(&mut block, value.as_bytes());
         }
-        let fields = hpack::Decoder::new().decode(&block).unwrap();
+        let fields = loona_hpack::Decoder::new().decode(&block).unwrap();
         assert_eq!(fields[0], (b":method".to_vec(), b"GET".to_vec()));
         assert_eq!(fields[1].1.len(), 300);
         assert_eq!(frame(RST_STREAM, 0, 1, &[0, 0, 0, 8]), [0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 8]);

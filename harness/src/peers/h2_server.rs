@@ -72,7 +72,7 @@ impl Drop for H2ReferenceServer {
 
 async fn serve(tcp: tokio::net::TcpStream, fault: Option<H2Fault>) {
     let mut builder = h2::server::Builder::new();
-    builder.initial_window_size(4 << 20).initial_connection_window_size(16 << 20);
+    builder.initial_window_size(4 << 20).initial_connection_window_size(16 << 20).max_frame_size(crate::http2::client::MAX_FRAME_SIZE);
     if fault != Some(H2Fault::NoSetting) {
         builder.enable_connect_protocol();
     }
