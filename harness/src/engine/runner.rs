@@ -208,6 +208,10 @@ fn describe_open_failure(error: &str, response: &[u8]) -> String {
         let head = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
         let status = crate::preview(head.lines().next().unwrap_or_default().trim().as_bytes(), 120);
         format!("it answered `{status}` instead of 101 Switching Protocols ({error})")
+    } else if let Some(status) = response.strip_prefix(b":status: ") {
+        // An HTTP/2 answer to the extended CONNECT (RFC 8441), recorded as `:status: 404` lines.
+        let status = crate::preview(status.split(|b| *b == b'\r').next().unwrap_or_default(), 20);
+        format!("it answered the extended CONNECT with status {status} instead of 200 ({error})")
     } else if matches!(response.first(), Some(0x15 | 0x16)) {
         "it answered with TLS: is it a wss:// (TLS) server? Give its URL as wss://".to_string()
     } else if response.is_empty() {
@@ -245,6 +249,7 @@ mod tests {
         assert!(line.starts_with("it answered `HTTP/1.1 404 Not Found` instead of 101"), "{line}");
         assert!(describe_open_failure("opening handshake: bad", &[0x15, 0x03, 0x03, 0x00]).contains("TLS"));
         assert_eq!(describe_open_failure("cannot connect: refused", b""), "cannot connect: refused");
+        assert!(describe_open_failure("x", b":status: 404\r\nserver: y\r\n").contains("status 404 instead of 200"));
         assert!(is_local_error("cannot connect to 127.0.0.1:9: Too many open files (os error 24)"));
         assert!(!is_local_error("cannot connect to 127.0.0.1:9: Connection refused (os error 111)"));
     }

@@ -52,9 +52,8 @@ impl Connection {
         });
         // The server's SETTINGS frame comes before its answer to any PING (RFC 9113 §3.4).
         ping.ping(h2::Ping::opaque()).await.map_err(|e| format!("the target did not answer as an HTTP/2 server (h2c): {e}"))?;
-        let mut send = send.ready().await.map_err(|e| format!("HTTP/2: {e}"))?;
+        let send = send.ready().await.map_err(|e| format!("HTTP/2: {e}"))?;
         let connect_protocol = send.is_extended_connect_protocol_enabled();
-        send = send.ready().await.map_err(|e| format!("HTTP/2: {e}"))?;
         Ok(Self { send, connect_protocol })
     }
 
@@ -69,8 +68,7 @@ impl Connection {
         }
         let request = request.body(()).map_err(|e| format!("wsspec built a bad request: {e}"))?;
         exchange.request = describe_request(&request).into_bytes();
-        let send = self.send.clone().ready().await.map_err(|e| format!("HTTP/2: {e}"))?;
-        self.send = send;
+        self.send = self.send.clone().ready().await.map_err(|e| format!("HTTP/2: {e}"))?;
         let (response, stream) = self.send.send_request(request, false).map_err(|e| format!("sending the extended CONNECT: {e}"))?;
         let response = response.await.map_err(|e| format!("the extended CONNECT got no answer: {}", super::stream::io_error(e)))?;
         let status = response.status().as_u16();
