@@ -16,6 +16,9 @@
 #   websockets-client-tls, ws-client-tls   the same drivers against
 #                `wsspec client --tls`, trusting its throw-away CA ({ca}),
 #                section 17 (TLS) included (expected/clients/*-tls.json)
+# Optional server agent (only when named; not in `servers` nor the default):
+#   hypercorn-h2 Python Hypercorn (RFC 8441), interop/hypercorn_echo.py, run
+#                with `wsspec server --http2` (WebSocket over HTTP/2, h2c)
 # Default: all eight (servers first); `servers` and `clients` select a group.
 #
 # For each server agent it:
@@ -70,7 +73,7 @@ for arg in "$@"; do
   case $arg in
     --update) update=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    websockets | ws | websockets-client | ws-client | websockets-tls | ws-tls | websockets-client-tls | ws-client-tls) agents+=("$arg") ;;
+    websockets | ws | websockets-client | ws-client | websockets-tls | ws-tls | websockets-client-tls | ws-client-tls | hypercorn-h2) agents+=("$arg") ;;
     servers) agents+=("${SERVER_AGENTS[@]}") ;;
     clients) agents+=("${CLIENT_AGENTS[@]}") ;;
     *) echo "run.sh: unknown argument '$arg' (agents: ${ALL_AGENTS[*]}, servers, clients)" >&2; exit 2 ;;
@@ -192,6 +195,9 @@ start_server() {
       NODE_PATH=$STATE/node/node_modules "$NODE" "$HERE/ws_echo.js" 0 "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$out" 2>"$err" &
       ready=tcp_probe
       ;;
+    hypercorn-h2)
+      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/hypercorn_echo.py" >"$out" 2>"$err" &
+      ;;
   esac
   SERVER_PID=$!
   deadline=$(($(date +%s) + SERVER_TIMEOUT))
@@ -242,7 +248,7 @@ need_python=0
 need_node=0
 for agent in "${agents[@]}"; do
   case $agent in
-    websockets | websockets-client | websockets-tls | websockets-client-tls) need_python=1 ;;
+    websockets | websockets-client | websockets-tls | websockets-client-tls | hypercorn-h2) need_python=1 ;;
     ws | ws-client | ws-tls | ws-client-tls) need_node=1 ;;
   esac
 done
@@ -351,13 +357,15 @@ for agent in "${agents[@]}"; do
       outdir=$STATE/reports/$agent
       rm -rf "$outdir"
       start_server "$agent"
+      transport=()
+      [[ $agent != *-h2 ]] || transport=(--http2)
       t=$(now)
       url="ws://127.0.0.1:$PORT" tls=()
       # Over TLS: the same agent name and expected file as over ws://, so the
       # verdicts must be the same; localhost, so that wsspec sends SNI.
       [[ $agent != *-tls ]] || { url="wss://localhost:$PORT"; tls=(--ca "$TLS_DIR/ca.pem"); }
       timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
-        "$WSSPEC" server "$url" "${tls[@]}" --agent "${agent%-tls}" --out "$outdir" "${extra[@]}" || rc=$?
+        "$WSSPEC" server "$url" "${tls[@]}" --agent "${agent%-tls}" --out "$outdir" "${transport[@]}" "${extra[@]}" || rc=$?
       took=$(elapsed "$t")
       stop_server
       log "wsspec exited $rc after $took s"

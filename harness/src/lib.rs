@@ -45,6 +45,7 @@ pub mod extension;
 pub mod frame;
 pub mod fuzz;
 pub mod handshake;
+pub mod http2;
 pub mod peers;
 pub mod rules;
 pub mod tls;

@@ -24,6 +24,8 @@ mod hostile_input;
 mod hostile_targets;
 // Sections 18 and 19 against servers and clients with one handshake flaw each.
 mod handshake_peers;
+// WebSocket over HTTP/2 (RFC 8441): the frame catalog over h2c, section 22, broken RFC 8441 servers.
+mod http2;
 // Cases that end at the opening handshake: broken requests, the recorded exchange, the judge.
 mod opening_handshake;
 // A run's life: wsspec's own errors, interrupts, dead targets, re-runs, `client --spec`.

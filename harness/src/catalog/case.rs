@@ -133,6 +133,9 @@ pub struct Case {
     /// The permessage-deflate offer and what its negotiation must come to (RFC 7692).
     #[serde(default)]
     pub deflate: Option<super::DeflateDef>,
+    /// Section 22: the case tests WebSocket over HTTP/2 (RFC 8441) and runs only over it.
+    #[serde(default)]
+    pub http2: Option<super::Http2Def>,
     #[serde(default)]
     pub steps: Vec<Step>,
     /// Empty only for a case that ends at the handshake.
@@ -175,6 +178,12 @@ impl Case {
 
     pub fn applies_to(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Whether the case runs over the transport: section 22 (`http2`) over HTTP/2 only, the
+    /// HTTP/1.1 opening handshake (`handshake`) over HTTP/1.1 only, frame cases over both.
+    pub fn runs_over_http2(&self, http2: bool) -> bool {
+        if http2 { self.handshake.is_none() } else { self.http2.is_none() }
     }
 
     /// The closing expected with an alternative.

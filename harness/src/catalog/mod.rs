@@ -5,6 +5,7 @@ mod case;
 mod deflate;
 mod family;
 mod handshake;
+mod http2;
 mod payload;
 mod select;
 
@@ -21,6 +22,7 @@ use toml::{Table, Value};
 pub use case::*;
 pub use deflate::{DeflateDef, Negotiation};
 pub use handshake::{HandshakeDef, HeadDef, NameCase, StatusSet};
+pub use http2::{H2RequestDef, Http2Def, Probe};
 pub use payload::{sha1_of, Payload, MAX_PAYLOAD};
 pub use select::{case_matches, full_match, names_autobahn_deflate, select, AgentExclusions, Patterns, SelectError};
 
@@ -220,7 +222,7 @@ fn deserialize<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, (String,
 
 /// Checks no deserializer can: frames whose length cannot be written as asked.
 fn check_case(case: &Case) -> Result<(), (String, String)> {
-    let ends_at_handshake = case.handshake.as_ref().is_some_and(|h| !h.may_open());
+    let ends_at_handshake = case.handshake.as_ref().is_some_and(|h| !h.may_open()) || case.http2.as_ref().is_some_and(|h| !h.runs_frames());
     if case.expect.is_empty() && !ends_at_handshake {
         return Err(("expect".into(), "at least one alternative is needed".into()));
     }

@@ -128,6 +128,11 @@ pub struct ServerArgs {
     /// Autobahn's fuzzingclient.json: servers, cases, exclude-cases, exclude-agent-cases, outdir.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
+    /// Open each WebSocket over HTTP/2 (RFC 8441): an extended CONNECT stream of a prior-knowledge
+    /// h2c connection. The HTTP/1.1 opening-handshake cases (18.x) are not run; section 22 is run
+    /// only with it.
+    #[arg(long)]
+    http2: bool,
     #[command(flatten)]
     tls: tls::ConnectArgs,
     /// Without a URL: run the embedded server over TLS (wss://) with a throw-away certificate.
@@ -240,4 +245,20 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
             Ok(Outcome::Passed)
         }
     }
+}
+
+/// The selected cases that run over the run's transport, with a note on those left out (never
+/// counted as passed); none left is an error naming the flag.
+fn transport_cases(selected: Vec<wsspec::catalog::Case>, http2: bool) -> Result<Vec<wsspec::catalog::Case>, String> {
+    let total = selected.len();
+    let kept: Vec<_> = selected.into_iter().filter(|c| c.runs_over_http2(http2)).collect();
+    let left = total - kept.len();
+    match (left, http2) {
+        (0, _) => {}
+        (_, _) if kept.is_empty() && http2 => return Err("every selected case tests the HTTP/1.1 opening handshake, which --http2 does not use".into()),
+        (_, _) if kept.is_empty() => return Err("every selected case tests WebSocket over HTTP/2 (section 22): add --http2".into()),
+        (n, true) => eprintln!("wsspec: note: {n} HTTP/1.1 opening-handshake cases (18.x) are not run over HTTP/2 (not counted as passed)"),
+        (n, false) => eprintln!("wsspec: note: {n} WebSocket-over-HTTP/2 cases (22.x) run only with --http2 (not counted as passed)"),
+    }
+    Ok(kept)
 }

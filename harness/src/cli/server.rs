@@ -3,7 +3,7 @@
 use wsspec::{
     catalog::{AgentExclusions, Patterns, Role},
     engine::{default_jobs, run_cases, RunConfig, RunEnd, RunError, RunOptions, Stop, Target},
-    peers::reference_server::ReferenceServer,
+    peers::{h2_server::H2ReferenceServer, reference_server::ReferenceServer},
     tls::{certs, Acceptor, Connector},
 };
 
@@ -17,6 +17,8 @@ use super::{
 
 /// The agent name of the embedded reference server.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
+/// The agent name of the embedded RFC 8441 server (`--http2`).
+const EMBEDDED_H2_AGENT: &str = "tungstenite-h2";
 
 /// The report folder without --out or a spec file's `outdir`.
 const DEFAULT_OUT: &str = "reports/servers";
@@ -56,12 +58,14 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             (Some(patterns), AgentExclusions(selection.exclude_agent_cases), out, runs)
         }
         None => {
-            let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { EMBEDDED_AGENT }.into());
+            let embedded = if args.http2 { EMBEDDED_H2_AGENT } else { EMBEDDED_AGENT };
+            let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { embedded }.into());
             let out = args.out.clone().unwrap_or_else(|| DEFAULT_OUT.into());
             (None, AgentExclusions::default(), out, vec![Run { agent, url: args.url.clone(), hostname: None }])
         }
     };
     let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection)?;
+    let selected = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
 
     if args.selection.list {
@@ -72,7 +76,13 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
 
     let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
     let tls = args.tls.connector(any_wss)?;
-    let options = RunOptions { timeout_scale: args.selection.timeout_scale, jobs: args.jobs.unwrap_or_else(default_jobs), tls, ..RunOptions::default() };
+    let options = RunOptions {
+        timeout_scale: args.selection.timeout_scale,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        tls,
+        http2: args.http2,
+        ..RunOptions::default()
+    };
     let several = runs.len() > 1;
     let mut outcome = Outcome::Passed;
     let mut agents = Vec::new();
@@ -85,17 +95,21 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();
         // The embedded server lives exactly as long as its run.
         let mut options = options.clone();
-        let (url, _server) = match run.url {
-            Some(url) => (url, None),
+        let (url, _server, _h2_server) = match run.url {
+            Some(url) => (url, None, None),
+            None if args.http2 => {
+                let server = H2ReferenceServer::start().await.map_err(|e| format!("cannot start the embedded HTTP/2 server: {e}"))?;
+                (server.url(), None, Some(server))
+            }
             None if args.embedded_tls => {
                 let acceptor = Acceptor::in_memory(&certs::names_for("127.0.0.1"))?;
                 options.tls = acceptor.ca().map(|ca| Connector::trusting(std::slice::from_ref(ca)));
                 let server = ReferenceServer::start_tls(acceptor).await.map_err(|e| format!("cannot start the embedded server: {e}"))?;
-                (server.url(), Some(server))
+                (server.url(), Some(server), None)
             }
             None => {
                 let server = ReferenceServer::start().await.map_err(|e| format!("cannot start the embedded server: {e}"))?;
-                (server.url(), Some(server))
+                (server.url(), Some(server), None)
             }
         };
         let mut target = Target::parse(&url)?;
@@ -104,7 +118,8 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         }
         let tls_line = options.tls.as_ref().filter(|_| target.secure).map(|c| c.describe());
         let config = RunConfig { agent: run.agent.clone(), target, options: options.clone() };
-        eprintln!("wsspec: {} against {} ({url}), {} at a time", selection::plural(cases.len(), "case"), agent_name(&run.agent), options.jobs);
+        let over = if args.http2 { ", over HTTP/2 (h2c)" } else { "" };
+        eprintln!("wsspec: {} against {} ({url}{over}), {} at a time", selection::plural(cases.len(), "case"), agent_name(&run.agent), options.jobs);
         if let Some(line) = &tls_line {
             eprintln!("wsspec: {line}");
         }

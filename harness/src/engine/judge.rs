@@ -34,6 +34,9 @@ impl Verdict {
 /// Judges what happened on a case's connection against the case's alternatives and closing
 /// expectation. A WebSocket that never opened fails both verdicts; a violation fails `behavior`.
 pub fn judge(case: &Case, obs: &Observation) -> Verdict {
+    if let Some(verdict) = crate::http2::judge(case, obs) {
+        return verdict;
+    }
     if let Some(expect) = OpeningExpectation::of(case).filter(|_| obs.target_role == Role::Server) {
         if obs.open_error.is_some() || !expect.allows_opening() {
             let mut verdict = judge_opening(&expect, obs);

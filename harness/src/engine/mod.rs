@@ -25,7 +25,7 @@ mod wire_log;
 
 pub use event::Event;
 pub use event_log::EventLog;
-pub use judge::{judge, Verdict};
+pub use judge::{judge, missed, Verdict};
 pub use observation::{HttpExchange, Observation};
 pub use opening::{judge_opening, run_opening, OpeningExpectation};
 pub use runner::{run_cases, RunConfig, RunEnd, RunError, RunReport, OPEN_FAILURES};
@@ -53,11 +53,14 @@ pub struct RunOptions {
     pub max_message: usize,
     /// How wsspec opens TLS to a `wss://` server (none: `wss://` targets cannot be reached).
     pub tls: Option<crate::tls::Connector>,
+    /// Open each case's WebSocket as an RFC 8441 extended CONNECT stream over h2c instead of an
+    /// HTTP/1.1 upgrade.
+    pub http2: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: catalog::MAX_PAYLOAD, tls: None }
+        Self { timeout_scale: 1.0, jobs: default_jobs(), max_message: catalog::MAX_PAYLOAD, tls: None, http2: false }
     }
 }
 

@@ -82,6 +82,8 @@ pub struct Observation {
     /// What permessage-deflate came to in the opening handshake, per direction (RFC 7692 §7.1);
     /// `None` when it was not offered or the target declined it.
     pub deflate: Option<Agreed>,
+    /// What an HTTP/2 probe (section 22) found, or that the server lacks RFC 8441.
+    pub http2: Option<crate::http2::probe::Finding>,
     pub duration: Duration,
     pub log: WireLog,
     /// What TLS negotiated (`wss://`); `None` over plain TCP.
@@ -112,6 +114,7 @@ impl Observation {
             timers_late: Duration::ZERO,
             target_role: Role::Server,
             deflate: None,
+            http2: None,
             duration: Duration::ZERO,
             log: WireLog::new(Instant::now()),
             tls: None,

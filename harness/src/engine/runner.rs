@@ -207,7 +207,7 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     }
     // Only a case that opens the ordinary way tells whether the target speaks WebSocket at all: a
     // handshake case (sections 18, 19) sends a request made to be refused.
-    let refusable = case.handshake.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation == crate::catalog::Negotiation::Decline);
+    let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation == crate::catalog::Negotiation::Decline);
     let open_failure = obs.open_error.as_ref().filter(|_| !refusable).map(|error| describe_open_failure(error, &obs.exchange.response));
     Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure }
 }
@@ -228,6 +228,10 @@ fn describe_open_failure(error: &str, response: &[u8]) -> String {
         } else {
             format!("it answered `{status}` instead of 101 Switching Protocols ({error})")
         }
+    } else if let Some(status) = response.strip_prefix(b":status: ") {
+        // An HTTP/2 answer to the extended CONNECT (RFC 8441), recorded as `:status: 404` lines.
+        let status = crate::preview(status.split(|b| *b == b'\r').next().unwrap_or_default(), 20);
+        format!("it answered the extended CONNECT with status {status} instead of 200 ({error})")
     } else if matches!(response.first(), Some(0x15 | 0x16)) {
         "it answered with TLS: is it a wss:// (TLS) server? Give its URL as wss://".to_string()
     } else if response.is_empty() {
@@ -269,6 +273,7 @@ mod tests {
         assert_eq!(bad_101, "its answer `HTTP/1.1 101 Switching Protocols` did not open a WebSocket: Sec-WebSocket-Accept is wrong");
         assert!(describe_open_failure("opening handshake: bad", &[0x15, 0x03, 0x03, 0x00]).contains("TLS"));
         assert_eq!(describe_open_failure("cannot connect: refused", b""), "cannot connect: refused");
+        assert!(describe_open_failure("x", b":status: 404\r\nserver: y\r\n").contains("status 404 instead of 200"));
         assert!(is_local_error("cannot connect to 127.0.0.1:9: Too many open files (os error 24)"));
         assert!(!is_local_error("cannot connect to 127.0.0.1:9: Connection refused (os error 111)"));
     }

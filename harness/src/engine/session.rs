@@ -57,6 +57,16 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Obs
             return opening::run_opening(&request, target, options).await;
         }
     }
+    if let Some(def) = case.http2.as_ref().filter(|d| !d.runs_frames()) {
+        return crate::http2::probe::run(case, def, target, options).await;
+    }
+    if options.http2 || case.http2.is_some() {
+        let headers = crate::http2::client::websocket_headers(&request.headers.0);
+        return match crate::http2::client::open(target, &headers, options, &mut obs).await {
+            Some(stream) => drive_case(case, Transport::Http2(Box::new(stream)), &[], Role::Server, options, obs).await,
+            None => obs,
+        };
+    }
     match opening::open(target, &request, options, &mut obs).await {
         Some((stream, leftover)) => {
             deflate::take_answer(case, &mut obs);

@@ -26,6 +26,8 @@ pub enum Transport {
     TlsClient(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     /// TLS from a client under test (`wsspec client --tls`, wsspec is the server).
     TlsServer(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// An extended CONNECT stream of an HTTP/2 connection (RFC 8441).
+    Http2(Box<crate::http2::H2Stream>),
 }
 
 impl Transport {
@@ -39,6 +41,7 @@ impl Transport {
                 let conn = s.get_ref().1;
                 Some(TlsInfo::of(conn, conn.server_name()))
             }
+            Transport::Http2(_) => None,
         }
     }
 }
@@ -101,6 +104,7 @@ impl AsyncRead for Transport {
             Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Transport::TlsClient(s) => Pin::new(s).poll_read(cx, buf),
             Transport::TlsServer(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Http2(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -111,6 +115,7 @@ impl AsyncWrite for Transport {
             Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Transport::TlsClient(s) => Pin::new(s).poll_write(cx, buf),
             Transport::TlsServer(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Http2(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -119,6 +124,7 @@ impl AsyncWrite for Transport {
             Transport::Plain(s) => Pin::new(s).poll_flush(cx),
             Transport::TlsClient(s) => Pin::new(s).poll_flush(cx),
             Transport::TlsServer(s) => Pin::new(s).poll_flush(cx),
+            Transport::Http2(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -127,6 +133,7 @@ impl AsyncWrite for Transport {
             Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Transport::TlsClient(s) => Pin::new(s).poll_shutdown(cx),
             Transport::TlsServer(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Http2(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod deflate_reference;
 pub mod faulty;
+pub mod h2_server;
 pub mod reference_client;
 pub mod reference_server;

@@ -4,8 +4,15 @@
 use std::{io, net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::{io::AsyncWriteExt, net::TcpListener, task::JoinHandle};
-use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt},
+    net::TcpListener,
+    task::JoinHandle,
+};
+use tokio_tungstenite::{
+    tungstenite::{protocol::WebSocketConfig, Message},
+    WebSocketStream,
+};
 
 use crate::{
     engine::Transport,
@@ -76,7 +83,15 @@ pub fn config() -> WebSocketConfig {
 
 /// Echoes on one connection, over any transport wsspec speaks.
 async fn echo(stream: Transport) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await else { return };
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config())).await else { return };
+    let mut ws = echo_messages(ws).await;
+    // The server closes the connection first (§7.1.1): over TLS with close_notify, then TCP FIN.
+    let _ = ws.get_mut().shutdown().await;
+}
+
+/// Echoes every text and binary message of an open WebSocket until it closes; pongs and the
+/// close reply are tungstenite's own. Returns the WebSocket, to end its transport.
+pub(crate) async fn echo_messages<S: AsyncRead + AsyncWrite + Unpin>(mut ws: WebSocketStream<S>) -> WebSocketStream<S> {
     while let Some(Ok(message)) = ws.next().await {
         let reply = match message {
             Message::Text(_) | Message::Binary(_) => message,
@@ -92,6 +107,5 @@ async fn echo(stream: Transport) {
             break;
         }
     }
-    // The server closes the connection first (§7.1.1): over TLS with close_notify, then TCP FIN.
-    let _ = ws.get_mut().shutdown().await;
+    ws
 }
