@@ -23,7 +23,10 @@ use tokio::{
     task::JoinHandle,
     time::timeout,
 };
-use wsspec_reports::{sink::Sink, CaseRecord, ReportError};
+use wsspec_reports::{
+    sink::{Recorded, Sink},
+    CaseRecord, ReportError,
+};
 
 pub use protocol::{parse as parse_command, BadRequest, Command};
 
@@ -244,7 +247,12 @@ impl State {
     fn record(&self, agent: &str, case: &Case, outcome: Result<CaseRecord, String>) -> Result<(), ReportError> {
         match outcome {
             Ok(mut record) => {
-                self.config.sink.record(&mut record)?;
+                if let Recorded::Error(error) = self.config.sink.record(&mut record)? {
+                    // Recorded by the sink as wsspec's own error.
+                    eprintln!("wsspec: [{agent}] {}: {error}", case.id);
+                    self.errors.lock().expect("lock").entry(agent.to_string()).or_default().insert(case.id.to_string(), error);
+                    return Ok(());
+                }
                 self.results.lock().expect("lock").entry(agent.to_string()).or_default().insert(record.id.clone(), record.clone());
                 if let Some(on_result) = &self.config.on_result {
                     on_result(&record);

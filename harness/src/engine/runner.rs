@@ -17,7 +17,7 @@ use futures_util::FutureExt;
 use tokio::{sync::Semaphore, task::JoinSet, time::timeout};
 use wsspec_reports::{
     case_order,
-    sink::{RunState, Sink},
+    sink::{Recorded, RunState, Sink},
     CaseRecord,
 };
 
@@ -129,10 +129,8 @@ pub async fn run_cases(
         match outcome {
             Outcome::Judged { record, open_failure: None } => {
                 opened_any = true;
-                for (mut held, _) in streak.drain(..).chain([(record, String::new())]) {
-                    sink.record(&mut held)?;
-                    on_result(&held);
-                    report.records.push(held);
+                for (held, _) in streak.drain(..).chain([(record, String::new())]) {
+                    keep(sink, held, &mut report, &mut on_result)?;
                 }
             }
             Outcome::Judged { record, open_failure: Some(answer) } if abort.reason().is_none() => {
@@ -157,10 +155,8 @@ pub async fn run_cases(
     if abort.reason().is_some() {
         report.not_run.extend(streak.drain(..).map(|(record, _)| record.id));
     }
-    for (mut held, _) in streak {
-        sink.record(&mut held)?;
-        on_result(&held);
-        report.records.push(held);
+    for (held, _) in streak {
+        keep(sink, held, &mut report, &mut on_result)?;
     }
     report.end = match (abort.reason(), halt.reason()) {
         (Some(answer), _) => RunEnd::TargetFailed(answer),
@@ -177,6 +173,19 @@ pub async fn run_cases(
     report.not_run.sort_by_key(|id| case_order(id));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Writes a judged result through `sink`: a result, or wsspec's own error when its case file could
+/// not be written (the run goes on; only a failure to write `index.json` ends it).
+fn keep(sink: &Sink, mut record: CaseRecord, report: &mut RunReport, on_result: &mut impl FnMut(&CaseRecord)) -> Result<(), RunError> {
+    match sink.record(&mut record)? {
+        Recorded::Result => {
+            on_result(&record);
+            report.records.push(record);
+        }
+        Recorded::Error(error) => report.errors.push((record.id, error)),
+    }
+    Ok(())
 }
 
 async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
