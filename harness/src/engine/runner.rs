@@ -6,6 +6,9 @@
 //! recorded as an error and never counted as FAILED; an interrupt (see [`Stop`]); and a target that
 //! stopped opening WebSockets: after [`OPEN_FAILURES`] cases in a row fail to open (or every case
 //! that ran did), the run stops and the rest are not run, rather than graded as hundreds of failures.
+//! A case whose TCP connect failed (refused, timed out: nothing was exchanged) counts toward that
+//! stop whatever the case, and is recorded as not run, never as a verdict (a server that died
+//! mid-run fails no handshake case).
 
 use std::{
     panic::AssertUnwindSafe,
@@ -70,7 +73,9 @@ pub enum RunEnd {
 
 /// What one case task ended with.
 enum Outcome {
-    Judged { record: CaseRecord, open_failure: Option<String> },
+    /// `unreached`: the TCP connect failed (refused, timed out), so nothing was exchanged and the
+    /// record is no verdict on the target.
+    Judged { record: CaseRecord, open_failure: Option<String>, unreached: bool },
     Error(String),
     NotRun,
 }
@@ -122,19 +127,21 @@ pub async fn run_cases(
     let mut report = RunReport { records: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
     // Cases that failed to open, held back until a case opens (they are then recorded) or the
     // target is judged gone (they are then not run).
-    let mut streak: Vec<(CaseRecord, String)> = Vec::new();
+    let mut streak: Vec<(CaseRecord, String, bool)> = Vec::new();
     let mut opened_any = false;
+    // What the first case the target could not be reached for met, when the run went on.
+    let mut unreached_answer: Option<String> = None;
     while let Some(joined) = tasks.join_next().await {
         let (case, outcome) = joined.expect("case tasks catch their own panics and are never cancelled");
         match outcome {
-            Outcome::Judged { record, open_failure: None } => {
+            Outcome::Judged { record, open_failure: None, .. } => {
                 opened_any = true;
-                for (held, _) in streak.drain(..).chain([(record, String::new())]) {
-                    keep(sink, held, &mut report, &mut on_result)?;
+                for held in streak.drain(..).chain([(record, String::new(), false)]) {
+                    keep(sink, held, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
             }
-            Outcome::Judged { record, open_failure: Some(answer) } if abort.reason().is_none() => {
-                streak.push((record, answer));
+            Outcome::Judged { record, open_failure: Some(answer), unreached } if abort.reason().is_none() => {
+                streak.push((record, answer, unreached));
                 if streak.len() >= OPEN_FAILURES {
                     abort.raise(streak[0].1.clone());
                 }
@@ -153,14 +160,15 @@ pub async fn run_cases(
         abort.raise(streak[0].1.clone());
     }
     if abort.reason().is_some() {
-        report.not_run.extend(streak.drain(..).map(|(record, _)| record.id));
+        report.not_run.extend(streak.drain(..).map(|(record, _, _)| record.id));
     }
-    for (held, _) in streak {
-        keep(sink, held, &mut report, &mut on_result)?;
+    for held in streak {
+        keep(sink, held, &mut report, &mut unreached_answer, &mut on_result)?;
     }
     report.end = match (abort.reason(), halt.reason()) {
         (Some(answer), _) => RunEnd::TargetFailed(answer),
         (None, Some(reason)) if !report.not_run.is_empty() => RunEnd::Interrupted(reason),
+        (None, _) if unreached_answer.is_some() => RunEnd::TargetFailed(unreached_answer.unwrap_or_default()),
         _ => RunEnd::Complete,
     };
     let (state, why) = match &report.end {
@@ -176,8 +184,20 @@ pub async fn run_cases(
 }
 
 /// Writes a judged result through `sink`: a result, or wsspec's own error when its case file could
-/// not be written (the run goes on; only a failure to write `index.json` ends it).
-fn keep(sink: &Sink, mut record: CaseRecord, report: &mut RunReport, on_result: &mut impl FnMut(&CaseRecord)) -> Result<(), RunError> {
+/// not be written (the run goes on; only a failure to write `index.json` ends it). A case whose TCP
+/// connect failed is not run (`unreached` keeps the first such answer), never a verdict.
+fn keep(
+    sink: &Sink,
+    (mut record, answer, unreached): (CaseRecord, String, bool),
+    report: &mut RunReport,
+    unreached_answer: &mut Option<String>,
+    on_result: &mut impl FnMut(&CaseRecord),
+) -> Result<(), RunError> {
+    if unreached {
+        unreached_answer.get_or_insert(answer);
+        report.not_run.push(record.id);
+        return Ok(());
+    }
     match sink.record(&mut record)? {
         Recorded::Result => {
             on_result(&record);
@@ -203,9 +223,12 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
         return Outcome::Error(error);
     }
     // Only a case that opens the ordinary way tells whether the target speaks WebSocket at all: a
-    // handshake case (sections 18, 19) sends a request made to be refused.
-    let open_failure = obs.open_error.as_ref().filter(|_| case.handshake.is_none()).map(|error| describe_open_failure(error, &obs.exchange.response));
-    Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure }
+    // handshake case (sections 18, 19) sends a request made to be refused. But a TCP connect that
+    // failed (nothing was sent) says the target is gone, whatever the case.
+    let unreached = obs.open_error.is_some() && obs.exchange.request.is_empty();
+    let open_failure =
+        obs.open_error.as_ref().filter(|_| case.handshake.is_none() || unreached).map(|error| describe_open_failure(error, &obs.exchange.response));
+    Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure, unreached }
 }
 
 /// Errors of the machine wsspec runs on, not of the target: too many open files (EMFILE, ENFILE),
