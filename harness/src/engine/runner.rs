@@ -101,7 +101,8 @@ pub async fn run_cases(
             halt.raise(stop.reason().unwrap_or_default());
         })
     };
-    let semaphore = Arc::new(Semaphore::new(config.options.jobs.max(1)));
+    let jobs = fit_descriptors(config.options.jobs.max(1));
+    let semaphore = Arc::new(Semaphore::new(jobs));
     let mut tasks = JoinSet::new();
     for case in cases.iter().cloned() {
         let (semaphore, config, halt, abort) = (semaphore.clone(), config.clone(), halt.clone(), abort.clone());
@@ -229,6 +230,29 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let open_failure =
         obs.open_error.as_ref().filter(|_| case.handshake.is_none() || unreached).map(|error| describe_open_failure(error, &obs.exchange.response));
     Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure, unreached }
+}
+
+/// Descriptors kept free of cases in flight: the standard streams, the runtime's, the report
+/// folder's writes, an embedded server's listener.
+const SPARE_DESCRIPTORS: u64 = 24;
+
+/// `jobs`, lowered so cases in flight fit the open-file limit (RLIMIT_NOFILE) with
+/// [`SPARE_DESCRIPTORS`] left for the report folder, at two descriptors a case (its connection and,
+/// for the embedded server, the other end); says so in one line when it lowers it.
+fn fit_descriptors(jobs: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes the struct it is given and nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 && limit.rlim_cur != libc::RLIM_INFINITY {
+            let fit = usize::try_from(limit.rlim_cur.saturating_sub(SPARE_DESCRIPTORS) / 2).unwrap_or(usize::MAX).max(1);
+            if fit < jobs {
+                eprintln!("wsspec: {fit} cases at a time, not {jobs}: the open-file limit (ulimit -n) is {}", limit.rlim_cur);
+                return fit;
+            }
+        }
+    }
+    jobs
 }
 
 /// Errors of the machine wsspec runs on, not of the target: too many open files (EMFILE, ENFILE),

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     autobahn::{case_report_file, to_json, unique_agent_stem, Index},
-    fs::{read_regular, write_atomically, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
+    fs::{read_regular, write_atomically_open, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
     CaseRecord, ReportError,
 };
 
@@ -103,7 +103,13 @@ pub struct Sink {
     /// The lock file, open for the sink's lifetime (so taking the lock needs no new descriptor);
     /// locked only while `state` is.
     lock_file: File,
+    /// Descriptors held in reserve (the lock file opened again): when a write finds every descriptor
+    /// taken (cases in flight hold many), one is given up for it, so results are still recorded.
+    reserve: Mutex<Vec<File>>,
 }
+
+/// How many descriptors a sink holds in reserve.
+const RESERVE: usize = 2;
 
 /// The file in a report folder whose `flock` serializes the writers of `index.json` and
 /// `wsspec-run.json` across processes. Empty; left in place.
@@ -157,7 +163,8 @@ impl Sink {
         let lock_path = dir.join(LOCK_FILE);
         let lock = open_lock_file(&lock_path).map_err(|e| ReportError::write(&lock_path, e))?;
         let state = State { index: Index::new(), run: RunFile::default(), stems: BTreeMap::new(), seen: (None, None) };
-        let sink = Self { dir: dir.to_path_buf(), state: Mutex::new(state), lock_file: lock };
+        let reserve = (0..RESERVE).filter_map(|_| open_lock_file(&lock_path).ok()).collect();
+        let sink = Self { dir: dir.to_path_buf(), state: Mutex::new(state), lock_file: lock, reserve: Mutex::new(reserve) };
         sink.update(false, false, |_| ())?;
         Ok(sink)
     }
@@ -192,7 +199,7 @@ impl Sink {
     pub fn record(&self, record: &mut CaseRecord) -> Result<Recorded, ReportError> {
         record.reportfile = case_report_file(&self.lock().stem(&record.agent), &record.id);
         let path = self.dir.join(&record.reportfile);
-        if let Err(e) = write_atomically(&path, &to_json(&*record)) {
+        if let Err(e) = self.write_file(&path, &to_json(&*record)) {
             let error = format!("cannot write its case file {}: {e}", path.display());
             self.error(&record.agent, &record.id, &record.title, &error)?;
             return Ok(Recorded::Error(error));
@@ -209,7 +216,7 @@ impl Sink {
         let path = self.dir.join(&reportfile);
         let case = CaseError { agent: agent.into(), id: id.into(), title: title.into(), error: error.into(), reportfile };
         // Without its file the error is still recorded in wsspec-run.json, which reports read.
-        let _ = write_atomically(&path, &to_json(&case));
+        let _ = self.write_file(&path, &to_json(&case));
         self.update(true, true, |state| {
             if let Some(cases) = state.index.get_mut(agent) {
                 cases.remove(id);
@@ -278,19 +285,28 @@ impl Sink {
         Ok(())
     }
 
-    /// Writes one shared file (retrying a while when descriptors run out, as cases in flight free
-    /// theirs) and returns the identity of the version written.
+    /// Writes one shared file and returns the identity of the version written.
     fn write(&self, name: &str, data: &[u8]) -> Result<FileId, ReportError> {
         let path = self.dir.join(name);
-        let mut tries = 0;
+        self.write_file(&path, data).map_err(|e| ReportError::write(&path, e))?;
+        file_id(&path).ok_or_else(|| ReportError::read(&path, "vanished as it was written"))
+    }
+
+    /// `write_atomically`, giving up a reserved descriptor when every one is taken (EMFILE, ENFILE):
+    /// the file written then takes its place in the reserve, so the slot is never given back to
+    /// the cases in flight.
+    fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()> {
+        let mut reserve = self.reserve.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         loop {
-            match write_atomically(&path, data) {
-                Ok(()) => return file_id(&path).ok_or_else(|| ReportError::read(&path, "vanished as it was written")),
-                Err(e) if tries < 100 && matches!(e.raw_os_error(), Some(23 | 24)) => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(20));
+            match write_atomically_open(path, data) {
+                Err(e) if matches!(e.raw_os_error(), Some(23 | 24)) && reserve.pop().is_some() => continue,
+                Err(e) => return Err(e),
+                Ok(file) => {
+                    if reserve.len() < RESERVE {
+                        reserve.push(file);
+                    }
+                    return Ok(());
                 }
-                Err(e) => return Err(ReportError::write(&path, e)),
             }
         }
     }
