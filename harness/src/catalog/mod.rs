@@ -254,7 +254,7 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
         }
         for (j, point) in step.split.iter().enumerate() {
             if !(point.pause.is_finite() && (0.0..=MAX_PAUSE).contains(&point.pause)) {
-                return Err((format!("steps[{i}].split[{j}].pause"), format!("{} is not between 0 and {MAX_PAUSE} seconds", point.pause)));
+                return Err((format!("steps[{i}].split[{j}].pause"), format!("{:?} is not between 0 and {MAX_PAUSE} seconds", point.pause)));
             }
         }
         total = total.saturating_add(step_bytes(step).saturating_mul(u64::from(step.repeat)));
