@@ -257,13 +257,6 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
                 return Err((format!("steps[{i}].split[{j}].pause"), format!("{:?} is not between 0 and {MAX_PAUSE} seconds", point.pause)));
             }
         }
-        total = total.saturating_add(step_bytes(step).saturating_mul(u64::from(step.repeat)));
-        if total > MAX_CASE_BYTES {
-            return Err((
-                format!("steps[{i}]"),
-                format!("the case sends over {MAX_CASE_BYTES} bytes by this step (payload × frames × repeat, all steps together)"),
-            ));
-        }
         if let Action::Message(message) = &step.action {
             if message.frames == Some(0) || message.frame_size == Some(0) {
                 return Err((format!("steps[{i}].message"), "`frames` and `frame_size` must be at least 1".into()));
@@ -280,6 +273,14 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
                 let bare = FrameDef { payload: Payload::empty(), declared_length: Some(length), ..frame.clone() };
                 bare.to_spec(Role::Client).check().map_err(|m| (format!("steps[{i}]"), m))?;
             }
+        }
+        // After the checks above: `fragment_count` needs a valid `frame_size`.
+        total = total.saturating_add(step_bytes(step).saturating_mul(u64::from(step.repeat)));
+        if total > MAX_CASE_BYTES {
+            return Err((
+                format!("steps[{i}]"),
+                format!("the case sends over {MAX_CASE_BYTES} bytes by this step (payload × frames × repeat, all steps together)"),
+            ));
         }
     }
     Ok(())
