@@ -82,6 +82,15 @@ impl StoredResults {
     /// `index.json` entry, and case files neither `index.json` nor `wsspec-run.json` accounts for
     /// (whatever agent they name: a run whose account was lost leaves such orphans).
     pub fn problems(&self) -> Vec<String> {
+        let mut problems = self.unfinished();
+        problems.extend(self.inconsistencies());
+        problems
+    }
+
+    /// The part of [`problems`](Self::problems) about the runs themselves (what `wsspec diff`
+    /// checks, as it reads `index.json` alone): a run that was interrupted or never finished,
+    /// selected cases without a result, cases wsspec itself could not run.
+    pub fn unfinished(&self) -> Vec<String> {
         let mut problems = Vec::new();
         for (agent, run) in &self.run.agents {
             let results = self.index.get(agent);
@@ -100,6 +109,13 @@ impl StoredResults {
                 problems.push(format!("{agent}: {id} was not run through wsspec's own fault: {error}"));
             }
         }
+        problems
+    }
+
+    /// Case files and `index.json` that disagree: a listed file missing, verdicts that differ, and
+    /// `*_case_*.json` files nothing accounts for.
+    fn inconsistencies(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         let mut listed: Vec<String> = Vec::new();
         for (agent, cases) in &self.index {
             for (id, entry) in cases {

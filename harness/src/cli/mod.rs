@@ -81,7 +81,7 @@ enum Command {
     /// Compare two result sets (report folders or index.json files): regressions, fixes, other
     /// verdict changes, new and missing results, and close codes that changed while both verdicts
     /// stayed the same (a close code can race: a 1009 may arrive before the drop or not).
-    #[command(after_help = "Exit codes: 0 no verdict changed and no result is new or missing (close-code-only changes are\nlisted but pass, unless --strict); 1 a verdict changed, or a result is new or missing; 2 bad input, or a folder from an interrupted, unfinished\nor inconsistent run (as for `wsspec report`).")]
+    #[command(after_help = "Exit codes: 0 no verdict changed and no result is new or missing (close-code-only changes are\nlisted but pass, unless --strict); 1 a verdict changed, or a result is new or missing; 2 bad input, or a folder from an interrupted or\nunfinished run, or lacking results its runs selected.")]
     Diff {
         /// The earlier results: a report folder or its index.json.
         old: PathBuf,

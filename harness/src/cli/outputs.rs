@@ -132,7 +132,7 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
         stored.sort_by_key(|(id, _, _)| case_order(id));
         failed |= summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
     }
-    let complete = check_complete(&results);
+    let complete = check_complete(&results, StoredResults::problems);
     let outcome = if !complete { Outcome::Incomplete } else if failed { Outcome::Failed } else { Outcome::Passed };
     finish_run(&results.dir, &results.agents(), outcome, args)
 }
@@ -146,7 +146,7 @@ pub fn diff_stored(old: &Path, new: &Path, strict: bool) -> Result<Outcome, Stri
     let new = StoredResults::load(new).map_err(|e| e.to_string())?;
     let diff = wsspec_reports::diff::diff(&old.index, &new.index);
     println!("{diff}");
-    let complete = check_complete(&old) & check_complete(&new);
+    let complete = check_complete(&old, StoredResults::unfinished) & check_complete(&new, StoredResults::unfinished);
     Ok(if !complete {
         Outcome::Incomplete
     } else if diff.fails(strict) {
@@ -156,10 +156,11 @@ pub fn diff_stored(old: &Path, new: &Path, strict: bool) -> Result<Outcome, Stri
     })
 }
 
-/// Prints what keeps `results` from being a complete record of its runs; true when nothing does. A
+/// Prints what `problems` finds keeping `results` from being a complete record of its runs
+/// (`StoredResults::problems`, or `unfinished` for a diff); true when nothing does. A
 /// folder without `wsspec-run.json` (one Autobahn wrote) is accepted with a note that its runs'
 /// completeness is unknown.
-fn check_complete(results: &StoredResults) -> bool {
+fn check_complete(results: &StoredResults, problems: fn(&StoredResults) -> Vec<String>) -> bool {
     if !results.has_run_file {
         eprintln!(
             "\nnote: {} has no {}: cannot tell whether its runs finished or which cases they selected",
@@ -167,7 +168,7 @@ fn check_complete(results: &StoredResults) -> bool {
             wsspec_reports::sink::RUN_FILE
         );
     }
-    let problems = results.problems();
+    let problems = problems(results);
     if !problems.is_empty() {
         eprintln!("\nINCOMPLETE: {} does not hold every result its runs selected", results.dir.display());
         for problem in &problems {
