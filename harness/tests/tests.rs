@@ -18,6 +18,8 @@ mod cli;
 mod fuzz;
 // Reports and gating through the CLI: JUnit, expectations files, `wsspec report`, `wsspec diff`.
 mod report_outputs;
+// What `report`, `diff` and `--update-expectations` require of a folder; concurrent runs; load bounds.
+mod report_gates;
 // Hostile input outside a session: case files, report folders, agent names, a crash mid-echo, EMFILE.
 mod hostile_input;
 // Targets that stall, flood, lie about lengths, reset or never speak WebSocket.

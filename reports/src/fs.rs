@@ -53,6 +53,12 @@ pub fn is_refusal(error: &io::Error) -> bool {
 /// umask), as CI artifact uploaders and web servers running as another user expect, not the
 /// owner-only mode of a temporary file.
 pub fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_atomically_open(path, data).map(drop)
+}
+
+/// [`write_atomically`], returning the written file still open (a writer short of descriptors keeps
+/// the slot it took).
+pub fn write_atomically_open(path: &Path, data: &[u8]) -> io::Result<File> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -69,8 +75,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
     }
     let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(data)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    tmp.persist(path).map_err(|e| e.error)
 }
 
 /// Whether `name` can be a file of a report folder as written in `index.json`'s `reportfile`: one

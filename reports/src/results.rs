@@ -21,11 +21,15 @@ pub struct StoredResults {
     pub index: Index,
     /// wsspec's account of the runs (`wsspec-run.json`); empty for a folder Autobahn wrote.
     pub run: RunFile,
+    /// Whether the folder has a `wsspec-run.json`; without one (a folder Autobahn wrote) nothing
+    /// tells whether its runs finished.
+    pub has_run_file: bool,
 }
 
 impl StoredResults {
     /// Reads `path`, a report folder or its `index.json`. The index must be a regular file (not a
     /// link, FIFO or device) of at most `fs::MAX_INDEX_BYTES`; anything else is `ReportError::Refused`.
+    /// A `wsspec-run.json` that is there but malformed is an error too (see `sink::read_run_file`).
     pub fn load(path: &Path) -> Result<Self, ReportError> {
         if !path.exists() {
             return Err(ReportError::read(path, "no such report folder or index.json"));
@@ -37,8 +41,8 @@ impl StoredResults {
         };
         let text = read_regular(&file, MAX_INDEX_BYTES).map_err(|e| read_error(&file, e))?;
         let index = serde_json::from_slice(&text).map_err(|e| ReportError::read(&file, e))?;
-        let run = read_run_file(&dir).unwrap_or_default();
-        Ok(Self { dir, index, run })
+        let run = read_run_file(&dir)?;
+        Ok(Self { dir, index, has_run_file: run.is_some(), run: run.unwrap_or_default() })
     }
 
     /// The record of one result, from the file `index.json`'s `reportfile` names (see
@@ -74,8 +78,19 @@ impl StoredResults {
 
     /// What keeps this folder from being a complete record of its runs, one line each: a run that
     /// was interrupted or never finished, selected cases without a result, cases wsspec itself
-    /// could not run, results without a case file, and case files `index.json` does not list.
+    /// could not run, results without a case file, case files whose verdicts are not those of their
+    /// `index.json` entry, and case files neither `index.json` nor `wsspec-run.json` accounts for
+    /// (whatever agent they name: a run whose account was lost leaves such orphans).
     pub fn problems(&self) -> Vec<String> {
+        let mut problems = self.unfinished();
+        problems.extend(self.inconsistencies());
+        problems
+    }
+
+    /// The part of [`problems`](Self::problems) about the runs themselves (what `wsspec diff`
+    /// checks, as it reads `index.json` alone): a run that was interrupted or never finished,
+    /// selected cases without a result, cases wsspec itself could not run.
+    pub fn unfinished(&self) -> Vec<String> {
         let mut problems = Vec::new();
         for (agent, run) in &self.run.agents {
             let results = self.index.get(agent);
@@ -94,27 +109,50 @@ impl StoredResults {
                 problems.push(format!("{agent}: {id} was not run through wsspec's own fault: {error}"));
             }
         }
+        problems
+    }
+
+    /// Case files and `index.json` that disagree: a listed file missing, verdicts that differ, and
+    /// `*_case_*.json` files nothing accounts for.
+    fn inconsistencies(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         let mut listed: Vec<String> = Vec::new();
         for (agent, cases) in &self.index {
             for (id, entry) in cases {
                 let file = stored_file_stem(agent, id, &entry.reportfile).map_or_else(|_| report_file_name(agent, id), |stem| format!("{stem}.json"));
                 if !self.dir.join(&file).is_file() {
                     problems.push(format!("{agent}: {id} is in index.json but its case file {file} is missing"));
+                } else if let Ok(record) = self.record(agent, id) {
+                    if (record.behavior, record.behavior_close) != (entry.behavior, entry.behavior_close) {
+                        problems.push(format!(
+                            "{agent}: {id}: its case file {file} says {} / {} but index.json says {} / {}",
+                            record.behavior.as_str(),
+                            record.behavior_close.as_str(),
+                            entry.behavior.as_str(),
+                            entry.behavior_close.as_str()
+                        ));
+                    }
                 }
                 listed.push(file);
             }
         }
-        // Every agent's file stem: Autobahn's, or the one its records use (`autobahn::unique_agent_stem`).
-        let mut agents: Vec<String> = self.run.agents.keys().chain(self.index.keys()).map(|a| agent_file_stem(a)).collect();
-        agents.extend(listed.iter().filter_map(|file| file.rsplit_once("_case_").map(|(stem, _)| stem.to_string())));
+        // Every agent's file stem, for the errors' case files: Autobahn's, or the one its records use.
+        let mut stems: Vec<String> = self.run.agents.keys().chain(self.index.keys()).map(|a| agent_file_stem(a)).collect();
+        stems.extend(listed.iter().filter_map(|file| file.rsplit_once("_case_").map(|(stem, _)| stem.to_string())));
+        let error_file = |name: &str| {
+            self.run.agents.values().any(|run| {
+                run.errors.keys().any(|id| stems.iter().any(|stem| name == case_report_file(stem, id)))
+            })
+        };
         let mut unlisted: Vec<String> = std::fs::read_dir(&self.dir)
             .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
         unlisted.retain(|name| {
             name.ends_with(".json")
-                && agents.iter().any(|stem| name.starts_with(&format!("{stem}_case_")))
+                && name.contains("_case_")
+                && !name.starts_with('.')
                 && !listed.contains(name)
-                && !self.run.agents.values().any(|run| run.errors.keys().any(|id| name.ends_with(&case_report_file("", id))))
+                && !error_file(name)
         });
         unlisted.sort();
         if !unlisted.is_empty() {

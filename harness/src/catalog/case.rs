@@ -292,8 +292,8 @@ impl TryFrom<StepTable> for Step {
             Action::Close(close)
         } else {
             let seconds = t.pause.unwrap_or_default();
-            if !(seconds.is_finite() && (0.0..=600.0).contains(&seconds)) {
-                return Err(format!("pause {seconds} is not between 0 and 600 seconds"));
+            if !(seconds.is_finite() && (0.0..=super::MAX_PAUSE).contains(&seconds)) {
+                return Err(format!("pause {seconds} is not between 0 and {} seconds", super::MAX_PAUSE));
             }
             Action::Pause(seconds)
         };

@@ -38,6 +38,12 @@ pub const MAX_CASES: usize = 100_000;
 pub const MAX_FRAGMENTS: usize = 1 << 20;
 /// The most times a step may be repeated.
 pub const MAX_REPEAT: u32 = 100_000;
+/// The most bytes a case may send, all steps and repetitions together (256 MiB: the biggest
+/// built-in case, 9.1.6, sends 16 MiB). Each of `MAX_PAYLOAD`, `MAX_FRAGMENTS` and `MAX_REPEAT`
+/// bounds one factor; this bounds their product, so a case cannot make wsspec build gigabytes.
+pub const MAX_CASE_BYTES: u64 = 256 << 20;
+/// The longest pause of a step or of a split point, in seconds (before `--timeout-scale`).
+pub const MAX_PAUSE: f64 = 600.0;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_cases.rs"));
@@ -251,9 +257,15 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
     if case.deflate.is_some() && case.roles != [Role::Server] {
         return Err(("deflate".into(), "permessage-deflate cases test servers for now: the case needs `roles = [\"server\"]`".into()));
     }
+    let mut total: u64 = 0;
     for (i, step) in case.steps.iter().enumerate() {
         if step.repeat > MAX_REPEAT {
             return Err((format!("steps[{i}].repeat"), format!("{} is over the {MAX_REPEAT} repetitions a step may have", step.repeat)));
+        }
+        for (j, point) in step.split.iter().enumerate() {
+            if !(point.pause.is_finite() && (0.0..=MAX_PAUSE).contains(&point.pause)) {
+                return Err((format!("steps[{i}].split[{j}].pause"), format!("{:?} is not between 0 and {MAX_PAUSE} seconds", point.pause)));
+            }
         }
         if let Action::Message(message) = &step.action {
             if message.compressed && case.deflate.is_none() {
@@ -275,8 +287,29 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
                 bare.to_spec(Role::Client).check().map_err(|m| (format!("steps[{i}]"), m))?;
             }
         }
+        // After the checks above: `fragment_count` needs a valid `frame_size`.
+        total = total.saturating_add(step_bytes(step).saturating_mul(u64::from(step.repeat)));
+        if total > MAX_CASE_BYTES {
+            return Err((
+                format!("steps[{i}]"),
+                format!("the case sends over {MAX_CASE_BYTES} bytes by this step (payload × frames × repeat, all steps together)"),
+            ));
+        }
     }
     Ok(())
+}
+
+/// The bytes one repetition of `step` writes (at most 14 header bytes per frame), computed without
+/// building them.
+fn step_bytes(step: &Step) -> u64 {
+    let frame = |payload: usize| payload as u64 + 14;
+    match &step.action {
+        Action::Frames(frames) => frames.iter().map(|f| frame(f.payload.len())).sum(),
+        Action::Message(message) => message.payload.len() as u64 + 14 * fragment_count(message) as u64,
+        Action::Raw(payload) => payload.len() as u64,
+        Action::Close(close) => frame(close.payload.as_ref().or(close.reason.as_ref()).map_or(0, Payload::len) + 2),
+        Action::Pause(_) => 0,
+    }
 }
 
 /// How many frames `message` is cut into, computed without building them.

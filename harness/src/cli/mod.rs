@@ -96,7 +96,7 @@ enum Command {
     /// Compare two result sets (report folders or index.json files): regressions, fixes, other
     /// verdict changes, new and missing results, and close codes that changed while both verdicts
     /// stayed the same (a close code can race: a 1009 may arrive before the drop or not).
-    #[command(after_help = "Exit codes: 0 no verdict changed and no result is new or missing (close-code-only changes are\nlisted but pass, unless --strict); 1 a verdict changed, or a result is new or missing; 2 bad input.")]
+    #[command(after_help = "Exit codes: 0 no verdict changed and no result is new or missing (close-code-only changes are\nlisted but pass, unless --strict); 1 a verdict changed, or a result is new or missing; 2 bad input, or a folder from an interrupted or\nunfinished run, or lacking results its runs selected.")]
     Diff {
         /// The earlier results: a report folder or its index.json.
         old: PathBuf,
@@ -219,14 +219,7 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
             outputs::check(&outputs, &selection::load_catalog(None)?)?;
             outputs::report_stored(&dir, &outputs)
         }
-        Command::Diff { old, new, strict } => {
-            let load = |path: &PathBuf| wsspec_reports::StoredResults::load(path).map(|r| r.index).map_err(|e| e.to_string());
-            let diff = wsspec_reports::diff::diff(&load(&old)?, &load(&new)?);
-            if !print_stdout(&format!("{diff}\n"))? {
-                return Ok(Outcome::Passed);
-            }
-            Ok(if diff.fails(strict) { Outcome::Failed } else { Outcome::Passed })
-        }
+        Command::Diff { old, new, strict } => outputs::diff_stored(&old, &new, strict),
         Command::ReferenceServer { listen, deflate } => {
             let cannot = |e: std::io::Error| format!("cannot listen on {listen}: {e}");
             let (_tungstenite, _ratchet, url, what);

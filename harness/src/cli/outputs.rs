@@ -35,7 +35,7 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE")]
     expect: Option<PathBuf>,
     /// Rewrite the --expect file so that every result of this run is expected (entries that still
-    /// hold are kept), and exit 0.
+    /// hold are kept), and exit 0. An interrupted or incomplete run leaves the file unchanged.
     #[arg(long, requires = "expect")]
     update_expectations: bool,
 }
@@ -169,15 +169,53 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
         stored.sort_by_key(|(id, _, _)| case_order(id));
         failed |= summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
     }
-    let problems = results.problems();
+    let complete = check_complete(&results, StoredResults::problems);
+    let outcome = if !complete { Outcome::Incomplete } else if failed { Outcome::Failed } else { Outcome::Passed };
+    finish_run(&results.dir, &results.agents(), outcome, args)
+}
+
+/// `wsspec diff OLD NEW`: prints what changed between two stored runs. Failed when a verdict changed
+/// or a result is new or missing (with `strict`, a close code too); Incomplete (exit 2) when either
+/// folder is not a complete record of its runs (interrupted, unfinished, inconsistent), as for
+/// `wsspec report`: a diff against half a run says nothing.
+pub fn diff_stored(old: &Path, new: &Path, strict: bool) -> Result<Outcome, String> {
+    let old = StoredResults::load(old).map_err(|e| e.to_string())?;
+    let new = StoredResults::load(new).map_err(|e| e.to_string())?;
+    let diff = wsspec_reports::diff::diff(&old.index, &new.index);
+    if !super::print_stdout(&format!("{diff}\n"))? {
+        // A reader that stopped reading (`| head`) is no failure, as with any Unix filter.
+        return Ok(Outcome::Passed);
+    }
+    let complete = check_complete(&old, StoredResults::unfinished) & check_complete(&new, StoredResults::unfinished);
+    Ok(if !complete {
+        Outcome::Incomplete
+    } else if diff.fails(strict) {
+        Outcome::Failed
+    } else {
+        Outcome::Passed
+    })
+}
+
+/// Prints what `problems` finds keeping `results` from being a complete record of its runs
+/// (`StoredResults::problems`, or `unfinished` for a diff); true when nothing does. A
+/// folder without `wsspec-run.json` (one Autobahn wrote) is accepted with a note that its runs'
+/// completeness is unknown.
+fn check_complete(results: &StoredResults, problems: fn(&StoredResults) -> Vec<String>) -> bool {
+    if !results.has_run_file {
+        eprintln!(
+            "\nnote: {} has no {}: cannot tell whether its runs finished or which cases they selected",
+            results.dir.display(),
+            wsspec_reports::sink::RUN_FILE
+        );
+    }
+    let problems = problems(results);
     if !problems.is_empty() {
         eprintln!("\nINCOMPLETE: {} does not hold every result its runs selected", results.dir.display());
         for problem in &problems {
-            eprintln!("  {problem}");
+            eprintln!("  {}", terminal_safe(problem));
         }
     }
-    let outcome = finish_run(&results.dir, &results.agents(), if failed { Outcome::Failed } else { Outcome::Passed }, args)?;
-    Ok(if problems.is_empty() { outcome } else { outcome.max(Outcome::Incomplete) })
+    problems.is_empty()
 }
 
 /// After the last agent: renders the reports of everything stored in `out` (every agent, once), the
@@ -206,7 +244,9 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
             count(|s| matches!(s, Status::Failed { .. })),
             count(|s| matches!(s, Status::Stale { .. })),
         );
-        if args.update_expectations {
+        if args.update_expectations && outcome >= Outcome::Incomplete {
+            eprintln!("expectations: {} left unchanged: the run is interrupted or incomplete, so its results are not all there", path.display());
+        } else if args.update_expectations {
             let updated = expectations.updated(of_run);
             std::fs::write(path, updated.to_toml()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!("expectations: wrote {} ({} entries); review the reasons before committing", path.display(), updated.entries.len());

@@ -24,7 +24,10 @@ use tokio::{
     task::JoinHandle,
     time::timeout,
 };
-use wsspec_reports::{sink::Sink, CaseRecord, CaseSummary, ReportError, StoredResults};
+use wsspec_reports::{
+    sink::{Recorded, Sink},
+    CaseRecord, CaseSummary, ReportError, StoredResults,
+};
 
 pub use protocol::{parse as parse_command, BadRequest, Command};
 
@@ -271,7 +274,12 @@ impl State {
     fn record(&self, agent: &str, case: &Case, outcome: Result<CaseRecord, String>) -> Result<(), ReportError> {
         match outcome {
             Ok(mut record) => {
-                self.config.sink.record(&mut record)?;
+                if let Recorded::Error(error) = self.config.sink.record(&mut record)? {
+                    // Recorded by the sink as wsspec's own error.
+                    eprintln!("wsspec: [{agent}] {}: {error}", case.id);
+                    self.errors.lock().expect("lock").entry(agent.to_string()).or_default().insert(case.id.to_string(), error);
+                    return Ok(());
+                }
                 self.results.lock().expect("lock").entry(agent.to_string()).or_default().insert(record.id.clone(), record.summary());
                 if let Some(on_result) = &self.config.on_result {
                     on_result(&record);

@@ -7,6 +7,10 @@
 //! stopped opening WebSockets: after [`OPEN_FAILURES`] cases in a row fail to open (or every case
 //! that ran did), the run stops and the rest are not run, rather than graded as hundreds of failures.
 //!
+//! A case whose TCP connect failed (refused, timed out: nothing was exchanged) counts toward that
+//! stop whatever the case, and is recorded as not run, never as a verdict (a server that died
+//! mid-run fails no handshake case).
+//!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
 
@@ -21,7 +25,7 @@ use futures_util::FutureExt;
 use tokio::{sync::mpsc, task::JoinSet, time::timeout};
 use wsspec_reports::{
     case_order,
-    sink::{RunState, Sink},
+    sink::{Recorded, RunState, Sink},
     CaseRecord, CaseSummary,
 };
 
@@ -75,7 +79,9 @@ pub enum RunEnd {
 
 /// What one case task ended with.
 enum Outcome {
-    Judged { record: CaseRecord, open_failure: Option<String> },
+    /// `unreached`: the TCP connect failed (refused, timed out), so nothing was exchanged and the
+    /// record is no verdict on the target.
+    Judged { record: CaseRecord, open_failure: Option<String>, unreached: bool },
     Error(String),
     NotRun,
 }
@@ -102,10 +108,11 @@ pub async fn run_cases(
         })
     };
     // `jobs` workers take cases in schedule order, so the order cases start in is the schedule's.
-    let queue = Arc::new(Mutex::new(VecDeque::from(schedule::order(cases, config.options.jobs))));
+    let jobs = fit_descriptors(config.options.jobs.max(1));
+    let queue = Arc::new(Mutex::new(VecDeque::from(schedule::order(cases, jobs))));
     let (done, mut results) = mpsc::unbounded_channel();
     let mut workers = JoinSet::new();
-    for _ in 0..config.options.jobs.clamp(1, cases.len().max(1)) {
+    for _ in 0..jobs.min(cases.len().max(1)) {
         workers.spawn(worker(queue.clone(), config.clone(), halt.clone(), abort.clone(), done.clone()));
     }
     drop(done);
@@ -113,20 +120,20 @@ pub async fn run_cases(
     let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
     // Cases that failed to open, held back until a case opens (they are then recorded) or the
     // target is judged gone (they are then not run).
-    let mut streak: Vec<(CaseRecord, String)> = Vec::new();
+    let mut streak: Vec<(CaseRecord, String, bool)> = Vec::new();
     let mut opened_any = false;
+    // What the first case the target could not be reached for met, when the run went on.
+    let mut unreached_answer: Option<String> = None;
     while let Some((case, outcome)) = results.recv().await {
         match outcome {
-            Outcome::Judged { record, open_failure: None } => {
+            Outcome::Judged { record, open_failure: None, .. } => {
                 opened_any = true;
-                for (mut held, _) in streak.drain(..).chain([(record, String::new())]) {
-                    sink.record(&mut held)?;
-                    on_result(&held);
-                    report.results.push(held.summary());
+                for held in streak.drain(..).chain([(record, String::new(), false)]) {
+                    keep(sink, held, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
             }
-            Outcome::Judged { record, open_failure: Some(answer) } if abort.reason().is_none() => {
-                streak.push((record, answer));
+            Outcome::Judged { record, open_failure: Some(answer), unreached } if abort.reason().is_none() => {
+                streak.push((record, answer, unreached));
                 if streak.len() >= OPEN_FAILURES {
                     abort.raise(streak[0].1.clone());
                 }
@@ -146,16 +153,15 @@ pub async fn run_cases(
         abort.raise(streak[0].1.clone());
     }
     if abort.reason().is_some() {
-        report.not_run.extend(streak.drain(..).map(|(record, _)| record.id));
+        report.not_run.extend(streak.drain(..).map(|(record, _, _)| record.id));
     }
-    for (mut held, _) in streak {
-        sink.record(&mut held)?;
-        on_result(&held);
-        report.results.push(held.summary());
+    for held in streak {
+        keep(sink, held, &mut report, &mut unreached_answer, &mut on_result)?;
     }
     report.end = match (abort.reason(), halt.reason()) {
         (Some(answer), _) => RunEnd::TargetFailed(answer),
         (None, Some(reason)) if !report.not_run.is_empty() => RunEnd::Interrupted(reason),
+        (None, _) if unreached_answer.is_some() => RunEnd::TargetFailed(unreached_answer.unwrap_or_default()),
         _ => RunEnd::Complete,
     };
     let (state, why) = match &report.end {
@@ -191,6 +197,31 @@ async fn worker(queue: Arc<Mutex<VecDeque<Case>>>, config: RunConfig, halt: Stop
     }
 }
 
+/// Writes a judged result through `sink`: a result, or wsspec's own error when its case file could
+/// not be written (the run goes on; only a failure to write `index.json` ends it). A case whose TCP
+/// connect failed is not run (`unreached` keeps the first such answer), never a verdict.
+fn keep(
+    sink: &Sink,
+    (mut record, answer, unreached): (CaseRecord, String, bool),
+    report: &mut RunReport,
+    unreached_answer: &mut Option<String>,
+    on_result: &mut impl FnMut(&CaseRecord),
+) -> Result<(), RunError> {
+    if unreached {
+        unreached_answer.get_or_insert(answer);
+        report.not_run.push(record.id);
+        return Ok(());
+    }
+    match sink.record(&mut record)? {
+        Recorded::Result => {
+            on_result(&record);
+            report.results.push(record.summary());
+        }
+        Recorded::Error(error) => report.errors.push((record.id, error)),
+    }
+    Ok(())
+}
+
 async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     inject_panic(case);
     // A bound over the session's own bounds: if it is ever hit, wsspec has a bug, not the target.
@@ -206,10 +237,35 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
         return Outcome::Error(error);
     }
     // Only a case that opens the ordinary way tells whether the target speaks WebSocket at all: a
-    // handshake case (sections 18, 19) sends a request made to be refused.
+    // handshake case (sections 18, 19) sends a request made to be refused. But a TCP connect that
+    // failed (nothing was sent) says the target is gone, whatever the case.
+    let unreached = obs.open_error.is_some() && obs.exchange.request.is_empty() && obs.http2.is_none();
     let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation == crate::catalog::Negotiation::Decline);
-    let open_failure = obs.open_error.as_ref().filter(|_| !refusable).map(|error| describe_open_failure(error, &obs.exchange.response));
-    Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure }
+    let open_failure = obs.open_error.as_ref().filter(|_| !refusable || unreached).map(|error| describe_open_failure(error, &obs.exchange.response));
+    Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure, unreached }
+}
+
+/// Descriptors kept free of cases in flight: the standard streams, the runtime's, the report
+/// folder's writes, an embedded server's listener.
+const SPARE_DESCRIPTORS: u64 = 24;
+
+/// `jobs`, lowered so cases in flight fit the open-file limit (RLIMIT_NOFILE) with
+/// [`SPARE_DESCRIPTORS`] left for the report folder, at two descriptors a case (its connection and,
+/// for the embedded server, the other end); says so in one line when it lowers it.
+fn fit_descriptors(jobs: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes the struct it is given and nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 && limit.rlim_cur != libc::RLIM_INFINITY {
+            let fit = usize::try_from(limit.rlim_cur.saturating_sub(SPARE_DESCRIPTORS) / 2).unwrap_or(usize::MAX).max(1);
+            if fit < jobs {
+                eprintln!("wsspec: {fit} cases at a time, not {jobs}: the open-file limit (ulimit -n) is {}", limit.rlim_cur);
+                return fit;
+            }
+        }
+    }
+    jobs
 }
 
 /// Errors of the machine wsspec runs on, not of the target: too many open files (EMFILE, ENFILE),

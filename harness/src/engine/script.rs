@@ -55,6 +55,10 @@ impl Write {
     }
 }
 
+/// The most bytes consecutive `together` writes are merged into (1 MiB); a bigger write is on the
+/// wire in many TCP segments anyway.
+pub const MAX_TOGETHER: usize = 1 << 20;
+
 /// A case's steps as a lazy sequence of operations.
 pub struct Script<'a> {
     steps: &'a [Step],
@@ -81,11 +85,13 @@ impl<'a> Script<'a> {
         self
     }
 
-    /// The next operation; consecutive `together` writes come merged into one.
+    /// The next operation; consecutive `together` writes come merged into one of up to
+    /// [`MAX_TOGETHER`] bytes, so a step repeated many times is built one write at a time, with the
+    /// session awaiting (and its timeout and an interrupt acting) between writes.
     pub fn next_op(&mut self) -> Option<Op> {
         let mut op = self.pop()?;
         if let Op::Write(write) = &mut op {
-            while write.together && self.peek_together() {
+            while write.together && write.data.len() < MAX_TOGETHER && self.peek_together() {
                 let Some(Op::Write(next)) = self.pop() else { unreachable!("peeked a write") };
                 write.absorb(next);
             }

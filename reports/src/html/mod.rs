@@ -23,6 +23,20 @@ use crate::{
 };
 use view::{badge, close_badge, legend_of, Badge, CasePage, LEGEND, MISSING};
 
+/// The escape of every text a page shows: HTML's (`&`, `<`, `>`, quotes), and every control
+/// character but tab, line feed and carriage return (ESC, NUL, DEL, the C1 range) written visibly as
+/// `\u{1b}`, so nothing from the target reaches a page raw (an ESC in an agent name, a NUL in a reason).
+fn escape_visibly(input: &str, out: &mut dyn io::Write) -> io::Result<()> {
+    let mut rest = input;
+    while let Some(at) = rest.find(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        tera::escape_html(&rest[..at], out)?;
+        let c = rest[at..].chars().next().expect("found a character there");
+        write!(out, "\\u{{{:x}}}", u32::from(c))?;
+        rest = &rest[at + c.len_utf8()..];
+    }
+    tera::escape_html(rest, out)
+}
+
 /// Closing verdicts in the order the agent table shows them.
 const CLOSE_ORDER: [BehaviorClose; 6] = [
     BehaviorClose::Ok,
@@ -122,6 +136,7 @@ impl Html {
             ("filter.js", include_str!("templates/filter.js")),
         ])
         .expect("the report templates are valid");
+        tera.set_escape_fn(escape_visibly);
         let agents = agents
             .into_iter()
             .map(|name| AgentSummary { name, counts: [0; LEGEND.len()], close_counts: [0; CLOSE_ORDER.len()], failing: 0 })

@@ -41,6 +41,32 @@ fn text_from_the_target_cannot_inject_markup() {
 }
 
 #[test]
+fn control_characters_from_the_target_are_shown_escaped_on_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = "ag\u{1b}[31mred\u{0}nul\u{9b}c1";
+    let mut r = record(agent, "1.1.1", Behavior::Failed, BehaviorClose::WrongCode);
+    r.remote_close_reason = Some("bye\u{1b}]0;title\u{7}".into());
+    r.received = vec!["text message (3 bytes) \"\u{1b}x\"".into()];
+    r.http_response = "HTTP/1.1 101 Switching Protocols\r\nX-Evil: a\u{0}b\u{7f}\r\n\r\n".into();
+    r.result = "got \u{1b}[2J".into();
+    let results = store(dir.path(), &[r]);
+    render_html(&results, dir.path());
+    for entry in fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "html") {
+            let html = fs::read_to_string(&path).unwrap();
+            let raw = html.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+            assert_eq!(raw, None, "{} has a raw control character", path.display());
+            assert!(html.contains("ag\\u{1b}[31mred\\u{0}nul\\u{9b}c1"), "{} shows the agent escaped", path.display());
+        }
+    }
+    let page = fs::read_to_string(dir.path().join("ag__31mred_nul_c1_case_1_1_1.html")).unwrap();
+    for shown in ["bye\\u{1b}]0;title\\u{7}", "X-Evil: a\\u{0}b\\u{7f}", "got \\u{1b}[2J"] {
+        assert!(page.contains(shown), "the case page shows {shown}");
+    }
+}
+
+#[test]
 fn hostile_names_write_only_inside_the_folder() {
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("a/b/out");

@@ -100,3 +100,59 @@ fn a_records_share_of_the_run_budget_depends_on_the_cases_selected() {
     assert!(big.bounds[0].contains("its share"), "{:?}", big.bounds);
     assert_eq!(crate::record_budget(1), crate::MAX_RECORD_REPORT_BYTES);
 }
+
+#[test]
+fn two_writers_of_one_folder_keep_each_others_agents() {
+    // Two sinks on one folder, as two processes with the same --out: each read-modify-write starts
+    // from the files on disk, under the folder lock.
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (Sink::open(dir.path()).unwrap(), Sink::open(dir.path()).unwrap());
+    one.begin_agent("a", vec!["1.1.1".into(), "2.1".into()]).unwrap();
+    two.begin_agent("b", vec!["1.1.1".into(), "2.1".into()]).unwrap();
+    for id in ["1.1.1", "2.1"] {
+        assert_eq!(one.record(&mut record("a", id, Behavior::Ok, BehaviorClose::Ok)).unwrap(), Recorded::Result);
+        assert_eq!(two.record(&mut record("b", id, Behavior::Ok, BehaviorClose::Ok)).unwrap(), Recorded::Result);
+    }
+    one.end_agent("a", RunState::Complete, None).unwrap();
+    two.end_agent("b", RunState::Complete, None).unwrap();
+    let stored = StoredResults::load(dir.path()).unwrap();
+    assert_eq!(stored.index.keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert!(stored.index.values().all(|cases| cases.len() == 2));
+    assert_eq!(stored.run.agents.keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(stored.problems(), Vec::<String>::new());
+}
+
+#[test]
+fn a_case_file_that_cannot_be_written_is_that_cases_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::open(dir.path()).unwrap();
+    sink.begin_agent("a", vec!["1.1.1".into(), "2.1".into()]).unwrap();
+    // A folder where the case file should be: its write fails, the index's does not.
+    fs::create_dir(dir.path().join("a_case_1_1_1.json")).unwrap();
+    let outcome = sink.record(&mut record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok)).unwrap();
+    let Recorded::Error(error) = outcome else { panic!("{outcome:?}") };
+    assert!(error.contains("cannot write its case file") && error.contains("a_case_1_1_1.json"), "{error}");
+    assert_eq!(sink.record(&mut record("a", "2.1", Behavior::Ok, BehaviorClose::Ok)).unwrap(), Recorded::Result, "the run goes on");
+    let stored = StoredResults::load(dir.path()).unwrap();
+    assert_eq!(stored.index["a"].keys().collect::<Vec<_>>(), ["2.1"]);
+    assert_eq!(stored.run.agents["a"].errors["1.1.1"], error);
+}
+
+#[test]
+fn orphans_of_any_agent_and_a_malformed_run_file_are_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::open(dir.path()).unwrap();
+    sink.begin_agent("a", vec!["1.1.1".into()]).unwrap();
+    sink.record(&mut record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok)).unwrap();
+    sink.end_agent("a", RunState::Complete, None).unwrap();
+    drop(sink);
+    fs::write(dir.path().join("gone_case_1_1_1.json"), "{}").unwrap();
+    let problems = StoredResults::load(dir.path()).unwrap().problems();
+    assert_eq!(problems, ["1 case files are not in index.json: gone_case_1_1_1.json"]);
+    for bad in ["{}", "[]", "nonsense"] {
+        fs::write(dir.path().join(RUN_FILE), bad).unwrap();
+        let error = StoredResults::load(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("wsspec-run.json: malformed"), "{bad}: {error}");
+        assert!(Sink::open(dir.path()).is_err(), "a run does not overwrite it either");
+    }
+}
