@@ -359,13 +359,16 @@ for agent in "${agents[@]}"; do
       start_server "$agent"
       transport=()
       [[ $agent != *-h2 ]] || transport=(--http2)
+      # permessage-deflate (12.x, 13.x, 20.x) is not part of interop yet: its expected results
+      # against these peers are still to be written, and 12.x/13.x alone take minutes per peer.
+      deflate=(--exclude '12.*' '13.*' '20.*')
       t=$(now)
       url="ws://127.0.0.1:$PORT" tls=()
       # Over TLS: the same agent name and expected file as over ws://, so the
       # verdicts must be the same; localhost, so that wsspec sends SNI.
       [[ $agent != *-tls ]] || { url="wss://localhost:$PORT"; tls=(--ca "$TLS_DIR/ca.pem"); }
       timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
-        "$WSSPEC" server "$url" "${tls[@]}" --agent "${agent%-tls}" --out "$outdir" "${transport[@]}" "${extra[@]}" || rc=$?
+        "$WSSPEC" server "$url" "${tls[@]}" --agent "${agent%-tls}" --out "$outdir" "${transport[@]}" "${deflate[@]}" "${extra[@]}" || rc=$?
       took=$(elapsed "$t")
       stop_server
       log "wsspec exited $rc after $took s"
