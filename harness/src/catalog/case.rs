@@ -181,9 +181,10 @@ impl Case {
     }
 
     /// Whether the case runs over the transport: section 22 (`http2`) over HTTP/2 only, the
-    /// HTTP/1.1 opening handshake (`handshake`) over HTTP/1.1 only, frame cases over both.
+    /// HTTP/1.1 opening handshake (`handshake`) and permessage-deflate (`deflate`, not negotiated
+    /// over HTTP/2 yet) over HTTP/1.1 only, frame cases over both.
     pub fn runs_over_http2(&self, http2: bool) -> bool {
-        if http2 { self.handshake.is_none() } else { self.http2.is_none() }
+        if http2 { self.handshake.is_none() && self.deflate.is_none() } else { self.http2.is_none() }
     }
 
     /// The closing expected with an alternative.

@@ -248,9 +248,9 @@ fn transport_cases(selected: Vec<wsspec::catalog::Case>, http2: bool) -> Result<
     let left = total - kept.len();
     match (left, http2) {
         (0, _) => {}
-        (_, _) if kept.is_empty() && http2 => return Err("every selected case tests the HTTP/1.1 opening handshake, which --http2 does not use".into()),
+        (_, _) if kept.is_empty() && http2 => return Err("every selected case tests the HTTP/1.1 opening handshake or permessage-deflate, which --http2 does not run yet".into()),
         (_, _) if kept.is_empty() => return Err("every selected case tests WebSocket over HTTP/2 (section 22): add --http2".into()),
-        (n, true) => eprintln!("wsspec: note: {n} HTTP/1.1 opening-handshake cases (18.x) are not run over HTTP/2 (not counted as passed)"),
+        (n, true) => eprintln!("wsspec: note: {n} HTTP/1.1 opening-handshake (18.x) and permessage-deflate (12.x, 13.x, 20.x) cases are not run over HTTP/2 (not counted as passed)"),
         (n, false) => eprintln!("wsspec: note: {n} WebSocket-over-HTTP/2 cases (22.x) run only with --http2 (not counted as passed)"),
     }
     Ok(kept)

@@ -63,7 +63,9 @@ mod tests {
 
     #[test]
     fn pauses_and_big_messages_start_first_and_one_job_keeps_catalog_order() {
-        let cases: Vec<Case> = Catalog::embedded().unwrap().cases.into_iter().filter(|c| c.applies_to(Role::Server)).collect();
+        // Autobahn's sections and wsspec's own frame sections (12.x/13.x, whose thousand-message
+        // runs are the longest of all, would otherwise fill the first places).
+        let cases: Vec<Case> = Catalog::embedded().unwrap().cases.into_iter().filter(|c| c.applies_to(Role::Server) && c.deflate.is_none()).collect();
         assert_eq!(ids(&order(&cases, 1)), ids(&cases), "--jobs 1 runs in catalog order");
         let ordered = order(&cases, 8);
         assert_eq!(ordered.len(), cases.len());
