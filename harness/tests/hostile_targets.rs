@@ -31,6 +31,15 @@ where
     url
 }
 
+/// A target that opens the WebSocket and then says nothing for a minute.
+async fn stalling_target() -> String {
+    serve(|mut s| async move {
+        support::accept_websocket(&mut s).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    })
+    .await
+}
+
 /// Runs the echo case 1.1.2 against `url` with timeouts scaled by `scale`; returns verdicts, the
 /// reason and the wall time.
 async fn echo_case(url: &str, scale: f64) -> (Behavior, BehaviorClose, String, Duration) {
@@ -44,11 +53,7 @@ async fn echo_case(url: &str, scale: f64) -> (Behavior, BehaviorClose, String, D
 
 #[tokio::test]
 async fn a_target_that_stalls_after_the_handshake() {
-    let url = serve(|mut s| async move {
-        support::accept_websocket(&mut s).await;
-        tokio::time::sleep(Duration::from_secs(60)).await;
-    })
-    .await;
+    let url = stalling_target().await;
     let (behavior, close, reason, took) = echo_case(&url, 0.3).await;
     assert_eq!(behavior, Behavior::Failed, "{reason}");
     assert_eq!(close, BehaviorClose::Unclean, "{reason}");
@@ -149,11 +154,7 @@ async fn a_server_that_masks_its_frames() {
 
 #[tokio::test]
 async fn a_timeout_decided_while_wsspec_was_starved_is_wsspec_s_error_not_the_target_s() {
-    let url = serve(|mut s| async move {
-        support::accept_websocket(&mut s).await;
-        tokio::time::sleep(Duration::from_secs(60)).await;
-    })
-    .await;
+    let url = stalling_target().await;
     // The test's runtime has one thread: blocking it starves every timer of the case.
     tokio::spawn(async {
         tokio::time::sleep(Duration::from_millis(100)).await;

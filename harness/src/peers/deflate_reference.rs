@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use ratchet_rs::{deflate::DeflateExtProvider, Message, PayloadType, SubprotocolRegistry, WebSocketConfig};
 use tokio::{
     io::{BufReader, BufWriter},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     task::JoinHandle,
 };
 
@@ -31,14 +31,7 @@ impl DeflateReferenceServer {
 
     /// Starts the server on `addr`.
     pub async fn bind(addr: &str) -> io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(echo(stream));
-            }
-        });
+        let (addr, task) = super::accept_each(addr, echo).await?;
         Ok(Self { addr, task })
     }
 

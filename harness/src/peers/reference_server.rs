@@ -35,14 +35,7 @@ impl ReferenceServer {
 
     /// Starts the server on `addr`.
     pub async fn bind(addr: &str) -> io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(echo(Transport::from(stream)));
-            }
-        });
+        let (addr, task) = super::accept_each(addr, |stream| echo(Transport::from(stream))).await?;
         Ok(Self { addr, task, secure: false })
     }
 
