@@ -82,9 +82,9 @@ impl Output for Junit {
 /// The failure text: why each verdict is what it is, the expected alternatives, what came.
 fn expected_and_observed(r: &CaseRecord) -> String {
     let mut text = format!(
-        "{} RFC 6455 §{}: {}\n\nbehavior {}: {}\nbehaviorClose {}: {}\n\nexpected (any one of):\n",
+        "{} {}: {}\n\nbehavior {}: {}\nbehaviorClose {}: {}\n\nexpected (any one of):\n",
         r.level,
-        r.rfc,
+        spec_anchor(&r.rfc),
         r.requirement,
         r.behavior.as_str(),
         clip(&r.result, 1_000),
@@ -100,6 +100,12 @@ fn expected_and_observed(r: &CaseRecord) -> String {
         text += &format!("; not clean: {}", clip(reason, 1_000));
     }
     text
+}
+
+/// Where the requirement is: a section of RFC 6455 (`5.2`), or of another RFC named in full
+/// (`RFC 7692 7.1`, `RFC 9112 3.2`).
+fn spec_anchor(rfc: &str) -> String {
+    if rfc.starts_with("RFC") { rfc.to_string() } else { format!("RFC 6455 §{rfc}") }
 }
 
 fn events(events: &[String]) -> String {
@@ -122,6 +128,12 @@ mod tests {
         render,
         testing::{record, store},
     };
+
+    #[test]
+    fn requirements_of_other_rfcs_are_not_put_under_rfc_6455() {
+        assert_eq!(spec_anchor("5.2"), "RFC 6455 §5.2");
+        assert_eq!(spec_anchor("RFC 9112 3.2"), "RFC 9112 3.2");
+    }
 
     #[test]
     fn one_suite_per_section_and_failures_that_explain() {
