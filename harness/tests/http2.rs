@@ -100,4 +100,9 @@ fn the_cli_runs_each_section_over_its_own_transport() {
     let (code, _, stderr) = support::wsspec(&["server", "--http2", "--cases", "18.1.*", "--out", out]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--http2 does not run yet"), "{stderr}");
+    for tls in [&["wss://127.0.0.1:9/"][..], &["--embedded-tls"][..]] {
+        let (code, _, stderr) = support::wsspec(&[&["server", "--http2", "--cases", "1.1.1", "--out", out][..], tls].concat());
+        assert_eq!(code, 2, "{tls:?}: {stderr}");
+        assert!(stderr.contains("HTTP/2 over TLS") && stderr.lines().count() == 1, "{tls:?}: {stderr}");
+    }
 }

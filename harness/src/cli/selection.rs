@@ -15,8 +15,8 @@ pub struct SelectionArgs {
     #[arg(long, num_args = 1.., value_name = "PATTERN")]
     pub cases: Vec<String>,
     /// Cases to leave out (same patterns; each must match a case of the catalog, of either mode, so
-    /// one exclude list serves `wsspec server` and `wsspec client`; Autobahn's 12.x and 13.x, which
-    /// wsspec does not have, are accepted too).
+    /// one exclude list serves `wsspec server` and `wsspec client`; Autobahn's 12.x and 13.x are
+    /// accepted even where the catalog lacks them).
     #[arg(long, num_args = 1.., value_name = "PATTERN")]
     pub exclude: Vec<String>,
     /// Print the selected cases and run nothing.

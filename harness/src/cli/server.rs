@@ -75,6 +75,9 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
     let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
+    if args.http2 && (any_wss || args.embedded_tls) {
+        return Err("--http2 runs over prior-knowledge h2c only: HTTP/2 over TLS (ALPN h2, wss://) is not supported yet".into());
+    }
     let tls = args.tls.connector(any_wss)?;
     let options = RunOptions {
         timeout_scale: args.selection.timeout_scale,
