@@ -353,6 +353,24 @@ fn a_closed_stdout_is_not_a_crash() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// Progress goes to stderr; a closed stderr (`2>&1 | head -2`) neither stops the run nor crashes it:
+/// every case runs, the reports are complete, and the exit code is the verdicts'.
+#[test]
+fn a_closed_stderr_is_not_a_crash() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["server", "--out", dir, "--cases", "1.*", "2.*"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let (code, _, stderr) = wsspec(&["report", dir]);
+    assert_eq!(code, 0, "the run finished and its reports are whole: {stderr}");
+}
+
 /// Several servers in a spec: one unreachable is recorded as not run, the others run and are
 /// reported, and the run exits 2 naming it. `--out` wins over the spec's `outdir`.
 #[tokio::test(flavor = "multi_thread")]

@@ -82,7 +82,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         let spec = spec::load_server_spec(path)?;
         spec.selection.check_patterns(path, &catalog, Role::Client)?;
         if spec.selection.options.is_some() {
-            eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored", path.display());
+            say!("wsspec: note: Autobahn protocol `options` in {} are ignored", path.display());
         }
         if let (Some(url), None) = (&spec.url, &listen) {
             let target = wsspec::engine::Target::parse(url).map_err(|e| format!("{}: url: {e}", path.display()))?;
@@ -132,7 +132,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     for why in [wsspec::tls::cases::NEEDS_TLS, wsspec::tls::cases::NEEDS_OWN_CA] {
         let ids: Vec<String> = skipped.iter().filter(|(_, w)| *w == why).map(|(id, _)| id.clone()).collect();
         if !ids.is_empty() {
-            eprintln!("wsspec: note: {} selected cases are left out ({why}): {}", ids.len(), abbreviate(&ids));
+            say!("wsspec: note: {} selected cases are left out ({why}): {}", ids.len(), abbreviate(&ids));
         }
     }
     if selected.is_empty() && !skipped.is_empty() {
@@ -156,7 +156,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
 
     let mut finished = Finished { outcome: Outcome::Passed, agents: Vec::new(), selected: &selected, exclusions: &exclusions, expected: None };
     let interrupted = if serve {
-        eprintln!(
+        say!(
             "wsspec: testing clients at {url} with {} cases. Drivers: {url}/getCaseCount, \
              {url}/runCase?case=N&agent=NAME, {url}/updateReports?agent=NAME",
             server.case_count()
@@ -189,7 +189,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
                     exec(&command.replace("{ca}", &ca), &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await
                 }
                 None => {
-                    eprintln!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
+                    say!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
                     let connector = embedded_connector(acceptor.as_ref(), cert_key.as_ref().map(|(cert, _)| cert.as_path()))?;
                     reference_client::run_driver_with(&url, &agent, connector.as_ref()).await.map_err(|e| format!("the embedded client failed: {e}"))
                 }
@@ -216,13 +216,13 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     // how the run ends, as Ctrl-C ends Autobahn's fuzzingserver.
     let complete = serve && until.is_none() && ran > 0 && ran == total;
     if interrupted && complete {
-        eprintln!("wsspec: stopped ({}); every client that began ran all its cases", reason.unwrap_or_default());
+        say!("wsspec: stopped ({}); every client that began ran all its cases", reason.unwrap_or_default());
     } else if interrupted && (ran > 0 || !serve) {
-        eprintln!("interrupted: {ran} of {} ran ({})", selection::plural(total, "case"), reason.unwrap_or_default());
+        say!("interrupted: {ran} of {} ran ({})", selection::plural(total, "case"), reason.unwrap_or_default());
         outcome = outcome.max(Outcome::Interrupted);
     }
     if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
-        eprintln!("Reports: {}", out.join("index.json").display());
+        say!("Reports: {}", out.join("index.json").display());
     }
     let outcome = outputs::finish_run(&out, &finished.agents, outcome, &args.outputs)?;
     if serve && ran == 0 {
@@ -260,7 +260,7 @@ impl Finished<'_> {
         let mut outcome = outputs::finish_agent(&results, args)?;
         if interrupted.is_none() && !missing.is_empty() {
             let n = selection::plural(missing.len(), "case");
-            eprintln!("  MISSING {n} the client never ran: {}{}", abbreviate(&missing), self.renamed(server, agent, results.results.is_empty()));
+            say!("  MISSING {n} the client never ran: {}{}", abbreviate(&missing), self.renamed(server, agent, results.results.is_empty()));
             outcome = outcome.max(Outcome::Failed);
         }
         self.outcome = self.outcome.max(outcome);
@@ -313,7 +313,7 @@ fn progress_lines(total: usize) -> OnResult {
         let mut done = progress.lock().expect("lock");
         let n = done.entry(record.agent.clone()).or_default();
         *n += 1;
-        eprintln!(
+        say!(
             "[{}] [{n:>3}/{total}] {:<9} {} / {} ({} ms)",
             agent_name(&record.agent),
             record.id,
@@ -355,7 +355,7 @@ async fn exec(
     } else {
         run_command(&fill(None), &log, bound).await?;
     }
-    eprintln!("wsspec: the client's output is in {}", log_path.display());
+    say!("wsspec: the client's output is in {}", log_path.display());
     Ok(())
 }
 
@@ -383,13 +383,13 @@ async fn run_command(command: &str, log: &File, bound: Duration) -> Result<(), S
         Ok(Ok(status)) if matches!(status.code(), Some(126 | 127)) => {
             return Err(format!("cannot run `{command}` (the shell exited with {status}); its output is in the client log"));
         }
-        Ok(Ok(status)) if !status.success() => eprintln!("wsspec: `{command}` exited with {status}"),
+        Ok(Ok(status)) if !status.success() => say!("wsspec: `{command}` exited with {status}"),
         Ok(Ok(_)) => {}
         Ok(Err(e)) => return Err(format!("waiting for `{command}`: {e}")),
         Err(_) => {
             drop(group);
             let _ = child.kill().await;
-            eprintln!("wsspec: `{command}` ran longer than {:.0} s and was killed", bound.as_secs_f64());
+            say!("wsspec: `{command}` ran longer than {:.0} s and was killed", bound.as_secs_f64());
         }
     }
     Ok(())
@@ -424,9 +424,9 @@ fn refusal_lines() -> wsspec::client_testing::OnRefusal {
         }
         seen.insert(key);
         if seen.len() > REFUSALS_SHOWN {
-            eprintln!("wsspec: more refused requests are not shown");
+            say!("wsspec: more refused requests are not shown");
         } else {
-            eprintln!("wsspec: refused a request for {} with {status}: {}", terminal_safe(&wsspec::preview(target.as_bytes(), 100)), terminal_safe(message));
+            say!("wsspec: refused a request for {} with {status}: {}", terminal_safe(&wsspec::preview(target.as_bytes(), 100)), terminal_safe(message));
         }
     })
 }

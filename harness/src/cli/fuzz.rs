@@ -74,13 +74,13 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
         options: RunOptions { timeout_scale: args.timeout_scale, ..RunOptions::default() },
         out_dir: args.out,
     };
-    eprintln!("wsspec: fuzzing {url} for {} s, seed {seed}, {} sequences at a time", args.duration, config.jobs);
+    say!("wsspec: fuzzing {url} for {} s, seed {seed}, {} sequences at a time", args.duration, config.jobs);
     let mut status = Status::new();
     let report = network::run(&config, |stats| status.show(stats)).await.map_err(|e| e.to_string())?;
     status.finish();
 
     let stats = &report.stats;
-    eprintln!(
+    say!(
         "\n{} sequences in {:.1} s ({:.0}/s), {} opened a WebSocket, {} divergent, {} findings",
         stats.sequences,
         stats.elapsed.as_secs_f64(),
@@ -96,7 +96,7 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
             Kind::Crash => "crash",
         };
         let again = if finding.reproduced || finding.kind == Kind::Crash { "" } else { " (did not fail again when rerun)" };
-        eprintln!(
+        say!(
             "  {kind} {} (sequence {}, {} → {} frames){again}: {}",
             finding.ids.join(", "),
             finding.index,
@@ -106,11 +106,11 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
         );
     }
     if report.unexamined > 0 {
-        eprintln!("  {} more divergent sequences were not minimized (run longer, or with another --seed)", report.unexamined);
+        say!("  {} more divergent sequences were not minimized (run longer, or with another --seed)", report.unexamined);
     }
     match &report.file {
         Some(file) => {
-            eprintln!("Findings: {} (wsspec server {url} --catalog {})", file.display(), config.out_dir.display());
+            say!("Findings: {} (wsspec server {url} --catalog {})", file.display(), config.out_dir.display());
             Ok(Outcome::Failed)
         }
         None => Ok(Outcome::Passed),
@@ -134,9 +134,9 @@ pub fn write_seeds(dir: PathBuf, catalog: Option<PathBuf>) -> Result<Outcome, St
     };
     let counts = seeds::write(&catalog, &sources, &dir).map_err(|e| format!("cannot write seeds to {}: {e}", dir.display()))?;
     for (target, count) in counts {
-        eprintln!("{target:<18} {count} seeds");
+        say!("{target:<18} {count} seeds");
     }
-    eprintln!("Seeds: {}", dir.display());
+    say!("Seeds: {}", dir.display());
     Ok(Outcome::Passed)
 }
 
@@ -164,14 +164,14 @@ impl Status {
             eprint!("\r{line}");
             let _ = std::io::stderr().flush();
         } else if self.last.elapsed() >= Duration::from_secs(10) {
-            eprintln!("{line}");
+            say!("{line}");
             self.last = Instant::now();
         }
     }
 
     fn finish(&self) {
         if self.terminal {
-            eprintln!();
+            say!();
         }
     }
 }

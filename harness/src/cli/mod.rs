@@ -1,5 +1,15 @@
 //! Command-line arguments and the commands they run.
 
+/// `eprintln!` that never panics: progress and summaries go to stderr, which a user may pipe into
+/// `head` and close; wsspec then goes on quietly (the run and its reports complete) instead of
+/// panicking mid-run.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod client;
 mod fuzz;
 mod outputs;
@@ -233,7 +243,7 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
                 _tungstenite = Some(server);
             }
             println!("{url}");
-            eprintln!("wsspec: reference server ({what}) listening; Ctrl-C stops it");
+            say!("wsspec: reference server ({what}) listening; Ctrl-C stops it");
             tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
             Ok(Outcome::Passed)
         }
@@ -250,8 +260,8 @@ fn transport_cases(selected: Vec<wsspec::catalog::Case>, http2: bool) -> Result<
         (0, _) => {}
         (_, _) if kept.is_empty() && http2 => return Err("every selected case tests the HTTP/1.1 opening handshake or permessage-deflate, which --http2 does not run yet".into()),
         (_, _) if kept.is_empty() => return Err("every selected case tests WebSocket over HTTP/2 (section 22): add --http2".into()),
-        (n, true) => eprintln!("wsspec: note: {n} HTTP/1.1 opening-handshake (18.x) and permessage-deflate (12.x, 13.x, 20.x) cases are not run over HTTP/2 (not counted as passed)"),
-        (n, false) => eprintln!("wsspec: note: {n} WebSocket-over-HTTP/2 cases (22.x) run only with --http2 (not counted as passed)"),
+        (n, true) => say!("wsspec: note: {n} HTTP/1.1 opening-handshake (18.x) and permessage-deflate (12.x, 13.x, 20.x) cases are not run over HTTP/2 (not counted as passed)"),
+        (n, false) => say!("wsspec: note: {n} WebSocket-over-HTTP/2 cases (22.x) run only with --http2 (not counted as passed)"),
     }
     Ok(kept)
 }

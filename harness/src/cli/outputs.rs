@@ -94,7 +94,7 @@ fn check_output_file(path: &Path) -> Result<(), String> {
 pub fn report_folder(out: Option<&Path>, outdir: Option<&str>, default: &str) -> PathBuf {
     match (out, outdir) {
         (Some(out), Some(outdir)) => {
-            eprintln!("wsspec: reports go to {} (--out), not to the spec file's outdir {outdir}", out.display());
+            say!("wsspec: reports go to {} (--out), not to the spec file's outdir {outdir}", out.display());
             out.to_path_buf()
         }
         (Some(out), None) => out.to_path_buf(),
@@ -136,15 +136,15 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
     let heading = format!("{} in {:.1} s", super::selection::plural(agent.results.len(), "case"), agent.seconds);
     let mut outcome = if summarize(agent.agent, &results, &heading, &gate) { Outcome::Failed } else { Outcome::Passed };
     for (id, error) in agent.errors {
-        eprintln!("  ERROR  {id:<9} {error}");
+        say!("  ERROR  {id:<9} {error}");
     }
     if !agent.errors.is_empty() {
-        eprintln!("  {} cases not run through wsspec's own fault (not counted against the target)", agent.errors.len());
+        say!("  {} cases not run through wsspec's own fault (not counted against the target)", agent.errors.len());
         outcome = outcome.max(Outcome::Incomplete);
     }
     if !agent.not_run.is_empty() {
         let why = agent.stopped.map(|s| format!(" ({s})")).unwrap_or_default();
-        eprintln!("  stopped: {} of {} cases ran{why}; {} not run", agent.results.len(), agent.selected, agent.not_run.len());
+        say!("  stopped: {} of {} cases ran{why}; {} not run", agent.results.len(), agent.selected, agent.not_run.len());
     }
     Ok(outcome)
 }
@@ -202,7 +202,7 @@ pub fn diff_stored(old: &Path, new: &Path, strict: bool) -> Result<Outcome, Stri
 /// completeness is unknown.
 fn check_complete(results: &StoredResults, problems: fn(&StoredResults) -> Vec<String>) -> bool {
     if !results.has_run_file {
-        eprintln!(
+        say!(
             "\nnote: {} has no {}: cannot tell whether its runs finished or which cases they selected",
             results.dir.display(),
             wsspec_reports::sink::RUN_FILE
@@ -210,9 +210,9 @@ fn check_complete(results: &StoredResults, problems: fn(&StoredResults) -> Vec<S
     }
     let problems = problems(results);
     if !problems.is_empty() {
-        eprintln!("\nINCOMPLETE: {} does not hold every result its runs selected", results.dir.display());
+        say!("\nINCOMPLETE: {} does not hold every result its runs selected", results.dir.display());
         for problem in &problems {
-            eprintln!("  {}", terminal_safe(problem));
+            say!("  {}", terminal_safe(problem));
         }
     }
     problems.is_empty()
@@ -236,7 +236,7 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
             .collect();
         let statuses: Vec<Status> = of_run.iter().map(|(agent, id, entry)| expectations.status(agent, id, entry, None)).collect();
         let count = |f: fn(&Status) -> bool| statuses.iter().filter(|s| f(s)).count();
-        eprintln!(
+        say!(
             "expectations {}: {} results as expected ({} of them accepted non-passes), {} unexpected, {} stale",
             path.display(),
             count(|s| !s.fails_run()),
@@ -245,20 +245,20 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
             count(|s| matches!(s, Status::Stale { .. })),
         );
         if args.update_expectations && outcome >= Outcome::Incomplete {
-            eprintln!("expectations: {} left unchanged: the run is interrupted or incomplete, so its results are not all there", path.display());
+            say!("expectations: {} left unchanged: the run is interrupted or incomplete, so its results are not all there", path.display());
         } else if args.update_expectations {
             let updated = expectations.updated(of_run);
             std::fs::write(path, updated.to_toml()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            eprintln!("expectations: wrote {} ({} entries); review the reasons before committing", path.display(), updated.entries.len());
+            say!("expectations: wrote {} ({} entries); review the reasons before committing", path.display(), updated.entries.len());
             // The results are now all expected; an incomplete or interrupted run stays so.
             if outcome == Outcome::Failed {
                 outcome = Outcome::Passed;
             }
         }
     }
-    eprintln!("HTML report: {}", out.join("index.html").display());
+    say!("HTML report: {}", out.join("index.html").display());
     if let Some(junit) = &args.junit {
-        eprintln!("JUnit: {}", junit.display());
+        say!("JUnit: {}", junit.display());
     }
     Ok(outcome)
 }
@@ -278,7 +278,7 @@ fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), Stri
     let unreadable =
         render(&results, |agent, id, entry, record| gate.status(agent, id, entry, record.map(CaseRecord::reason)), outputs).map_err(|e| e.to_string())?;
     if let Some(first) = unreadable.first() {
-        eprintln!(
+        say!(
             "wsspec: warning: {} case records could not be read, their pages show only the verdicts (first: {first})",
             unreadable.len()
         );
@@ -303,9 +303,9 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], headin
         *closes.entry(entry.behavior_close).or_default() += 1;
     }
     let counts = |pairs: Vec<(&str, usize)>| pairs.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
-    eprintln!("\n{}: {heading}", agent_name(agent));
-    eprintln!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
-    eprintln!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
+    say!("\n{}: {heading}", agent_name(agent));
+    say!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
+    say!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
     let mut failed = 0;
     for (id, entry, record) in results {
         let (label, why) = match gate.status(agent, id, entry, record.as_deref()) {
@@ -315,8 +315,8 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], headin
             Status::Passed | Status::Expected { .. } => continue,
         };
         failed += 1;
-        eprintln!("  {label} {:<9} {}: {}", terminal_safe(id), entry.verdicts(), terminal_safe(&why));
+        say!("  {label} {:<9} {}: {}", terminal_safe(id), entry.verdicts(), terminal_safe(&why));
     }
-    eprintln!("  {failed} failed");
+    say!("  {failed} failed");
     failed > 0
 }

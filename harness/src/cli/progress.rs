@@ -30,7 +30,7 @@ impl Progress {
             Self::Lines { done, total } => {
                 *done += 1;
                 let width = total.to_string().len();
-                eprintln!(
+                say!(
                     "[{done:>width$}/{total}] {:<9} {} / {} ({} ms)",
                     record.id,
                     record.behavior.as_str(),

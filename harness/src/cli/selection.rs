@@ -183,7 +183,7 @@ pub fn select(catalog: &Catalog, role: Role, spec: Option<Patterns>, args: &Sele
     }
     if let (Some(spec), true) = (&spec, narrows) {
         let of_spec = wsspec::catalog::select(catalog, role, std::slice::from_ref(spec)).map_err(|e| format!("the spec file: {e}"))?;
-        eprintln!("wsspec: --cases/--exclude narrow the spec file's selection: {} of its {} cases", selected.len(), of_spec.len());
+        say!("wsspec: --cases/--exclude narrow the spec file's selection: {} of its {} cases", selected.len(), of_spec.len());
     }
     Ok(selected)
 }

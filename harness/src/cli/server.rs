@@ -49,7 +49,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             let spec = spec::load(path)?;
             spec.selection.check_patterns(path, &catalog, Role::Server)?;
             if spec.selection.options.is_some() || spec.servers.iter().any(|s| s.options.is_some()) {
-                eprintln!("wsspec: note: Autobahn protocol `options` in {} are ignored; wsspec uses its own timeouts", path.display());
+                say!("wsspec: note: Autobahn protocol `options` in {} are ignored; wsspec uses its own timeouts", path.display());
             }
             let runs = spec.servers.iter().map(|s| Run { agent: s.agent().to_string(), url: Some(s.url.clone()), hostname: s.hostname.clone() }).collect();
             let selection = spec.selection;
@@ -92,7 +92,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let mut unreachable = Vec::new();
     for run in runs {
         if let Some(reason) = stop.reason() {
-            eprintln!("wsspec: {}: not run ({reason})", agent_name(&run.agent));
+            say!("wsspec: {}: not run ({reason})", agent_name(&run.agent));
             continue;
         }
         let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();
@@ -122,9 +122,9 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         let tls_line = options.tls.as_ref().filter(|_| target.secure).map(|c| c.describe());
         let config = RunConfig { agent: run.agent.clone(), target, options: options.clone() };
         let over = if args.http2 { ", over HTTP/2 (h2c)" } else { "" };
-        eprintln!("wsspec: {} against {} ({url}{over}), {} at a time", selection::plural(cases.len(), "case"), agent_name(&run.agent), options.jobs);
+        say!("wsspec: {} against {} ({url}{over}), {} at a time", selection::plural(cases.len(), "case"), agent_name(&run.agent), options.jobs);
         if let Some(line) = &tls_line {
-            eprintln!("wsspec: {line}");
+            say!("wsspec: {line}");
         }
         let mut progress = Progress::new(cases.len());
         let result = run_cases(&cases, &config, &sink, &stop, |r| progress.case_done(r)).await;
@@ -134,7 +134,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             // One server down must not cost the others their run: its cases are recorded as not run.
             Err(RunError::Unreachable { url, reason }) if several => {
                 let why = format!("cannot reach the target {url}: {reason}");
-                eprintln!("wsspec: {}: {why}; its {} were not run", agent_name(&run.agent), selection::plural(cases.len(), "case"));
+                say!("wsspec: {}: {why}; its {} were not run", agent_name(&run.agent), selection::plural(cases.len(), "case"));
                 let ids = cases.iter().map(|c| c.id.to_string()).collect();
                 sink.begin_agent(&run.agent, ids).and_then(|()| sink.end_agent(&run.agent, RunState::TargetFailed, Some(why))).map_err(|e| e.to_string())?;
                 unreachable.push(format!("{} ({url})", agent_name(&run.agent)));
@@ -159,16 +159,16 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         outcome = outcome.max(outputs::finish_agent(&results, &args.outputs)?);
         agents.push(run.agent.clone());
         if let Some(line) = tls_line {
-            eprintln!("  {line}");
+            say!("  {line}");
         }
         match &report.end {
             RunEnd::Complete => {}
             RunEnd::Interrupted(reason) => {
-                eprintln!("interrupted: {} of {} ran ({reason})", report.results.len(), selection::plural(cases.len(), "case"));
+                say!("interrupted: {} of {} ran ({reason})", report.results.len(), selection::plural(cases.len(), "case"));
                 outcome = outcome.max(Outcome::Interrupted);
             }
             RunEnd::TargetFailed(answer) => {
-                eprintln!(
+                say!(
                     "wsspec: {url} stopped opening WebSockets after {} of {} cases, the rest were not run: {answer}",
                     report.results.len(),
                     cases.len()
@@ -177,10 +177,10 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             }
         }
     }
-    eprintln!("Reports: {}", out.join("index.json").display());
+    say!("Reports: {}", out.join("index.json").display());
     let outcome = outputs::finish_run(&out, &agents, outcome, &args.outputs)?;
     if !unreachable.is_empty() {
-        eprintln!("wsspec: could not reach {}: their cases were not run", unreachable.join(", "));
+        say!("wsspec: could not reach {}: their cases were not run", unreachable.join(", "));
         return Ok(outcome.max(Outcome::Incomplete));
     }
     Ok(outcome)

@@ -119,7 +119,7 @@ pub fn load(path: &Path) -> Result<FuzzingClientSpec, String> {
         ));
     }
     for pattern in spec.selection.exclude_agent_cases.keys().filter(|p| !agents.iter().any(|a| full_match(p, a))) {
-        eprintln!(
+        say!(
             "wsspec: warning: {}: `exclude-agent-cases`: the agent pattern `{}` matches no server (agents: {}; a pattern matches a whole name); ignored",
             path.display(),
             terminal_safe(pattern),

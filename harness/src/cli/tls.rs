@@ -56,13 +56,13 @@ pub fn acceptor(listen_host: &str, cert_key: Option<(&Path, &Path)>, out: &Path)
     let names = certs::names_for(listen_host);
     match cert_key {
         Some((cert, key)) => {
-            eprintln!("wsspec: TLS with the certificate {}", cert.display());
+            say!("wsspec: TLS with the certificate {}", cert.display());
             Acceptor::from_files(cert, key, &names)
         }
         None => {
             let acceptor = Acceptor::throw_away(&names, out)?;
             if let Some(ca) = acceptor.ca_file() {
-                eprintln!("wsspec: TLS with a throw-away certificate for {}; the client must trust the CA {}", names.join(", "), ca.display());
+                say!("wsspec: TLS with a throw-away certificate for {}; the client must trust the CA {}", names.join(", "), ca.display());
             }
             Ok(acceptor)
         }
@@ -77,6 +77,6 @@ pub fn write_certificate(dir: &Path, names: &[String]) -> Result<(), String> {
         let path = dir.join(file);
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    eprintln!("wsspec: {}/cert.pem (key.pem) for {}, signed by the throw-away CA {}/ca.pem", dir.display(), names.join(", "), dir.display());
+    say!("wsspec: {}/cert.pem (key.pem) for {}, signed by the throw-away CA {}/ca.pem", dir.display(), names.join(", "), dir.display());
     Ok(())
 }
