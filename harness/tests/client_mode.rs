@@ -57,23 +57,7 @@ async fn run_client(cases: Vec<Case>, defect: Option<Defect>) -> BTreeMap<String
 #[tokio::test(flavor = "multi_thread")]
 async fn tungstenite_client_matches_the_baseline() {
     let records = run_client(client_cases(&["*"]), None).await;
-    let observed: BTreeMap<String, String> = records.iter().map(|(id, r)| (id.clone(), support::verdict_line(r))).collect();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/baselines/tungstenite-client.json");
-    if std::env::var_os("WSSPEC_BLESS").is_some() {
-        std::fs::write(&path, serde_json::to_string_pretty(&observed).unwrap() + "\n").unwrap();
-    }
-    let expected: BTreeMap<String, String> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let differences: Vec<String> = expected
-        .keys()
-        .chain(observed.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .filter(|id| expected.get(*id) != observed.get(*id))
-        .map(|id| {
-            let why = records.get(id).map(|r| format!(" ({}; {})", r.result, r.result_close)).unwrap_or_default();
-            format!("{id}: expected {:?}, got {:?}{why}", expected.get(id), observed.get(id))
-        })
-        .collect();
+    let differences = support::differences(&support::baseline("tungstenite-client.json", &records), &records);
     assert!(differences.is_empty(), "verdicts differ from the baseline:\n{}", differences.join("\n"));
 }
 

@@ -3,8 +3,6 @@
 //! section 12/13 case UNIMPLEMENTED, closed OK), and a broken deflate server caught by exactly the
 //! cases meant to catch it. `WSSPEC_BLESS=1 cargo test deflate_peers` rewrites the baseline.
 
-use std::{collections::BTreeMap, path::Path};
-
 use wsspec::peers::{
     deflate_reference::DeflateReferenceServer,
     faulty::{Defect, FaultyServer},
@@ -21,23 +19,10 @@ async fn ratchet_matches_its_deflate_baseline() {
     let server = DeflateReferenceServer::start().await.unwrap();
     let patterns: Vec<&str> = SAMPLED.iter().copied().chain(["20.*"]).collect();
     let records = support::run(&server.url(), &support::cases(&patterns)).await;
-    let observed: BTreeMap<String, String> = records.iter().map(|(id, r)| (id.clone(), support::verdict_line(r))).collect();
     for id in SAMPLED {
-        assert_eq!(observed[*id], "OK | OK | 1000", "{id}: {}", records[*id].result);
+        assert_eq!(support::verdict_line(&records[*id]), "OK | OK | 1000", "{id}: {}", records[*id].result);
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/baselines/ratchet-deflate.json");
-    if std::env::var_os("WSSPEC_BLESS").is_some() {
-        std::fs::write(&path, serde_json::to_string_pretty(&observed).unwrap() + "\n").unwrap();
-    }
-    let expected: BTreeMap<String, String> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let differences: Vec<String> = expected
-        .keys()
-        .chain(observed.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .filter(|id| expected.get(*id) != observed.get(*id))
-        .map(|id| format!("{id}: expected {:?}, got {:?} ({})", expected.get(id), observed.get(id), records.get(id).map_or("", |r| &r.result)))
-        .collect();
+    let differences = support::differences(&support::baseline("ratchet-deflate.json", &records), &records);
     assert!(differences.is_empty(), "verdicts differ from the baseline:\n{}", differences.join("\n"));
 }
 

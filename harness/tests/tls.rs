@@ -15,26 +15,6 @@ use wsspec_reports::{sink::Sink, CaseRecord};
 
 use crate::support;
 
-fn baseline(name: &str) -> BTreeMap<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/baselines").join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn differences(expected: &BTreeMap<String, String>, records: &BTreeMap<String, CaseRecord>) -> Vec<String> {
-    let observed: BTreeMap<String, String> = records.iter().map(|(id, r)| (id.clone(), support::verdict_line(r))).collect();
-    expected
-        .keys()
-        .chain(observed.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .filter(|id| expected.get(*id) != observed.get(*id))
-        .map(|id| {
-            let why = records.get(id).map(|r| format!(" ({}; {})", r.result, r.result_close)).unwrap_or_default();
-            format!("{id}: over ws:// {:?}, over wss:// {:?}{why}", expected.get(id), observed.get(id))
-        })
-        .collect()
-}
-
 fn acceptor() -> Acceptor {
     Acceptor::in_memory(&certs::names_for("127.0.0.1")).unwrap()
 }
@@ -55,7 +35,7 @@ async fn the_catalog_over_wss_matches_the_ws_baseline() {
     let sink = Sink::open(out.path()).unwrap();
     let mut records = BTreeMap::new();
     run_cases(&cases, &config, &sink, &Stop::new(), |r| drop(records.insert(r.id.clone(), r.clone()))).await.unwrap();
-    let diff = differences(&baseline("tungstenite.json"), &records);
+    let diff = support::differences(&support::baseline("tungstenite.json", &records), &records);
     assert!(diff.is_empty(), "verdicts over wss:// differ from ws://:\n{}", diff.join("\n"));
     let tls = records["1.1.1"].tls.as_deref().expect("the report names the TLS parameters");
     assert!(tls.starts_with("TLSv1_3, TLS13_") && tls.contains("ALPN http/1.1"), "{tls}");
@@ -93,7 +73,7 @@ async fn the_client_catalog_over_wss_matches_the_ws_baseline_and_a_verifying_cli
     let (server, records) = run_tls_client(&["*"], &connector, acceptor).await;
     assert!(server.missing("client").is_empty(), "every case has a result: {:?}", server.missing("client"));
     let (tls_cases, plain): (BTreeMap<_, _>, BTreeMap<_, _>) = records.into_iter().partition(|(id, _)| id.starts_with("17."));
-    let diff = differences(&baseline("tungstenite-client.json"), &plain);
+    let diff = support::differences(&support::baseline("tungstenite-client.json", &plain), &plain);
     assert!(diff.is_empty(), "verdicts over wss:// differ from ws://:\n{}", diff.join("\n"));
     let ids: Vec<&str> = tls_cases.keys().map(String::as_str).collect();
     assert_eq!(ids, ["17.1.1", "17.1.2", "17.1.3", "17.2.1", "17.3.1"]);

@@ -43,6 +43,31 @@ pub fn verdict_line(record: &CaseRecord) -> String {
     format!("{} | {} | {}", record.behavior.as_str(), record.behavior_close.as_str(), code)
 }
 
+/// The committed baseline `tests/baselines/NAME` (id → [`verdict_line`]); with `WSSPEC_BLESS` set,
+/// first rewritten from `records` (after a reviewed change).
+pub fn baseline(name: &str, records: &BTreeMap<String, CaseRecord>) -> BTreeMap<String, String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/baselines").join(name);
+    if std::env::var_os("WSSPEC_BLESS").is_some() {
+        let observed: BTreeMap<&String, String> = records.iter().map(|(id, r)| (id, verdict_line(r))).collect();
+        std::fs::write(&path, serde_json::to_string_pretty(&observed).unwrap() + "\n").unwrap();
+    }
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// One line per id whose verdict line in `records` is not the `expected` one (either side may lack
+/// it), with the record's reasons.
+pub fn differences(expected: &BTreeMap<String, String>, records: &BTreeMap<String, CaseRecord>) -> Vec<String> {
+    let observed: BTreeMap<&String, String> = records.iter().map(|(id, r)| (id, verdict_line(r))).collect();
+    let ids: std::collections::BTreeSet<&String> = expected.keys().chain(observed.keys().copied()).collect();
+    ids.into_iter()
+        .filter(|id| expected.get(*id) != observed.get(*id))
+        .map(|id| {
+            let why = records.get(id).map(|r| format!(" ({}; {})", r.result, r.result_close)).unwrap_or_default();
+            format!("{id}: expected {:?}, got {:?}{why}", expected.get(id), observed.get(id))
+        })
+        .collect()
+}
+
 /// Runs the `wsspec` command as CI would (plain progress lines): exit code, stdout, stderr.
 pub fn wsspec(args: &[&str]) -> (i32, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec")).args(args).env("CI", "1").output().expect("wsspec runs");
