@@ -4,12 +4,12 @@
 //! exit 2. Also the case-file bounds on what a case may send, and runs against a target that dies or
 //! a machine short of file descriptors.
 
-use std::{fs, path::Path, process::Command, time::Duration};
+use std::{fs, path::Path, process::Command};
 
 use tokio::net::TcpListener;
 use wsspec::peers::reference_server::ReferenceServer;
 
-use crate::support::wsspec;
+use crate::support::{self, wsspec};
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
@@ -117,18 +117,10 @@ fn update_expectations_leaves_the_file_after_an_interrupted_run() {
     let expect = out.path().join("expect.toml");
     let original = "[[expect]]\ncases = \"9.*\"\nbehavior = [\"FAILED\"]\nwhy = \"kept\"\n";
     fs::write(&expect, original).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_wsspec"))
-        .args(["server", "--out", out.path().join("r").to_str().unwrap(), "--jobs", "1"])
-        .args(["--expect", expect.to_str().unwrap(), "--update-expectations"])
-        .env("CI", "1")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let report = out.path().join("r");
+    let args = ["server", "--out", report.to_str().unwrap(), "--jobs", "1", "--expect", expect.to_str().unwrap(), "--update-expectations"];
+    let (code, stderr) = support::interrupted(&args);
+    assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("left unchanged: the run is interrupted or incomplete"), "{stderr}");
     assert_eq!(fs::read_to_string(&expect).unwrap(), original);
 }

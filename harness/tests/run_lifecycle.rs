@@ -10,7 +10,7 @@ use std::{
 use tokio::{io::{AsyncReadExt, AsyncWriteExt}, net::TcpListener};
 use wsspec::peers::reference_server::ReferenceServer;
 
-use crate::support::wsspec;
+use crate::support::{self, wsspec};
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
@@ -104,17 +104,8 @@ async fn a_target_that_dies_mid_run_ends_it_with_exit_2() {
 fn an_interrupted_run_says_so_and_its_folder_fails_report() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_wsspec"))
-        .args(["server", "--out", dir, "--jobs", "1"])
-        .env("CI", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let (code, stderr) = support::interrupted(&["server", "--out", dir, "--jobs", "1"]);
+    assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("interrupted: ") && stderr.contains(" cases ran (SIGINT received)"), "{stderr}");
     assert!(out.path().join("index.html").exists());
     let (code, _, stderr) = wsspec(&["report", dir]);

@@ -68,6 +68,22 @@ pub fn differences(expected: &BTreeMap<String, String>, records: &BTreeMap<Strin
         .collect()
 }
 
+/// Runs the `wsspec` command as CI would, sends it SIGINT 1.5 s in (a Ctrl-C mid-run) and waits:
+/// its exit code and stderr.
+pub fn interrupted(args: &[&str]) -> (Option<i32>, String) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(args)
+        .env("CI", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wsspec starts");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(sent.success(), "SIGINT sent");
+    let output = child.wait_with_output().expect("wsspec ends");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
 /// Runs the `wsspec` command as CI would (plain progress lines): exit code, stdout, stderr.
 pub fn wsspec(args: &[&str]) -> (i32, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec")).args(args).env("CI", "1").output().expect("wsspec runs");
