@@ -119,7 +119,7 @@ fn update_expectations_leaves_the_file_after_an_interrupted_run() {
     fs::write(&expect, original).unwrap();
     let report = out.path().join("r");
     let args = ["server", "--out", report.to_str().unwrap(), "--jobs", "1", "--expect", expect.to_str().unwrap(), "--update-expectations"];
-    let (code, stderr) = support::interrupted(&args);
+    let (code, stderr) = support::interrupted(&args, std::time::Duration::from_millis(1500));
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("left unchanged: the run is interrupted or incomplete"), "{stderr}");
     assert_eq!(fs::read_to_string(&expect).unwrap(), original);

@@ -104,7 +104,7 @@ async fn a_target_that_dies_mid_run_ends_it_with_exit_2() {
 fn an_interrupted_run_says_so_and_its_folder_fails_report() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
-    let (code, stderr) = support::interrupted(&["server", "--out", dir, "--jobs", "1"]);
+    let (code, stderr) = support::interrupted(&["server", "--out", dir, "--jobs", "1"], Duration::from_millis(1500));
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("interrupted: ") && stderr.contains(" cases ran (SIGINT received)"), "{stderr}");
     assert!(out.path().join("index.html").exists());
@@ -318,4 +318,20 @@ async fn exec_quotes_values_names_the_reported_agent_and_leaves_no_orphan() {
         let _ = Command::new("kill").args(["-KILL", &sleeper]).status();
     }
     assert!(!alive, "the client's child outlived the run");
+}
+
+/// Ctrl-C in client mode ends the client under test with the run (its process group is killed), so
+/// a case cut short by it is not run, never judged: 6.4.1 (about 1 s against the embedded client,
+/// which fails it fast) is in flight 0.7 s in.
+#[test]
+fn a_client_case_cut_short_by_an_interrupt_is_not_run_rather_than_failed() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let driver = format!("{} reference-client {{url}} --agent {{agent}}", env!("CARGO_BIN_EXE_wsspec"));
+    let (code, stderr) = support::interrupted(&["client", "--out", dir, "--cases", "6.4.1", "--exec", &driver], Duration::from_millis(700));
+    assert_eq!(code, Some(3), "{stderr}");
+    let index = out.path().join("index.json");
+    let judged = index.exists() && json(&index)["client"].get("6.4.1").is_some();
+    assert!(!judged, "the cut-short case was judged: {}\n{stderr}", std::fs::read_to_string(&index).unwrap_or_default());
+    assert!(stderr.contains("interrupted: 0 of 1 case ran"), "{stderr}");
 }

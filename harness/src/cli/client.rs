@@ -152,6 +152,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         on_refusal: Some(refusal_lines()),
     };
     let server = ClientTestServer::start(&listen, config).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    server.halt_on(&stop);
     let url = server.url();
 
     let mut finished = Finished { outcome: Outcome::Passed, agents: Vec::new(), selected: &selected, exclusions: &exclusions, expected: None };

@@ -101,6 +101,9 @@ struct State {
     stop: watch::Sender<bool>,
     /// Set by `close`: no new case starts.
     closing: AtomicBool,
+    /// Once raised (an interrupt), a case that ends is not judged: wsspec itself stops the client
+    /// under test (kills `--exec`'s group), so how the case ended says nothing of the client.
+    halt: std::sync::OnceLock<crate::engine::Stop>,
     tls: Option<tls::TlsState>,
 }
 
@@ -128,6 +131,7 @@ impl ClientTestServer {
             keys: Mutex::new(BTreeSet::new()),
             stop,
             closing: AtomicBool::new(false),
+            halt: std::sync::OnceLock::new(),
             tls,
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
@@ -214,6 +218,12 @@ impl ClientTestServer {
         self.state.ids.len()
     }
 
+    /// Cases that end once `stop` is raised are not run rather than judged (see [`State::record`]):
+    /// an interrupt ends the client under test with them.
+    pub fn halt_on(&self, stop: &crate::engine::Stop) {
+        let _ = self.state.halt.set(stop.clone());
+    }
+
     /// Waits, for at most `bound`, until no case is being played, so every result is recorded.
     pub async fn settle(&self, bound: Duration) {
         self.state.settle(None, bound).await;
@@ -271,7 +281,11 @@ impl State {
     }
 
     /// Records a judged result, or wsspec's own failure to run the case.
+    /// A case that ends after the halt was raised is left unrecorded, so it counts as not run.
     fn record(&self, agent: &str, case: &Case, outcome: Result<CaseRecord, String>) -> Result<(), ReportError> {
+        if self.halt.get().is_some_and(|stop| stop.reason().is_some()) {
+            return Ok(());
+        }
         match outcome {
             Ok(mut record) => {
                 if let Recorded::Error(error) = self.config.sink.record(&mut record)? {

@@ -68,16 +68,16 @@ pub fn differences(expected: &BTreeMap<String, String>, records: &BTreeMap<Strin
         .collect()
 }
 
-/// Runs the `wsspec` command as CI would, sends it SIGINT 1.5 s in (a Ctrl-C mid-run) and waits:
+/// Runs the `wsspec` command as CI would, sends it SIGINT `after` (a Ctrl-C mid-run) and waits:
 /// its exit code and stderr.
-pub fn interrupted(args: &[&str]) -> (Option<i32>, String) {
+pub fn interrupted(args: &[&str], after: std::time::Duration) -> (Option<i32>, String) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
         .args(args)
         .env("CI", "1")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("wsspec starts");
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(after);
     let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
     assert!(sent.success(), "SIGINT sent");
     let output = child.wait_with_output().expect("wsspec ends");
