@@ -106,3 +106,22 @@ fn the_cli_runs_each_section_over_its_own_transport() {
         assert!(stderr.contains("HTTP/2 over TLS") && stderr.lines().count() == 1, "{tls:?}: {stderr}");
     }
 }
+
+/// A server that accepts TCP and never speaks HTTP/2: the reason names the connection that never got
+/// ready (no SETTINGS, no answer to wsspec's PING), not a CONNECT that was never sent.
+#[tokio::test]
+async fn a_silent_server_is_named_as_never_ready_not_as_ignoring_the_connect() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let case = support::catalog().case("1.1.1").unwrap().clone();
+    let options = RunOptions { http2: true, timeout_scale: 0.2, ..RunOptions::default() };
+    let obs = wsspec::engine::run_case(&case, &Target::parse(&url).unwrap(), &options).await;
+    let reason = obs.open_error.expect("it never opened");
+    assert!(reason.starts_with("no HTTP/2 connection within") && reason.contains("PING"), "{reason}");
+}

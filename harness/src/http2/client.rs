@@ -134,7 +134,13 @@ pub async fn open(target: &Target, headers: &[(String, String)], options: &RunOp
             None
         }
         Err(_) => {
-            obs.open_error = Some(format!("no answer to the extended CONNECT within {:.1} s", wait.as_secs_f64()));
+            // No request recorded: the connection itself never got ready (no SETTINGS, or wsspec's
+            // PING unanswered), so no CONNECT was sent.
+            obs.open_error = Some(if obs.exchange.request.is_empty() {
+                format!("no HTTP/2 connection within {:.1} s: the server's SETTINGS and its answer to wsspec's PING did not come", wait.as_secs_f64())
+            } else {
+                format!("no answer to the extended CONNECT within {:.1} s", wait.as_secs_f64())
+            });
             None
         }
     }
