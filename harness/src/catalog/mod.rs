@@ -254,8 +254,17 @@ fn check_case(case: &Case) -> Result<(), (String, String)> {
     if case.tls.is_some() && case.roles != [Role::Client] {
         return Err(("roles".into(), "a case with a `tls` stimulus tests clients only: roles = [\"client\"]".into()));
     }
-    if case.deflate.is_some() && case.roles != [Role::Server] {
-        return Err(("deflate".into(), "permessage-deflate cases test servers for now: the case needs `roles = [\"server\"]`".into()));
+    if let Some(deflate) = &case.deflate {
+        if case.roles.contains(&Role::Server) && deflate.offer.trim().is_empty() {
+            return Err(("deflate.offer".into(), "a case that tests servers needs the offer wsspec sends".into()));
+        }
+        deflate.grants().map_err(|e| ("deflate.accept".into(), e))?;
+        if deflate.response.is_some() && case.roles != [Role::Client] {
+            return Err(("deflate.response".into(), "a crafted answer tests clients: the case needs `roles = [\"client\"]`".into()));
+        }
+        if deflate.negotiation != Negotiation::Required && case.roles != [Role::Server] {
+            return Err(("deflate.negotiation".into(), "`decline` and `optional` judge a server's answer: the case needs `roles = [\"server\"]`".into()));
+        }
     }
     let mut total: u64 = 0;
     for (i, step) in case.steps.iter().enumerate() {

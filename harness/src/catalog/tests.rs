@@ -242,6 +242,8 @@ fn deflate_families_match_autobahns_table() {
         let case = catalog.case(&expected.id).unwrap_or_else(|| panic!("{} is in the catalog", expected.id));
         assert_eq!(case.description(), expected.description, "{}", case.id);
         assert_eq!(case.deflate.as_ref().map(|d| d.offer.clone()), Some(expected.offer_header()), "{}", case.id);
+        assert_eq!(case.deflate.as_ref().map(|d| d.grants().unwrap()), Some(expected.accept.to_vec()), "{}: Autobahn's accept rule", case.id);
+        assert_eq!(case.roles, [crate::catalog::Role::Server, crate::catalog::Role::Client], "{}: both roles", case.id);
         assert_eq!(case.timeout, f64::from(expected.size.timeout_secs), "{}", case.id);
         let [step] = case.steps.as_slice() else { panic!("{}: one step", case.id) };
         let Action::Message(message) = &step.action else { panic!("{}: a message step", case.id) };
@@ -265,8 +267,18 @@ fn deflate_tables_and_compressed_messages_are_checked() {
     let compressed = r#"{ message = { opcode = "text", payload = "x", compressed = true } }"#;
     assert!(with("", compressed).unwrap_err().to_string().contains("needs the case's `deflate` table"));
     let offer = r#"deflate = { offer = "permessage-deflate" }"#;
-    assert!(with(offer, compressed).unwrap_err().to_string().contains("roles = [\"server\"]"));
+    assert!(with(offer, compressed).is_ok(), "both roles: the offer tests servers, the accept rule clients");
     assert!(with(&format!("{offer}\nroles = [\"server\"]"), compressed).is_ok());
+    let no_offer = with("deflate = {}", compressed).unwrap_err().to_string();
+    assert!(no_offer.contains("deflate.offer"), "{no_offer}");
+    assert!(with("deflate = {}\nroles = [\"client\"]", compressed).is_ok());
+    let accept = with("deflate = { accept = [\"client_max_window_bits=16\"] }\nroles = [\"client\"]", compressed).unwrap_err().to_string();
+    assert!(accept.contains("deflate.accept") && accept.contains("not a window size"), "{accept}");
+    let crafted = with(&format!("deflate = {{ offer = \"permessage-deflate\", response = \"two-elements\" }}"), compressed).unwrap_err().to_string();
+    assert!(crafted.contains("deflate.response") && crafted.contains("roles = [\"client\"]"), "{crafted}");
+    assert!(with("deflate = { response = { server-max-window-bits = \"=7\" } }\nroles = [\"client\"]", compressed).is_ok());
+    let decline = with("deflate = { negotiation = \"decline\" }\nroles = [\"client\"]", compressed).unwrap_err().to_string();
+    assert!(decline.contains("deflate.negotiation"), "{decline}");
     let bad = with(r#"deflate = { offer = "permessage-deflate", negotiation = "maybe" }"#, compressed).unwrap_err().to_string();
     assert!(bad.contains("deflate.negotiation"), "{bad}");
     let dataset = r#"{ message = { opcode = "text", payload = { dataset = "jpeg", len = 16 } } }"#;

@@ -1,8 +1,10 @@
 //! A `/runCase` connection: the client's opening request judged (§4.1: GET, HTTP/1.1, one `Host`,
 //! `Upgrade`, `Connection`, a fresh 16-byte key, version 13, nothing sent before the answer), the
 //! answer the case asks for (the conforming 101, or one crafted to test the client's checks), then
-//! the case played and recorded. A request that breaks a MUST is refused with a 400 that says why,
-//! and the case is FAILED with the RFC sentence rather than left MISSING.
+//! the case played and recorded. A permessage-deflate case answers the client's offer by the case's
+//! accept rule or with its crafted answer (RFC 7692 §7.1, see `engine::answer_offer`). A request
+//! that breaks a MUST is refused with a 400 that says why, and the case is FAILED with the RFC
+//! sentence rather than left MISSING.
 
 use std::{panic::AssertUnwindSafe, sync::Arc, time::{Duration, Instant}};
 
@@ -12,7 +14,7 @@ use tokio::{io::AsyncWriteExt, time::timeout};
 use super::{error_response, send_and_close, State};
 use crate::{
     catalog::{Role, TlsStimulus},
-    engine::{drive_case, report, runner, Observation, Transport},
+    engine::{answer_offer, drive_case, report, runner, Observation, Transport},
     handshake::{self, HandshakeError, Request, ResponseSpec},
 };
 
@@ -63,7 +65,8 @@ pub(super) async fn play(state: &Arc<State>, mut stream: Transport, index: usize
             Ok(report(&agent, case, obs))
         }
         Ok(key) => {
-            let answer = case.handshake.as_ref().and_then(|h| h.response.as_ref()).map_or_else(|| ResponseSpec::switching_protocols(&key), |def| def.response(&key));
+            let mut answer = case.handshake.as_ref().and_then(|h| h.response.as_ref()).map_or_else(|| ResponseSpec::switching_protocols(&key), |def| def.response(&key));
+            answer_offer(case, &opening.request, &mut answer, &mut obs);
             let bytes = answer.encode();
             obs.record_handshake(&opening.head, &bytes, answer.status, None);
             if write_chopped(&mut stream, &bytes, answer.chop).await.is_err() {

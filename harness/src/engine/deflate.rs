@@ -1,14 +1,24 @@
-//! permessage-deflate (RFC 7692) in a case, wsspec testing a server: the offer goes into the
-//! request, the server's answer is checked and what it agreed recorded in the observation, and the
-//! judge's rules for a declined or refused offer.
+//! permessage-deflate (RFC 7692) in a case. Testing a server: the offer goes into the request, the
+//! server's answer is checked and what it agreed recorded in the observation. Testing a client:
+//! its offer is answered by the case's accept rule (Autobahn's) or with a crafted answer
+//! (section 21). Then each direction's codec for the session, and the judge's rules for a declined
+//! or refused offer.
 
 use wsspec_reports::{Behavior, BehaviorClose};
 
-use super::{judge::Verdict, Observation};
+use super::{judge::Verdict, receiver::Extension, Observation};
 use crate::{
-    catalog::{Case, Negotiation},
-    extension::permessage_deflate::connection::negotiate,
-    handshake::RequestSpec,
+    catalog::{Case, Negotiation, Role},
+    extension::{
+        header,
+        permessage_deflate::{
+            connection::{negotiate, InflateOnReceive},
+            deflater::MessageDeflater,
+            params::Agreed,
+            server,
+        },
+    },
+    handshake::{Request, RequestSpec, ResponseSpec},
     rules::Violation,
 };
 
@@ -45,14 +55,70 @@ pub fn take_answer(case: &Case, obs: &mut Observation) {
     }
 }
 
+/// Testing a client: answers the offer in `request` as the case says, in `response` (the 101).
+/// With the case's accept rule, the first grant one of the client's valid offers can take is
+/// answered and `obs.deflate` records what each direction uses; no such offer declines the
+/// extension (the case is then UNIMPLEMENTED). A crafted answer is sent as built from the offer;
+/// one that does not apply to this client's offer goes unsent and `obs.deflate_unmet` says why.
+pub fn answer_offer(case: &Case, request: &Request, response: &mut ResponseSpec, obs: &mut Observation) {
+    let Some(deflate) = &case.deflate else { return };
+    let lines: Vec<&str> = request.headers.iter().filter(|(name, _)| name.eq_ignore_ascii_case(HEADER)).map(|(_, v)| v.as_str()).collect();
+    let elements = match lines.is_empty() {
+        true => Vec::new(),
+        false => header::parse_lines(lines).unwrap_or_else(|e| {
+            obs.log.event(format!("the client's Sec-WebSocket-Extensions is malformed ({e}): no offer to accept"));
+            Vec::new()
+        }),
+    };
+    if let Some(crafted) = &deflate.response {
+        match crafted.answer(&elements) {
+            Ok(answer) => {
+                obs.log.event(format!("crafted permessage-deflate answer: {}", answer.value));
+                response.headers.set(HEADER, &answer.value);
+                obs.deflate = answer.agreed;
+            }
+            Err(why) => {
+                obs.log.event(format!("the case does not apply to this client: {why}"));
+                obs.deflate_unmet = Some(why);
+            }
+        }
+        return;
+    }
+    let grants = deflate.grants().expect("checked when the catalog was loaded");
+    match server::accept(&elements, &grants) {
+        Some(accepted) => {
+            obs.log.event(format!("permessage-deflate accepted: {}", accepted.response));
+            response.headers.set(HEADER, &accepted.response.to_string());
+            obs.deflate = Some(Agreed::from(accepted.response));
+        }
+        None => obs.log.event("no offer of the client fits the case's accept rule: permessage-deflate declined"),
+    }
+}
+
+/// The session's codecs for what was agreed, `role` being what the target is: an inflater for the
+/// target's messages (its direction's parameters, at most `limit` octets each) and a deflater for
+/// wsspec's `compressed` messages (wsspec's direction, keeping its promises).
+pub fn codecs(agreed: Option<&Agreed>, role: Role, limit: usize) -> (Option<Box<dyn Extension>>, Option<MessageDeflater>) {
+    let Some(agreed) = agreed else { return (None, None) };
+    let (theirs, ours) = match role {
+        Role::Server => (agreed.server, agreed.client),
+        Role::Client => (agreed.client, agreed.server),
+    };
+    (Some(Box::new(InflateOnReceive::new(theirs, limit))), Some(MessageDeflater::new(ours)))
+}
+
 /// Whether the script may run: not when the answer was refused or a required extension declined
 /// (then wsspec closes at once, with the violation's code or 1000).
 pub fn may_play(case: &Case, obs: &Observation) -> bool {
-    obs.violation.is_none() && !declined_required(case, obs)
+    obs.violation.is_none() && !declined_required(case, obs) && obs.deflate_unmet.is_none()
 }
 
+/// A case that needs permessage-deflate runs without it. A crafted answer the client must fail on
+/// agrees on nothing by design.
 fn declined_required(case: &Case, obs: &Observation) -> bool {
-    case.deflate.as_ref().is_some_and(|d| d.negotiation == Negotiation::Required) && obs.deflate.is_none() && obs.open_error.is_none()
+    case.deflate.as_ref().is_some_and(|d| d.negotiation == Negotiation::Required && d.response.as_ref().is_none_or(|r| r.acceptable()))
+        && obs.deflate.is_none()
+        && obs.open_error.is_none()
 }
 
 /// The verdict for what the negotiation alone decides, `close` being the closing judged as usual:
@@ -72,16 +138,16 @@ pub fn judge(case: &Case, obs: &Observation, close: impl FnOnce() -> (BehaviorCl
             result_close: "The WebSocket never opened: there is no closing handshake to judge.".into(),
         });
     }
-    if declined_required(case, obs) && obs.violation.is_none() {
-        let (behavior_close, result_close) = close();
-        return Some(Verdict {
-            behavior: Behavior::Unimplemented,
-            behavior_close,
-            result: "The server declined permessage-deflate (no Sec-WebSocket-Extensions in its 101): the case needs it, so \
-                     it is UNIMPLEMENTED, as Autobahn reports it."
-                .into(),
-            result_close,
-        });
-    }
-    None
+    let unimplemented = match (&obs.deflate_unmet, obs.target_role) {
+        (Some(why), _) => format!("The case does not apply to this client: {why}. It is UNIMPLEMENTED."),
+        _ if !declined_required(case, obs) || obs.violation.is_some() => return None,
+        (None, Role::Server) => "The server declined permessage-deflate (no Sec-WebSocket-Extensions in its 101): the case needs it, so \
+                                 it is UNIMPLEMENTED, as Autobahn reports it."
+            .into(),
+        (None, Role::Client) => "The client offered no permessage-deflate that the case's accept rule takes (Autobahn's), so wsspec \
+                                 declined it: the case needs it, so it is UNIMPLEMENTED, as Autobahn reports it."
+            .into(),
+    };
+    let (behavior_close, result_close) = close();
+    Some(Verdict { behavior: Behavior::Unimplemented, behavior_close, result: unimplemented, result_close })
 }

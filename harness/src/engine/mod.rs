@@ -25,6 +25,7 @@ mod wire_log;
 
 pub use event::Event;
 pub use event_log::EventLog;
+pub(crate) use deflate::answer_offer;
 pub use judge::{judge, missed, Verdict};
 pub use observation::{HttpExchange, Observation};
 pub use opening::{judge_opening, run_opening, OpeningExpectation};

@@ -82,6 +82,9 @@ pub struct Observation {
     /// What permessage-deflate came to in the opening handshake, per direction (RFC 7692 §7.1);
     /// `None` when it was not offered or the target declined it.
     pub deflate: Option<Agreed>,
+    /// Testing a client: why the case's crafted permessage-deflate answer does not apply to the
+    /// client's offer (section 21); the case is then UNIMPLEMENTED.
+    pub deflate_unmet: Option<String>,
     /// What an HTTP/2 probe (section 22) found, or that the server lacks RFC 8441.
     pub http2: Option<crate::http2::probe::Finding>,
     pub duration: Duration,
@@ -114,6 +117,7 @@ impl Observation {
             timers_late: Duration::ZERO,
             target_role: Role::Server,
             deflate: None,
+            deflate_unmet: None,
             http2: None,
             duration: Duration::ZERO,
             log: WireLog::new(Instant::now()),

@@ -18,7 +18,7 @@ use super::{
     deflate,
     event::{CompiledAlternative, Event, Tracker},
     opening,
-    receiver::{Extension, Received, Receiver},
+    receiver::{Received, Receiver},
     script::{Op, Script},
     session_write::{log_tx_frame, write_some, Pending},
     transport::Transport,
@@ -28,7 +28,6 @@ use super::{
 };
 use crate::{
     catalog::{Case, Closer, Role},
-    extension::permessage_deflate::connection::{client_deflater, InflateOnReceive},
     frame::{parse_close_payload, CloseCode, FrameSpec, OpCode},
     handshake::{self, RequestSpec},
     rules::Violation,
@@ -93,10 +92,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     }
     let tls = obs.tls.is_some();
     let (reader, writer) = split(stream);
-    let inflate = obs.deflate.filter(|_| role == Role::Server).map(|agreed| {
-        Box::new(InflateOnReceive::for_server_messages(&agreed, options.max_message)) as Box<dyn Extension>
-    });
-    let deflater = obs.deflate.filter(|_| role == Role::Server).map(|agreed| client_deflater(&agreed));
+    let (inflate, deflater) = deflate::codecs(obs.deflate.as_ref(), role, options.max_message);
     let mut session = Session {
         tls,
         obs,

@@ -1,14 +1,12 @@
 //! permessage-deflate on an open connection, wsspec as the client: the offer's answer checked
 //! ([`negotiate`]), then the receiving side plugged into the engine's receiver as an
 //! [`Extension`] ([`InflateOnReceive`]: RSV1 on a data message's first frame, inflated at its
-//! final frame within the receiver's bound) and the sending side a [`MessageDeflater`] that keeps
-//! the promises wsspec made.
+//! final frame within the receiver's bound), in either role.
 
 use super::{
     client::{validate_response, ResponseError},
-    deflater::MessageDeflater,
     inflater::{InflateError, MessageInflater},
-    params::{Agreed, DeflateOffer, EXTENSION_NAME},
+    params::{Agreed, DeflateOffer, DirectionParams, EXTENSION_NAME},
 };
 use crate::{engine::receiver::Extension, extension::header, frame::OpCode, rules::Violation};
 
@@ -52,9 +50,10 @@ pub struct InflateOnReceive {
 }
 
 impl InflateOnReceive {
-    /// Inflates the server's messages, compressed under `agreed.server`, to at most `limit` octets each.
-    pub fn for_server_messages(agreed: &Agreed, limit: usize) -> Self {
-        Self { inflater: MessageInflater::new(agreed.server, limit as u64) }
+    /// Inflates the peer's messages, compressed under `theirs` (the direction the peer sends in),
+    /// to at most `limit` octets each.
+    pub fn new(theirs: DirectionParams, limit: usize) -> Self {
+        Self { inflater: MessageInflater::new(theirs, limit as u64) }
     }
 }
 
@@ -76,9 +75,4 @@ impl Extension for InflateOnReceive {
         })?;
         Ok(out)
     }
-}
-
-/// wsspec's compressor for its own messages to a server: the client direction of `agreed`.
-pub fn client_deflater(agreed: &Agreed) -> MessageDeflater {
-    MessageDeflater::new(agreed.client)
 }

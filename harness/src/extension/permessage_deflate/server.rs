@@ -18,6 +18,29 @@ pub struct Grant {
     pub client_max_window_bits: Option<WindowBits>,
 }
 
+impl Grant {
+    /// Reads a grant as a case file writes it: what the answer adds to the offer, `""` (nothing,
+    /// Autobahn's `accept1`), `client_no_context_takeover`, `client_max_window_bits=N`, or both
+    /// separated by `;`.
+    ///
+    /// # Errors
+    /// The part that is neither of the two parameters (or a repeated one, or bad window bits).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut grant = Grant::default();
+        for part in text.split(';').map(str::trim).filter(|part| !part.is_empty()) {
+            match part.split_once('=').map(|(name, value)| (name.trim(), value.trim())) {
+                None if part == "client_no_context_takeover" && !grant.client_no_context_takeover => grant.client_no_context_takeover = true,
+                Some(("client_max_window_bits", bits)) if grant.client_max_window_bits.is_none() => {
+                    grant.client_max_window_bits =
+                        Some(WindowBits::parse(bits).ok_or_else(|| format!("'{bits}' is not a window size of 8 to 15"))?);
+                }
+                _ => return Err(format!("'{part}' is not client_no_context_takeover or client_max_window_bits=N (once each)")),
+            }
+        }
+        Ok(grant)
+    }
+}
+
 const fn grant(client_no_context_takeover: bool, bits: u8) -> Grant {
     Grant {
         client_no_context_takeover,
