@@ -10,6 +10,8 @@ mod browser;
 mod broken_servers;
 // permessage-deflate: the ratchet reference, tungstenite without deflate, a broken deflate server.
 mod deflate_peers;
+// permessage-deflate testing clients: the ratchet client, tungstenite without deflate, broken deflate clients.
+mod deflate_clients;
 // Testing clients: the URL protocol, the tungstenite client baseline, broken clients.
 mod client_mode;
 // The `wsspec` command: exit codes, listing, selection, spec files, bad input.

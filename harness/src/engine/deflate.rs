@@ -18,7 +18,7 @@ use crate::{
             server,
         },
     },
-    handshake::{Request, RequestSpec, ResponseSpec},
+    handshake::{HandshakeError, Request, RequestSpec, ResponseSpec},
     rules::Violation,
 };
 
@@ -53,6 +53,18 @@ pub fn take_answer(case: &Case, obs: &mut Observation) {
             obs.violation.get_or_insert(Violation::DeflateAnswer { reason });
         }
     }
+}
+
+/// Whether the server answered 101 but its `Sec-WebSocket-Extensions` broke the handshake rules
+/// (repeated, empty, an extension not offered, RFC 6455 §4.1, §9.1, §11.3.2): the server broke a
+/// MUST in this case, which is FAILED with the rule named; it does not show a target that cannot
+/// open WebSockets, so the run goes on.
+pub fn extensions_answer_broken(obs: &Observation) -> bool {
+    obs.exchange.status == Some(101)
+        && matches!(
+            &obs.exchange.error,
+            Some(HandshakeError::Repeated(HEADER) | HandshakeError::Empty(HEADER) | HandshakeError::NotOffered { name: HEADER, .. })
+        )
 }
 
 /// Testing a client: answers the offer in `request` as the case says, in `response` (the 101).
