@@ -10,6 +10,9 @@
 #   websockets-tls, ws-tls   the same servers over wss:// (a certificate from
 #                `wsspec tls-cert`, verified with --ca); their results must
 #                equal the plain agents' (expected/websockets.json, ws.json)
+#   websockets-deflate, ws-deflate   the same servers with permessage-deflate
+#                on (`--deflate`: each library's defaults), the whole catalog
+#                including 12.x, 13.x and 20.x
 # Client agents (wsspec is the server):
 #   websockets-client   Python websockets, interop/websockets_client.py
 #   ws-client           Node ws, interop/ws_client.js
@@ -19,7 +22,7 @@
 # Optional server agent (only when named; not in `servers` nor the default):
 #   hypercorn-h2 Python Hypercorn (RFC 8441), interop/hypercorn_echo.py, run
 #                with `wsspec server --http2` (WebSocket over HTTP/2, h2c)
-# Default: all eight (servers first); `servers` and `clients` select a group.
+# Default: all ten (servers first); `servers` and `clients` select a group.
 #
 # For each server agent it:
 #   1. installs the pinned packages into .interop/ (skipped when up to date),
@@ -63,7 +66,7 @@ CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
 NPM=${NPM:-npm}
-SERVER_AGENTS=(websockets ws websockets-tls ws-tls)
+SERVER_AGENTS=(websockets ws websockets-tls ws-tls websockets-deflate ws-deflate)
 CLIENT_AGENTS=(websockets-client ws-client websockets-client-tls ws-client-tls)
 ALL_AGENTS=("${SERVER_AGENTS[@]}" "${CLIENT_AGENTS[@]}")
 
@@ -73,7 +76,7 @@ for arg in "$@"; do
   case $arg in
     --update) update=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    websockets | ws | websockets-client | ws-client | websockets-tls | ws-tls | websockets-client-tls | ws-client-tls | hypercorn-h2) agents+=("$arg") ;;
+    websockets | ws | websockets-client | ws-client | websockets-tls | ws-tls | websockets-client-tls | ws-client-tls | websockets-deflate | ws-deflate | hypercorn-h2) agents+=("$arg") ;;
     servers) agents+=("${SERVER_AGENTS[@]}") ;;
     clients) agents+=("${CLIENT_AGENTS[@]}") ;;
     *) echo "run.sh: unknown argument '$arg' (agents: ${ALL_AGENTS[*]}, servers, clients)" >&2; exit 2 ;;
@@ -195,6 +198,12 @@ start_server() {
       NODE_PATH=$STATE/node/node_modules "$NODE" "$HERE/ws_echo.js" 0 "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$out" 2>"$err" &
       ready=tcp_probe
       ;;
+    websockets-deflate)
+      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/websockets_echo.py" --deflate 0 >"$out" 2>"$err" &
+      ;;
+    ws-deflate)
+      NODE_PATH=$STATE/node/node_modules "$NODE" "$HERE/ws_echo.js" --deflate 0 >"$out" 2>"$err" &
+      ;;
     hypercorn-h2)
       PYTHONPATH=$STATE/python "$PYTHON" "$HERE/hypercorn_echo.py" >"$out" 2>"$err" &
       ;;
@@ -248,8 +257,8 @@ need_python=0
 need_node=0
 for agent in "${agents[@]}"; do
   case $agent in
-    websockets | websockets-client | websockets-tls | websockets-client-tls | hypercorn-h2) need_python=1 ;;
-    ws | ws-client | ws-tls | ws-client-tls) need_node=1 ;;
+    websockets | websockets-client | websockets-tls | websockets-client-tls | websockets-deflate | hypercorn-h2) need_python=1 ;;
+    ws | ws-client | ws-tls | ws-client-tls | ws-deflate) need_node=1 ;;
   esac
 done
 for tool in timeout sha256sum "$PYTHON"; do
@@ -359,9 +368,12 @@ for agent in "${agents[@]}"; do
       start_server "$agent"
       transport=()
       [[ $agent != *-h2 ]] || transport=(--http2)
-      # permessage-deflate (12.x, 13.x, 20.x) is not part of interop yet: its expected results
-      # against these peers are still to be written, and 12.x/13.x alone take minutes per peer.
-      deflate=(--exclude '12.*' '13.*' '20.*')
+      # Every agent runs the whole catalog, permessage-deflate (12.x, 13.x, 20.x) included:
+      # against the servers without compression the 216 Autobahn ids must be UNIMPLEMENTED
+      # with a clean close. Over HTTP/2 wsspec does not negotiate it yet and leaves those
+      # sections out itself; they stay excluded there so hypercorn-h2's file is unchanged.
+      deflate=()
+      [[ $agent != *-h2 ]] || deflate=(--exclude '12.*' '13.*' '20.*')
       t=$(now)
       url="ws://127.0.0.1:$PORT" tls=()
       # Over TLS: the same agent name and expected file as over ws://, so the
