@@ -1,9 +1,11 @@
 """Echo server built on Python `websockets` (asyncio API), the interop target "websockets".
 
-Usage: websockets_echo.py [PORT] [CERT KEY]
+Usage: websockets_echo.py [--deflate] [PORT] [CERT KEY]
 
 With CERT and KEY (PEM files) it serves wss:// (an ssl context), the interop
-target "websockets-tls".
+target "websockets-tls". With --deflate it negotiates permessage-deflate
+(RFC 7692) with websockets' own defaults, the interop target
+"websockets-deflate".
 
 Listens on 127.0.0.1:PORT (default 0 = a free port chosen by the OS) and prints
 the port actually bound as the first line of stdout, once the socket accepts
@@ -17,6 +19,11 @@ Configured the way a user running the Autobahn 9.x (limits) cases would:
   message in 64-byte frames, i.e. exactly 65,536 frames. websockets reads
   this variable once, at import time, so it is set before the import below;
 - compression None: no permessage-deflate, sections 12/13 are UNIMPLEMENTED;
+  with --deflate, compression "deflate" (the library's default): websockets
+  17.4 then accepts an offer as `enable_server_permessage_deflate` configures
+  it, server_max_window_bits=12 and client_max_window_bits=12 (the latter only
+  when the client offered it), memLevel 5, context takeover in both
+  directions unless the offer asks otherwise; every message is compressed;
 - ping_interval None: no keepalive pings, which would otherwise appear as
   unexpected events in any case running longer than 20 s.
 """
@@ -49,7 +56,7 @@ async def echo(ws):
         pass
 
 
-async def main(port, cert=None, key=None):
+async def main(port, cert=None, key=None, deflate=False):
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
 
@@ -69,7 +76,7 @@ async def main(port, cert=None, key=None):
         echo,
         "127.0.0.1",
         port,
-        compression=None,
+        compression="deflate" if deflate else None,
         max_size=MAX_SIZE,
         ping_interval=None,
         ssl=context,
@@ -81,6 +88,9 @@ async def main(port, cert=None, key=None):
 
 
 if __name__ == "__main__":
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    tls = sys.argv[2:4] if len(sys.argv) > 3 else []
-    sys.exit(asyncio.run(main(port, *tls)))
+    args = sys.argv[1:]
+    deflate = "--deflate" in args
+    args = [a for a in args if a != "--deflate"]
+    port = int(args[0]) if args else 0
+    cert, key = args[1:3] if len(args) > 2 else (None, None)
+    sys.exit(asyncio.run(main(port, cert, key, deflate)))

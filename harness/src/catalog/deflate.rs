@@ -57,4 +57,16 @@ pub enum Negotiation {
     Decline,
     /// A valid offer: accepting it (with an answer that follows §7.1) and declining it are both OK.
     Optional,
+    /// A list whose first offer is invalid and whose later one is valid: the server MUST decline
+    /// the invalid one (RFC 7692 §7.1) and may accept the valid one or decline it too (both OK).
+    /// Refusing the whole handshake is NON-STRICT, the same deviation as under `Decline`.
+    Fallback,
+}
+
+impl Negotiation {
+    /// Whether a refused handshake (a status other than 101) is the NON-STRICT "refused instead of
+    /// declined" verdict rather than a failure to open: the offer holds an invalid element.
+    pub fn refusal_is_non_strict(self) -> bool {
+        matches!(self, Negotiation::Decline | Negotiation::Fallback)
+    }
 }

@@ -134,18 +134,19 @@ fn declined_required(case: &Case, obs: &Observation) -> bool {
 }
 
 /// The verdict for what the negotiation alone decides, `close` being the closing judged as usual:
-/// a required extension declined is UNIMPLEMENTED (Autobahn's rule); an invalid offer refused with
-/// a status other than 101 is NON-STRICT (declining means opening without the extension).
+/// a required extension declined is UNIMPLEMENTED (Autobahn's rule); an offer holding an invalid
+/// element refused with a status other than 101 is NON-STRICT (declining means opening without the
+/// extension, or with a later valid offer).
 pub fn judge(case: &Case, obs: &Observation, close: impl FnOnce() -> (BehaviorClose, String)) -> Option<Verdict> {
     let deflate = case.deflate.as_ref()?;
-    if deflate.negotiation == Negotiation::Decline && obs.exchange.status.is_some_and(|s| s != 101) {
+    if deflate.negotiation.refusal_is_non_strict() && obs.exchange.status.is_some_and(|s| s != 101) {
         let status = obs.exchange.status.expect("checked");
         return Some(Verdict {
             behavior: Behavior::NonStrict,
             behavior_close: BehaviorClose::Informational,
             result: format!(
                 "The server refused the whole handshake with status {status} instead of declining the invalid offer, i.e. \
-                 opening without permessage-deflate (RFC 7692 7.1: the server MUST decline it)."
+                 opening without it (RFC 7692 7.1: the server MUST decline it)."
             ),
             result_close: "The WebSocket never opened: there is no closing handshake to judge.".into(),
         });

@@ -240,7 +240,7 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     // handshake case (sections 18, 19) sends a request made to be refused. But a TCP connect that
     // failed (nothing was sent) says the target is gone, whatever the case.
     let unreached = obs.open_error.is_some() && obs.exchange.request.is_empty() && obs.http2.is_none();
-    let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation == crate::catalog::Negotiation::Decline)
+    let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation.refusal_is_non_strict())
         || super::deflate::extensions_answer_broken(&obs);
     let open_failure = obs.open_error.as_ref().filter(|_| !refusable || unreached).map(|error| describe_open_failure(error, &obs.exchange.response));
     Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure, unreached }
