@@ -176,8 +176,17 @@ impl PayloadStream<'_> {
             Source::Borrowed(bytes) => out.copy_from_slice(&bytes[self.pos..self.pos + out.len()]),
             Source::Owned(bytes) => out.copy_from_slice(&bytes[self.pos..self.pos + out.len()]),
             Source::Pattern(unit) => {
-                for (i, b) in out.iter_mut().enumerate() {
+                // One period from the current phase, then the filled part doubled: every copy
+                // starts at a multiple of the period, so it stays in phase.
+                let first = unit.len().min(out.len());
+                for (i, b) in out[..first].iter_mut().enumerate() {
                     *b = unit[(self.pos + i) % unit.len()];
+                }
+                let mut filled = first;
+                while filled < out.len() {
+                    let n = filled.min(out.len() - filled);
+                    out.copy_within(..n, filled);
+                    filled += n;
                 }
             }
             Source::Random { rng, block, used } => {
