@@ -3,7 +3,8 @@
 # same local server in one run, and reports what issue-level goals are stated in:
 #   - wall time of the 301 Autobahn cases of sections 1-7, 9, 10 (Autobahn, then wsspec, same server);
 #   - peak RSS (`/usr/bin/time -v`) and report-folder size of each run;
-#   - peak RSS of a whole-catalog wsspec run (every section, default --jobs) against the external server;
+#   - peak RSS of a whole-catalog wsspec run (every section, default --jobs and --jobs 1) against the
+#     external server (memory must not grow with message size nor with --jobs: payloads are streamed);
 #   - with --fuzz SECONDS: fuzz/bench.sh (libFuzzer exec/s per target, network-fuzzer sequences/s).
 #
 #   bench/run.sh [--runs N] [--no-autobahn] [--fuzz SECONDS]
@@ -97,6 +98,7 @@ for run in $(seq "$runs"); do
   measure "wsspec (301 cases)" "$run" "$STATE/wsspec" "$WSSPEC" server @URL@ --agent ref --out "$STATE/wsspec" --cases "${SECTIONS[@]}"
   measure "wsspec --jobs 1 (301 cases)" "$run" "$STATE/wsspec1" "$WSSPEC" server @URL@ --agent ref --out "$STATE/wsspec1" --jobs 1 --cases "${SECTIONS[@]}"
   measure "wsspec (whole catalog)" "$run" "$STATE/wsspec-all" "$WSSPEC" server @URL@ --agent ref --out "$STATE/wsspec-all"
+  measure "wsspec --jobs 1 (whole catalog)" "$run" "$STATE/wsspec-all1" "$WSSPEC" server @URL@ --agent ref --out "$STATE/wsspec-all1" --jobs 1
 done
 
 echo

@@ -362,6 +362,13 @@ impl FrameDef {
 
     /// The wire frame, with a mask key chosen for `role` unless the case fixes one.
     pub fn to_spec(&self, role: Role) -> FrameSpec {
+        FrameSpec { declared_length: self.declared_length, payload: self.payload.bytes(), ..self.header_spec(role) }
+    }
+
+    /// The wire frame without its payload, for a frame whose payload is generated as it is
+    /// written: `declared_length` always set (to the payload's length unless the case makes it
+    /// lie), so the header encodes as the whole frame's would.
+    pub fn header_spec(&self, role: Role) -> FrameSpec {
         let mask = match (&self.mask, role) {
             (MaskDef::None, _) | (MaskDef::RoleDefault, Role::Client) => None,
             (MaskDef::Key(key), _) => Some(*key),
@@ -373,8 +380,8 @@ impl FrameDef {
             opcode: self.opcode,
             mask,
             length_encoding: self.length_encoding,
-            declared_length: self.declared_length,
-            payload: self.payload.bytes(),
+            declared_length: Some(self.declared_length.unwrap_or(self.payload.len() as u64)),
+            payload: Vec::new(),
         }
     }
 }
@@ -482,10 +489,24 @@ impl MessageDef {
 
     /// The ranges of each frame of a payload of `len` octets (a compressed one, a data set slice).
     pub fn fragments_of(&self, len: usize) -> Vec<std::ops::Range<usize>> {
+        (0..self.fragment_count(len)).map(|i| self.fragment(i, len)).collect()
+    }
+
+    /// How many frames a payload of `len` octets is sent in.
+    pub fn fragment_count(&self, len: usize) -> usize {
         match (self.frames, self.frame_size) {
-            (_, Some(size)) => (0..len.div_ceil(size).max(1)).map(|i| i * size..((i + 1) * size).min(len)).collect(),
-            (Some(n), _) => (0..n).map(|i| i * len / n..(i + 1) * len / n).collect(),
-            (None, None) => vec![0..len],
+            (_, Some(size)) => len.div_ceil(size).max(1),
+            (Some(n), _) => n,
+            (None, None) => 1,
+        }
+    }
+
+    /// The range of frame `i` (below [`Self::fragment_count`]) of a payload of `len` octets.
+    pub fn fragment(&self, i: usize, len: usize) -> std::ops::Range<usize> {
+        match (self.frames, self.frame_size) {
+            (_, Some(size)) => i * size..((i + 1) * size).min(len),
+            (Some(n), _) => i * len / n..(i + 1) * len / n,
+            (None, None) => 0..len,
         }
     }
 }

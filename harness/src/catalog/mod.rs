@@ -23,7 +23,7 @@ pub use case::*;
 pub use deflate::{DeflateDef, Negotiation};
 pub use handshake::{HandshakeDef, HeadDef, NameCase, StatusSet};
 pub use http2::{H2RequestDef, Http2Def, Probe};
-pub use payload::{sha1_of, Payload, MAX_PAYLOAD};
+pub use payload::{sha1_of, Payload, PayloadStream, MAX_PAYLOAD, STREAM_CHUNK};
 pub use select::{case_matches, full_match, names_autobahn_deflate, select, AgentExclusions, Patterns, SelectError};
 
 /// The largest case file read, in bytes (4 MiB: the built-in files are under 32 KiB, a fuzz-written

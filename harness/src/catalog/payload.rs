@@ -1,7 +1,11 @@
 //! Payloads as the catalog writes them: text, hex, a repeated pattern, or seeded random bytes. Big
 //! ones are generated on demand and compared by digest, never kept twice.
 
-use std::fmt;
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Arc, Mutex, OnceLock},
+};
 
 use rand::{rngs::StdRng, RngCore, SeedableRng};
 use serde::{de, Deserialize, Deserializer};
@@ -65,13 +69,183 @@ impl Payload {
         }
     }
 
+    /// The payload's bytes in order, generated a chunk at a time (a data set payload: its first
+    /// slice).
+    pub fn stream(&self) -> PayloadStream<'_> {
+        let len = self.len();
+        let source = match self {
+            Self::Bytes(b) => Source::Borrowed(b),
+            Self::Pattern { unit, .. } => Source::Pattern(unit),
+            Self::Random { seed, .. } => Source::Random { rng: Box::new(StdRng::seed_from_u64(*seed)), block: [0; RANDOM_BLOCK], used: RANDOM_BLOCK },
+            Self::Slices { .. } => Source::Owned(self.bytes().into()),
+        };
+        PayloadStream { source, len, pos: 0 }
+    }
+
+    /// The SHA-1 of the payload, computed a chunk at a time; the digests of big generated payloads
+    /// are cached for the whole run, so a case expecting the same 16 MiB echo (or 1,000 of them)
+    /// generates it once.
     pub fn sha1(&self) -> [u8; 20] {
-        sha1_of(&self.bytes())
+        let key = match self {
+            Self::Pattern { unit, len } if *len > CACHE_FROM => Some(DigestKey::Pattern(unit.clone(), *len)),
+            Self::Random { len, seed } if *len > CACHE_FROM => Some(DigestKey::Random(*seed, *len)),
+            _ => None,
+        };
+        let Some(key) = key else { return self.stream().sha1() };
+        let cache = DIGESTS.get_or_init(Default::default);
+        if let Some(digest) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return *digest;
+        }
+        let digest = self.stream().sha1();
+        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_DIGESTS {
+            cache.clear();
+        }
+        cache.insert(key, digest);
+        digest
     }
 }
 
 pub fn sha1_of(data: &[u8]) -> [u8; 20] {
     Sha1::digest(data).into()
+}
+
+/// Payloads over this many bytes have their digest cached (64 KiB).
+const CACHE_FROM: usize = 64 << 10;
+/// Digests cached at most; the cache starts over past it (a catalog has a few dozen big payloads).
+const MAX_CACHED_DIGESTS: usize = 1024;
+/// Bytes of a seeded random payload generated at a time when a read stops inside a block.
+const RANDOM_BLOCK: usize = 64;
+/// The chunk a payload is generated in when it is digested whole (64 KiB).
+pub const STREAM_CHUNK: usize = 64 << 10;
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum DigestKey {
+    Pattern(Vec<u8>, usize),
+    Random(u64, usize),
+}
+
+static DIGESTS: OnceLock<Mutex<HashMap<DigestKey, [u8; 20]>>> = OnceLock::new();
+
+/// A payload generated in order, a read at a time, never held whole: what a streamed frame's
+/// payload comes from. Reads of any sizes give the same bytes as [`Payload::bytes`].
+#[derive(Clone)]
+pub struct PayloadStream<'a> {
+    source: Source<'a>,
+    /// The payload's length in bytes.
+    len: usize,
+    /// Bytes generated so far.
+    pos: usize,
+}
+
+impl fmt::Debug for PayloadStream<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PayloadStream({} of {} bytes generated)", self.pos, self.len)
+    }
+}
+
+#[derive(Clone)]
+enum Source<'a> {
+    Borrowed(&'a [u8]),
+    /// Shared, so a preview (a clone of the stream) costs no copy.
+    Owned(Arc<[u8]>),
+    Pattern(&'a [u8]),
+    /// `StdRng` fills whole 32-bit words, so a read stopping inside a word would lose the rest of
+    /// it: reads that are not whole blocks go through `block`, of which `used` bytes are taken.
+    Random { rng: Box<StdRng>, block: [u8; RANDOM_BLOCK], used: usize },
+}
+
+impl PayloadStream<'static> {
+    /// A stream over bytes already built (a compressed message, a data set slice).
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        Self { len: bytes.len(), source: Source::Owned(bytes.into()), pos: 0 }
+    }
+}
+
+impl PayloadStream<'_> {
+    /// Bytes not generated yet.
+    pub fn remaining(&self) -> usize {
+        self.len - self.pos
+    }
+
+    /// Generates the next `out.len()` bytes into `out`. Panics if fewer remain: callers take a
+    /// payload's bytes by its length.
+    pub fn read(&mut self, out: &mut [u8]) {
+        assert!(out.len() <= self.remaining(), "read past the end of a payload");
+        match &mut self.source {
+            Source::Borrowed(bytes) => out.copy_from_slice(&bytes[self.pos..self.pos + out.len()]),
+            Source::Owned(bytes) => out.copy_from_slice(&bytes[self.pos..self.pos + out.len()]),
+            Source::Pattern(unit) => {
+                // One period from the current phase, then the filled part doubled: every copy
+                // starts at a multiple of the period, so it stays in phase.
+                let first = unit.len().min(out.len());
+                for (i, b) in out[..first].iter_mut().enumerate() {
+                    *b = unit[(self.pos + i) % unit.len()];
+                }
+                let mut filled = first;
+                while filled < out.len() {
+                    let n = filled.min(out.len() - filled);
+                    out.copy_within(..n, filled);
+                    filled += n;
+                }
+            }
+            Source::Random { rng, block, used } => {
+                let mut filled = 0;
+                while filled < out.len() {
+                    if *used < RANDOM_BLOCK {
+                        let n = (RANDOM_BLOCK - *used).min(out.len() - filled);
+                        out[filled..filled + n].copy_from_slice(&block[*used..*used + n]);
+                        *used += n;
+                        filled += n;
+                    } else if out.len() - filled >= RANDOM_BLOCK {
+                        let whole = (out.len() - filled) / 4 * 4;
+                        rng.fill_bytes(&mut out[filled..filled + whole]);
+                        filled += whole;
+                    } else {
+                        rng.fill_bytes(block);
+                        *used = 0;
+                    }
+                }
+            }
+        }
+        self.pos += out.len();
+    }
+
+    /// Moves past the next `n` bytes (at most what remains); a seeded random payload generates them.
+    pub fn skip(&mut self, n: usize) {
+        let n = n.min(self.remaining());
+        match self.source {
+            Source::Random { .. } => {
+                let mut scratch = vec![0; STREAM_CHUNK.min(n)];
+                let mut left = n;
+                while left > 0 {
+                    let k = left.min(scratch.len());
+                    self.read(&mut scratch[..k]);
+                    left -= k;
+                }
+            }
+            _ => self.pos += n,
+        }
+    }
+
+    /// The next `n` bytes (at most what remains), the stream left where it is: a preview.
+    pub fn peek(&self, n: usize) -> Vec<u8> {
+        let mut out = vec![0; n.min(self.remaining())];
+        self.clone().read(&mut out);
+        out
+    }
+
+    /// The SHA-1 of the rest of the payload, generated [`STREAM_CHUNK`] bytes at a time.
+    pub fn sha1(mut self) -> [u8; 20] {
+        let mut hasher = Sha1::new();
+        let mut chunk = vec![0; STREAM_CHUNK.min(self.remaining())];
+        while self.remaining() > 0 {
+            let n = chunk.len().min(self.remaining());
+            self.read(&mut chunk[..n]);
+            hasher.update(&chunk[..n]);
+        }
+        hasher.finalize().into()
+    }
 }
 
 /// How a payload prints in reports: text if it is short UTF-8, otherwise a description.

@@ -284,3 +284,33 @@ fn deflate_tables_and_compressed_messages_are_checked() {
     let dataset = r#"{ message = { opcode = "text", payload = { dataset = "jpeg", len = 16 } } }"#;
     assert!(with("", dataset).unwrap_err().to_string().contains("expected json, bitmap, prose, html, pdf"));
 }
+
+/// A payload streamed in reads of any size is [`Payload::bytes`], and its streamed digest the
+/// digest of those bytes (a seeded random payload too, whose generator fills whole words).
+#[test]
+fn streamed_payloads_are_the_payloads_bytes() {
+    let payloads = [
+        Payload::Pattern { unit: b"BAsd7&jh23".to_vec(), len: 200_003 },
+        Payload::Random { len: 100_001, seed: 7 },
+        Payload::Random { len: 70_000, seed: 0 },
+        Payload::Bytes(b"hello".to_vec()),
+    ];
+    for payload in &payloads {
+        let whole = payload.bytes();
+        for read in [1, 3, 64, 65, 1000, 65_536] {
+            let mut stream = payload.stream();
+            let mut out = Vec::new();
+            while stream.remaining() > 0 {
+                let mut piece = vec![0; read.min(stream.remaining())];
+                stream.read(&mut piece);
+                out.extend(piece);
+            }
+            assert!(out == whole, "{payload}: reads of {read}");
+        }
+        let mut skipped = payload.stream();
+        skipped.skip(3);
+        assert_eq!(skipped.peek(10), whole[3..13.min(whole.len())]);
+        assert_eq!(payload.sha1(), sha1_of(&whole), "{payload}");
+        assert_eq!(payload.sha1(), sha1_of(&whole), "{payload}, cached");
+    }
+}

@@ -9,12 +9,18 @@ use crate::catalog::{sha1_of, Alternative, Closer, EventKind, Payload};
 /// a quote in it cannot be read as a separator in a list of events), anything else as `0x` and hex.
 /// More than `max` bytes are cut, and `…` follows.
 pub fn quoted(bytes: &[u8], max: usize) -> String {
-    let cut = &bytes[..bytes.len().min(max)];
-    let more = if bytes.len() > max { "…" } else { "" };
+    quoted_prefix(bytes, bytes.len(), max)
+}
+
+/// [`quoted`] of a payload of `len` bytes that starts with `prefix` (at least its first `max`
+/// bytes, or all of it): a streamed message is shown without being kept whole.
+pub fn quoted_prefix(prefix: &[u8], len: usize, max: usize) -> String {
+    let cut = &prefix[..prefix.len().min(max)];
+    let more = if len > max { "…" } else { "" };
     let text = match std::str::from_utf8(cut) {
         Ok(text) => Some(text),
         // Cut inside a character: the complete characters before it.
-        Err(e) if bytes.len() > max && e.error_len().is_none() => std::str::from_utf8(&cut[..e.valid_up_to()]).ok(),
+        Err(e) if len > max && e.error_len().is_none() => std::str::from_utf8(&cut[..e.valid_up_to()]).ok(),
         Err(_) => None,
     };
     match text {

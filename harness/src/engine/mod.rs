@@ -19,6 +19,7 @@ mod script;
 mod session;
 mod stop;
 mod session_write;
+mod outgoing;
 mod target;
 mod transport;
 mod wire_log;

@@ -1,19 +1,39 @@
 //! The receiving half of a connection, without I/O: bytes in, frames checked against the rules
-//! table, messages reassembled, and out come events and violations. Unit-testable and fuzzable on
+//! table, messages followed, and out come events and violations. Unit-testable and fuzzable on
 //! its own; the session feeds it what it reads.
+//!
+//! Payloads are taken as they arrive, never a whole frame or message at once: a data message is
+//! kept as its length, SHA-1 digest and a preview, its UTF-8 checked incrementally, so a 16 MiB
+//! echo costs what one read brings. What is judged of a frame (its rule violations, its place in
+//! the wire log) is still settled at its last byte, so the cut points of the input never change
+//! what is received. Only a message an extension transforms is buffered whole (bounded by
+//! `max_message`), and a control frame's payload up to [`CONTROL_KEPT`] bytes.
 //!
 //! An [`Extension`] negotiated for the connection (permessage-deflate, RFC 7692) gets a say in which
 //! RSV bits are allowed, transforms each message at its final frame, within a bound on the result.
 
 use std::collections::VecDeque;
 
-use super::wire_log::{Dir, WireLog};
+use sha1::{Digest, Sha1};
+
+use super::{
+    event::quoted_prefix,
+    wire_log::{Dir, WireLog},
+};
 use crate::{
     catalog::Role,
-    frame::{parse_close_payload, DecodeError, Decoder, Frame, OpCode},
+    frame::{parse_close_payload, DecodeError, Decoder, Header, OpCode, Piece},
     rules::{check_frame, FrameContext, Violation},
     utf8::Utf8Validator,
 };
+
+/// The most payload bytes taken from the decoder at once (64 KiB).
+const PIECE: usize = 64 << 10;
+/// Bytes of a control frame's payload kept (a valid one has at most 125; a longer one is a
+/// violation, and only its start is looked at: its close code and reason).
+pub const CONTROL_KEPT: usize = 4096;
+/// Bytes of a message kept for its preview.
+const PREVIEW: usize = 64;
 
 /// A negotiated extension, as the receiver sees it (RFC 6455 §9).
 pub trait Extension: Send {
@@ -29,8 +49,9 @@ pub trait Extension: Send {
 /// What the receiver makes of the bytes, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
-    /// A complete data message, transformed by the extension and, for text, valid UTF-8.
-    Message { binary: bool, payload: Vec<u8> },
+    /// A complete data message, transformed by the extension and, for text, valid UTF-8: its length
+    /// in bytes, its SHA-1, and its start as `event::quoted` shows it.
+    Message { binary: bool, len: usize, sha1: [u8; 20], preview: String },
     /// A ping and its payload, to be answered with a pong (§5.5.2).
     Ping(Vec<u8>),
     /// A pong and its payload (§5.5.3).
@@ -43,15 +64,48 @@ pub enum Received {
     Unreadable(Violation),
 }
 
-/// A data message being reassembled.
+/// A data message being received.
 struct Message {
     binary: bool,
     /// The RSV bits of its first frame.
     rsv: u8,
-    /// The extension transforms it at its final frame (UTF-8 is checked after that).
+    /// The extension transforms it at its final frame (UTF-8 is checked after that), so its bytes
+    /// are kept in `whole` until then.
     transformed: bool,
-    payload: Vec<u8>,
+    whole: Vec<u8>,
+    /// Bytes received so far.
+    len: usize,
+    sha1: Sha1,
+    preview: Vec<u8>,
     utf8: Utf8Validator,
+}
+
+impl Message {
+    fn take(&mut self, data: &[u8]) {
+        if self.preview.len() < PREVIEW {
+            self.preview.extend_from_slice(&data[..data.len().min(PREVIEW - self.preview.len())]);
+        }
+        self.sha1.update(data);
+        self.len += data.len();
+    }
+
+    fn received(self) -> Received {
+        Received::Message { binary: self.binary, len: self.len, sha1: self.sha1.finalize().into(), preview: quoted_prefix(&self.preview, self.len, PREVIEW) }
+    }
+}
+
+/// The frame whose payload is arriving.
+struct InFrame {
+    header: Header,
+    /// The rule it breaks (reported at its last byte, as if it came whole).
+    violation: Option<Violation>,
+    /// Its payload goes to the open message.
+    data: bool,
+    /// The payload bytes kept: a control frame's (up to [`CONTROL_KEPT`]), the first [`PREVIEW`]
+    /// of the others for the wire log.
+    kept: Vec<u8>,
+    /// Its payload is not valid UTF-8 where the message must be.
+    bad_utf8: bool,
 }
 
 /// Decodes and checks what one peer sends.
@@ -61,6 +115,7 @@ pub struct Receiver {
     max_message: usize,
     extension: Option<Box<dyn Extension>>,
     message: Option<Message>,
+    frame: Option<InFrame>,
     previous_mask: Option<[u8; 4]>,
     /// The peer's close frame came.
     closed: bool,
@@ -79,6 +134,7 @@ impl Receiver {
             max_message,
             extension,
             message: None,
+            frame: None,
             previous_mask: None,
             closed: false,
             unreadable: false,
@@ -95,8 +151,14 @@ impl Receiver {
     /// frame goes to `log`.
     pub fn next(&mut self, log: &mut WireLog) -> Option<Received> {
         while self.out.is_empty() && !self.unreadable {
-            match self.decoder.next_frame() {
-                Ok(Some(frame)) => self.on_frame(frame, log),
+            match self.decoder.next_piece(PIECE) {
+                Ok(Some(Piece::Header(header))) => self.on_header(header),
+                Ok(Some(Piece::Payload { data, end })) => {
+                    self.on_payload(&data);
+                    if end {
+                        self.on_frame_end(log);
+                    }
+                }
                 Ok(None) => break,
                 Err(DecodeError::TooLarge { declared, limit }) => {
                     self.unreadable = true;
@@ -116,72 +178,116 @@ impl Receiver {
         self.out.push_back(Received::Violation(violation));
     }
 
-    fn on_frame(&mut self, frame: Frame, log: &mut WireLog) {
-        let Frame { header, payload } = frame;
-        log.frame(Dir::Rx, &header, &payload);
-        if self.closed {
-            return self.violation(Violation::FrameAfterClose { opcode: header.opcode });
-        }
+    /// Checks a frame by its header, and opens its message; nothing is reported before its end.
+    fn on_header(&mut self, header: Header) {
         let first = matches!(header.opcode, OpCode::Text | OpCode::Binary);
-        let context = FrameContext {
-            sender: self.sender,
-            rsv_allowed: self.extension.as_ref().map_or(0, |e| e.rsv_allowed(header.opcode, first)),
-            message_open: self.message.is_some(),
-            previous_mask: self.previous_mask,
+        let violation = if self.closed {
+            Some(Violation::FrameAfterClose { opcode: header.opcode })
+        } else {
+            let context = FrameContext {
+                sender: self.sender,
+                rsv_allowed: self.extension.as_ref().map_or(0, |e| e.rsv_allowed(header.opcode, first)),
+                message_open: self.message.is_some(),
+                previous_mask: self.previous_mask,
+            };
+            check_frame(&header, &context).into_iter().next()
         };
-        if let Some(violation) = check_frame(&header, &context).into_iter().next() {
+        let data = violation.is_none() && !header.opcode.is_control();
+        if violation.is_none() {
+            self.previous_mask = header.mask;
+        }
+        if data && first {
+            let transformed = header.rsv != 0 && self.extension.is_some();
+            let binary = header.opcode == OpCode::Binary;
+            self.message = Some(Message {
+                binary,
+                rsv: header.rsv,
+                transformed,
+                whole: Vec::new(),
+                len: 0,
+                sha1: Sha1::new(),
+                preview: Vec::new(),
+                utf8: Utf8Validator::new(),
+            });
+        }
+        let too_big = data && self.message.as_ref().is_some_and(|m| (m.len as u64).saturating_add(header.payload_len) > self.max_message as u64);
+        let violation = violation.or(too_big.then_some(Violation::MessageTooBig { limit: self.max_message }));
+        let data = data && !too_big;
+        self.frame = Some(InFrame { header, violation, data, kept: Vec::new(), bad_utf8: false });
+    }
+
+    fn on_payload(&mut self, data: &[u8]) {
+        let frame = self.frame.as_mut().expect("a payload follows its header");
+        let keep = if frame.header.opcode.is_control() { CONTROL_KEPT } else { PREVIEW };
+        if frame.kept.len() < keep {
+            frame.kept.extend_from_slice(&data[..data.len().min(keep - frame.kept.len())]);
+        }
+        if !frame.data || frame.bad_utf8 {
+            return;
+        }
+        let message = self.message.as_mut().expect("a data frame has a message");
+        if message.transformed {
+            message.whole.extend_from_slice(data);
+            message.len += data.len();
+            return;
+        }
+        if !message.binary && message.utf8.feed(data).is_err() {
+            frame.bad_utf8 = true;
+            return;
+        }
+        message.take(data);
+    }
+
+    fn on_frame_end(&mut self, log: &mut WireLog) {
+        let InFrame { header, violation, data, kept, bad_utf8 } = self.frame.take().expect("a frame is open");
+        log.frame(Dir::Rx, &header, &kept, header.payload_len);
+        if let Some(violation) = violation {
+            if matches!(violation, Violation::MessageTooBig { .. }) {
+                self.message = None;
+            }
+            let close = header.opcode == OpCode::Close && !matches!(violation, Violation::FrameAfterClose { .. });
             self.violation(violation);
-            if header.opcode == OpCode::Close {
+            if close {
                 // Broken as it is (unmasked, too long, RSV bits), it is still the peer's close.
-                self.on_close(&payload);
+                self.on_close(&kept);
             }
             return;
         }
-        self.previous_mask = header.mask;
         match header.opcode {
-            OpCode::Close => self.on_close(&payload),
-            OpCode::Ping => self.out.push_back(Received::Ping(payload)),
-            OpCode::Pong => self.out.push_back(Received::Pong(payload)),
-            OpCode::Text | OpCode::Binary => {
-                let transformed = header.rsv != 0 && self.extension.is_some();
-                let binary = header.opcode == OpCode::Binary;
-                self.message = Some(Message { binary, rsv: header.rsv, transformed, payload: Vec::new(), utf8: Utf8Validator::new() });
-                self.on_fragment(payload, header.fin);
-            }
-            OpCode::Continuation => self.on_fragment(payload, header.fin),
+            OpCode::Close => self.on_close(&kept),
+            OpCode::Ping => self.out.push_back(Received::Ping(kept)),
+            OpCode::Pong => self.out.push_back(Received::Pong(kept)),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation if data => self.on_fragment_end(header.fin, bad_utf8),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => unreachable!("a clean data frame goes to its message"),
             OpCode::ReservedData(_) | OpCode::ReservedControl(_) => unreachable!("refused by the rules"),
         }
     }
 
-    fn on_fragment(&mut self, payload: Vec<u8>, fin: bool) {
-        let message = self.message.as_mut().expect("a message is open");
-        if message.payload.len() + payload.len() > self.max_message {
-            self.message = None;
-            return self.violation(Violation::MessageTooBig { limit: self.max_message });
-        }
-        if !message.binary && !message.transformed && message.utf8.feed(&payload).is_err() {
+    fn on_fragment_end(&mut self, fin: bool, bad_utf8: bool) {
+        if bad_utf8 {
             self.message = None;
             return self.violation(Violation::InvalidUtf8 { at_end: false });
         }
-        message.payload.extend_from_slice(&payload);
         if !fin {
             return;
         }
         let mut message = self.message.take().expect("a message is open");
         if message.transformed {
             let extension = self.extension.as_mut().expect("a transformed message has an extension");
-            match extension.decode(message.rsv, std::mem::take(&mut message.payload), self.max_message) {
+            let payload = match extension.decode(message.rsv, std::mem::take(&mut message.whole), self.max_message) {
                 Ok(payload) if payload.len() > self.max_message => return self.violation(Violation::MessageTooBig { limit: self.max_message }),
-                Ok(payload) => message.payload = payload,
+                Ok(payload) => payload,
                 Err(violation) => return self.violation(violation),
-            }
-            if !message.binary && std::str::from_utf8(&message.payload).is_err() {
+            };
+            if !message.binary && std::str::from_utf8(&payload).is_err() {
                 return self.violation(Violation::InvalidUtf8 { at_end: false });
             }
+            message.len = 0;
+            message.take(&payload);
         } else if !message.binary && message.utf8.finish().is_err() {
             return self.violation(Violation::InvalidUtf8 { at_end: true });
         }
-        self.out.push_back(Received::Message { binary: message.binary, payload: message.payload });
+        self.out.push_back(message.received());
     }
 
     fn on_close(&mut self, payload: &[u8]) {

@@ -37,7 +37,7 @@ pub fn expected_seconds(case: &Case) -> f64 {
             let (bytes, writes) = match &step.action {
                 Action::Pause(seconds) => return (seconds + pauses) * f64::from(step.repeat),
                 Action::Frames(frames) => (frames.iter().map(|f| f.payload.len()).sum(), frames.len()),
-                Action::Message(message) => (message.payload.len(), message.fragments().len()),
+                Action::Message(message) => (message.payload.len(), message.fragment_count(message.payload.len())),
                 Action::Raw(payload) => (payload.len(), 1),
                 Action::Close(_) => (0, 1),
             };

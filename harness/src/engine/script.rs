@@ -1,58 +1,24 @@
-//! Turns a case's steps into wire operations, one step at a time so a 16 MiB payload is built only
-//! when its step comes up.
+//! Turns a case's steps into wire operations, one step at a time; a frame's payload is generated
+//! only as it is written ([`super::outgoing`]), so a 16 MiB payload never exists whole.
 
 use std::{
     collections::{HashMap, VecDeque},
     time::Duration,
 };
 
+use super::outgoing::Write;
 use crate::{
-    catalog::{Action, FrameDef, Payload, Role, Step, WriteMode},
+    catalog::{Action, FrameDef, Payload, PayloadStream, Role, Step, WriteMode},
     extension::permessage_deflate::{connection::RSV1, datasets::MessageSlicer, deflater::MessageDeflater},
-    frame::{parse_header, FrameSpec, OpCode},
+    frame::{parse_header, OpCode},
 };
 
 /// One thing the session does next.
 #[derive(Debug)]
-pub enum Op {
-    Write(Write),
+pub enum Op<'a> {
+    Write(Write<'a>),
     Pause { duration: Duration, mark: Option<String> },
     AwaitMessage,
-}
-
-/// Bytes to write, `chunk` bytes per write call.
-#[derive(Debug)]
-pub struct Write {
-    pub data: Vec<u8>,
-    pub chunk: usize,
-    /// The frames these bytes start, for the wire log (raw bytes have none).
-    pub frames: Vec<FrameSpec>,
-    /// False when the bytes stop inside a frame (a split frame's first parts).
-    pub ends_frame: bool,
-    /// The close frame's payload, when these bytes carry one.
-    pub close: Option<Vec<u8>>,
-    /// Written back-to-back with the next such write (the default mode): consecutive steps then
-    /// reach the target together, as Autobahn's default writes do.
-    pub together: bool,
-}
-
-impl Write {
-    fn new(data: Vec<u8>, write: WriteMode, frames: Vec<FrameSpec>, ends_frame: bool, close: Option<Vec<u8>>) -> Self {
-        let chunk = match write {
-            WriteMode::Chop(k) => k,
-            _ => data.len().max(1),
-        };
-        Self { data, chunk, frames, ends_frame, close, together: write == WriteMode::Together }
-    }
-
-    /// Appends `next`, written in the same call.
-    fn absorb(&mut self, next: Write) {
-        self.data.extend_from_slice(&next.data);
-        self.chunk = self.data.len();
-        self.frames.extend(next.frames);
-        self.ends_frame = next.ends_frame;
-        self.close = self.close.take().or(next.close);
-    }
 }
 
 /// The most bytes consecutive `together` writes are merged into (1 MiB); a bigger write is on the
@@ -65,7 +31,7 @@ pub struct Script<'a> {
     role: Role,
     next_step: usize,
     repeats_left: u32,
-    queue: VecDeque<Op>,
+    queue: VecDeque<Op<'a>>,
     scale: f64,
     /// Compresses `compressed` messages once permessage-deflate is negotiated; without it they
     /// go uncompressed.
@@ -88,10 +54,10 @@ impl<'a> Script<'a> {
     /// The next operation; consecutive `together` writes come merged into one of up to
     /// [`MAX_TOGETHER`] bytes, so a step repeated many times is built one write at a time, with the
     /// session awaiting (and its timeout and an interrupt acting) between writes.
-    pub fn next_op(&mut self) -> Option<Op> {
+    pub fn next_op(&mut self) -> Option<Op<'a>> {
         let mut op = self.pop()?;
         if let Op::Write(write) = &mut op {
-            while write.together && write.data.len() < MAX_TOGETHER && self.peek_together() {
+            while write.together && write.len() < MAX_TOGETHER as u64 && self.peek_together() {
                 let Some(Op::Write(next)) = self.pop() else { unreachable!("peeked a write") };
                 write.absorb(next);
             }
@@ -104,7 +70,7 @@ impl<'a> Script<'a> {
         matches!(self.queue.front(), Some(Op::Write(w)) if w.together)
     }
 
-    fn pop(&mut self) -> Option<Op> {
+    fn pop(&mut self) -> Option<Op<'a>> {
         self.fill();
         self.queue.pop_front()
     }
@@ -124,50 +90,58 @@ impl<'a> Script<'a> {
         }
     }
 
-    fn expand(&mut self, step: &Step) {
+    fn expand(&mut self, step: &'a Step) {
         match &step.action {
             Action::Frames(frames) if !step.split.is_empty() => self.push_split(&frames[0], step),
-            Action::Frames(frames) => {
-                let specs = frames.iter().map(|f| f.to_spec(self.role)).collect();
-                self.push_frames(specs, step.write, None);
-            }
+            Action::Frames(frames) => match step.write {
+                WriteMode::PerFrame => {
+                    for def in frames {
+                        self.queue.push_back(Op::Write(Write::frame(def, self.role, step.write)));
+                    }
+                }
+                _ => {
+                    let mut writes = frames.iter().map(|def| Write::frame(def, self.role, step.write));
+                    let mut first = writes.next().expect("a frame step has frames");
+                    writes.for_each(|w| first.append(w));
+                    self.queue.push_back(Op::Write(first));
+                }
+            },
             Action::Message(message) => {
                 let payload = match &message.payload {
-                    slices @ Payload::Slices { .. } => self
-                        .slicers
-                        .entry(self.next_step)
-                        .or_insert_with(|| slices.slicer().expect("a data set payload has a slicer"))
-                        .next_message(),
-                    other => other.bytes(),
+                    slices @ Payload::Slices { .. } => Some(
+                        self.slicers
+                            .entry(self.next_step)
+                            .or_insert_with(|| slices.slicer().expect("a data set payload has a slicer"))
+                            .next_message(),
+                    ),
+                    _ => None,
                 };
                 let (payload, rsv) = match (&mut self.deflater, message.compressed) {
-                    (Some(deflater), true) => (deflater.compress_message(&payload), RSV1),
-                    _ => (payload, 0),
+                    (Some(deflater), true) => {
+                        let plain = payload.unwrap_or_else(|| message.payload.bytes());
+                        (PayloadStream::from_vec(deflater.compress_message(&plain)), RSV1)
+                    }
+                    _ => match payload {
+                        Some(slice) => (PayloadStream::from_vec(slice), 0),
+                        None => (message.payload.stream(), 0),
+                    },
                 };
-                let ranges = message.fragments_of(payload.len());
-                let last = ranges.len() - 1;
-                let specs = ranges
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, range)| {
-                        let opcode = if i == 0 { message.opcode } else { OpCode::Continuation };
-                        let mut def = FrameDef::new(opcode, Payload::empty());
-                        def.fin = i == last;
-                        def.rsv = if i == 0 { rsv } else { 0 };
-                        let mut spec = def.to_spec(self.role);
-                        spec.payload = payload[range].to_vec();
-                        spec
-                    })
-                    .collect();
-                self.push_frames(specs, step.write, None);
+                let count = message.fragment_count(payload.remaining());
+                match step.write {
+                    WriteMode::PerFrame => {
+                        for i in 0..count {
+                            let write = Write::message(message, self.role, rsv, payload.clone(), i..i + 1, step.write);
+                            self.queue.push_back(Op::Write(write));
+                        }
+                    }
+                    _ => self.queue.push_back(Op::Write(Write::message(message, self.role, rsv, payload, 0..count, step.write))),
+                }
             }
-            Action::Raw(payload) => {
-                self.queue.push_back(Op::Write(Write::new(payload.bytes(), step.write, Vec::new(), true, None)));
-            }
+            Action::Raw(payload) => self.queue.push_back(Op::Write(Write::raw(payload, step.write))),
             Action::Close(close) => {
                 let payload = close.payload();
-                let def = FrameDef::new(OpCode::Close, crate::catalog::Payload::Bytes(payload.clone()));
-                self.push_frames(vec![def.to_spec(self.role)], step.write, Some(payload));
+                let spec = FrameDef::new(OpCode::Close, Payload::Bytes(payload.clone())).to_spec(self.role);
+                self.queue.push_back(Op::Write(Write::encoded(spec.encode(), vec![spec], step.write, true, Some(payload))));
             }
             Action::Pause(seconds) => {
                 let duration = Duration::from_secs_f64(seconds * self.scale);
@@ -176,19 +150,6 @@ impl<'a> Script<'a> {
         }
         if step.await_message {
             self.queue.push_back(Op::AwaitMessage);
-        }
-    }
-
-    /// Queues frames; `close` is the payload when they are wsspec's own close (a `close` step), which
-    /// starts its closing handshake. A close-opcode `frame` is just bytes on the wire.
-    fn push_frames(&mut self, specs: Vec<FrameSpec>, write: WriteMode, close: Option<Vec<u8>>) {
-        let groups: Vec<Vec<FrameSpec>> = match write {
-            WriteMode::PerFrame => specs.into_iter().map(|s| vec![s]).collect(),
-            _ => vec![specs],
-        };
-        for frames in groups {
-            let data: Vec<u8> = frames.iter().flat_map(FrameSpec::encode).collect();
-            self.queue.push_back(Op::Write(Write::new(data, write, frames, true, close.clone())));
         }
     }
 
@@ -202,11 +163,11 @@ impl<'a> Script<'a> {
         for point in &step.split {
             let end = header_len + point.at;
             let part = data[start..end].to_vec();
-            self.queue.push_back(Op::Write(Write::new(part, step.write, std::mem::take(&mut frames), false, None)));
+            self.queue.push_back(Op::Write(Write::encoded(part, std::mem::take(&mut frames), step.write, false, None)));
             let duration = Duration::from_secs_f64(point.pause * self.scale);
             self.queue.push_back(Op::Pause { duration, mark: point.mark.clone() });
             start = end;
         }
-        self.queue.push_back(Op::Write(Write::new(data[start..].to_vec(), step.write, Vec::new(), true, None)));
+        self.queue.push_back(Op::Write(Write::encoded(data[start..].to_vec(), Vec::new(), step.write, true, None)));
     }
 }

@@ -18,9 +18,10 @@ use super::{
     deflate,
     event::{CompiledAlternative, Event, Tracker},
     opening,
+    outgoing::{SentFrame, Write},
     receiver::{Received, Receiver},
     script::{Op, Script},
-    session_write::{log_tx_frame, write_some, Pending},
+    session_write::{log_tx_frame, write_some, Written},
     transport::Transport,
     wire_log::Dir,
     observation::TIMER_TOLERANCE,
@@ -40,6 +41,10 @@ const MAX_QUEUED_REPLIES: usize = 16;
 /// Events a target may send in one case before it counts as flooding (they are counted, and only a
 /// preview is kept: see `EventLog`).
 const MAX_EVENTS: usize = 100_000;
+/// Bytes moved (read or written) after which the session yields to the runtime (64 KiB): a case
+/// streaming megabytes generates, masks and digests them a read or write at a time, and lets the
+/// other cases in flight run between them.
+const YIELD_EVERY: usize = 64 << 10;
 
 /// Runs `case` against the server at `target` (wsspec is the client), opening with the conforming
 /// request or the one the case's `handshake.request` makes of it. A case whose correct answers
@@ -152,7 +157,7 @@ struct Session<'a> {
     messages_received: usize,
     /// Payloads of the pings wsspec sent that no pong answered yet, oldest first.
     pings_unanswered: VecDeque<Vec<u8>>,
-    pending: Option<Pending>,
+    pending: Option<Write<'a>>,
     /// A frame has been partly written (a split frame between its parts).
     partial_frame: bool,
     /// Frames wsspec owes the target (pongs, its close), written between script frames.
@@ -178,7 +183,12 @@ struct Session<'a> {
 impl Session<'_> {
     async fn drive(&mut self) {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut moved = 0;
         while !self.tcp_closed {
+            if moved >= YIELD_EVERY {
+                moved = 0;
+                tokio::task::yield_now().await;
+            }
             if self.role == Role::Client && self.sent_close && self.got_close && self.replies.is_empty() {
                 // §7.1.1: the server closes the TCP connection first, once the handshake is done.
                 self.obs.log.event("closing handshake complete: wsspec, the server, closes TCP");
@@ -186,7 +196,7 @@ impl Session<'_> {
             }
             self.advance_script();
             self.close_when_satisfied();
-            let mid_frame = self.partial_frame || self.pending.as_ref().is_some_and(|p| p.offset > 0);
+            let mid_frame = self.partial_frame || self.pending.as_ref().is_some_and(Write::started);
             let can_write = self.pending.is_some() || (!self.replies.is_empty() && !mid_frame);
             let far = Instant::now() + Duration::from_secs(86_400);
             let pause_at = self.pause.as_ref().map_or(far, |(at, _)| *at);
@@ -196,17 +206,21 @@ impl Session<'_> {
                 read = self.reader.read(&mut buf) => match read {
                     Ok(0) => self.on_tcp_closed("the target closed the TCP connection"),
                     Ok(n) => {
+                        moved += n;
                         self.obs.log.chunk(Dir::Rx, &buf[..n]);
-                        let data = buf[..n].to_vec();
-                        self.on_bytes(&data);
+                        self.on_bytes(&buf[..n]);
                     }
                     Err(e) if self.tls && e.kind() == std::io::ErrorKind::UnexpectedEof => self.on_tls_truncated(),
                     Err(e) => self.on_tcp_closed(&format!("reading failed: {e}")),
                 },
                 written = write_some(&mut self.writer, &mut self.pending, &mut self.replies, mid_frame, can_write), if can_write || self.unflushed => {
                     match written {
-                        Ok(Some(chunk)) => self.on_written(chunk),
-                        Ok(None) => self.unflushed = false,
+                        Ok(Written::Reply(chunk)) => self.on_written(&chunk, chunk.len()),
+                        Ok(Written::Script { prefix, len }) => {
+                            moved += len;
+                            self.on_written(&prefix, len);
+                        }
+                        Ok(Written::Flushed) => self.unflushed = false,
                         Err(e) => self.on_tcp_closed(&format!("writing failed: {e}")),
                     }
                 }
@@ -257,16 +271,10 @@ impl Session<'_> {
         while self.pending.is_none() && self.pause.is_none() && self.awaiting.is_none() && !self.script_done && !self.script_stopped {
             match self.script.next_op() {
                 Some(Op::Write(write)) => {
-                    for frame in &write.frames {
-                        log_tx_frame(&mut self.obs.log, frame);
-                        if frame.opcode == OpCode::Ping {
-                            self.pings_unanswered.push_back(frame.payload.clone());
-                        }
-                    }
                     if let Some(payload) = &write.close {
                         self.note_local_close(payload);
                     }
-                    self.pending = Some(Pending { write, offset: 0 });
+                    self.pending = Some(write);
                 }
                 Some(Op::Pause { duration, mark }) => {
                     self.deadline += duration;
@@ -310,7 +318,7 @@ impl Session<'_> {
         let mut payload = code.0.to_be_bytes().to_vec();
         payload.extend_from_slice(reason.as_bytes());
         let frame = self.own_frame(OpCode::Close, payload.clone());
-        log_tx_frame(&mut self.obs.log, &frame);
+        log_tx_frame(&mut self.obs.log, &frame, frame.payload.len());
         self.replies.push_back(frame.encode());
         self.note_local_close(&payload);
         self.stop_script();
@@ -321,17 +329,32 @@ impl Session<'_> {
         self.pause = None;
         self.awaiting = None;
         // A whole pending write may be abandoned; one already started must finish its frame.
-        if self.pending.as_ref().is_some_and(|p| p.offset == 0) && !self.partial_frame {
+        if self.pending.as_ref().is_some_and(|p| !p.started()) && !self.partial_frame {
             self.pending = None;
         }
     }
 
-    fn on_written(&mut self, chunk: Vec<u8>) {
-        self.obs.log.chunk(Dir::Tx, &chunk);
+    /// Logs the frames a script write started (their bytes are on their way now), and notes the
+    /// pings among them as awaiting a pong.
+    fn on_frames_sent(&mut self, frames: Vec<SentFrame>) {
+        for SentFrame { spec, payload_len } in frames {
+            log_tx_frame(&mut self.obs.log, &spec, payload_len);
+            if spec.opcode == OpCode::Ping {
+                self.pings_unanswered.push_back(spec.payload);
+            }
+        }
+    }
+
+    /// `len` bytes were written (a reply, or the pending write's), starting with `prefix`.
+    fn on_written(&mut self, prefix: &[u8], len: usize) {
+        if let Some(sent) = self.pending.as_mut().map(Write::take_sent) {
+            self.on_frames_sent(sent);
+        }
+        self.obs.log.chunk_of(Dir::Tx, prefix, len);
         self.unflushed = true;
         if let Some(pending) = &self.pending {
-            if pending.offset >= pending.write.data.len() {
-                self.partial_frame = !pending.write.ends_frame;
+            if pending.is_done() {
+                self.partial_frame = !pending.ends_frame;
                 self.pending = None;
                 if self.script_stopped && self.partial_frame {
                     // The rest of a split frame will never come; the stream cannot carry a close.
@@ -344,7 +367,7 @@ impl Session<'_> {
     fn on_timeout(&mut self) {
         self.obs.timed_out = true;
         self.obs.log.event("case timeout: wsspec fails the connection");
-        if self.partial_frame || self.pending.as_ref().is_some_and(|p| p.offset > 0) {
+        if self.partial_frame || self.pending.as_ref().is_some_and(Write::started) {
             self.obs.closed_by_me = true;
             self.drop_connection();
         } else {
@@ -400,18 +423,18 @@ impl Session<'_> {
         while !self.tcp_closed {
             let Some(received) = self.receiver.next(&mut self.obs.log) else { break };
             match received {
-                Received::Message { binary, payload } => {
+                Received::Message { binary, len, sha1, preview } => {
                     self.messages_received += 1;
                     if self.awaiting.is_some_and(|n| self.messages_received >= n) {
                         self.awaiting = None;
                     }
-                    self.push_event(Event::message(binary, &payload));
+                    self.push_event(Event::Message { binary, len, sha1, preview });
                 }
                 Received::Ping(payload) => {
                     self.push_event(Event::Ping(payload.clone()));
                     if !self.sent_close {
                         let pong = self.own_frame(OpCode::Pong, payload);
-                        log_tx_frame(&mut self.obs.log, &pong);
+                        log_tx_frame(&mut self.obs.log, &pong, pong.payload.len());
                         self.queue_pong(pong.encode());
                     }
                 }

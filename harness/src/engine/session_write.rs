@@ -6,44 +6,45 @@ use std::collections::VecDeque;
 use tokio::io::{AsyncWriteExt, WriteHalf};
 
 use super::{
-    script::Write,
+    outgoing::Write,
     transport::Transport,
-    wire_log::{Dir, WireLog},
+    wire_log::{Dir, WireLog, PREVIEW_BYTES},
 };
 use crate::frame::FrameSpec;
 
-/// A write in progress.
-pub(super) struct Pending {
-    pub write: Write,
-    /// Bytes of `write.data` already written.
-    pub offset: usize,
+/// What one call of [`write_some`] did.
+pub(super) enum Written {
+    /// Bytes of a reply, all of them (replies are small).
+    Reply(Vec<u8>),
+    /// `len` bytes of the pending write, of which the first ones for the wire log.
+    Script { prefix: Vec<u8>, len: usize },
+    Flushed,
 }
 
-/// Logs a frame wsspec sends.
-pub(super) fn log_tx_frame(log: &mut WireLog, frame: &FrameSpec) {
-    let data = frame.encode();
-    if let Some((header, _)) = crate::frame::parse_header(&data) {
-        log.frame(Dir::Tx, &header, &frame.payload);
+/// Logs a frame wsspec sends: `frame.payload` is the start of a payload of `payload_len` bytes.
+pub(super) fn log_tx_frame(log: &mut WireLog, frame: &FrameSpec, payload_len: usize) {
+    if let Some((header, _)) = crate::frame::parse_header(&frame.encode_header()) {
+        log.frame(Dir::Tx, &header, &frame.payload, payload_len as u64);
     }
 }
 
 /// One write call: a reply if the stream is between frames, else the next chunk of the pending
-/// write; with nothing to write (`can_write` false), a flush instead. Returns the bytes written, or
-/// `None` for a flush. Cancel-safe: a cancelled `write` wrote nothing, a cancelled flush lost
-/// nothing.
+/// write (generated now if none is staged); with nothing to write (`can_write` false), a flush
+/// instead. Cancel-safe: a cancelled `write` wrote nothing (what was staged stays staged), a
+/// cancelled flush lost nothing.
 ///
 /// The flush matters over TLS: a write that fills the socket leaves the last records in rustls'
 /// buffer, sent only by the next write or a flush; without one a message's tail could wait there
 /// for the case's whole timeout while the target waits for it.
 pub(super) async fn write_some(
     writer: &mut WriteHalf<Transport>,
-    pending: &mut Option<Pending>,
+    pending: &mut Option<Write<'_>>,
     replies: &mut VecDeque<Vec<u8>>,
     mid_frame: bool,
     can_write: bool,
-) -> std::io::Result<Option<Vec<u8>>> {
+) -> std::io::Result<Written> {
     if !can_write {
-        return writer.flush().await.map(|()| None);
+        return writer.flush().await.map(|()| Written::Flushed);
     }
     if !mid_frame {
         if let Some(reply) = replies.front_mut() {
@@ -52,16 +53,13 @@ pub(super) async fn write_some(
             if reply.is_empty() {
                 replies.pop_front();
             }
-            return Ok(Some(written));
+            return Ok(Written::Reply(written));
         }
     }
-    let p = pending.as_mut().expect("a pending write");
-    let end = (p.offset + p.write.chunk).min(p.write.data.len());
-    let n = writer.write(&p.write.data[p.offset..end]).await?;
+    let write = pending.as_mut().expect("a pending write");
+    let n = writer.write(write.stage()).await?;
     if n == 0 {
         return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "socket accepted no bytes"));
     }
-    let written = p.write.data[p.offset..p.offset + n].to_vec();
-    p.offset += n;
-    Ok(Some(written))
+    Ok(Written::Script { prefix: write.consume(n, PREVIEW_BYTES), len: n })
 }

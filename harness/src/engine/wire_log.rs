@@ -15,7 +15,7 @@ pub const HEAD_BYTES: usize = 6 * 1024;
 /// Bytes of entries kept from the end of a connection, counted as [`entry_bytes`].
 pub const TAIL_BYTES: usize = 4 * 1024;
 /// Bytes of data shown per entry.
-const PREVIEW_BYTES: usize = 64;
+pub const PREVIEW_BYTES: usize = 64;
 /// What an entry costs in a case file besides its data (the other fields, pretty-printed).
 const ENTRY_OVERHEAD: usize = 250;
 
@@ -102,18 +102,26 @@ impl WireLog {
     }
 
     pub fn chunk(&mut self, dir: Dir, data: &[u8]) {
+        self.chunk_of(dir, data, data.len());
+    }
+
+    /// Logs a chunk of `len` bytes on the wire by its first bytes (`prefix`, [`PREVIEW_BYTES`] are
+    /// shown).
+    pub fn chunk_of(&mut self, dir: Dir, prefix: &[u8], len: usize) {
         let entry = WireEntry {
             t: self.elapsed_ms(),
             dir: dir_name(dir),
             kind: "chunk".into(),
-            len: data.len() as u64,
-            data: format!("0x{}", hex::encode(&data[..data.len().min(PREVIEW_BYTES)])),
+            len: len as u64,
+            data: format!("0x{}", hex::encode(&prefix[..prefix.len().min(PREVIEW_BYTES)])),
             frame: None,
         };
         self.push(entry);
     }
 
-    pub fn frame(&mut self, dir: Dir, header: &Header, payload: &[u8]) {
+    /// Logs a frame by its header and the start of its payload (`prefix`, of a payload of
+    /// `payload_len` bytes): a streamed frame is logged before its payload exists whole.
+    pub fn frame(&mut self, dir: Dir, header: &Header, prefix: &[u8], payload_len: u64) {
         if matches!(dir, Dir::Rx) && header.opcode.as_u8() <= 2 {
             self.rx_message_open = !header.fin;
         }
@@ -122,7 +130,7 @@ impl WireLog {
             dir: dir_name(dir),
             kind: "frame".into(),
             len: header.payload_len,
-            data: preview(payload, PREVIEW_BYTES),
+            data: payload_preview(prefix, payload_len),
             frame: Some(FrameInfo {
                 opcode: header.opcode.as_u8(),
                 opcode_name: header.opcode.to_string(),
@@ -139,6 +147,16 @@ impl WireLog {
         let text = preview(text.into().as_bytes(), 1024);
         let entry = WireEntry { t: self.elapsed_ms(), dir: "--".into(), kind: "event".into(), len: 0, data: text, frame: None };
         self.push(entry);
+    }
+}
+
+/// A payload as [`preview`] shows it, from its first bytes and its length.
+fn payload_preview(prefix: &[u8], payload_len: u64) -> String {
+    let shown = preview(&prefix[..prefix.len().min(PREVIEW_BYTES)], PREVIEW_BYTES);
+    if payload_len > PREVIEW_BYTES as u64 {
+        format!("{shown} … ({payload_len} bytes)")
+    } else {
+        shown
     }
 }
 

@@ -2,7 +2,7 @@
 //! (a declared length above the limit is reported, never allocated) and faithful (it records what
 //! was on the wire, odd encodings included, and leaves judging to the caller).
 
-use super::{apply_mask, LengthEncoding, OpCode};
+use super::{apply_mask, apply_mask_at, LengthEncoding, OpCode};
 
 /// A frame header as it was on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,17 +43,70 @@ pub enum DecodeError {
     TooLarge { declared: u64, limit: u64 },
 }
 
-/// Incremental frame decoder with a payload size limit.
+/// A piece of a frame as [`Decoder::next_piece`] gives it: a frame is its header, then its payload
+/// in one or more pieces, the last with `end` set (an empty payload is one empty piece).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Header(Header),
+    /// The next bytes of the payload, unmasked.
+    Payload { data: Vec<u8>, end: bool },
+}
+
+/// Where a frame being streamed is in its payload.
+#[derive(Debug)]
+struct InPayload {
+    remaining: u64,
+    mask: Option<[u8; 4]>,
+    /// Payload bytes given out so far (the mask's phase).
+    offset: u64,
+}
+
+/// Incremental frame decoder with a payload size limit. Use either [`Decoder::next_frame`] (whole
+/// frames, buffered) or [`Decoder::next_piece`] (streamed, buffering only what one read brought)
+/// on one decoder, not both.
 #[derive(Debug)]
 pub struct Decoder {
     buf: Vec<u8>,
     pos: usize,
     max_payload: u64,
+    in_payload: Option<InPayload>,
 }
 
 impl Decoder {
     pub fn new(max_payload: u64) -> Self {
-        Self { buf: Vec::new(), pos: 0, max_payload }
+        Self { buf: Vec::new(), pos: 0, max_payload, in_payload: None }
+    }
+
+    /// The next piece of the stream, `Ok(None)` if more bytes are needed: a header once it is
+    /// complete, then the payload as it arrives, at most `max` bytes a piece, unmasked. A header
+    /// declaring more than the limit is an error, and nothing of it is allocated.
+    pub fn next_piece(&mut self, max: usize) -> Result<Option<Piece>, DecodeError> {
+        if let Some(state) = &mut self.in_payload {
+            let available = (self.buf.len() - self.pos) as u64;
+            if state.remaining > 0 && available == 0 {
+                return Ok(None);
+            }
+            let n = state.remaining.min(available).min(max.max(1) as u64) as usize;
+            let mut data = self.buf[self.pos..self.pos + n].to_vec();
+            if let Some(key) = state.mask {
+                apply_mask_at(&mut data, key, state.offset);
+            }
+            self.pos += n;
+            state.offset += n as u64;
+            state.remaining -= n as u64;
+            let end = state.remaining == 0;
+            if end {
+                self.in_payload = None;
+            }
+            return Ok(Some(Piece::Payload { data, end }));
+        }
+        let Some((header, header_len)) = parse_header(&self.buf[self.pos..]) else { return Ok(None) };
+        if header.payload_len > self.max_payload {
+            return Err(DecodeError::TooLarge { declared: header.payload_len, limit: self.max_payload });
+        }
+        self.pos += header_len;
+        self.in_payload = Some(InPayload { remaining: header.payload_len, mask: header.mask, offset: 0 });
+        Ok(Some(Piece::Header(header)))
     }
 
     /// Appends bytes read from the wire.

@@ -78,6 +78,15 @@ impl FrameSpec {
         out
     }
 
+    /// Encodes the header alone (its length is [`FrameSpec::header_length`]), mask key included:
+    /// a frame whose payload is written as it is generated. Panics as [`FrameSpec::encode`] does.
+    pub fn encode_header(&self) -> Vec<u8> {
+        self.check().expect("frame checked before encoding");
+        let mut out = Vec::with_capacity(14);
+        self.encode_header_into(&mut out);
+        out
+    }
+
     fn encode_header_into(&self, out: &mut Vec<u8>) {
         out.push(((self.fin as u8) << 7) | ((self.rsv & 0x7) << 4) | self.opcode.as_u8());
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };

@@ -14,6 +14,13 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
     }
 }
 
+/// XORs `buf` with `key` as if `buf` started at payload offset `offset`: a payload masked or
+/// unmasked a piece at a time.
+pub fn apply_mask_at(buf: &mut [u8], key: [u8; 4], offset: u64) {
+    let phase = (offset % 4) as usize;
+    apply_mask(buf, [key[phase], key[(phase + 1) % 4], key[(phase + 2) % 4], key[(phase + 3) % 4]]);
+}
+
 /// The byte-at-a-time definition from §5.3, kept as the reference the fast path is tested and
 /// benchmarked against.
 pub fn apply_mask_bytewise(buf: &mut [u8], key: [u8; 4]) {
@@ -35,6 +42,23 @@ mod tests {
             apply_mask(&mut fast, key);
             apply_mask_bytewise(&mut slow, key);
             assert_eq!(fast, slow, "length {len}");
+        }
+    }
+
+    #[test]
+    fn masking_in_pieces_matches_masking_whole() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut whole = data.clone();
+        apply_mask(&mut whole, key);
+        for cut in [1, 3, 5, 8, 13] {
+            let mut pieces = data.clone();
+            let mut offset = 0;
+            for piece in pieces.chunks_mut(cut) {
+                apply_mask_at(piece, key, offset);
+                offset += piece.len() as u64;
+            }
+            assert_eq!(pieces, whole, "pieces of {cut}");
         }
     }
 

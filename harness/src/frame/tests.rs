@@ -128,3 +128,39 @@ fn close_payloads() {
     assert_eq!(parse_close_payload(b"\x03\xe8bye"), Ok(Some((CloseCode(1000), &b"bye"[..]))));
     assert!(CloseCode(3000).is_sendable() && !CloseCode(1005).is_sendable() && !CloseCode(5000).is_sendable());
 }
+
+/// Every frame streamed piece by piece, at every split of the input and piece size: the same
+/// headers and payloads as whole frames, and never a piece over its bound.
+#[test]
+fn streamed_pieces_reassemble_to_the_whole_frames() {
+    let mut bytes = FrameSpec::new(OpCode::Text, b"one".to_vec()).masked([1, 2, 3, 4]).encode();
+    bytes.extend(FrameSpec::new(OpCode::Ping, b"".to_vec()).encode());
+    bytes.extend(FrameSpec::new(OpCode::Binary, (0..300u32).map(|i| i as u8).collect::<Vec<u8>>()).masked([9, 8, 7, 6]).encode());
+    let whole = decode_all(&bytes, bytes.len());
+    for (split, max) in [(1, 1), (2, 7), (5, 64), (13, 3), (bytes.len(), 1000)] {
+        let mut decoder = Decoder::new(1 << 20);
+        let mut frames: Vec<Frame> = Vec::new();
+        for chunk in bytes.chunks(split) {
+            decoder.push(chunk);
+            while let Some(piece) = decoder.next_piece(max).unwrap() {
+                match piece {
+                    Piece::Header(header) => frames.push(Frame { header, payload: Vec::new() }),
+                    Piece::Payload { data, end } => {
+                        assert!(data.len() <= max);
+                        let frame = frames.last_mut().unwrap();
+                        frame.payload.extend(data);
+                        assert_eq!(end, frame.payload.len() as u64 == frame.header.payload_len);
+                    }
+                }
+            }
+        }
+        assert_eq!(frames, whole, "split {split}, pieces of at most {max}");
+    }
+}
+
+#[test]
+fn a_streamed_frame_over_the_limit_is_refused_at_its_header() {
+    let mut decoder = Decoder::new(100);
+    decoder.push(&FrameSpec::new(OpCode::Binary, vec![0; 101]).encode()[..4]);
+    assert_eq!(decoder.next_piece(64), Err(DecodeError::TooLarge { declared: 101, limit: 100 }));
+}

@@ -35,7 +35,8 @@ pub enum Defect {
     EchoAnyCloseCode,
     /// Accepts frames from the client that are not masked (§5.1).
     AcceptUnmasked,
-    /// Corrupts one byte of every echoed frame of 65,535 bytes or more.
+    /// Corrupts one byte, in the middle, of every echoed frame of 65,535 bytes or more (8 MiB into a
+    /// 16 MiB echo: deep inside a streamed digest).
     CorruptLongFrames,
     /// Sends every close frame without a status code, even when failing the connection (§7.1.7).
     CodelessClose,
@@ -222,7 +223,10 @@ fn rewrite(frame: Frame, dir: Direction, defect: Defect, message_open: &mut bool
             }
         }
         (Defect::AcceptUnmasked, Direction::Inbound) if spec.mask.is_none() => spec.mask = Some(rand::random()),
-        (Defect::CorruptLongFrames, Direction::Outbound) if spec.payload.len() >= 0xffff => spec.payload[1000] ^= 0x01,
+        (Defect::CorruptLongFrames, Direction::Outbound) if spec.payload.len() >= 0xffff => {
+            let middle = spec.payload.len() / 2;
+            spec.payload[middle] ^= 0x01;
+        }
         (Defect::CodelessClose, Direction::Outbound) if spec.opcode == OpCode::Close => spec.payload.clear(),
         (Defect::WrongPongPayload, Direction::Outbound) if spec.opcode == OpCode::Pong => match spec.payload.first_mut() {
             Some(first) => *first ^= 0x20,

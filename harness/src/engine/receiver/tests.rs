@@ -36,8 +36,13 @@ fn violation(violation: Violation) -> Received {
     Received::Violation(violation)
 }
 
+fn message(binary: bool, payload: &[u8]) -> Received {
+    let crate::engine::Event::Message { binary, len, sha1, preview } = crate::engine::Event::message(binary, payload) else { unreachable!() };
+    Received::Message { binary, len, sha1, preview }
+}
+
 fn text(payload: &str) -> Received {
-    Received::Message { binary: false, payload: payload.as_bytes().to_vec() }
+    message(false, payload.as_bytes())
 }
 
 #[test]
@@ -56,7 +61,7 @@ fn valid_frames_become_messages_pings_pongs_and_a_close() {
             Received::Ping(b"p".to_vec()),
             text("Hello \u{e9}"),
             Received::Pong(b"q".to_vec()),
-            Received::Message { binary: true, payload: vec![0xff] },
+            message(true, &[0xff]),
             Received::Close { code: Some(1000), reason: "bye".into() },
         ]
     );
@@ -200,4 +205,35 @@ fn an_extension_allows_its_rsv_bits_and_transforms_at_the_final_frame() {
     // UTF-8 is checked on the transformed message, not on the raw fragments.
     let split_sequence = [FrameSpec { rsv: 0b100, ..server(OpCode::Text, b"\xce") }];
     assert_eq!(receive_with(receiver(), &split_sequence), [violation(Violation::InvalidUtf8 { at_end: false })]);
+}
+
+/// A big message (fragmented, masked) cut at any read size: the same digest and preview as the
+/// whole payload, and a bad byte in the middle of a text message caught at any cut.
+#[test]
+fn a_big_message_is_digested_as_it_arrives_whatever_the_cuts() {
+    let payload: Vec<u8> = "κόσμε, hello ".bytes().cycle().take(300_000).collect();
+    let cut = 150_001; // inside a two-byte character
+    let frames = [
+        FrameSpec { fin: false, ..client(OpCode::Text, &payload[..cut]) },
+        client(OpCode::Continuation, &payload[cut..]),
+    ];
+    let bytes: Vec<u8> = frames.iter().flat_map(FrameSpec::encode).collect();
+    let mut corrupt = payload.clone();
+    corrupt[200_000] = 0xff;
+    let bad = [FrameSpec { fin: false, ..client(OpCode::Text, &corrupt[..cut]) }, client(OpCode::Continuation, &corrupt[cut..])];
+    let bad_bytes: Vec<u8> = bad.iter().flat_map(FrameSpec::encode).collect();
+    for read in [1000, 4096, 65_536, 100_003, bytes.len()] {
+        let receive_in_reads = |bytes: &[u8]| {
+            let mut receiver = Receiver::new(Role::Client, 1 << 20, None);
+            let mut log = WireLog::new(Instant::now());
+            let mut out = Vec::new();
+            for chunk in bytes.chunks(read) {
+                receiver.push(chunk);
+                out.extend(std::iter::from_fn(|| receiver.next(&mut log)));
+            }
+            out
+        };
+        assert_eq!(receive_in_reads(&bytes), [message(false, &payload)], "reads of {read}");
+        assert_eq!(receive_in_reads(&bad_bytes), [violation(Violation::InvalidUtf8 { at_end: false })], "reads of {read}");
+    }
 }

@@ -1,0 +1,92 @@
+//! What the engine allocates while it sends and checks big messages, counted by this binary's own
+//! global allocator (a binary of its own, with one test, so nothing else allocates meanwhile; the
+//! echo server is a separate `wsspec reference-server` process). Not timing-based: the counts are
+//! bytes live at once, whatever the machine's speed.
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    sync::atomic::{AtomicUsize, Ordering::Relaxed},
+};
+
+use wsspec::{
+    catalog::{case_matches, Catalog, Role},
+    engine::{run_cases, RunConfig, RunOptions, Stop, Target},
+};
+use wsspec_reports::sink::Sink;
+
+/// The system allocator, counting the bytes live and the most ever live at once.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(by: usize) {
+    let live = LIVE.fetch_add(by, Relaxed) + by;
+    PEAK.fetch_max(live, Relaxed);
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grew(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            grew(new_size - layout.size());
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The 16 MiB messages (9.1.6 text, 9.2.6 binary), 4 MiB in 65,536 frames (9.3.1) and 1 MiB in
+/// 64-byte writes (9.5.1), echoed by tungstenite: each passes, and while they run the engine never
+/// holds more than 4 MiB more than before (it held 48 MiB and more when a message was kept whole:
+/// payload, encoded frame and echo).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_echoes_are_checked_in_bounded_memory() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["reference-server", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the reference server starts");
+    let mut url = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut url).unwrap();
+    let cases: Vec<_> = Catalog::embedded()
+        .unwrap()
+        .cases
+        .into_iter()
+        .filter(|c| c.applies_to(Role::Server) && ["9.1.6", "9.2.6", "9.3.1", "9.5.1"].iter().any(|p| case_matches(p, c.id.as_str())))
+        .collect();
+    assert_eq!(cases.len(), 4);
+    let out = tempfile::tempdir().unwrap();
+    let config = RunConfig {
+        agent: "memory".into(),
+        target: Target::parse(url.trim()).expect("the server's URL"),
+        options: RunOptions { jobs: 1, ..RunOptions::default() },
+    };
+    let sink = Sink::open(out.path()).unwrap();
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let mut verdicts = Vec::new();
+    let report = run_cases(&cases, &config, &sink, &Stop::new(), |r| verdicts.push(format!("{} {:?} {:?}", r.id, r.behavior, r.behavior_close))).await;
+    let peak = PEAK.load(Relaxed) - before;
+    let _ = server.kill();
+    report.expect("the run completes");
+    assert_eq!(verdicts, ["9.1.6 Ok Ok", "9.2.6 Ok Ok", "9.3.1 Ok Ok", "9.5.1 Ok Ok"]);
+    assert!(peak < 4 << 20, "the engine held {} KiB at once for 16 MiB messages", peak >> 10);
+    eprintln!("peak heap above the start: {} KiB", peak >> 10);
+}
