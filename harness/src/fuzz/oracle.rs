@@ -30,13 +30,11 @@
 
 use std::ops::ControlFlow::{self, Break, Continue};
 
+use deflate::{inflate, Inflated};
+
 use crate::{
     catalog::{Grade, Role},
-    extension::permessage_deflate::{
-        connection::RSV1,
-        inflater::{InflateError, MessageInflater},
-        params::DirectionParams,
-    },
+    extension::permessage_deflate::connection::RSV1,
     frame::{parse_close_payload, parse_header, CloseCodeClass, FrameSpec, Header, OpCode},
     fuzz::Sequence,
     rules::{
@@ -380,39 +378,6 @@ impl Model {
     }
 }
 
-/// What a compressed message's data means to any conforming server.
-enum Inflated {
-    Content(Vec<u8>),
-    /// Not DEFLATE, whatever the server's context.
-    Corrupt,
-    Undecidable(&'static str),
-}
-
-/// The largest message the model inflates; the grammar's messages are far smaller.
-const INFLATE_LIMIT: u64 = 1 << 20;
-
-/// Inflates `data` (RFC 7692 §7.2.2) with a fresh inflater. An error while the data itself is read
-/// is corruption wherever the data stands, except a reference before its start (a server keeping
-/// its context holds data there); an error only once the tail is appended means the data stopped
-/// inside a block, which zlib-based servers do not notice.
-fn inflate(data: &[u8]) -> Inflated {
-    let mut inflater = MessageInflater::new(DirectionParams::default(), INFLATE_LIMIT);
-    let mut content = Vec::new();
-    if let Err(error) = inflater.push(data, &mut |piece| content.extend_from_slice(piece)) {
-        return match error {
-            InflateError::Corrupt { reason, .. } if reason.contains("too far back") => {
-                Inflated::Undecidable("compressed data that refers to data before the message")
-            }
-            InflateError::Corrupt { .. } => Inflated::Corrupt,
-            InflateError::TooLarge { .. } => Inflated::Undecidable("compressed data that inflates beyond the model's limit"),
-        };
-    }
-    match inflater.finish(&mut |piece| content.extend_from_slice(piece)) {
-        Ok(_) => Inflated::Content(content),
-        Err(_) => Inflated::Undecidable("compressed data that stops inside a DEFLATE block"),
-    }
-}
-
 /// The header the server reads for `frame`: decoded from the frame's own encoding, so odd lengths
 /// and flags are seen exactly as on the wire.
 pub fn wire_header(frame: &FrameSpec) -> Header {
@@ -428,5 +393,6 @@ pub fn wire_header(frame: &FrameSpec) -> Header {
     parse_header(&bare.encode()).expect("an encoded header parses").0
 }
 
+mod deflate;
 #[cfg(test)]
 mod tests;
