@@ -15,8 +15,9 @@ trap 'rm -rf "$scratch"' EXIT
 (cd fuzz && cargo fuzz build --sanitizer none 2>/dev/null)
 printf '%-18s %10s %10s\n' target runs exec/s
 for target in $(cd fuzz && cargo fuzz list); do
-  # A copy of the seeds, so the benchmark's finds do not grow fuzz/corpus.
-  cp -r "fuzz/corpus/$target" "$scratch/$target"
+  # A copy of the seeds, so the benchmark's finds do not grow fuzz/corpus (some targets have none).
+  mkdir -p "$scratch/$target"
+  if [[ -d "fuzz/corpus/$target" ]]; then cp -r "fuzz/corpus/$target/." "$scratch/$target/"; fi
   out=$(cd fuzz && cargo fuzz run --sanitizer none "$target" "$scratch/$target" -- \
     -max_total_time="$seconds" -print_final_stats=1 2>&1)
   done_runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' <<<"$out" | grep -o '[0-9]*$')

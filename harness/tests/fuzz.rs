@@ -9,10 +9,11 @@ use wsspec::{
     catalog::Catalog,
     engine::{RunOptions, Target},
     fuzz::{
-        network::{self, Config, Report},
+        network::{self, Config, DeflateUse, Report},
         oracle, tungstenite_peer, Sequence,
     },
     peers::{
+        deflate_reference::DeflateReferenceServer,
         faulty::{Defect, FaultyServer},
         reference_server::ReferenceServer,
     },
@@ -23,7 +24,7 @@ use crate::support;
 #[test]
 fn the_model_allows_what_tungstenite_does_with_generated_sequences() {
     for index in 0..3000 {
-        let sequence = Sequence::generate(11, index);
+        let sequence = Sequence::generate(11, index, false);
         let outcome = oracle::expect(&sequence.frames);
         let seen = tungstenite_peer::run(&sequence.frames);
         assert!(outcome.admits(&seen), "sequence {index}: {sequence:?}\ntungstenite: {seen:?}\nmodel: {outcome:#?}");
@@ -40,6 +41,7 @@ async fn fuzz(url: &str, seed: u32, sequences: u64, out: &std::path::Path) -> Re
         // Short case timeouts keep the divergent trials quick; the written cases keep 1 s.
         options: RunOptions { timeout_scale: 0.5, ..RunOptions::default() },
         out_dir: out.to_path_buf(),
+        deflate: DeflateUse::IfAgreed,
     };
     network::run(&config, |_| {}).await.expect("the run completes")
 }
@@ -52,6 +54,25 @@ async fn fuzzing_the_embedded_server_finds_nothing() {
     assert_eq!(report.stats.sequences, 300);
     assert_eq!((report.stats.divergent, report.findings.len()), (0, 0), "{report:#?}");
     assert!(report.file.is_none());
+}
+
+/// The ratchet_rs reference agrees to permessage-deflate: half the sequences carry compressed
+/// messages (RSV1 on first frames and, mutated, on continuation and control frames; invalid UTF-8
+/// inside; data that is not DEFLATE). It handles them as the model says except for its one known
+/// bug, the one the pinned baseline records (20.3.1, 20.3.4): RSV1 on a control frame is not
+/// refused (a ping with RSV1 is answered with a pong). Every finding is that, minimized.
+#[tokio::test(flavor = "multi_thread")]
+async fn fuzzing_the_deflate_reference_with_compressed_messages_finds_only_its_known_rsv1_bug() {
+    let server = DeflateReferenceServer::start().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report = fuzz(&server.url(), 5, 300, out.path()).await;
+    assert_eq!(report.stats.sequences, 300);
+    assert_eq!(report.stats.compressed, 150, "{report:#?}");
+    let catalog = report.file.as_ref().map(|_| Catalog::from_dir(out.path()).expect("the findings file loads"));
+    for case in catalog.iter().flat_map(|c| &c.cases) {
+        let control = ["ping", "pong", "close"].iter().any(|opcode| case.title.contains(&format!("{opcode} rsv=4")));
+        assert!(control && case.deflate.is_some(), "a finding other than RSV1 on a control frame: {case:#?}");
+    }
 }
 
 #[rstest]
@@ -115,5 +136,5 @@ async fn fuzzing_a_target_that_never_opens_a_websocket_exits_2() {
 
     let (code, _, stderr) = support::wsspec(&["fuzz", "--sequences", "20", "--out", &dir]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("20 sequences in") && stderr.contains("20 opened a WebSocket, 0 divergent, 0 findings"), "{stderr}");
+    assert!(stderr.contains("20 sequences in") && stderr.contains("20 opened a WebSocket, 0 with permessage-deflate, 0 divergent, 0 findings"), "{stderr}");
 }

@@ -11,7 +11,7 @@ use wsspec::{
     catalog::Catalog,
     engine::{default_jobs, RunOptions, Target},
     fuzz::{
-        network::{self, Config, Kind, Stats},
+        network::{self, Config, DeflateUse, Kind, Stats},
         seeds,
     },
     peers::reference_server::ReferenceServer,
@@ -41,6 +41,13 @@ pub struct FuzzArgs {
     /// Multiply every timeout by this factor.
     #[arg(long, default_value_t = 1.0)]
     timeout_scale: f64,
+    /// Require permessage-deflate: exit 2 if the target declines it. Without this flag it is
+    /// offered once and, if agreed, every other sequence carries compressed messages.
+    #[arg(long, conflicts_with = "no_deflate")]
+    deflate: bool,
+    /// Never offer permessage-deflate.
+    #[arg(long)]
+    no_deflate: bool,
 }
 
 pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
@@ -73,6 +80,11 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
         max_sequences: args.sequences,
         options: RunOptions { timeout_scale: args.timeout_scale, ..RunOptions::default() },
         out_dir: args.out,
+        deflate: match (args.deflate, args.no_deflate) {
+            (true, _) => DeflateUse::Required,
+            (_, true) => DeflateUse::Off,
+            _ => DeflateUse::IfAgreed,
+        },
     };
     say!("wsspec: fuzzing {url} for {} s, seed {seed}, {} sequences at a time", args.duration, config.jobs);
     let mut status = Status::new();
@@ -81,11 +93,12 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
 
     let stats = &report.stats;
     say!(
-        "\n{} sequences in {:.1} s ({:.0}/s), {} opened a WebSocket, {} divergent, {} findings",
+        "\n{} sequences in {:.1} s ({:.0}/s), {} opened a WebSocket, {} with permessage-deflate, {} divergent, {} findings",
         stats.sequences,
         stats.elapsed.as_secs_f64(),
         stats.per_second(),
         stats.opened,
+        stats.compressed,
         stats.divergent,
         report.findings.len()
     );

@@ -41,7 +41,11 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
     if let Some(note) = note {
         out.push_str(&format!("note = {}\n", string(note)));
     }
-    out.push_str("roles = [\"server\"]\ntimeout = 1.0\nsteps = [\n");
+    out.push_str("roles = [\"server\"]\n");
+    if sequence.deflate {
+        out.push_str(&format!("deflate = {{ offer = {} }}\n", string(super::sequence::DEFLATE_OFFER)));
+    }
+    out.push_str("timeout = 1.0\nsteps = [\n");
     for step in steps(sequence, outcome) {
         out.push_str(&format!("  {step},\n"));
     }
@@ -67,7 +71,8 @@ pub fn describe(sequence: &Sequence) -> String {
         WriteMode::PerFrame => ", one write per frame".into(),
         WriteMode::Chop(k) => format!(", {k} bytes per write"),
     };
-    format!("{}{write}", if frames.is_empty() { "nothing".to_string() } else { frames.join(", ") })
+    let deflate = if sequence.deflate { " (permessage-deflate agreed)" } else { "" };
+    format!("{}{write}{deflate}", if frames.is_empty() { "nothing".to_string() } else { frames.join(", ") })
 }
 
 fn describe_frame(frame: &FrameSpec) -> String {
@@ -301,20 +306,23 @@ mod tests {
     use crate::{catalog::Closer, fuzz::oracle};
 
     fn sequence(frames: Vec<FrameSpec>) -> Sequence {
-        Sequence { frames, write: WriteMode::Together }
+        Sequence { frames, write: WriteMode::Together, deflate: false }
     }
 
     fn load_case(sequence: &Sequence) -> Case {
-        let text = file("test", &[case("90.1.1", "t", Some("n"), sequence, &oracle::expect(&sequence.frames))]);
+        let text = file("test", &[case("90.1.1", "t", Some("n"), sequence, &oracle::expect_sequence(sequence))]);
         load(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
     }
 
     #[test]
     fn generated_sequences_make_loadable_cases() {
         for index in 0..300 {
-            let sequence = Sequence::generate(3, index);
-            let case = load_case(&sequence);
-            assert!(!case.expect.is_empty() && case.expect.len() <= oracle::expect(&sequence.frames).alternatives.len());
+            for deflate in [false, true] {
+                let sequence = Sequence::generate(3, index, deflate);
+                let case = load_case(&sequence);
+                assert!(!case.expect.is_empty() && case.expect.len() <= oracle::expect_sequence(&sequence).alternatives.len());
+                assert_eq!(case.deflate.is_some(), deflate, "a deflate sequence offers permessage-deflate");
+            }
         }
     }
 

@@ -24,16 +24,16 @@ where
     if best.write != WriteMode::Together {
         best = first_failing(vec![Sequence { write: WriteMode::Together, ..best.clone() }], &mut budget, &fails).await.unwrap_or(best);
     }
-    let write = best.write;
+    let (write, deflate) = (best.write, best.deflate);
     // Most findings take one frame: every frame alone is one round of candidates run at once.
     if best.frames.len() > 1 {
-        let alone = best.frames.iter().map(|frame| Sequence { frames: vec![frame.clone()], write }).collect();
+        let alone = best.frames.iter().map(|frame| Sequence { frames: vec![frame.clone()], write, deflate }).collect();
         best = first_failing(alone, &mut budget, &fails).await.unwrap_or(best);
     }
     // Then ddmin, again from the coarsest cut while that helps: fragments often go only together.
     loop {
         let before = best.frames.len();
-        best.frames = ddmin(best.frames, &mut budget, |candidates| fails(candidates.into_iter().map(|frames| Sequence { frames, write }).collect())).await;
+        best.frames = ddmin(best.frames, &mut budget, |candidates| fails(candidates.into_iter().map(|frames| Sequence { frames, write, deflate }).collect())).await;
         if best.frames.len() == before || budget == 0 {
             break;
         }
@@ -176,13 +176,13 @@ mod tests {
             FrameSpec { rsv: 5, length_encoding: LengthEncoding::Bits64, ..FrameSpec::new(OpCode::Binary, vec![7; 300]).masked(key) },
             FrameSpec::new(OpCode::Ping, "p").masked(key),
         ];
-        let sequence = Sequence { frames, write: WriteMode::Chop(3) };
+        let sequence = Sequence { frames, write: WriteMode::Chop(3), deflate: false };
         // A server that only trips on RSV1 in a binary frame.
         let fails = |candidates: Vec<Sequence>| async move {
             candidates.iter().map(|s| s.frames.iter().any(|f| f.opcode == OpCode::Binary && f.rsv & 4 != 0)).collect::<Vec<_>>()
         };
         let small = block_on(minimize(sequence, 200, fails));
         let expected = FrameSpec { rsv: 4, ..FrameSpec::new(OpCode::Binary, vec![]).masked(key) };
-        assert_eq!(small, Sequence { frames: vec![expected], write: WriteMode::Together });
+        assert_eq!(small, Sequence { frames: vec![expected], write: WriteMode::Together, deflate: false });
     }
 }

@@ -15,10 +15,15 @@ use std::{
 use tokio::{sync::Semaphore, task::JoinSet, time::timeout};
 use wsspec_reports::{Behavior, BehaviorClose};
 
+mod findings;
+
+use findings::{crash, file_text, finding_case, shape};
+
 use super::{case_file, minimize::minimize, oracle, Sequence};
 use crate::{
+    catalog::WriteMode,
     engine::{judge, probe, run_case, Observation, RunOptions, Target, Verdict},
-    frame::OpCode,
+    frame::{FrameSpec, OpCode},
 };
 
 /// Candidate runs one minimization may use.
@@ -43,6 +48,20 @@ pub struct Config {
     pub options: RunOptions,
     /// Where the findings file goes.
     pub out_dir: PathBuf,
+    /// Whether sequences with compressed messages are sent.
+    pub deflate: DeflateUse,
+}
+
+/// Whether a run sends compressed messages (permessage-deflate, RFC 7692).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeflateUse {
+    /// Never offered.
+    Off,
+    /// Offered once before the run; if the target agrees, every other sequence offers it and
+    /// carries compressed messages.
+    IfAgreed,
+    /// As `IfAgreed`, and a target that declines is an error: the run tests nothing it was asked to.
+    Required,
 }
 
 /// Counts so far.
@@ -54,6 +73,11 @@ pub struct Stats {
     pub divergent: u64,
     pub findings: usize,
     pub elapsed: Duration,
+    /// Sequences sent with permessage-deflate agreed (compressed messages among their frames).
+    pub compressed: u64,
+    /// Generated sequences left out because the model cannot judge them
+    /// ([`oracle::Outcome::undecidable`]).
+    pub undecidable: u64,
 }
 
 impl Stats {
@@ -112,6 +136,9 @@ pub enum FuzzError {
     /// was tested.
     #[error("no sequence could open a WebSocket on {url} (0 of {tried} opened): {reason}")]
     NeverOpened { url: String, tried: u64, reason: String },
+    /// Compressed messages were required, and the target does not agree to permessage-deflate.
+    #[error("{url} declined permessage-deflate (offer `{offer}`): {reason}")]
+    DeflateDeclined { url: String, offer: &'static str, reason: String },
 }
 
 /// One sequence run against the target.
@@ -168,6 +195,15 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
     let file = config.out_dir.join(format!("fuzz-{}.toml", config.seed));
     let jobs = config.jobs.max(1);
     let shared = Arc::new(Shared { target: config.target.clone(), options: config.options.clone(), slots: Semaphore::new(jobs) });
+    let deflate = match config.deflate {
+        DeflateUse::Off => false,
+        DeflateUse::IfAgreed => shared.agrees_to_deflate().await.is_ok(),
+        DeflateUse::Required => {
+            let declined = |reason| FuzzError::DeflateDeclined { url: config.target.url.clone(), offer: super::sequence::DEFLATE_OFFER, reason };
+            shared.agrees_to_deflate().await.map_err(declined)?;
+            true
+        }
+    };
 
     let started = Instant::now();
     let mut stats = Stats::default();
@@ -187,12 +223,19 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
     loop {
         let generating = !crashed && started.elapsed() < config.duration && config.max_sequences.is_none_or(|max| next < max);
         while generating && running.len() < jobs {
-            let (shared, sequence, index) = (shared.clone(), Sequence::generate(config.seed, next).until_close(), next);
+            let (sequence, index) = (Sequence::generate(config.seed, next, deflate && next % 2 == 1).until_close(), next);
+            next += 1;
+            let outcome = oracle::expect_sequence(&sequence);
+            if outcome.undecidable.is_some() {
+                stats.undecidable += 1;
+                continue;
+            }
+            stats.compressed += u64::from(sequence.deflate);
+            let shared = shared.clone();
             running.spawn(async move {
-                let trial = shared.trial(&sequence).await;
+                let trial = shared.trial(&sequence, &outcome).await;
                 (index, sequence, trial)
             });
-            next += 1;
         }
         if minimizing.is_empty() && !crashed {
             // Once time is up only the first divergence is still worth the wait.
@@ -271,7 +314,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                     if confirmed.is_some() { "" } else { "; it did not fail again when rerun" },
                     last.reason(),
                 );
-                cases.push(finding_case(&id, &small, &note));
+                cases.push(finding_case(&id, &small, &oracle::expect_sequence(&small), &note));
                 std::fs::write(&file, file_text(config, &cases)).map_err(output_error)?;
                 let frames = (original.frames.len(), small.frames.len());
                 findings.push(Finding { kind, ids: vec![id], index, frames, reason: last.reason(), reproduced: confirmed.is_some() });
@@ -293,10 +336,28 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
 }
 
 impl Shared {
-    /// Runs `sequence` as a case, within an outer bound over the engine's own bounds.
-    async fn trial(&self, sequence: &Sequence) -> Trial {
+    /// Whether the target agrees to permessage-deflate: one connection with [`DEFLATE_OFFER`]
+    /// (`super::sequence::DEFLATE_OFFER`) and a ping; the reason when it does not.
+    async fn agrees_to_deflate(&self) -> Result<(), String> {
+        let ping = FrameSpec::new(OpCode::Ping, "wsspec").masked([1, 2, 3, 4]);
+        let sequence = Sequence { frames: vec![ping], write: WriteMode::Together, deflate: true };
+        let text = case_file::file("", &[finding_case("90.0.0", &sequence, &oracle::expect_sequence(&sequence), "")]);
+        let case = case_file::load(&text).unwrap_or_else(|e| panic!("the case writer wrote a case the loader refuses ({e}):\n{text}"));
+        let bound = Duration::from_secs_f64((case.timeout + 10.0) * self.options.timeout_scale + 10.0);
+        let obs = timeout(bound, run_case(&case, &self.target, &self.options)).await.map_err(|_| "no answer in time".to_string())?;
+        match (&obs.open_error, &obs.violation, obs.deflate) {
+            (Some(error), _, _) => Err(error.clone()),
+            (None, Some(violation), _) => Err(violation.to_string()),
+            (None, None, Some(_)) => Ok(()),
+            (None, None, None) => Err("its 101 has no permessage-deflate".into()),
+        }
+    }
+
+    /// Runs `sequence` as a case expecting `outcome`, within an outer bound over the engine's own
+    /// bounds.
+    async fn trial(&self, sequence: &Sequence, outcome: &oracle::Outcome) -> Trial {
         let _slot = self.slots.acquire().await.expect("the semaphore is never closed");
-        let text = case_file::file("", &[finding_case("90.0.0", sequence, "")]);
+        let text = case_file::file("", &[finding_case("90.0.0", sequence, outcome, "")]);
         let case = case_file::load(&text).unwrap_or_else(|e| panic!("the case writer wrote a case the loader refuses ({e}):\n{text}"));
         let bound = Duration::from_secs_f64((case.timeout + 10.0) * self.options.timeout_scale + 10.0);
         let obs = timeout(bound, run_case(&case, &self.target, &self.options))
@@ -325,13 +386,18 @@ impl Shared {
                 for (i, candidate) in candidates.into_iter().enumerate() {
                     let shared = shared.clone();
                     runs.spawn(async move {
+                        // A candidate the model cannot judge (compressed data cut) does not count.
+                        let outcome = oracle::expect_sequence(&candidate);
+                        if outcome.undecidable.is_some() {
+                            return (i, false);
+                        }
                         // A connection that did not open (a loaded machine) says nothing: try again.
-                        let mut trial = shared.trial(&candidate).await;
+                        let mut trial = shared.trial(&candidate, &outcome).await;
                         for _ in 0..2 {
                             if !matches!(trial.result, TrialResult::NotOpened(_)) {
                                 break;
                             }
-                            trial = shared.trial(&candidate).await;
+                            trial = shared.trial(&candidate, &outcome).await;
                         }
                         (i, trial.signature() == signature)
                     });
@@ -344,54 +410,8 @@ impl Shared {
             }
         };
         let small = minimize(sequence, MINIMIZE_BUDGET, fails).await;
-        let again = self.trial(&small).await;
+        let again = self.trial(&small, &oracle::expect_sequence(&small)).await;
         let confirmed = (again.signature() == signature).then_some(again);
         (small, confirmed)
     }
-}
-
-/// The case for a sequence, expecting what the oracle allows.
-fn finding_case(id: &str, sequence: &Sequence, note: &str) -> String {
-    let mut title = format!("Fuzz finding: {}", case_file::describe(sequence));
-    if title.chars().count() > 100 {
-        title = format!("{}…", title.chars().take(99).collect::<String>());
-    }
-    let note = (!note.is_empty()).then_some(note);
-    case_file::case(id, &title, note, sequence, &oracle::expect(&sequence.frames))
-}
-
-fn file_text(config: &Config, cases: &[String]) -> String {
-    let comment = format!(
-        "Findings of `wsspec fuzz --seed {seed}` against {url}: sequences the target handled in a way\nRFC 6455 does not allow, minimized. Run them again: wsspec server {url} --catalog {dir}",
-        seed = config.seed,
-        url = config.target.url,
-        dir = config.out_dir.display(),
-    );
-    case_file::file(&comment, cases)
-}
-
-/// The last sequences that ran before the target went down, as cases.
-fn crash(config: &Config, cases: &mut Vec<String>, recent: &VecDeque<(u64, Sequence)>, reason: &str) -> Finding {
-    let note = format!(
-        "Found by `wsspec fuzz --seed {}` against {}: the target stopped accepting connections ({reason}); one of the last sequences that ran is the cause.",
-        config.seed, config.target.url
-    );
-    let mut ids = Vec::new();
-    for (_, sequence) in recent {
-        let id = format!("{}.{}.{}", case_file::SECTION, config.seed, cases.len() + 1);
-        cases.push(finding_case(&id, sequence, &note));
-        ids.push(id);
-    }
-    let (index, frames) = recent.back().map_or((0, 0), |(i, s)| (*i, s.frames.len()));
-    Finding { kind: Kind::Crash, ids, index, frames: (frames, frames), reason: reason.to_string(), reproduced: false }
-}
-
-/// What makes two minimized findings the same: per frame its opcode and flags and whether it carries
-/// a payload.
-fn shape(sequence: &Sequence) -> Vec<(OpCode, bool, u8, bool, bool, bool)> {
-    sequence
-        .frames
-        .iter()
-        .map(|f| (f.opcode, f.fin, f.rsv, f.mask.is_some(), f.declared_length.is_some(), f.payload.is_empty()))
-        .collect()
 }

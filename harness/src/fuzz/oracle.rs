@@ -15,6 +15,14 @@
 //!   defines nothing: answered, or refused with 1002 (7.13.x);
 //! - a close received inside a fragmented message may be answered with 1002 (7.1.5).
 //!
+//! With permessage-deflate agreed (RFC 7692) RSV1 is allowed on a data message's first frame only
+//! (§6: on a continuation or control frame it fails the connection, RFC 6455 §5.2), and a message
+//! with it is inflated at its end: its echo is the inflated content, data that is not DEFLATE fails
+//! the connection (§6.2), and a text message's UTF-8 is checked on what it inflates to. Where the
+//! model cannot know what a conforming server reads — data that stops inside a block (zlib waits
+//! for more, a server may echo what it got), or refers to data before the message (a server keeping
+//! its context may hold it) — the outcome is [`Outcome::undecidable`] and the sequence is not judged.
+//!
 //! Replies are loose where timing decides, not the RFC: before a failure every reply owed may be
 //! missing (the server may fail before it gets to them, 3.2); echoes owed before a close frame may be
 //! missing (the echo application may not get to them before the library answers the close); and of
@@ -22,10 +30,16 @@
 
 use std::ops::ControlFlow::{self, Break, Continue};
 
+use deflate::{inflate, Inflated};
+
 use crate::{
     catalog::{Grade, Role},
+    extension::permessage_deflate::connection::RSV1,
     frame::{parse_close_payload, parse_header, CloseCodeClass, FrameSpec, Header, OpCode},
-    rules::{check_frame, FrameContext, Rule, Violation, CLOSE_REPLY, CLOSE_UNDEFINED, NON_MINIMAL, RECEIVE, UTF8, UTF8_LATE},
+    fuzz::Sequence,
+    rules::{
+        check_frame, FrameContext, Rule, Violation, CLOSE_REPLY, CLOSE_UNDEFINED, DEFLATE_DATA, NON_MINIMAL, RECEIVE, UTF8, UTF8_LATE,
+    },
     utf8::Utf8Validator,
 };
 
@@ -72,6 +86,9 @@ pub struct Alternative {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub alternatives: Vec<Alternative>,
+    /// Why the model cannot say what a conforming server does with the sequence (compressed data
+    /// whose meaning depends on the server's inflater): such a sequence is not judged.
+    pub undecidable: Option<&'static str>,
 }
 
 /// What a server under test did, in the model's terms.
@@ -146,12 +163,22 @@ fn replies_match(expected: &[Expected], seen: &[Reply]) -> bool {
     at[expected.len()]
 }
 
-/// What a conforming server must do with `frames`.
+/// What a conforming server without extensions must do with `frames`.
 pub fn expect(frames: &[FrameSpec]) -> Outcome {
-    let mut model = Model::default();
+    model(frames, false)
+}
+
+/// What a conforming server must do with `sequence`, with permessage-deflate agreed if the
+/// sequence says so.
+pub fn expect_sequence(sequence: &Sequence) -> Outcome {
+    model(&sequence.frames, sequence.deflate)
+}
+
+fn model(frames: &[FrameSpec], deflate: bool) -> Outcome {
+    let mut model = Model { deflate, ..Model::default() };
     for (at, frame) in frames.iter().enumerate() {
         if model.receive(at, frame).is_break() {
-            return Outcome { alternatives: model.alternatives };
+            return Outcome { alternatives: model.alternatives, undecidable: model.undecidable };
         }
     }
     let mut codes = vec![1000];
@@ -162,7 +189,7 @@ pub fn expect(frames: &[FrameSpec]) -> Outcome {
         }
     }
     model.end(frames.len(), End::Open(codes), &RECEIVE);
-    Outcome { alternatives: model.alternatives }
+    Outcome { alternatives: model.alternatives, undecidable: model.undecidable }
 }
 
 /// The server's state along one path through the sequence.
@@ -174,11 +201,16 @@ struct Model {
     /// A permitted choice was taken earlier on this path: what follows is only permitted too.
     permitted_only: bool,
     message: Option<Message>,
+    /// permessage-deflate is agreed.
+    deflate: bool,
+    undecidable: Option<&'static str>,
 }
 
 /// A fragmented message being received.
 struct Message {
     binary: bool,
+    /// RSV1 on its first frame: the payload is compressed (permessage-deflate).
+    compressed: bool,
     payload: Vec<u8>,
     utf8: Utf8Validator,
     /// Invalid UTF-8 was seen and the failure is deferred to the end of the message (permitted).
@@ -201,7 +233,8 @@ impl Model {
             OpCode::Close => return self.close(at, &frame.payload),
             OpCode::Text | OpCode::Binary => {
                 let binary = header.opcode == OpCode::Binary;
-                self.message = Some(Message { binary, payload: Vec::new(), utf8: Utf8Validator::new(), invalid: false });
+                let compressed = header.rsv & RSV1 != 0;
+                self.message = Some(Message { binary, compressed, payload: Vec::new(), utf8: Utf8Validator::new(), invalid: false });
                 return self.fragment(at, frame);
             }
             OpCode::Continuation => return self.fragment(at, frame),
@@ -214,13 +247,19 @@ impl Model {
     /// The frame-level reasons the server must fail the connection, from the rules table: the first
     /// decides the rule, and the codes of all are allowed (a server may check them in any order).
     fn violation(&self, header: &Header) -> Option<(&'static Rule, Vec<u16>)> {
-        let context = FrameContext { sender: Role::Client, rsv_allowed: 0, message_open: self.message.is_some(), previous_mask: None };
+        // RFC 7692 §6: RSV1 marks a compressed message on its first frame, and means nothing elsewhere.
+        let first = matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        let rsv_allowed = if self.deflate && first { RSV1 } else { 0 };
+        let context = FrameContext { sender: Role::Client, rsv_allowed, message_open: self.message.is_some(), previous_mask: None };
         let broken = check_frame(header, &context);
         let rule = broken.first()?.rule();
         Some((rule, broken.iter().flat_map(|v| v.rule().codes.iter().copied()).collect()))
     }
 
     fn fragment(&mut self, at: usize, frame: &FrameSpec) -> ControlFlow<()> {
+        if self.message.as_ref().is_some_and(|m| m.compressed) {
+            return self.compressed_fragment(at, frame);
+        }
         let message = self.message.as_mut().expect("a data frame opens a message or continues one");
         let broke_utf8 = !message.binary && !message.invalid && message.utf8.feed(&frame.payload).is_err();
         message.payload.extend_from_slice(&frame.payload);
@@ -241,6 +280,37 @@ impl Model {
         }
         self.replies.push(Reply::Echo { binary: message.binary, payload: message.payload });
         Continue(())
+    }
+
+    /// A fragment of a compressed message: the data is inflated at the end of the message (a server
+    /// may inflate and check UTF-8 as the data comes, but failing earlier leaves the same
+    /// alternatives: every reply is optional once the server fails).
+    fn compressed_fragment(&mut self, at: usize, frame: &FrameSpec) -> ControlFlow<()> {
+        let message = self.message.as_mut().expect("a compressed message is open");
+        message.payload.extend_from_slice(&frame.payload);
+        if !frame.fin {
+            return Continue(());
+        }
+        let message = self.message.take().expect("a message is open");
+        match inflate(&message.payload) {
+            Inflated::Content(content) if message.binary || std::str::from_utf8(&content).is_ok() => {
+                self.replies.push(Reply::Echo { binary: message.binary, payload: content });
+                Continue(())
+            }
+            Inflated::Content(_) => {
+                self.end(at, End::Fails(UTF8.codes.to_vec()), &UTF8);
+                Break(())
+            }
+            Inflated::Corrupt => {
+                self.end(at, End::Fails(DEFLATE_DATA.codes.to_vec()), &DEFLATE_DATA);
+                Break(())
+            }
+            Inflated::Undecidable(why) => {
+                self.undecidable.get_or_insert(why);
+                self.end(at, End::Fails(DEFLATE_DATA.codes.to_vec()), &DEFLATE_DATA);
+                Break(())
+            }
+        }
     }
 
     /// A close frame ends the model either way: the server answers it or fails, and ignores what follows.
@@ -323,5 +393,6 @@ pub fn wire_header(frame: &FrameSpec) -> Header {
     parse_header(&bare.encode()).expect("an encoded header parses").0
 }
 
+mod deflate;
 #[cfg(test)]
 mod tests;

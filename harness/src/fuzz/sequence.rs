@@ -3,12 +3,17 @@
 //! the same structure: whole messages cut into fragments with control frames between them, closes
 //! with good and bad payloads, explicit frames with every field free, and now and then one mutation
 //! a conforming server must refuse (or may refuse). Every byte string decodes to a sequence.
+//!
+//! With permessage-deflate agreed (RFC 7692, [`Sequence::deflate`]) messages may also be compressed:
+//! RSV1 on the first frame only, the data cut anywhere, now and then invalid UTF-8 inside or data
+//! that is not DEFLATE at all; the mutations then put RSV1 on continuation and control frames too.
 
 use arbitrary::{Arbitrary, Unstructured};
 use rand::{rngs::StdRng, RngCore, SeedableRng};
 
 use crate::{
     catalog::WriteMode,
+    extension::permessage_deflate::{connection::RSV1, deflater::MessageDeflater, params::DirectionParams},
     frame::{FrameSpec, LengthEncoding, OpCode},
 };
 
@@ -42,24 +47,45 @@ const CLOSE_CODES: [u16; 27] = [
     1015, 1016, 2000, 2999, 5000, 65535,
 ];
 
+/// Compressed data that is not DEFLATE whatever came before it (RFC 1951 §3.2.3, §3.2.4): a block
+/// of the reserved type 11, and a stored block whose NLEN is not the complement of its LEN.
+const CORRUPT_DEFLATE: [&[u8]; 2] = [b"\x06", b"\x00\x05\x00\x00\x00"];
+
 /// What a fuzzed client sends: its frames, in order, and how their bytes reach the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sequence {
     pub frames: Vec<FrameSpec>,
     pub write: WriteMode,
+    /// Sent with permessage-deflate agreed (RFC 7692; offered as [`DEFLATE_OFFER`]): data frames
+    /// with RSV1 on a message's first frame carry compressed data.
+    pub deflate: bool,
 }
 
+/// The offer of a deflate sequence: the plain offer (every parameter left to the server), so the
+/// client's window is 32 KiB whatever the server answers.
+pub const DEFLATE_OFFER: &str = "permessage-deflate";
+
 impl Sequence {
-    /// The `index`th sequence of a run with `seed`: the same pair always gives the same frames.
-    pub fn generate(seed: u32, index: u64) -> Self {
+    /// The `index`th sequence of a run with `seed`, with compressed messages or not: the same
+    /// arguments always give the same frames.
+    pub fn generate(seed: u32, index: u64, deflate: bool) -> Self {
         let mut input = vec![0u8; GENERATED_INPUT];
         StdRng::seed_from_u64((u64::from(seed) << 40) ^ index).fill_bytes(&mut input);
-        Self::decode(&input)
+        if deflate {
+            Self::decode_deflate(&input)
+        } else {
+            Self::decode(&input)
+        }
     }
 
-    /// Decodes fuzz input.
+    /// Decodes fuzz input: a sequence for a connection without extensions.
     pub fn decode(input: &[u8]) -> Self {
-        decode_sequence(&mut Unstructured::new(input))
+        decode_sequence(&mut Unstructured::new(input), false)
+    }
+
+    /// Decodes fuzz input: a sequence for a connection with permessage-deflate agreed.
+    pub fn decode_deflate(input: &[u8]) -> Self {
+        decode_sequence(&mut Unstructured::new(input), true)
     }
 
     /// The sequence up to its first close frame. A server closes TCP once it has answered a close;
@@ -94,7 +120,7 @@ impl Sequence {
 
 impl<'a> Arbitrary<'a> for Sequence {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
-        Ok(decode_sequence(u))
+        Ok(decode_sequence(u, false))
     }
 }
 
@@ -121,7 +147,7 @@ pub fn frame_input(frame: &FrameSpec) -> Vec<u8> {
     out
 }
 
-fn decode_sequence(u: &mut Unstructured) -> Sequence {
+fn decode_sequence(u: &mut Unstructured, deflate: bool) -> Sequence {
     let write = match byte(u) % 8 {
         0..=4 => WriteMode::Together,
         5 => WriteMode::PerFrame,
@@ -134,20 +160,21 @@ fn decode_sequence(u: &mut Unstructured) -> Sequence {
             break;
         }
         match byte(u) {
+            0..MESSAGE if deflate && byte(u) & 1 == 1 => compressed_message(u, &mut frames),
             0..MESSAGE => message(u, &mut frames),
             MESSAGE..CONTROL => {
                 let frame = control(u);
-                frames.push(mutate(u, frame));
+                frames.push(mutate(u, frame, false));
             }
             CONTROL..EXPLICIT => {
                 let frame = close(u);
-                frames.push(mutate(u, frame));
+                frames.push(mutate(u, frame, false));
             }
             _ => frames.push(explicit_frame(u)),
         }
     }
     frames.truncate(MAX_FRAMES);
-    Sequence { frames, write }
+    Sequence { frames, write, deflate }
 }
 
 /// The next input byte; 0 once the input is used up.
@@ -202,6 +229,35 @@ fn message(u: &mut Unstructured, frames: &mut Vec<FrameSpec>) {
     let opcode = if byte(u) & 1 == 0 { OpCode::Text } else { OpCode::Binary };
     let len = payload_len(u);
     let payload = if opcode == OpCode::Text { text(u, len) } else { binary(u, len) };
+    fragments(u, frames, opcode, &payload, false);
+}
+
+/// A text or binary message compressed as RFC 7692 §7.2.1 says, by a fresh compressor (no reference
+/// to earlier messages, so the data means the same with or without context takeover) at one of four
+/// levels, then cut like any message with RSV1 on the first frame. About one in eight has invalid
+/// UTF-8 inside (text) or data that is not DEFLATE ([`CORRUPT_DEFLATE`] in front).
+fn compressed_message(u: &mut Unstructured, frames: &mut Vec<FrameSpec>) {
+    let opcode = if byte(u) & 1 == 0 { OpCode::Text } else { OpCode::Binary };
+    let len = payload_len(u);
+    let mut content = if opcode == OpCode::Text { text(u, len) } else { binary(u, len) };
+    let variant = byte(u);
+    if (224..240).contains(&variant) && opcode == OpCode::Text {
+        let at = usize::from(byte(u)) * content.len() / 256;
+        content.splice(at..at, BAD_UTF8[usize::from(variant) % BAD_UTF8.len()].iter().copied());
+    }
+    let level = [0, 1, 6, 9][usize::from(variant % 4)];
+    let params = DirectionParams { no_context_takeover: true, ..DirectionParams::default() };
+    let mut data = MessageDeflater::with_level(params, flate2::Compression::new(level)).compress_message(&content);
+    if variant >= 240 {
+        data.splice(0..0, CORRUPT_DEFLATE[usize::from(variant) % CORRUPT_DEFLATE.len()].iter().copied());
+    }
+    fragments(u, frames, opcode, &data, true);
+}
+
+/// `payload` cut into up to four fragments, each mutated now and then, with a ping or pong between
+/// fragments now and then; `compressed`: RSV1 on the first fragment, and no mutation that changes
+/// the data or ends the message early (the model could not tell what such data inflates to).
+fn fragments(u: &mut Unstructured, frames: &mut Vec<FrameSpec>, opcode: OpCode, payload: &[u8], compressed: bool) {
     let pieces = 1 + usize::from(byte(u) % 4);
     let mut bounds: Vec<usize> = (1..pieces).map(|_| usize::from(byte(u)) * payload.len() / 256).collect();
     bounds.sort_unstable();
@@ -210,10 +266,13 @@ fn message(u: &mut Unstructured, frames: &mut Vec<FrameSpec>) {
     for (i, range) in bounds.windows(2).enumerate() {
         let mut frame = FrameSpec::new(if i == 0 { opcode } else { OpCode::Continuation }, &payload[range[0]..range[1]]).masked(key(u));
         frame.fin = i + 1 == pieces;
-        frames.push(mutate(u, frame));
+        if compressed && i == 0 {
+            frame.rsv = RSV1;
+        }
+        frames.push(mutate(u, frame, compressed));
         if i + 1 < pieces && byte(u) >= 160 {
             let between = control(u);
-            frames.push(mutate(u, between));
+            frames.push(mutate(u, between, false));
         }
     }
 }
@@ -252,11 +311,15 @@ fn close(u: &mut Unstructured) -> FrameSpec {
 
 /// One mutation, about one frame in five: RSV bits, no mask, a non-minimal length, a reserved
 /// opcode of the same class, a flipped FIN, a 64-bit length with its top bit set, invalid UTF-8
-/// spliced into the payload, or a payload over the 125-byte control-frame limit.
-fn mutate(u: &mut Unstructured, mut frame: FrameSpec) -> FrameSpec {
+/// spliced into the payload, or a payload over the 125-byte control-frame limit. A fragment of
+/// compressed data (`compressed`) keeps its data and its place in the message: only its header
+/// changes, and FIN only on the last fragment.
+fn mutate(u: &mut Unstructured, mut frame: FrameSpec, compressed: bool) -> FrameSpec {
     let m = byte(u);
     match m {
         0..208 => {}
+        232..236 if compressed && !frame.fin => {}
+        240.. if compressed => {}
         208..216 => frame.rsv = 1 + m % 7,
         216..220 => frame.mask = None,
         220..228 => {
@@ -313,15 +376,15 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_frames() {
-        assert_eq!(Sequence::generate(7, 3), Sequence::generate(7, 3));
-        assert_ne!(Sequence::generate(7, 3), Sequence::generate(7, 4));
-        assert_ne!(Sequence::generate(7, 3), Sequence::generate(8, 3));
+        assert_eq!(Sequence::generate(7, 3, false), Sequence::generate(7, 3, false));
+        assert_ne!(Sequence::generate(7, 3, false), Sequence::generate(7, 4, false));
+        assert_ne!(Sequence::generate(7, 3, false), Sequence::generate(8, 3, false));
     }
 
     #[test]
     fn generated_sequences_survive_their_input_encoding() {
         for index in 0..500 {
-            let sequence = Sequence::generate(1, index);
+            let sequence = Sequence::generate(1, index, false);
             assert!(!sequence.frames.is_empty() && sequence.frames.len() <= MAX_FRAMES);
             assert!(sequence.frames.iter().all(|f| f.check().is_ok()));
             assert_eq!(Sequence::decode(&sequence.to_input()), sequence, "sequence {index}");
@@ -330,7 +393,7 @@ mod tests {
 
     #[test]
     fn the_grammar_reaches_every_kind_of_frame() {
-        let frames: Vec<FrameSpec> = (0..300).flat_map(|i| Sequence::generate(2, i).frames).collect();
+        let frames: Vec<FrameSpec> = (0..300).flat_map(|i| Sequence::generate(2, i, false).frames).collect();
         let reached = |what: &str, test: &dyn Fn(&FrameSpec) -> bool| assert!(frames.iter().any(test), "no {what}");
         reached("fragment", &|f| f.opcode == OpCode::Continuation);
         reached("ping", &|f| f.opcode == OpCode::Ping);
@@ -341,5 +404,26 @@ mod tests {
         reached("top-bit length", &|f| f.declared_length.is_some());
         reached("16-bit length", &|f| f.payload.len() > 125);
         reached("invalid UTF-8", &|f| f.opcode == OpCode::Text && std::str::from_utf8(&f.payload).is_err());
+    }
+
+    #[test]
+    fn deflate_sequences_carry_compressed_messages_and_their_faults() {
+        use crate::fuzz::oracle::{expect_sequence, End};
+        let sequences: Vec<Sequence> = (0..400).map(|i| Sequence::generate(4, i, true)).collect();
+        assert!(sequences.iter().all(|s| s.deflate));
+        let frames: Vec<&FrameSpec> = sequences.iter().flat_map(|s| &s.frames).collect();
+        let reached = |what: &str, test: &dyn Fn(&FrameSpec) -> bool| assert!(frames.iter().any(|f| test(f)), "no {what}");
+        reached("compressed single-frame message", &|f| f.rsv == RSV1 && f.fin && !f.opcode.is_control());
+        reached("compressed fragmented message", &|f| f.rsv == RSV1 && !f.fin && !f.opcode.is_control());
+        reached("RSV1 on a continuation frame", &|f| f.rsv & RSV1 != 0 && f.opcode == OpCode::Continuation);
+        reached("RSV1 on a control frame", &|f| f.rsv & RSV1 != 0 && f.opcode.is_control());
+        reached("corrupt data", &|f| f.rsv == RSV1 && CORRUPT_DEFLATE.iter().any(|c| f.payload.starts_with(c)));
+        reached("uncompressed message", &|f| f.rsv == 0 && matches!(f.opcode, OpCode::Text | OpCode::Binary));
+        let outcomes: Vec<_> = sequences.iter().map(expect_sequence).collect();
+        // Only explicit frames (random data under RSV1) leave the model undecided.
+        let undecidable = outcomes.iter().filter(|o| o.undecidable.is_some()).count();
+        assert!(undecidable * 20 <= outcomes.len(), "{undecidable} of {} sequences the model cannot judge", outcomes.len());
+        let codes = |o: &crate::fuzz::Outcome| o.alternatives.iter().any(|a| a.end == End::Fails(vec![1002, 1007]));
+        assert!(outcomes.iter().any(codes), "no sequence must fail for its compressed data");
     }
 }

@@ -103,3 +103,57 @@ fn only_the_last_pong_is_required_and_echoes_before_a_close_are_optional() {
     assert!(!outcome.admits(&seen(vec![Reply::Pong(b"1".to_vec())])), "the last ping must be answered");
     assert!(!outcome.admits(&Observed { replies: vec![Reply::Pong(b"2".to_vec())], end: Ended::Failed(1002) }), "the close must be answered");
 }
+
+/// RFC 7692 §7.2.3.1: "Hello" compressed.
+const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+
+fn deflated(frames: Vec<FrameSpec>) -> Outcome {
+    expect_sequence(&Sequence { frames, write: crate::catalog::WriteMode::Together, deflate: true })
+}
+
+#[test]
+fn with_deflate_a_compressed_message_is_echoed_inflated_however_it_is_cut() {
+    let whole = deflated(vec![FrameSpec { rsv: RSV1, ..frame(OpCode::Text, &HELLO) }]);
+    let cut = deflated(vec![
+        FrameSpec { rsv: RSV1, ..fragment(OpCode::Text, &HELLO[..2], false) },
+        frame(OpCode::Ping, b"p"),
+        fragment(OpCode::Continuation, &HELLO[2..], false),
+        fragment(OpCode::Continuation, b"", true),
+        frame(OpCode::Text, b"plain"),
+    ]);
+    for outcome in [&whole, &cut] {
+        let [only] = outcome.alternatives.as_slice() else { panic!("{outcome:?}") };
+        assert_eq!((only.end.clone(), only.grade, outcome.undecidable), (End::Open(vec![1000]), Grade::Ok, None));
+        assert!(only.replies.iter().any(|e| e.reply == echo("Hello")), "{outcome:?}");
+    }
+    assert_eq!(cut.alternatives[0].replies.last().map(|e| &e.reply), Some(&echo("plain")), "an uncompressed message between");
+    assert_eq!(summary(&expect(&[FrameSpec { rsv: RSV1, ..frame(OpCode::Text, &HELLO) }]))[0].1, End::Fails(vec![1002]), "RSV1 without deflate");
+}
+
+#[test]
+fn with_deflate_rsv1_off_a_first_frame_and_corrupt_data_fail_the_connection() {
+    let on_continuation = deflated(vec![
+        FrameSpec { rsv: RSV1, ..fragment(OpCode::Text, &HELLO[..3], false) },
+        FrameSpec { rsv: RSV1, ..fragment(OpCode::Continuation, &HELLO[3..], true) },
+    ]);
+    let on_ping = deflated(vec![FrameSpec { rsv: RSV1, ..frame(OpCode::Ping, b"p") }]);
+    let rsv2 = deflated(vec![FrameSpec { rsv: 2, ..frame(OpCode::Binary, b"p") }]);
+    for outcome in [&on_continuation, &on_ping, &rsv2] {
+        assert_eq!(summary(outcome), [(Grade::Ok, End::Fails(vec![1002]), 0)], "{outcome:?}");
+        assert_eq!(outcome.alternatives[0].rule, &RSV);
+    }
+    let corrupt = deflated(vec![FrameSpec { rsv: RSV1, ..frame(OpCode::Binary, b"\x06\x00") }]);
+    assert_eq!((summary(&corrupt), corrupt.alternatives[0].rule), (vec![(Grade::Ok, End::Fails(vec![1002, 1007]), 0)], &DEFLATE_DATA));
+    // "\xff" compressed at level 0 (a stored block): invalid UTF-8 once inflated.
+    let bad_text = deflated(vec![FrameSpec { rsv: RSV1, ..frame(OpCode::Text, b"\x00\x01\x00\xfe\xff\xff\x00") }]);
+    assert_eq!((summary(&bad_text), bad_text.alternatives[0].rule), (vec![(Grade::Ok, End::Fails(vec![1007]), 0)], &UTF8));
+}
+
+#[test]
+fn with_deflate_data_the_model_cannot_read_is_undecidable() {
+    let truncated = deflated(vec![FrameSpec { rsv: RSV1, ..frame(OpCode::Text, &HELLO[..4]) }]);
+    assert!(truncated.undecidable.is_some_and(|why| why.contains("inside a DEFLATE block")), "{truncated:?}");
+    // A back-reference 1 octet long, 1 octet back, as the first thing in a fixed-Huffman block.
+    let back_reference = deflated(vec![FrameSpec { rsv: RSV1, ..frame(OpCode::Binary, &[0x02, 0x02, 0x00, 0x00]) }]);
+    assert!(back_reference.undecidable.is_some_and(|why| why.contains("before the message")), "{back_reference:?}");
+}
