@@ -66,6 +66,9 @@ where
 /// server_max_window_bits=15; client_max_window_bits=15` (ratchet_deflate's default configuration).
 async fn ratchet(addr: SocketAddr, case: usize) {
     let Ok(stream) = TcpStream::connect(addr).await else { return };
+    // ratchet writes a frame's header and payload separately: with Nagle's algorithm on, each echo
+    // would wait out wsspec's delayed ACK (~40 ms a message, ~45 s for a 1,000-message case).
+    let _ = stream.set_nodelay(true);
     let url = format!("ws://{addr}/runCase?case={case}&agent=client");
     let config = WebSocketConfig { max_message_size: 1 << 20 };
     let Ok(upgraded) = ratchet_rs::subscribe_with(config, stream, url, DeflateExtProvider::default(), SubprotocolRegistry::default()).await else { return };
