@@ -271,7 +271,9 @@ fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), Stri
         true => Catalog::embedded().map(|c| section_titles(&c)).unwrap_or_default(),
         false => SectionTitles(results.run.sections.clone()),
     };
-    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.agents(), titles.clone()))];
+    // How each wss:// run checked the certificate, in the header: a report made without checks says so.
+    let notes = results.run.agents.iter().filter_map(|(agent, run)| run.tls.as_ref().map(|tls| tls.note(agent))).collect();
+    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.agents(), titles.clone()).with_notes(notes))];
     if let Some(path) = &args.junit {
         outputs.push(Box::new(Junit::new(path, titles)));
     }
