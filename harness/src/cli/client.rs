@@ -141,6 +141,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     if selected.is_empty() && !skipped.is_empty() {
         return Err("none of the selected cases can run here (see the note above)".into());
     }
+    outputs::warn_unmatched(&args.outputs, &selected.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())?;
 
     let exec_bound = Duration::from_secs_f64(
         args.exec_timeout.unwrap_or_else(|| selected.iter().map(|c| c.timeout * args.selection.timeout_scale + 5.0).sum::<f64>() + 60.0),

@@ -75,6 +75,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let selected = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
 
+    outputs::warn_unmatched(&args.outputs, &selected.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())?;
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
