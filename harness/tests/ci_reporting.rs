@@ -72,7 +72,7 @@ fn junit_of_an_interrupted_run_lists_the_cases_it_never_reached_as_skipped() {
             _ => None,
         })
         .collect();
-    assert!(skipped.iter().all(|m| m.starts_with("not run: interrupted")), "{skipped:?}");
+    assert!(skipped.iter().all(|m| m.starts_with("not run: SIGINT received")), "{skipped:?}");
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn a_report_made_without_certificate_checks_says_so() {
         let html = fs::read_to_string(out.join("index.html")).unwrap();
         html[..html.find("</header>").unwrap()].to_string()
     };
-    assert!(header(out.path()).contains("WARNING: self-signed: TLS: the server&#x27;s certificate is NOT verified (--insecure)"), "{}", header(out.path()));
+    assert!(header(out.path()).contains("WARNING: self-signed: TLS: the server&#39;s certificate is NOT verified (--insecure)"), "{}", header(out.path()));
 
     // The TLS demo has its own agent, so both demos share one folder; its CA is wsspec's own.
     for extra in [&[][..], &["--embedded-tls"][..]] {
