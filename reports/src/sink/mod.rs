@@ -20,6 +20,9 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
+use live::hold_live_lock;
+pub use live::folder_in_use;
+
 use crate::{
     autobahn::{case_report_file, to_json, unique_agent_stem, Index},
     fs::{read_regular, write_atomically_open, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
@@ -434,42 +437,6 @@ impl Drop for FolderLock<'_> {
     }
 }
 
-/// Opens `dir` and takes a shared `flock` on it, held as long as the file is open.
-fn hold_live_lock(dir: &Path) -> Option<File> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::io::AsRawFd;
-        let folder = File::open(dir).ok()?;
-        // SAFETY: flock on a descriptor this File owns; no memory is involved.
-        (unsafe { libc::flock(folder.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0).then_some(folder)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        None
-    }
-}
-
-/// Whether a wsspec process is writing to the report folder `dir` right now: some [`Sink`] holds its
-/// shared lock on the folder (released when that process ends, however it ends). A run recorded as
-/// running in a folder nobody holds was killed or crashed. False where locks are unavailable. In the
-/// process that holds a sink on `dir`, always true.
-pub fn folder_in_use(dir: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::io::AsRawFd;
-        let Ok(folder) = File::open(dir) else { return false };
-        // SAFETY: as in `hold_live_lock`; the lock, if taken, goes with the descriptor.
-        let taken = unsafe { libc::flock(folder.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-        !taken && io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        false
-    }
-}
-
 /// Creates `dir` and checks that a file can be written there, so an unwritable report folder is
 /// refused before anything runs.
 pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
@@ -495,5 +462,6 @@ pub fn read_run_file(dir: &Path) -> Result<Option<RunFile>, ReportError> {
 }
 
 mod fit;
+mod live;
 #[cfg(test)]
 mod tests;
