@@ -304,7 +304,7 @@ fi
 [[ -x $WSSPEC ]] || die "no wsspec binary at $WSSPEC"
 # The TLS servers' certificate (for localhost and 127.0.0.1) and its CA.
 TLS_DIR=$STATE/tls
-"$WSSPEC" tls-cert "$TLS_DIR" 2>/dev/null || die "wsspec tls-cert $TLS_DIR failed"
+"$WSSPEC" tls-cert "$TLS_DIR" --force 2>/dev/null || die "wsspec tls-cert $TLS_DIR failed"
 
 # shellcheck disable=SC2206 # WSSPEC_ARGS and WSSPEC_CLIENT_ARGS are split on purpose
 extra=(${WSSPEC_ARGS:-})

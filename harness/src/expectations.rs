@@ -167,10 +167,21 @@ impl Expectations {
         self.entries.iter().rev().find(|e| e.matches(agent, id))
     }
 
+    /// The case patterns of the entries that match none of `ids` (the cases a run selected), with
+    /// their entry's line, in file order: they say nothing about this run. Not an error, since a
+    /// selection may leave them out on purpose.
+    pub fn unmatched<'a>(&'a self, ids: &[&str]) -> Vec<(usize, &'a str)> {
+        let entries = self.entries.iter();
+        entries.flat_map(|e| e.cases.iter().map(move |p| (e.line, p.as_str()))).filter(|(_, p)| !ids.iter().any(|id| case_matches(p, id))).collect()
+    }
+
     /// The expectations that make every one of `results` (agent, id, verdicts) as expected. An
     /// entry is kept when every result it matches is one it decides and as expected; the others
     /// are replaced by exact entries for the results that are not clean passes, keeping their
-    /// reasons. Entries that match none of the results (cases not run) are kept.
+    /// reasons. A pattern that matches none of the results (cases not run) is always kept, in
+    /// its entry's place: with the whole entry when that is kept, else in a copy of the entry
+    /// that lists only such patterns. The run says nothing about them, so the update never drops
+    /// them, whatever else their entry lists.
     pub fn updated<'a>(&self, results: impl IntoIterator<Item = (&'a str, &'a str, &'a IndexEntry)>) -> Self {
         let results: Vec<(&str, &str, &IndexEntry)> = results.into_iter().collect();
         let deciders: Vec<Option<usize>> =
@@ -214,7 +225,14 @@ impl Expectations {
             entry.cases.sort_by_key(|id| case_order(id));
         }
         added.sort_by_key(|e| case_order(&e.cases[0]));
-        let kept = self.entries.iter().zip(&keep).filter(|(_, keep)| **keep).map(|(e, _)| e.clone());
+        let kept = self.entries.iter().zip(&keep).filter_map(|(entry, keep)| {
+            if *keep {
+                return Some(entry.clone());
+            }
+            let unmatched = |p: &&String| !results.iter().any(|(agent, id, _)| case_matches(p, id) && entry.agent.as_ref().is_none_or(|a| full_match(a, agent)));
+            let cases: Vec<String> = entry.cases.iter().filter(unmatched).cloned().collect();
+            (!cases.is_empty()).then(|| Entry { cases, ..entry.clone() })
+        });
         Self { entries: kept.chain(added).collect() }
     }
 

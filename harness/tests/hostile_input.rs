@@ -287,3 +287,23 @@ fn client_mode_keeps_accepting_after_running_out_of_descriptors() {
     assert!(status.is_some(), "/stopServer ended the process: {stderr}");
     assert!(stderr.contains("cannot accept a connection"), "the accept error was logged: {stderr}");
 }
+
+/// The findings file of `wsspec fuzz` is written as report files are: a link planted at its name
+/// is replaced, never written through, and no temporary file is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn fuzz_findings_never_follow_a_planted_link() {
+    let broken = wsspec::peers::faulty::FaultyServer::start(wsspec::peers::faulty::Defect::AcceptRsv).await.unwrap();
+    let (out, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let victim = outside.path().join("victim");
+    fs::write(&victim, "keep").unwrap();
+    let findings = out.path().join("fuzz-1.toml");
+    symlink(&victim, &findings).unwrap();
+    let args = ["fuzz", &broken.url(), "--seed", "1", "--sequences", "40", "--timeout-scale", "0.5", "--out", out.path().to_str().unwrap()];
+    let (code, _, stderr) = tokio::task::block_in_place(|| wsspec(&args));
+    assert_eq!(code, 1, "the planted defect is found: {stderr}");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep", "nothing was written through the link");
+    let meta = fs::symlink_metadata(&findings).unwrap();
+    assert!(meta.is_file() && fs::read_to_string(&findings).unwrap().contains("[[case]]"), "the findings replaced the link");
+    let names: Vec<String> = fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["fuzz-1.toml"], "no temporary file is left");
+}

@@ -125,3 +125,18 @@ async fn a_silent_server_is_named_as_never_ready_not_as_ignoring_the_connect() {
     let reason = obs.open_error.expect("it never opened");
     assert!(reason.starts_with("no HTTP/2 connection within") && reason.contains("PING"), "{reason}");
 }
+
+/// Over HTTP/2 the wire log and the reasons speak of the stream (END_STREAM), never of a TCP
+/// connection wsspec does not own.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_end_of_a_websocket_over_http2_is_worded_as_a_stream() {
+    let server = H2ReferenceServer::start().await.unwrap();
+    let records = run_h2(&server.url(), &support::cases(&["1.1.1", "5.1", "7.1.1"])).await;
+    assert_eq!(records.len(), 3);
+    for record in records.values() {
+        let events: Vec<&str> = record.wirelog.iter().filter(|e| e.kind == "event").map(|e| e.data.as_str()).collect();
+        assert!(events.iter().any(|e| e.contains("the target ended the HTTP/2 stream (END_STREAM)")), "{}: {events:?}", record.id);
+        let reasons = [record.result.as_str(), record.result_close.as_str(), record.was_not_clean_reason.as_deref().unwrap_or("")];
+        assert!(!events.iter().chain(&reasons).any(|text| text.contains("TCP")), "{}: {events:?} {reasons:?}", record.id);
+    }
+}

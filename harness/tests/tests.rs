@@ -16,6 +16,8 @@ mod deflate_clients;
 mod client_mode;
 // The `wsspec` command: exit codes, listing, selection, spec files, bad input.
 mod cli;
+// What CI sees of runs that did not simply pass: JUnit errors and unrun cases, TLS trust, live folders.
+mod ci_reporting;
 // The fuzz harness: the RFC model against tungstenite, `wsspec fuzz` against broken servers.
 mod fuzz;
 // Reports and gating through the CLI: JUnit, expectations files, `wsspec report`, `wsspec diff`.

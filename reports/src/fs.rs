@@ -59,6 +59,18 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
 /// [`write_atomically`], returning the written file still open (a writer short of descriptors keeps
 /// the slot it took).
 pub fn write_atomically_open(path: &Path, data: &[u8]) -> io::Result<File> {
+    write_with_mode(path, data, 0o666, true)
+}
+
+/// Writes a new file at `path` as [`write_atomically`] does (a temporary file renamed into place,
+/// never written through a link), with the permission bits `mode` less the umask: 0o600 for a
+/// private key. Unless `replace`, an existing file (or link) at `path` is left alone and the error
+/// is of kind `AlreadyExists`, even when it appears while the data is written.
+pub fn write_new(path: &Path, data: &[u8], mode: u32, replace: bool) -> io::Result<()> {
+    write_with_mode(path, data, mode, replace).map(drop)
+}
+
+fn write_with_mode(path: &Path, data: &[u8], mode: u32, replace: bool) -> io::Result<File> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -71,11 +83,17 @@ pub fn write_atomically_open(path: &Path, data: &[u8]) -> io::Result<File> {
     {
         // The mode `open` gives a new file; the kernel takes the umask off (tempfile's own is 0600).
         use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o666));
+        builder.permissions(fs::Permissions::from_mode(mode));
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(data)?;
-    tmp.persist(path).map_err(|e| e.error)
+    if replace {
+        tmp.persist(path).map_err(|e| e.error)
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| e.error)
+    }
 }
 
 /// Whether `name` can be a file of a report folder as written in `index.json`'s `reportfile`: one
@@ -168,6 +186,22 @@ mod tests {
         let umask = unsafe { libc::umask(0o022) };
         unsafe { libc::umask(umask) };
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o666 & !u32::from(umask));
+    }
+
+    #[test]
+    fn new_files_keep_their_mode_and_never_replace_unless_asked() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        write_new(&key, b"secret", 0o600, false).unwrap();
+        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        let error = write_new(&key, b"other", 0o600, false).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&key).unwrap(), b"secret");
+        write_new(&key, b"other", 0o600, true).unwrap();
+        assert_eq!(fs::read(&key).unwrap(), b"other");
+        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
     }
 
     #[test]

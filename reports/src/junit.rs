@@ -1,7 +1,11 @@
 //! JUnit XML for CI dashboards (GitHub's and GitLab's test report readers): one testsuite per
 //! section, one testcase per case and agent (the agent is the class name). A result that fails the
 //! run is a `<failure>` with what was expected and what was observed; a result an expectation
-//! accepts is `<skipped>` with the expectation's reason.
+//! accepts is `<skipped>` with the expectation's reason. A selected case without a result is never
+//! left out, so a dashboard cannot look green over a run that did not happen: wsspec's own error
+//! is an `<error>` (saying it is wsspec's fault, not the target's), a case an interrupted or stopped
+//! run never reached is `<skipped>` with why, and a case a complete run has no result for (a client
+//! that never ran it) is a `<failure>`. The suites' `errors` and `skipped` counts include them.
 
 use std::{
     collections::BTreeMap,
@@ -14,7 +18,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::{
     fs::write_atomically, case_order, section_of, text::clip, Behavior, BehaviorClose, CaseRecord, CaseResult, Output, ReportError,
-    SectionTitles, Status,
+    SectionTitles, Status, Unrun,
 };
 
 /// Events listed per side in a failure before the rest is counted.
@@ -33,16 +37,21 @@ impl Junit {
     pub fn new(path: &Path, sections: SectionTitles) -> Self {
         Self { path: path.to_path_buf(), sections, suites: BTreeMap::new() }
     }
+
+    /// The testsuite of `id`'s section.
+    fn suite(&mut self, id: &str) -> &mut TestSuite {
+        let section = section_of(id);
+        self.suites.entry(case_order(section)).or_insert_with(|| {
+            let title = self.sections.title(section);
+            TestSuite::new(if title.is_empty() { format!("section {section}") } else { format!("{section} {title}") })
+        })
+    }
 }
 
 impl Output for Junit {
     fn add(&mut self, result: &CaseResult<'_>) -> Result<(), ReportError> {
         let CaseResult { agent, id, entry, record, status } = *result;
-        let section = section_of(id);
-        let suite = self.suites.entry(case_order(section)).or_insert_with(|| {
-            let title = self.sections.title(section);
-            TestSuite::new(if title.is_empty() { format!("section {section}") } else { format!("{section} {title}") })
-        });
+        let suite = self.suite(id);
         let verdicts = entry.verdicts();
         let status = match status {
             Status::Passed => TestCaseStatus::success(),
@@ -68,6 +77,32 @@ impl Output for Junit {
             case.set_system_out(format!("{verdicts}: {}", clip(record.reason(), 1_000)));
         }
         suite.add_test_case(case);
+        Ok(())
+    }
+
+    /// wsspec's own error: `<error>`; not reached by a stopped run: `<skipped>`; no result from a
+    /// complete run: `<failure>`. Each message says which, and why.
+    fn unrun(&mut self, agent: &str, id: &str, why: Unrun<'_>) -> Result<(), ReportError> {
+        let status = match why {
+            Unrun::Error(error) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status.set_message(format!("ERROR: wsspec's own fault, not the target's: {}", clip(error, 1_000))).set_type("wsspec error");
+                status
+            }
+            Unrun::NotRun(why) => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(format!("not run: {}", clip(why, 1_000)));
+                status
+            }
+            Unrun::Missing => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message("no result: the run completed without this case (a client that never ran it)").set_type("MISSING");
+                status
+            }
+        };
+        let mut case = TestCase::new(id.to_string(), status);
+        case.set_classname(agent);
+        self.suite(id).add_test_case(case);
         Ok(())
     }
 

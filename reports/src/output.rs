@@ -7,7 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{CaseRecord, IndexEntry, Status, StoredResults};
+use crate::{sink::RunState, CaseRecord, IndexEntry, Status, StoredResults};
 
 /// One result of one agent, as an output sees it.
 pub struct CaseResult<'a> {
@@ -24,8 +24,11 @@ pub struct CaseResult<'a> {
 pub enum Unrun<'a> {
     /// wsspec could not run it through its own fault (not a verdict about the target).
     Error(&'a str),
-    /// The run stopped before it (an interrupt, a target that stopped answering).
+    /// The run stopped before it (an interrupt, a target that stopped answering), or has not
+    /// reached it yet (still running, or killed).
     NotRun(&'a str),
+    /// The run completed without a result for it (a client that never ran it): a failure.
+    Missing,
 }
 
 /// A report format.
@@ -92,8 +95,9 @@ pub fn render(
             let Some(entry) = results.index.get(agent).and_then(|cases| cases.get(id)) else {
                 let why = match run {
                     Some(run) if run.errors.contains_key(id) => Unrun::Error(&run.errors[id]),
+                    Some(run) if run.selected.iter().any(|s| s == id) && run.state == RunState::Complete => Unrun::Missing,
                     Some(run) if run.selected.iter().any(|s| s == id) => {
-                        Unrun::NotRun(run.stopped.as_deref().unwrap_or_else(|| run.state.as_str()))
+                        Unrun::NotRun(run.stopped.as_deref().unwrap_or_else(|| results.state_text(run.state)))
                     }
                     _ => continue,
                 };

@@ -9,7 +9,7 @@ use std::{
 use crate::{
     autobahn::{agent_file_stem, case_report_file, report_file_name, stored_file_stem, Index},
     fs::{is_refusal, read_regular, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
-    sink::{read_run_file, RunFile, RunState},
+    sink::{folder_in_use, read_run_file, RunFile, RunState},
     CaseRecord, ReportError,
 };
 
@@ -24,6 +24,10 @@ pub struct StoredResults {
     /// Whether the folder has a `wsspec-run.json`; without one (a folder Autobahn wrote) nothing
     /// tells whether its runs finished.
     pub has_run_file: bool,
+    /// Whether a wsspec process is writing to the folder as it is read (it holds the folder's
+    /// live lock, see [`sink::folder_in_use`](crate::sink::folder_in_use)): a run recorded as
+    /// running is then still running, not killed.
+    pub live: bool,
 }
 
 impl StoredResults {
@@ -42,7 +46,8 @@ impl StoredResults {
         let text = read_regular(&file, MAX_INDEX_BYTES).map_err(|e| read_error(&file, e))?;
         let index = serde_json::from_slice(&text).map_err(|e| ReportError::read(&file, e))?;
         let run = read_run_file(&dir)?;
-        Ok(Self { dir, index, has_run_file: run.is_some(), run: run.unwrap_or_default() })
+        let live = folder_in_use(&dir);
+        Ok(Self { dir, index, has_run_file: run.is_some(), run: run.unwrap_or_default(), live })
     }
 
     /// The record of one result, from the file `index.json`'s `reportfile` names (see
@@ -56,6 +61,15 @@ impl StoredResults {
         let path = self.dir.join(name);
         let text = read_regular(&path, MAX_RECORD_BYTES).map_err(|e| read_error(&path, e))?;
         serde_json::from_slice(&text).map_err(|e| ReportError::read(&path, e))
+    }
+
+    /// How a run in `state` ended, as reports say it: a run recorded as running is "still running"
+    /// while a wsspec process writes to the folder, else it was killed or crashed.
+    pub fn state_text(&self, state: RunState) -> &'static str {
+        match state {
+            RunState::Running if self.live => "still running (another wsspec process is writing to this folder)",
+            state => state.as_str(),
+        }
     }
 
     /// Every case id any agent has a result for, or wsspec's own error, in catalog order.
@@ -98,7 +112,7 @@ impl StoredResults {
             let ran = run.selected.iter().filter(|id| has(id)).count();
             if run.state != RunState::Complete {
                 let why = run.stopped.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
-                problems.push(format!("{agent}: the run is {}{why}: {ran} of {} cases ran", run.state.as_str(), run.selected.len()));
+                problems.push(format!("{agent}: the run is {}{why}: {ran} of {} cases ran", self.state_text(run.state), run.selected.len()));
             }
             let missing: Vec<&str> =
                 run.selected.iter().filter(|id| !has(id) && !run.errors.contains_key(*id)).map(String::as_str).collect();

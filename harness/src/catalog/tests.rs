@@ -238,9 +238,12 @@ fn deflate_families_match_autobahns_table() {
     assert_eq!(autobahn.len(), 216);
     let in_catalog = catalog.cases.iter().filter(|c| matches!(c.id.section(), 12 | 13)).count();
     assert_eq!(in_catalog, 216, "sections 12 and 13 hold exactly Autobahn's ids");
+    let titles: std::collections::BTreeSet<&str> = autobahn.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(titles.len(), 216, "every title names what sets its case apart (data set, sizes, offer)");
     for expected in autobahn {
         let case = catalog.case(&expected.id).unwrap_or_else(|| panic!("{} is in the catalog", expected.id));
         assert_eq!(case.description(), expected.description, "{}", case.id);
+        assert_eq!(case.title, expected.title, "{}", case.id);
         assert_eq!(case.deflate.as_ref().map(|d| d.offer.clone()), Some(expected.offer_header()), "{}", case.id);
         assert_eq!(case.deflate.as_ref().map(|d| d.grants().unwrap()), Some(expected.accept.to_vec()), "{}: Autobahn's accept rule", case.id);
         assert_eq!(case.roles, [crate::catalog::Role::Server, crate::catalog::Role::Client], "{}: both roles", case.id);

@@ -40,8 +40,9 @@ pub struct ClientArgs {
     selection: selection::SelectionArgs,
     /// Spawn the client under test (run by `sh -c`, in its own process group, which a timeout or a
     /// signal kills whole): `{url}` is wsspec's base URL, `{agent}` the agent name, `{ca}` the
-    /// throw-away CA file (--tls), and with `{case}` the command is run once per case number instead
-    /// of once for all. The values are shell-quoted, so each is one word.
+    /// CA file the client must trust (--tls: wsspec's throw-away CA; with --cert/--key: --ca, else
+    /// the certificate chain; refused without TLS), and with `{case}` the command is run once per
+    /// case number instead of once for all. The values are shell-quoted, so each is one word.
     #[arg(long, value_name = "COMMAND")]
     exec: Option<String>,
     /// The agent name the client's results are expected under, for --exec (default: `client`) and
@@ -127,6 +128,8 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     } else {
         None
     };
+    let cert = cert_key.as_ref().map(|(cert, _)| cert.as_path());
+    let ca = tls::exec_ca(args.exec.as_deref(), acceptor.as_ref().and_then(|a| a.ca_file()), args.tls.ca.as_deref(), cert)?;
     let (runnable, skipped) = wsspec::tls::cases::runnable(selected, acceptor.as_ref());
     selected = runnable;
     for why in [wsspec::tls::cases::NEEDS_TLS, wsspec::tls::cases::NEEDS_OWN_CA] {
@@ -138,6 +141,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     if selected.is_empty() && !skipped.is_empty() {
         return Err("none of the selected cases can run here (see the note above)".into());
     }
+    outputs::warn_unmatched(&args.outputs, &selected.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())?;
 
     let exec_bound = Duration::from_secs_f64(
         args.exec_timeout.unwrap_or_else(|| selected.iter().map(|c| c.timeout * args.selection.timeout_scale + 5.0).sum::<f64>() + 60.0),
@@ -186,12 +190,12 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         let driver = async {
             match &args.exec {
                 Some(command) => {
-                    let ca = acceptor.as_ref().and_then(|a| a.ca_file()).map(|p| p.display().to_string()).unwrap_or_default();
+                    let ca = ca.as_ref().map(|p| quote(&p.display().to_string())).unwrap_or_default();
                     exec(&command.replace("{ca}", &ca), &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await
                 }
                 None => {
                     say!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
-                    let connector = embedded_connector(acceptor.as_ref(), cert_key.as_ref().map(|(cert, _)| cert.as_path()))?;
+                    let connector = embedded_connector(acceptor.as_ref(), ca.as_deref())?;
                     reference_client::run_driver_with(&url, &agent, connector.as_ref()).await.map_err(|e| format!("the embedded client failed: {e}"))
                 }
             }
@@ -297,13 +301,13 @@ fn sink_end(server: &ClientTestServer, agent: &str, state: RunState, why: Option
 }
 
 /// How the embedded client trusts the server's certificate: wsspec's throw-away CA, or the
-/// operator's certificate (`--cert`) as given (self-signed), else the system's roots.
-fn embedded_connector(acceptor: Option<&wsspec::tls::Acceptor>, cert: Option<&Path>) -> Result<Option<wsspec::tls::Connector>, String> {
+/// operator's `--ca` or certificate (`--cert`) as given (self-signed), else the system's roots.
+fn embedded_connector(acceptor: Option<&wsspec::tls::Acceptor>, ca: Option<&Path>) -> Result<Option<wsspec::tls::Connector>, String> {
     use wsspec::tls::{Connector, Trust};
     Ok(match acceptor.map(|a| a.ca()) {
         None => None,
         Some(Some(ca)) => Some(Connector::trusting(std::slice::from_ref(ca))),
-        Some(None) => Some(Connector::new(cert.map_or(Trust::SystemRoots, |c| Trust::CaFile(c.to_path_buf())))?),
+        Some(None) => Some(Connector::new(ca.map_or(Trust::SystemRoots, |c| Trust::CaFile(c.to_path_buf())))?),
     })
 }
 

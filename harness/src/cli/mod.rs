@@ -96,12 +96,17 @@ enum Command {
     },
     /// Write a throw-away CA (DIR/ca.pem) and a certificate it signed (DIR/cert.pem, key in
     /// DIR/key.pem) for the given names, e.g. for a TLS server to test with `--ca DIR/ca.pem`, or
-    /// for Autobahn-style `cert`/`key` spec keys.
+    /// for Autobahn-style `cert`/`key` spec keys. The key is readable by its owner only (0600);
+    /// existing files are not replaced without --force.
+    #[command(after_help = "Exit codes: 0 the files were written; 2 they could not be (one of them exists without --force, an\nunwritable DIR, a name rcgen refuses).")]
     TlsCert {
         dir: PathBuf,
         /// DNS names or IP addresses the certificate is for.
         #[arg(long = "name", value_name = "NAME", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
         names: Vec<String>,
+        /// Replace an existing ca.pem, cert.pem or key.pem.
+        #[arg(long)]
+        force: bool,
     },
     /// Compare two result sets (report folders or index.json files): regressions, fixes, other
     /// verdict changes, new and missing results, and close codes that changed while both verdicts
@@ -221,8 +226,8 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
             wsspec::peers::reference_client::run_driver(url.trim_end_matches('/'), &agent).await?;
             Ok(Outcome::Passed)
         }
-        Command::TlsCert { dir, names } => {
-            tls::write_certificate(&dir, &names)?;
+        Command::TlsCert { dir, names, force } => {
+            tls::write_certificate(&dir, &names, force)?;
             Ok(Outcome::Passed)
         }
         Command::Report { dir, outputs } => {

@@ -76,6 +76,18 @@ pub fn check(args: &OutputArgs, catalog: &Catalog) -> Result<(), String> {
     Gate::load(args, |id| catalog.case(id).is_some()).map(drop)
 }
 
+/// Prints one warning line per `--expect` case pattern that matches none of `ids` (the cases the
+/// run selects, or a stored folder holds), naming the file, its line and the pattern: such an entry
+/// says nothing about this run. Not an error: a selection may leave those cases out on purpose.
+pub fn warn_unmatched(args: &OutputArgs, ids: &[&str]) -> Result<(), String> {
+    if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
+        for (line, pattern) in expectations.unmatched(ids) {
+            say!("wsspec: warning: {}:{line}: `{}` matches no case of this run; the entry says nothing about it", path.display(), terminal_safe(pattern));
+        }
+    }
+    Ok(())
+}
+
 fn check_output_file(path: &Path) -> Result<(), String> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => return Err("is a folder, not a file".into()),
@@ -154,6 +166,9 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
 pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
     let gate = Gate::load(args, |_| true)?;
     let results = StoredResults::load(dir).map_err(|e| e.to_string())?;
+    let mut ids = results.case_ids();
+    ids.extend(results.run.agents.values().flat_map(|run| run.selected.iter().map(String::as_str)));
+    warn_unmatched(args, &ids)?;
     let mut failed = false;
     for (agent, cases) in &results.index {
         // One record read at a time; only its reason is kept.
@@ -271,7 +286,9 @@ fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), Stri
         true => Catalog::embedded().map(|c| section_titles(&c)).unwrap_or_default(),
         false => SectionTitles(results.run.sections.clone()),
     };
-    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.agents(), titles.clone()))];
+    // How each wss:// run checked the certificate, in the header: a report made without checks says so.
+    let notes = results.run.agents.iter().filter_map(|(agent, run)| run.tls.as_ref().map(|tls| tls.note(agent))).collect();
+    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.agents(), titles.clone()).with_notes(notes))];
     if let Some(path) = &args.junit {
         outputs.push(Box::new(Junit::new(path, titles)));
     }

@@ -7,7 +7,7 @@ use wsspec::{
     tls::{certs, Acceptor, Connector},
 };
 
-use wsspec_reports::sink::RunState;
+use wsspec_reports::sink::{RunState, RunTls};
 
 use super::{
     outputs::{self, AgentResults},
@@ -19,6 +19,9 @@ use super::{
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
 /// The agent name of the embedded RFC 8441 server (`--http2`).
 const EMBEDDED_H2_AGENT: &str = "tungstenite-h2";
+/// The agent name of the embedded server over TLS (`--embedded-tls`): its own, with the `-tls`
+/// suffix interop gives TLS agents, so a plain and a TLS demo into one `--out` sit side by side.
+const EMBEDDED_TLS_AGENT: &str = "tungstenite-embedded-tls";
 
 /// The report folder without --out or a spec file's `outdir`.
 const DEFAULT_OUT: &str = "reports/servers";
@@ -58,7 +61,11 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             (Some(patterns), AgentExclusions(selection.exclude_agent_cases), out, runs)
         }
         None => {
-            let embedded = if args.http2 { EMBEDDED_H2_AGENT } else { EMBEDDED_AGENT };
+            let embedded = match (args.http2, args.embedded_tls) {
+                (true, _) => EMBEDDED_H2_AGENT,
+                (false, true) => EMBEDDED_TLS_AGENT,
+                (false, false) => EMBEDDED_AGENT,
+            };
             let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { embedded }.into());
             let out = args.out.clone().unwrap_or_else(|| DEFAULT_OUT.into());
             (None, AgentExclusions::default(), out, vec![Run { agent, url: args.url.clone(), hostname: None }])
@@ -68,6 +75,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let selected = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
 
+    outputs::warn_unmatched(&args.outputs, &selected.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())?;
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
@@ -120,6 +128,9 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             target.server_name = name;
         }
         let tls_line = options.tls.as_ref().filter(|_| target.secure).map(|c| c.describe());
+        // Recorded with the first result, so a report made with certificate checks off says so.
+        let run_tls = options.tls.as_ref().filter(|_| target.secure).map(|c| RunTls { certificate_verified: c.verifies(), trust: c.describe() });
+        let mut tls_pending = run_tls.is_some();
         let config = RunConfig { agent: run.agent.clone(), target, options: options.clone() };
         let over = if args.http2 { ", over HTTP/2 (h2c)" } else { "" };
         say!("wsspec: {} against {} ({url}{over}), {} at a time", selection::plural(cases.len(), "case"), agent_name(&run.agent), options.jobs);
@@ -127,8 +138,17 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             say!("wsspec: {line}");
         }
         let mut progress = Progress::new(cases.len());
-        let result = run_cases(&cases, &config, &sink, &stop, |r| progress.case_done(r)).await;
+        let result = run_cases(&cases, &config, &sink, &stop, |r| {
+            if let (true, Some(tls)) = (tls_pending, &run_tls) {
+                tls_pending = sink.set_tls(&run.agent, tls.clone()).is_err();
+            }
+            progress.case_done(r)
+        })
+        .await;
         progress.finish();
+        if let (true, Ok(_), Some(tls)) = (tls_pending, &result, run_tls) {
+            sink.set_tls(&run.agent, tls).map_err(|e| e.to_string())?;
+        }
         let report = match result {
             Ok(report) => report,
             // One server down must not cost the others their run: its cases are recorded as not run.

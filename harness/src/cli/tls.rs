@@ -48,6 +48,24 @@ pub struct ListenArgs {
     /// With --tls: the certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// With --cert/--key: the CA certificate (PEM) the client must trust, given to --exec as `{ca}`
+    /// (default: the --cert file itself, for a self-signed certificate).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+/// The file `{ca}` stands for in `wsspec client --exec`: wsspec's throw-away CA, else the
+/// operator's `--ca`, else their certificate chain (`cert`). An error when the command uses `{ca}`
+/// and there is none (no TLS), or `--ca` is given without an operator's certificate.
+pub fn exec_ca(command: Option<&str>, throw_away: Option<&Path>, ca: Option<&Path>, cert: Option<&Path>) -> Result<Option<PathBuf>, String> {
+    if let (Some(ca), None) = (ca, cert) {
+        return Err(format!("--ca {} names the CA of an operator's certificate (--cert/--key); the throw-away certificate's CA is wsspec's own", ca.display()));
+    }
+    let file = throw_away.or(ca).or(cert).map(Path::to_path_buf);
+    if file.is_none() && command.is_some_and(|c| c.contains("{ca}")) {
+        return Err("--exec uses {ca}, but there is no CA to give the client: {ca} needs --tls (wsspec's throw-away CA) or --cert/--key (their --ca, or the certificate chain)".into());
+    }
+    Ok(file)
 }
 
 /// Builds the acceptor for listening on `listen_host` with `cert`/`key`, or throw-away
@@ -69,13 +87,18 @@ pub fn acceptor(listen_host: &str, cert_key: Option<(&Path, &Path)>, out: &Path)
     }
 }
 
-/// `wsspec tls-cert`: writes `ca.pem`, `cert.pem` and `key.pem` to `dir`.
-pub fn write_certificate(dir: &Path, names: &[String]) -> Result<(), String> {
+/// `wsspec tls-cert`: writes `ca.pem`, `cert.pem` and `key.pem` to `dir`; the key readable by its
+/// owner only (0600). An existing file of the three is never replaced unless `force`: the error
+/// names it, and nothing is written.
+pub fn write_certificate(dir: &Path, names: &[String], force: bool) -> Result<(), String> {
+    let files = ["ca.pem", "cert.pem", "key.pem"].map(|file| dir.join(file));
+    if let Some(existing) = files.iter().find(|path| !force && std::fs::symlink_metadata(path).is_ok()) {
+        return Err(format!("{}: already exists; wsspec tls-cert does not replace a CA, certificate or key (--force does)", existing.display()));
+    }
     let set = certs::throw_away(names)?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for (file, text) in [("ca.pem", &set.ca_pem), ("cert.pem", &set.good_pem.0), ("key.pem", &set.good_pem.1)] {
-        let path = dir.join(file);
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    for (path, text, mode) in [(&files[0], &set.ca_pem, 0o644), (&files[1], &set.good_pem.0, 0o644), (&files[2], &set.good_pem.1, 0o600)] {
+        wsspec_reports::fs::write_new(path, text.as_bytes(), mode, force).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     say!("wsspec: {}/cert.pem (key.pem) for {}, signed by the throw-away CA {}/ca.pem", dir.display(), names.join(", "), dir.display());
     Ok(())

@@ -191,12 +191,12 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
         }
     }
     if obs.dropped_by_me && obs.target_role == Role::Server {
-        return (BehaviorClose::FailedByClient, "wsspec had to drop the TCP connection; the server should close it first (§7.1.1).".into());
+        return (BehaviorClose::FailedByClient, format!("wsspec had to {}; the server should close it first (§7.1.1).", obs.end_words.drop));
     }
     let how = match (&obs.remote_close, expected.by) {
         (Some((Some(code), _)), _) => format!("with close code {code}"),
         (Some((None, _)), _) => "with an empty close frame".into(),
-        (None, _) => "by dropping TCP".into(),
+        (None, _) => obs.end_words.by_dropping.into(),
     };
     (BehaviorClose::Ok, format!("Connection closed as expected ({how})."))
 }

@@ -34,7 +34,7 @@ pub use runner::{run_cases, RunConfig, RunEnd, RunError, RunReport, OPEN_FAILURE
 pub use session::{drive_case, run_case};
 pub use stop::{Stop, GRACE};
 pub use target::Target;
-pub use transport::{probe, Transport};
+pub use transport::{probe, EndWords, Transport};
 pub use wire_log::{Dir, WireLog};
 
 /// Judges an observation and builds the case's report record.

@@ -94,6 +94,8 @@ pub struct Observation {
     /// Why a client refused the TLS handshake (section 17's bad certificates): it never sent a
     /// request.
     pub tls_refusal: Option<String>,
+    /// How the transport's end is worded in the log and the reasons (TCP, or an HTTP/2 stream).
+    pub end_words: super::EndWords,
 }
 
 impl Observation {
@@ -123,6 +125,7 @@ impl Observation {
             log: WireLog::new(Instant::now()),
             tls: None,
             tls_refusal: None,
+            end_words: super::EndWords::default(),
         }
     }
 

@@ -96,6 +96,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         }
     }
     let tls = obs.tls.is_some();
+    obs.end_words = stream.end_words();
     let (reader, writer) = split(stream);
     let (inflate, deflater) = deflate::codecs(obs.deflate.as_ref(), role, options.max_message);
     let mut session = Session {
@@ -204,7 +205,7 @@ impl Session<'_> {
             let close_deadline = self.close_deadline.unwrap_or(far);
             tokio::select! {
                 read = self.reader.read(&mut buf) => match read {
-                    Ok(0) => self.on_tcp_closed("the target closed the TCP connection"),
+                    Ok(0) => self.on_tcp_closed(&format!("the target {}", self.obs.end_words.closed)),
                     Ok(n) => {
                         moved += n;
                         self.obs.log.chunk(Dir::Rx, &buf[..n]);
@@ -242,10 +243,10 @@ impl Session<'_> {
                 _ = sleep_until(close_deadline.into()), if self.close_deadline.is_some() => {
                     self.note_lateness(close_deadline);
                     self.obs.close_timed_out = true;
-                    self.obs.log.event("closing handshake timed out: wsspec drops the TCP connection");
+                    self.obs.log.event(format!("closing handshake timed out: wsspec {}", self.obs.end_words.drops));
                     if self.obs.not_clean_reason.is_none() {
                         self.obs.not_clean_reason = Some(if self.got_close && self.sent_close {
-                            "the server did not close the TCP connection after the closing handshake".into()
+                            format!("the server did not {} after the closing handshake", self.obs.end_words.close)
                         } else {
                             "the target did not answer wsspec's close frame in time".into()
                         });
@@ -259,7 +260,7 @@ impl Session<'_> {
         self.obs.was_clean = self.sent_close && self.got_close && !self.obs.dropped_by_me && self.obs.not_clean_reason.is_none();
         if !self.obs.was_clean && self.obs.not_clean_reason.is_none() {
             self.obs.not_clean_reason = Some(if !self.got_close {
-                "the target dropped the TCP connection without a closing handshake".into()
+                format!("the target {} without a closing handshake", self.obs.end_words.dropped)
             } else {
                 "the closing handshake did not complete".into()
             });
@@ -387,7 +388,7 @@ impl Session<'_> {
 
     fn drop_connection(&mut self) {
         self.obs.dropped_by_me = true;
-        self.obs.log.event("TCP dropped by wsspec");
+        self.obs.log.event(self.obs.end_words.dropped_by_wsspec);
         self.tcp_closed = true;
     }
 

@@ -30,7 +30,63 @@ pub enum Transport {
     Http2(Box<crate::http2::H2Stream>),
 }
 
+/// How the end of a transport is worded in the wire log and in reasons: over HTTP/2 the stream's
+/// END_STREAM and RST_STREAM take the place of TCP's FIN and reset (RFC 8441 §6), so a reason never
+/// says "TCP" of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndWords {
+    /// The target ended it in order: "closed the TCP connection".
+    pub closed: &'static str,
+    /// What the target should do after the closing handshake: "close the TCP connection".
+    pub close: &'static str,
+    /// The target ended it without a closing handshake: "dropped the TCP connection".
+    pub dropped: &'static str,
+    /// wsspec ends it at once: "drops the TCP connection".
+    pub drops: &'static str,
+    /// The wire log's line when wsspec ended it: "TCP dropped by wsspec".
+    pub dropped_by_wsspec: &'static str,
+    /// What wsspec does when it must end it first: "drop the TCP connection".
+    pub drop: &'static str,
+    /// How a target that sent no close frame ended it: "by dropping TCP".
+    pub by_dropping: &'static str,
+}
+
+impl Default for EndWords {
+    /// TCP's, until the transport is known.
+    fn default() -> Self {
+        TCP_WORDS
+    }
+}
+
+const TCP_WORDS: EndWords = EndWords {
+    closed: "closed the TCP connection",
+    close: "close the TCP connection",
+    dropped: "dropped the TCP connection",
+    drops: "drops the TCP connection",
+    dropped_by_wsspec: "TCP dropped by wsspec",
+    drop: "drop the TCP connection",
+    by_dropping: "by dropping TCP",
+};
+
+const HTTP2_WORDS: EndWords = EndWords {
+    closed: "ended the HTTP/2 stream (END_STREAM)",
+    close: "end the HTTP/2 stream (END_STREAM)",
+    dropped: "ended the HTTP/2 stream",
+    drops: "ends the HTTP/2 stream",
+    dropped_by_wsspec: "HTTP/2 stream ended by wsspec",
+    drop: "end the HTTP/2 stream",
+    by_dropping: "by ending the HTTP/2 stream",
+};
+
 impl Transport {
+    /// How this transport's end is worded (TCP, or an HTTP/2 stream).
+    pub fn end_words(&self) -> EndWords {
+        match self {
+            Transport::Http2(_) => HTTP2_WORDS,
+            Transport::Plain(_) | Transport::TlsClient(_) | Transport::TlsServer(_) => TCP_WORDS,
+        }
+    }
+
     /// What the TLS handshake negotiated (with the client's SNI on the server side); `None` for
     /// plain TCP.
     pub fn tls_info(&self) -> Option<TlsInfo> {

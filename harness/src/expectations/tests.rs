@@ -131,3 +131,27 @@ fn an_update_of_several_agents_names_them() {
     assert_eq!(after.entries[0].agent.as_deref(), Some("a"));
     assert!(!after.status("b", "2.1", &results[1].2, None).fails_run());
 }
+
+#[test]
+fn patterns_that_match_no_selected_case_are_listed_with_their_line() {
+    let expectations = parse(FILE);
+    let unmatched = expectations.unmatched(&["6.4.1", "6.4.3", "7.5.1"]);
+    assert_eq!(unmatched, [(2, "12.*"), (2, "13.*")]);
+    assert!(expectations.unmatched(&["12.1.1", "13.1.1", "6.4.3"]).is_empty());
+}
+
+#[test]
+fn an_update_keeps_patterns_the_run_did_not_reach_even_when_their_entry_is_replaced() {
+    let before = parse("[[expect]]\ncases = [\"6.4.*\", \"12.*\"]\nbehavior = [\"NON-STRICT\", \"UNIMPLEMENTED\"]\nwhy = \"per message\"\n");
+    let ok = BehaviorClose::Ok;
+    // 6.4.2 now passes, so the entry no longer holds as a whole; 12.* was not run.
+    let results = [("a", "6.4.1", verdicts(NonStrict, ok)), ("a", "6.4.2", verdicts(Pass, ok))];
+    let after = before.updated(results.iter().map(|(a, i, e)| (*a, *i, e)));
+    let cases: Vec<Vec<String>> = after.entries.iter().map(|e| e.cases.clone()).collect();
+    assert_eq!(cases, [vec!["12.*"], vec!["6.4.1"]], "12.* is kept, as it would be in an entry of its own");
+    assert_eq!(after.entries[0].why, "per message");
+    assert_eq!(after.entries[0].behavior, Some(vec![NonStrict, Unimplemented]));
+    // The same whether or not the unreached pattern shares an entry with a stale one.
+    let alone = parse("[[expect]]\ncases = \"12.*\"\nbehavior = [\"UNIMPLEMENTED\"]\nwhy = \"x\"\n");
+    assert_eq!(alone.updated(results.iter().map(|(a, i, e)| (*a, *i, e))).entries[0].cases, ["12.*"]);
+}

@@ -272,7 +272,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                             crashed = true;
                             running.abort_all();
                             findings.push(crash(config, &mut cases, &recent, reason));
-                            std::fs::write(&file, file_text(config, &cases)).map_err(output_error)?;
+                            wsspec_reports::fs::write_atomically(&file, file_text(config, &cases).as_bytes()).map_err(output_error)?;
                         }
                     }
                     result => {
@@ -315,7 +315,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                     last.reason(),
                 );
                 cases.push(finding_case(&id, &small, &oracle::expect_sequence(&small), &note));
-                std::fs::write(&file, file_text(config, &cases)).map_err(output_error)?;
+                wsspec_reports::fs::write_atomically(&file, file_text(config, &cases).as_bytes()).map_err(output_error)?;
                 let frames = (original.frames.len(), small.frames.len());
                 findings.push(Finding { kind, ids: vec![id], index, frames, reason: last.reason(), reproduced: confirmed.is_some() });
             }

@@ -54,6 +54,8 @@ pub struct Html {
     sections: SectionTitles,
     agents: Vec<AgentSummary>,
     rows: Vec<PendingRow>,
+    /// Lines the index page's header shows about how the runs were made (certificate checks off).
+    notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,6 +124,7 @@ struct IndexPage<'a> {
     rows: Vec<Row>,
     cases: usize,
     columns: usize,
+    notes: &'a [String],
 }
 
 impl Html {
@@ -141,7 +144,14 @@ impl Html {
             .into_iter()
             .map(|name| AgentSummary { name, counts: [0; LEGEND.len()], close_counts: [0; CLOSE_ORDER.len()], failing: 0 })
             .collect();
-        Self { tera, dir: dir.to_path_buf(), sections, agents, rows: Vec::new() }
+        Self { tera, dir: dir.to_path_buf(), sections, agents, rows: Vec::new(), notes: Vec::new() }
+    }
+
+    /// Adds lines to the index page's header about how the runs were made (see
+    /// `sink::AgentRun::tls`), e.g. that a server's certificate was not verified.
+    pub fn with_notes(mut self, notes: Vec<String>) -> Self {
+        self.notes = notes;
+        self
     }
 
     fn render(&self, template: &str, page: &impl Serialize, file: &str) -> Result<(), ReportError> {
@@ -188,6 +198,7 @@ impl Output for Html {
         let (label, tip) = match why {
             Unrun::Error(error) => ("wsspec error", format!("wsspec could not run this case through its own fault: {error}")),
             Unrun::NotRun(why) => ("Not run", format!("not run: {why}")),
+            Unrun::Missing => ("Missing", "no result: the run completed without this case (a client that never ran it)".to_string()),
         };
         self.agents[column].counts[MISSING] += 1;
         self.agents[column].failing += 1;
@@ -257,6 +268,7 @@ impl Output for Html {
             cases: rows.iter().filter(|r| !r.heading).count(),
             columns: 4 + 2 * self.agents.len(),
             rows,
+            notes: &self.notes,
         };
         self.render("index.html", &page, "index.html")
     }

@@ -20,6 +20,9 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
+use live::hold_live_lock;
+pub use live::folder_in_use;
+
 use crate::{
     autobahn::{case_report_file, to_json, unique_agent_stem, Index},
     fs::{read_regular, write_atomically_open, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
@@ -52,6 +55,29 @@ pub struct AgentRun {
     /// Cases wsspec could not run through its own fault: id → what went wrong.
     #[serde(default)]
     pub errors: BTreeMap<String, String>,
+    /// For a `wss://` run: how the server's certificate was checked (absent over plain TCP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RunTls>,
+}
+
+/// How a run over TLS checked the target's certificate, so that a report made with the checks off
+/// (`--insecure`) says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunTls {
+    /// Whether the certificate was verified (false with `--insecure`).
+    pub certificate_verified: bool,
+    /// What it was verified against, in a sentence (the system's roots, a `--ca` file, nothing).
+    pub trust: String,
+}
+
+impl RunTls {
+    /// One line for a report's header about `agent`'s run: `agent: trust`, flagged when the
+    /// certificate was not verified.
+    pub fn note(&self, agent: &str) -> String {
+        let flag = if self.certificate_verified { "" } else { "WARNING: " };
+        format!("{flag}{agent}: {}", self.trust)
+    }
 }
 
 /// How an agent's run ended.
@@ -103,6 +129,10 @@ pub struct Sink {
     /// The lock file, open for the sink's lifetime (so taking the lock needs no new descriptor);
     /// locked only while `state` is.
     lock_file: File,
+    /// The report folder itself, open with a shared `flock` for the sink's lifetime: while a run
+    /// writes here, [`folder_in_use`] says so (several runs may share the folder; each holds it
+    /// shared). `None` where the folder cannot be locked (not unix, a file system without flock).
+    _live: Option<File>,
     /// Descriptors held in reserve (the lock file opened again): when a write finds every descriptor
     /// taken (cases in flight hold many), one is given up for it, so results are still recorded.
     reserve: Mutex<Vec<File>>,
@@ -164,7 +194,8 @@ impl Sink {
         let lock = open_lock_file(&lock_path).map_err(|e| ReportError::write(&lock_path, e))?;
         let state = State { index: Index::new(), run: RunFile::default(), stems: BTreeMap::new(), seen: (None, None) };
         let reserve = (0..RESERVE).filter_map(|_| open_lock_file(&lock_path).ok()).collect();
-        let sink = Self { dir: dir.to_path_buf(), state: Mutex::new(state), lock_file: lock, reserve: Mutex::new(reserve) };
+        let live = hold_live_lock(dir);
+        let sink = Self { dir: dir.to_path_buf(), state: Mutex::new(state), lock_file: lock, _live: live, reserve: Mutex::new(reserve) };
         sink.update(false, false, |_| ())?;
         Ok(sink)
     }
@@ -186,7 +217,7 @@ impl Sink {
             // The stem is chosen before the agent's old entries go, so a re-run keeps its file names.
             let stem = state.stem(agent);
             state.index.remove(agent);
-            let run = AgentRun { selected, state: RunState::Running, stopped: None, errors: BTreeMap::new() };
+            let run = AgentRun { selected, state: RunState::Running, stopped: None, errors: BTreeMap::new(), tls: None };
             state.run.agents.insert(agent.to_string(), run);
             remove_case_files(&dir, &stem)
         })?
@@ -239,6 +270,16 @@ impl Sink {
             if let Some(run) = state.run.agents.get_mut(agent) {
                 run.state = end;
                 run.stopped = stopped;
+            }
+        })
+    }
+
+    /// Records how `agent`'s run (begun with [`begin_agent`](Self::begin_agent)) checks the
+    /// target's certificate.
+    pub fn set_tls(&self, agent: &str, tls: RunTls) -> Result<(), ReportError> {
+        self.update(false, true, |state| {
+            if let Some(run) = state.run.agents.get_mut(agent) {
+                run.tls = Some(tls);
             }
         })
     }
@@ -421,5 +462,6 @@ pub fn read_run_file(dir: &Path) -> Result<Option<RunFile>, ReportError> {
 }
 
 mod fit;
+mod live;
 #[cfg(test)]
 mod tests;

@@ -84,6 +84,10 @@ pub struct AutobahnCase {
     pub accept: &'static [Grant],
     /// Autobahn's description of the case.
     pub description: String,
+    /// wsspec's title: unlike Autobahn's descriptions, which repeat across 12.1–12.5 (the data
+    /// set is left out) and across 12.x and 13.x, it names the data set, the message size, the
+    /// frame size and the offer, so every title of the 216 is distinct.
+    pub title: String,
 }
 
 impl AutobahnCase {
@@ -91,6 +95,14 @@ impl AutobahnCase {
     pub fn offer_header(&self) -> String {
         self.offers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// "1000 compressed text messages of 16 characters", with ", auto-fragment to N octets" when the
+/// messages are cut into frames.
+fn messages(dataset: Dataset, size: MessageSize) -> String {
+    let (kind, unit) = if dataset.is_text() { ("text", "characters") } else { ("binary", "octets") };
+    let frames = if size.auto_fragment > 0 { format!(", auto-fragment to {} octets", size.auto_fragment) } else { String::new() };
+    format!("{} compressed {kind} messages of {} {unit}{frames}", size.count, size.len)
 }
 
 /// The 216 cases in Autobahn's order: 12.1.1–12.5.18 (one data set per subsection, default
@@ -109,6 +121,7 @@ pub fn autobahn_cases() -> Vec<AutobahnCase> {
                     "Send {} compressed messages each of payload size {}, auto-fragment to {} octets. Use default permessage-deflate offer.",
                     size.count, size.len, size.auto_fragment
                 ),
+                title: format!("{} data set: {}; the default offer (client_no_context_takeover; client_max_window_bits)", dataset.name(), messages(dataset, size)),
             });
         }
     }
@@ -134,6 +147,7 @@ pub fn autobahn_cases() -> Vec<AutobahnCase> {
                     size.auto_fragment,
                     listed.join(", ")
                 ),
+                title: format!("Offers (requestNoContextTakeover, requestMaxWindowBits) {}: {}", listed.join(", "), messages(Dataset::Json, size)),
             });
         }
     }
