@@ -185,7 +185,10 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
         return (BehaviorClose::Unclean, sentence(&format!("The connection was not closed cleanly: {why}")));
     }
     if let Some((Some(code), _)) = &obs.remote_close {
-        if !expected.codes.iter().any(|c| c.0 == *code) {
+        // When wsspec closed first, the target may echo wsspec's own code (RFC 6455 §5.5.1: an
+        // endpoint "typically echos the status code it received"); that is never its fault.
+        let echoes_ours = obs.closed_by_me && obs.local_close.as_ref().is_some_and(|(ours, _)| *ours == Some(*code));
+        if !echoes_ours && !expected.codes.iter().any(|c| c.0 == *code) {
             let allowed: Vec<String> = expected.codes.iter().map(|c| c.0.to_string()).collect();
             return (BehaviorClose::WrongCode, format!("The close code should have been {} or empty, was {code}.", allowed.join(", ")));
         }
