@@ -9,8 +9,8 @@
 /// Separates the agent name from the transport: `my-server@h2c`.
 pub const SEPARATOR: char = '@';
 
-/// A transport other than HTTP/1.1, by its RFC 9113 §3 identifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A transport other than HTTP/1.1, by its RFC 9113 §3 identifier, in the order reports show them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Transport {
     /// HTTP/2 over cleartext TCP with prior knowledge (`h2c`).
     H2c,
