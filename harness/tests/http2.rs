@@ -163,6 +163,8 @@ async fn a_server_without_the_setting_is_unimplemented() {
 #[case::any_protocol(H2Fault::AnyProtocol, &["22.3.7"])]
 #[case::never_answers(H2Fault::NeverAnswers, &["22.2.1", "22.2.2", "22.2.3", "22.4.1", "22.4.2", "22.4.3"])]
 #[case::resets_after_close(H2Fault::ResetsAfterClose, &["22.4.2"])]
+#[case::refuses_websocket(H2Fault::RefusesWebSocket, &["22.2.1", "22.2.2", "22.2.3", "22.4.1", "22.4.2", "22.4.3"])]
+#[case::ends_at_once(H2Fault::EndsAtOnce, &["22.2.1", "22.2.2", "22.4.1", "22.4.2", "22.4.3"])]
 #[tokio::test(flavor = "multi_thread")]
 async fn fault_is_caught(#[case] fault: H2Fault, #[case] expected: &[&str]) {
     let server = H2ReferenceServer::with_fault(fault).await.unwrap();
@@ -224,4 +226,27 @@ async fn a_silent_server_is_named_as_never_ready_not_as_ignoring_the_connect() {
     let obs = wsspec::engine::run_case(&case, &Target::parse(&url).unwrap(), &options).await;
     let reason = obs.open_error.expect("it never opened");
     assert!(reason.starts_with("no HTTP/2 connection within") && reason.contains("PING"), "{reason}");
+}
+
+/// RFC 8441 §3: "The value of the parameter MUST be 0 or 1." A server whose SETTINGS carry 2 fails
+/// 22.1.1, whose own level (advertising is optional) is MAY.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_setting_value_other_than_0_or_1_fails() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // SETTINGS (type 4) with one parameter: SETTINGS_ENABLE_CONNECT_PROTOCOL (0x8) = 2.
+                let _ = tcp.write_all(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 2]).await;
+                let mut sink = [0u8; 1024];
+                while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    let records = run_h2(&url, &support::cases(&["22.1.1"])).await;
+    let record = &records["22.1.1"];
+    assert_eq!(record.behavior, Behavior::Failed, "{}", record.result);
+    assert!(record.result.contains("= 2") && record.result.contains("MUST be 0 or 1"), "{}", record.result);
 }

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::tls::TlsInfo;
 
 /// Both halves of an open extended CONNECT stream: an `AsyncRead + AsyncWrite` whose shutdown is
-/// END_STREAM (an orderly close, RFC 8441 §6) and whose [`abort`](Self::abort) is
+/// END_STREAM (an orderly close, RFC 8441 §5) and whose [`abort`](Self::abort) is
 /// RST_STREAM(CANCEL).
 #[derive(Debug)]
 pub struct H2Stream {
@@ -45,7 +45,7 @@ impl H2Stream {
         self.tls.clone()
     }
 
-    /// Aborts the stream with RST_STREAM(CANCEL): the HTTP/2 form of a TCP reset (RFC 8441 §6).
+    /// Aborts the stream with RST_STREAM(CANCEL): the HTTP/2 form of a TCP reset (RFC 8441 §5).
     pub fn abort(&mut self) {
         self.send.send_reset(Reason::CANCEL);
     }

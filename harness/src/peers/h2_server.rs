@@ -33,6 +33,11 @@ pub enum H2Fault {
     NeverAnswers,
     /// Ends a WebSocket with RST_STREAM(CANCEL) after the closing handshake instead of END_STREAM.
     ResetsAfterClose,
+    /// Advertises the setting but answers every WebSocket extended CONNECT 404: a server with no
+    /// WebSocket path behind the setting (Go's #71128 failure, answered).
+    RefusesWebSocket,
+    /// Answers 200 and ends the stream at once (END_STREAM) without speaking WebSocket on it.
+    EndsAtOnce,
 }
 
 /// A running RFC 8441 echo server on 127.0.0.1; stops when dropped.
@@ -121,18 +126,24 @@ async fn answer(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
         let _ = respond.send_response(Response::builder().status(status).body(()).expect("a valid response"), true);
         return;
     }
-    if fault == Some(H2Fault::NeverAnswers) {
-        tokio::time::sleep(Duration::from_secs(600)).await;
-        return;
+    match fault {
+        Some(H2Fault::NeverAnswers) => return tokio::time::sleep(Duration::from_secs(600)).await,
+        Some(H2Fault::RefusesWebSocket) => return drop(respond.send_response(Response::builder().status(StatusCode::NOT_FOUND).body(()).expect("a valid response"), true)),
+        _ => {}
     }
-    let Ok(send) = respond.send_response(Response::builder().status(StatusCode::OK).body(()).expect("a valid response"), false) else { return };
+    let ends_at_once = fault == Some(H2Fault::EndsAtOnce);
+    let Ok(send) = respond.send_response(Response::builder().status(StatusCode::OK).body(()).expect("a valid response"), ends_at_once) else { return };
+    if ends_at_once {
+        // Keep the request half open a while, as a server that forgot the WebSocket would.
+        return drop(tokio::time::timeout(Duration::from_secs(10), request.into_body().data()).await);
+    }
     let ws = WebSocketStream::from_raw_socket(H2Stream::new(send, request.into_body()), Role::Server, Some(config())).await;
     let mut ws = echo_messages(ws).await;
     let stream = ws.get_mut();
     if fault == Some(H2Fault::ResetsAfterClose) {
         stream.abort();
     } else {
-        // The orderly close: END_STREAM (RFC 8441 §6).
+        // The orderly close: END_STREAM (RFC 8441 §5).
         let _ = stream.shutdown().await;
     }
 }
