@@ -164,7 +164,9 @@ async fn a_server_without_the_setting_is_unimplemented() {
 #[case::never_answers(H2Fault::NeverAnswers, &["22.2.1", "22.2.2", "22.2.3", "22.4.1", "22.4.2", "22.4.3"])]
 #[case::resets_after_close(H2Fault::ResetsAfterClose, &["22.4.2"])]
 #[case::refuses_websocket(H2Fault::RefusesWebSocket, &["22.2.1", "22.2.2", "22.2.3", "22.4.1", "22.4.2", "22.4.3"])]
-#[case::ends_at_once(H2Fault::EndsAtOnce, &["22.2.1", "22.2.2", "22.4.1", "22.4.2", "22.4.3"])]
+// 22.2.2 reads a stream that ends with no close frame as its size-limit alternative (INFORMATIONAL
+// behavior; its closing is judged apart).
+#[case::ends_at_once(H2Fault::EndsAtOnce, &["22.2.1", "22.4.1", "22.4.2", "22.4.3"])]
 #[tokio::test(flavor = "multi_thread")]
 async fn fault_is_caught(#[case] fault: H2Fault, #[case] expected: &[&str]) {
     let server = H2ReferenceServer::with_fault(fault).await.unwrap();
