@@ -1,7 +1,10 @@
 """A WebSocket echo ASGI app for Hypercorn, which serves it over HTTP/1.1 and, with prior-knowledge
 h2c, over HTTP/2 (RFC 8441 extended CONNECT): interop/run.sh's `hypercorn-h2` agent.
 
-    python3 interop/hypercorn_echo.py    # prints the port, then serves until killed
+    python3 interop/hypercorn_echo.py [CERT KEY]   # prints the port, then serves until killed
+
+With CERT and KEY (PEM files) it serves TLS, where Hypercorn offers ALPN h2 and http/1.1: the
+`hypercorn-h2-tls` agent (HTTP/2 over TLS).
 
 The message size limit is raised to 64 MiB for the 9.x cases (16 MiB messages).
 """
@@ -50,6 +53,8 @@ def main():
     config.websocket_max_message_size = 64 * 1024 * 1024
     config.h2_max_inbound_frame_size = 1 << 16
     config.accesslog = None
+    if len(sys.argv) == 3:
+        config.certfile, config.keyfile = sys.argv[1], sys.argv[2]
     print(port, flush=True)
     asyncio.run(serve(app, config))
 

@@ -23,10 +23,14 @@
 #   websockets-client-tls, ws-client-tls   the same drivers against
 #                `wsspec client --tls`, trusting its throw-away CA ({ca}),
 #                section 17 (TLS) included (expected/clients/*-tls.json)
-# Optional server agent (only when named; not in `servers` nor the default):
-#   hypercorn-h2 Python Hypercorn (RFC 8441), interop/hypercorn_echo.py, run
-#                with `wsspec server --http2` (WebSocket over HTTP/2, h2c)
-# Default: all ten (servers first); `servers` and `clients` select a group.
+# HTTP/2 server agents (RFC 8441, `wsspec server --http2`; results filed as
+# NAME@h2c over h2c, NAME@h2 over TLS with ALPN h2):
+#   hypercorn-h2, hypercorn-h2-tls   Python Hypercorn, interop/hypercorn_echo.py
+#   haproxy-h2, haproxy-h2-tls       HAProxy (Debian's `haproxy` on PATH, or
+#                $HAPROXY) as an HTTP/2 front end for the websockets echo
+#                server over HTTP/1.1, interop/haproxy_h2.py
+# Default: all fourteen (servers first); `servers`, `clients` and `http2`
+# select a group.
 #
 # For each server agent it:
 #   1. installs the pinned packages into .interop/ (skipped when up to date),
@@ -61,6 +65,7 @@
 #   WSSPEC_CLIENT_ARGS  extra arguments for `wsspec client`
 #   WSSPEC           use this wsspec binary and skip the cargo build
 #   PYTHON, NODE, NPM  interpreters/tools to use (default python3, node, npm)
+#   HAPROXY          the HAProxy binary (default haproxy)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -72,7 +77,8 @@ CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-300}
 PYTHON=${PYTHON:-python3}
 NODE=${NODE:-node}
 NPM=${NPM:-npm}
-SERVER_AGENTS=(websockets ws websockets-tls ws-tls websockets-deflate ws-deflate)
+H2_AGENTS=(hypercorn-h2 hypercorn-h2-tls haproxy-h2 haproxy-h2-tls)
+SERVER_AGENTS=(websockets ws websockets-tls ws-tls websockets-deflate ws-deflate "${H2_AGENTS[@]}")
 CLIENT_AGENTS=(websockets-client ws-client websockets-client-tls ws-client-tls)
 ALL_AGENTS=("${SERVER_AGENTS[@]}" "${CLIENT_AGENTS[@]}")
 # Autobahn's bulk permessage-deflate ids: 1000 messages of 16 KiB to 128 KiB (.7-.10,
@@ -88,10 +94,12 @@ for arg in "$@"; do
   case $arg in
     --update) update=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    websockets | ws | websockets-client | ws-client | websockets-tls | ws-tls | websockets-client-tls | ws-client-tls | websockets-deflate | ws-deflate | hypercorn-h2) agents+=("$arg") ;;
+    websockets | ws | websockets-client | ws-client | websockets-tls | ws-tls | websockets-client-tls | ws-client-tls | websockets-deflate | ws-deflate) agents+=("$arg") ;;
+    hypercorn-h2 | hypercorn-h2-tls | haproxy-h2 | haproxy-h2-tls) agents+=("$arg") ;;
     servers) agents+=("${SERVER_AGENTS[@]}") ;;
+    http2) agents+=("${H2_AGENTS[@]}") ;;
     clients) agents+=("${CLIENT_AGENTS[@]}") ;;
-    *) echo "run.sh: unknown argument '$arg' (agents: ${ALL_AGENTS[*]}, servers, clients)" >&2; exit 2 ;;
+    *) echo "run.sh: unknown argument '$arg' (agents: ${ALL_AGENTS[*]}, servers, clients, http2)" >&2; exit 2 ;;
   esac
 done
 ((${#agents[@]})) || agents=("${ALL_AGENTS[@]}")
@@ -222,6 +230,19 @@ start_server() {
       ;;
     hypercorn-h2)
       PYTHONPATH=$STATE/python "$PYTHON" "$HERE/hypercorn_echo.py" >"$out" 2>"$err" &
+      ready=tcp_probe
+      ;;
+    hypercorn-h2-tls)
+      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/hypercorn_echo.py" "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$out" 2>"$err" &
+      ready=tcp_probe
+      ;;
+    haproxy-h2)
+      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/haproxy_h2.py" >"$out" 2>"$err" &
+      ready=tcp_probe
+      ;;
+    haproxy-h2-tls)
+      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/haproxy_h2.py" "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$out" 2>"$err" &
+      ready=tcp_probe
       ;;
   esac
   SERVER_PID=$!
@@ -273,13 +294,17 @@ need_python=0
 need_node=0
 for agent in "${agents[@]}"; do
   case $agent in
-    websockets | websockets-client | websockets-tls | websockets-client-tls | websockets-deflate | hypercorn-h2) need_python=1 ;;
+    websockets | websockets-client | websockets-tls | websockets-client-tls | websockets-deflate) need_python=1 ;;
+    hypercorn-h2* | haproxy-h2*) need_python=1 ;;
     ws | ws-client | ws-tls | ws-client-tls | ws-deflate) need_node=1 ;;
   esac
 done
 for tool in timeout sha256sum "$PYTHON"; do
   command -v "$tool" >/dev/null || die "'$tool' not found"
 done
+if [[ " ${agents[*]} " == *" haproxy-h2"* ]]; then
+  command -v "${HAPROXY:-haproxy}" >/dev/null || die "'${HAPROXY:-haproxy}' not found (needed for agents haproxy-h2 and haproxy-h2-tls: apt-get install haproxy)"
+fi
 if ((need_node)); then
   for tool in "$NODE" "$NPM"; do
     command -v "$tool" >/dev/null || die "'$tool' not found (needed for agents ws and ws-client)"
@@ -385,13 +410,15 @@ for agent in "${agents[@]}"; do
       rm -rf "$outdir"
       start_server "$agent"
       transport=()
-      [[ $agent != *-h2 ]] || transport=(--http2)
+      name=${agent%-tls} expected=expected/${agent%-tls}.json
+      # HTTP/2: the results are filed as NAME@h2c / NAME@h2, each transport with its own file.
+      [[ $agent != *-h2* ]] || { transport=(--http2); name=${agent%%-h2*} expected=expected/$agent.json; }
       # Every agent runs the whole catalog, permessage-deflate (12.x, 13.x, 20.x) included:
       # against the servers without compression the 216 Autobahn ids must be UNIMPLEMENTED
       # with a clean close. Over HTTP/2 wsspec does not negotiate it yet and leaves those
-      # sections out itself; they stay excluded there so hypercorn-h2's file is unchanged.
+      # sections out itself; they stay excluded there so the HTTP/2 agents' files are unchanged.
       deflate=()
-      [[ $agent != *-h2 ]] || deflate=(--exclude '12.*' '13.*' '20.*')
+      [[ $agent != *-h2* ]] || deflate=(--exclude '12.*' '13.*' '20.*')
       [[ $agent != *-deflate || ${DEFLATE_FULL:-0} == 1 ]] || deflate=(--exclude "${DEFLATE_BULK[@]}")
       t=$(now)
       url="ws://127.0.0.1:$PORT" tls=()
@@ -399,11 +426,11 @@ for agent in "${agents[@]}"; do
       # verdicts must be the same; localhost, so that wsspec sends SNI.
       [[ $agent != *-tls ]] || { url="wss://localhost:$PORT"; tls=(--ca "$TLS_DIR/ca.pem"); }
       timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
-        "$WSSPEC" server "$url" "${tls[@]}" --agent "${agent%-tls}" --out "$outdir" "${transport[@]}" "${deflate[@]}" "${extra[@]}" || rc=$?
+        "$WSSPEC" server "$url" "${tls[@]}" --agent "$name" --out "$outdir" "${transport[@]}" "${deflate[@]}" "${extra[@]}" || rc=$?
       took=$(elapsed "$t")
       stop_server
       log "wsspec exited $rc after $took s"
-      check "$agent" "$rc" "$took" "$outdir/index.json" "expected/${agent%-tls}.json"
+      check "$agent" "$rc" "$took" "$outdir/index.json" "$expected"
       ;;
   esac
 done

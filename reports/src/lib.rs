@@ -16,6 +16,7 @@ mod status;
 mod testing;
 pub mod text;
 mod time;
+pub mod transport;
 
 pub use model::*;
 pub use output::{render, section_of, subsection_of, CaseResult, Output, ReportError, SectionTitles, Unrun};

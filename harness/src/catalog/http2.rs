@@ -40,10 +40,10 @@ pub enum Probe {
     /// stream (RFC 9113 §5).
     Multiplex,
     /// After the closing handshake the server ends its stream with END_STREAM, not RST_STREAM
-    /// (RFC 8441 §6).
+    /// (RFC 8441 §5).
     EndStream,
     /// A stream aborted with RST_STREAM(CANCEL) mid-message ends that WebSocket only: another on
-    /// the same connection still echoes (RFC 8441 §6, RFC 9113 §5.4.2).
+    /// the same connection still echoes (RFC 8441 §5, RFC 9113 §5.4.2).
     Cancel,
 }
 

@@ -7,7 +7,10 @@ use wsspec::{
     tls::{certs, Acceptor, Connector},
 };
 
-use wsspec_reports::sink::{RunState, RunTls};
+use wsspec_reports::{
+    sink::{RunState, RunTls},
+    transport::{self, Transport},
+};
 
 use super::{
     outputs::{self, AgentResults},
@@ -15,12 +18,11 @@ use super::{
     selection, spec, Outcome, ServerArgs,
 };
 
-/// The agent name of the embedded reference server.
+/// The agent name of the embedded reference server (over HTTP/2, `tungstenite-embedded@h2c`).
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
-/// The agent name of the embedded RFC 8441 server (`--http2`).
-const EMBEDDED_H2_AGENT: &str = "tungstenite-h2";
 /// The agent name of the embedded server over TLS (`--embedded-tls`): its own, with the `-tls`
-/// suffix interop gives TLS agents, so a plain and a TLS demo into one `--out` sit side by side.
+/// suffix interop gives TLS agents, so a plain and a TLS demo into one `--out` sit side by side
+/// (over HTTP/2 the `@h2` suffix already says TLS).
 const EMBEDDED_TLS_AGENT: &str = "tungstenite-embedded-tls";
 
 /// The report folder without --out or a spec file's `outdir`.
@@ -61,11 +63,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             (Some(patterns), AgentExclusions(selection.exclude_agent_cases), out, runs)
         }
         None => {
-            let embedded = match (args.http2, args.embedded_tls) {
-                (true, _) => EMBEDDED_H2_AGENT,
-                (false, true) => EMBEDDED_TLS_AGENT,
-                (false, false) => EMBEDDED_AGENT,
-            };
+            let embedded = if args.embedded_tls && !args.http2 { EMBEDDED_TLS_AGENT } else { EMBEDDED_AGENT };
             let agent = args.agent.clone().unwrap_or_else(|| if args.url.is_some() { "UnknownServer" } else { embedded }.into());
             let out = args.out.clone().unwrap_or_else(|| DEFAULT_OUT.into());
             (None, AgentExclusions::default(), out, vec![Run { agent, url: args.url.clone(), hostname: None }])
@@ -83,10 +81,9 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
     let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
-    if args.http2 && (any_wss || args.embedded_tls) {
-        return Err("--http2 runs over prior-knowledge h2c only: HTTP/2 over TLS (ALPN h2, wss://) is not supported yet".into());
-    }
-    let tls = args.tls.connector(any_wss)?;
+    // HTTP/2 over TLS offers ALPN h2 alone: a server that does not select it fails the probe before
+    // the first case, with the reason (RFC 9113 §3.2).
+    let tls = args.tls.connector(any_wss)?.map(|c| if args.http2 { c.for_http2() } else { c });
     let options = RunOptions {
         timeout_scale: args.selection.timeout_scale,
         jobs: args.jobs.unwrap_or_else(default_jobs),
@@ -108,6 +105,12 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         let mut options = options.clone();
         let (url, _server, _h2_server) = match run.url {
             Some(url) => (url, None, None),
+            None if args.http2 && args.embedded_tls => {
+                let acceptor = Acceptor::in_memory(&certs::names_for("127.0.0.1"))?;
+                options.tls = acceptor.ca().map(|ca| Connector::trusting(std::slice::from_ref(ca)).for_http2());
+                let server = H2ReferenceServer::start_tls(&acceptor).await.map_err(|e| format!("cannot start the embedded HTTP/2 server: {e}"))?;
+                (server.url(), None, Some(server))
+            }
             None if args.http2 => {
                 let server = H2ReferenceServer::start().await.map_err(|e| format!("cannot start the embedded HTTP/2 server: {e}"))?;
                 (server.url(), None, Some(server))
@@ -131,33 +134,40 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         // Recorded with the first result, so a report made with certificate checks off says so.
         let run_tls = options.tls.as_ref().filter(|_| target.secure).map(|c| RunTls { certificate_verified: c.verifies(), trust: c.describe() });
         let mut tls_pending = run_tls.is_some();
-        let config = RunConfig { agent: run.agent.clone(), target, options: options.clone() };
-        let over = if args.http2 { ", over HTTP/2 (h2c)" } else { "" };
-        say!("wsspec: {} against {} ({url}{over}), {} at a time", selection::plural(cases.len(), "case"), agent_name(&run.agent), options.jobs);
+        // Over HTTP/2 the results are filed under `AGENT@h2c` / `AGENT@h2`, beside HTTP/1.1's.
+        let transport = args.http2.then_some(if target.secure { Transport::H2 } else { Transport::H2c });
+        let agent = transport::agent_over(&run.agent, transport);
+        let over = match (args.http2, target.secure) {
+            (true, true) => ", over HTTP/2 over TLS (ALPN h2)",
+            (true, false) => ", over HTTP/2 (h2c)",
+            (false, _) => "",
+        };
+        let config = RunConfig { agent: agent.clone(), target, options: options.clone() };
+        say!("wsspec: {} against {} ({url}{over}), {} at a time", selection::plural(cases.len(), "case"), agent_name(&agent), options.jobs);
         if let Some(line) = &tls_line {
             say!("wsspec: {line}");
         }
         let mut progress = Progress::new(cases.len());
         let result = run_cases(&cases, &config, &sink, &stop, |r| {
             if let (true, Some(tls)) = (tls_pending, &run_tls) {
-                tls_pending = sink.set_tls(&run.agent, tls.clone()).is_err();
+                tls_pending = sink.set_tls(&agent, tls.clone()).is_err();
             }
             progress.case_done(r)
         })
         .await;
         progress.finish();
         if let (true, Ok(_), Some(tls)) = (tls_pending, &result, run_tls) {
-            sink.set_tls(&run.agent, tls).map_err(|e| e.to_string())?;
+            sink.set_tls(&agent, tls).map_err(|e| e.to_string())?;
         }
         let report = match result {
             Ok(report) => report,
             // One server down must not cost the others their run: its cases are recorded as not run.
             Err(RunError::Unreachable { url, reason }) if several => {
                 let why = format!("cannot reach the target {url}: {reason}");
-                say!("wsspec: {}: {why}; its {} were not run", agent_name(&run.agent), selection::plural(cases.len(), "case"));
+                say!("wsspec: {}: {why}; its {} were not run", agent_name(&agent), selection::plural(cases.len(), "case"));
                 let ids = cases.iter().map(|c| c.id.to_string()).collect();
-                sink.begin_agent(&run.agent, ids).and_then(|()| sink.end_agent(&run.agent, RunState::TargetFailed, Some(why))).map_err(|e| e.to_string())?;
-                unreachable.push(format!("{} ({url})", agent_name(&run.agent)));
+                sink.begin_agent(&agent, ids).and_then(|()| sink.end_agent(&agent, RunState::TargetFailed, Some(why))).map_err(|e| e.to_string())?;
+                unreachable.push(format!("{} ({url})", agent_name(&agent)));
                 continue;
             }
             Err(e) => return Err(e.to_string()),
@@ -168,7 +178,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             RunEnd::TargetFailed(answer) => Some(format!("the target stopped opening WebSockets: {answer}")),
         };
         let results = AgentResults {
-            agent: &run.agent,
+            agent: &agent,
             results: &report.results,
             errors: &report.errors,
             not_run: &report.not_run,
@@ -177,7 +187,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             stopped: stopped.as_deref(),
         };
         outcome = outcome.max(outputs::finish_agent(&results, &args.outputs)?);
-        agents.push(run.agent.clone());
+        agents.push(agent.clone());
         if let Some(line) = tls_line {
             say!("  {line}");
         }

@@ -97,7 +97,7 @@ impl Transport {
                 let conn = s.get_ref().1;
                 Some(TlsInfo::of(conn, conn.server_name()))
             }
-            Transport::Http2(_) => None,
+            Transport::Http2(s) => s.tls_info(),
         }
     }
 }

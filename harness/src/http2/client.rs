@@ -1,5 +1,5 @@
-//! wsspec's side of RFC 8441 with the h2 crate: a prior-knowledge h2c connection (RFC 9113 §3.3),
-//! the server's SETTINGS awaited, and WebSockets opened as extended CONNECT streams (RFC 8441 §4,
+//! wsspec's side of RFC 8441 with the h2 crate: a prior-knowledge h2c connection (RFC 9113 §3.3) for
+//! `ws://`, or HTTP/2 over TLS with ALPN `h2` (§3.2) for `wss://`, the server's SETTINGS awaited, and WebSockets opened as extended CONNECT streams (RFC 8441 §4,
 //! §5), each exchange recorded like an HTTP/1.1 opening handshake.
 
 use std::time::Duration;
@@ -10,7 +10,10 @@ use http::{Method, Request};
 use tokio::time::timeout;
 
 use super::H2Stream;
-use crate::engine::{HttpExchange, Observation, RunOptions, Target};
+use crate::{
+    engine::{HttpExchange, Observation, RunOptions, Target, Transport},
+    tls::{Connector, TlsInfo},
+};
 
 /// How long connecting, the server's SETTINGS and the answer to a CONNECT may take together
 /// (Autobahn's 5 s for an opening handshake).
@@ -23,27 +26,41 @@ const STREAM_WINDOW: u32 = 4 << 20;
 /// messages cross in fewer frames.
 pub const MAX_FRAME_SIZE: u32 = 1 << 20;
 
-/// An h2c connection to a server, after its SETTINGS arrived.
+/// An HTTP/2 connection to a server, after its SETTINGS arrived.
 pub struct Connection {
     send: SendRequest<Bytes>,
     /// Whether the server's SETTINGS carried SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441 §3).
     pub connect_protocol: bool,
+    /// What TLS negotiated, for `wss://` (ALPN `h2`).
+    tls: Option<TlsInfo>,
+}
+
+/// Connects to `target`: TCP for `ws://` (h2c), and for `wss://` TLS with `tls` offering ALPN `h2`
+/// alone, which the server must select (RFC 9113 §3.2). Errors are phrases.
+pub async fn connect(target: &Target, tls: Option<&Connector>) -> Result<Transport, String> {
+    match tls.filter(|_| target.secure) {
+        Some(connector) if !connector.offers_http2() => Transport::connect(target, Some(&connector.for_http2())).await,
+        tls => Transport::connect(target, tls).await,
+    }
+}
+
+/// The `:scheme` of a WebSocket's extended CONNECT: `https` for `wss`, `http` for `ws` (RFC 8441 §5).
+pub fn scheme(target: &Target) -> &'static str {
+    if target.secure { "https" } else { "http" }
 }
 
 impl Connection {
-    /// Connects to `target` over TCP, sends the HTTP/2 preface and waits (a PING answered) until
-    /// the server's SETTINGS have been read. The connection is driven by a task of its own that
-    /// ends when every stream and this handle are gone. Errors are phrases.
-    pub async fn open(target: &Target) -> Result<Self, String> {
-        let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
-        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    /// Connects to `target` (see [`connect`]), sends the HTTP/2 preface and waits (a PING answered)
+    /// until the server's SETTINGS have been read. The connection is driven by a task of its own
+    /// that ends when every stream and this handle are gone. Errors are phrases.
+    pub async fn open(target: &Target, tls: Option<&Connector>) -> Result<Self, String> {
+        let io = connect(target, tls).await?;
+        let tls = io.tls_info();
         let (send, mut connection) = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_frame_size(MAX_FRAME_SIZE)
-            .handshake::<_, Bytes>(tcp)
+            .handshake::<_, Bytes>(io)
             .await
             .map_err(|e| format!("HTTP/2 connection preface: {e}"))?;
         let mut ping = connection.ping_pong().ok_or("the h2 crate gave no PING handle")?;
@@ -54,14 +71,14 @@ impl Connection {
         ping.ping(h2::Ping::opaque()).await.map_err(|e| format!("the target did not answer as an HTTP/2 server (h2c): {e}"))?;
         let send = send.ready().await.map_err(|e| format!("HTTP/2: {e}"))?;
         let connect_protocol = send.is_extended_connect_protocol_enabled();
-        Ok(Self { send, connect_protocol })
+        Ok(Self { send, connect_protocol, tls })
     }
 
     /// Sends the extended CONNECT for `target` with `headers` (lower-case names) and waits for the
     /// answer: the stream when it is 200 (RFC 8441 §5), else `Err` with the reason. `exchange`
     /// records the request and the answer.
     pub async fn connect_websocket(&mut self, target: &Target, headers: &[(String, String)], exchange: &mut HttpExchange) -> Result<H2Stream, String> {
-        let uri = format!("http://{}{}", target.host_header, target.resource);
+        let uri = format!("{}://{}{}", scheme(target), target.host_header, target.resource);
         let mut request = Request::builder().method(Method::CONNECT).uri(&uri).extension(Protocol::from_static("websocket"));
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
@@ -82,7 +99,7 @@ impl Connection {
         if status != 200 {
             return Err(format!("the extended CONNECT was answered {status}, not 200 (RFC 8441 §5)"));
         }
-        Ok(H2Stream::new(stream, response.into_body()))
+        Ok(H2Stream::new(stream, response.into_body()).over_tls(self.tls.clone()))
     }
 }
 
@@ -116,7 +133,7 @@ pub async fn open(target: &Target, headers: &[(String, String)], options: &RunOp
     let wait = OPEN_WAIT.mul_f64(options.timeout_scale);
     let mut no_setting = false;
     let opened = timeout(wait, async {
-        let mut connection = Connection::open(target).await?;
+        let mut connection = Connection::open(target, options.tls.as_ref()).await?;
         if !connection.connect_protocol {
             no_setting = true;
             return Err("the server's SETTINGS do not enable the extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, RFC 8441 §3)".to_string());

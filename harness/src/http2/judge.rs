@@ -26,7 +26,11 @@ pub fn judge(case: &Case, obs: &Observation) -> Option<Verdict> {
                 if value.is_some() { "set 0 for" } else { "do not carry" }
             ),
         ),
-        Some(Finding::BadSetting(value)) => missed(format!("The server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = {value}, a value RFC 8441 gives no meaning (0 or 1).")),
+        // RFC 8441 §3: "The value of the parameter MUST be 0 or 1.", a MUST whatever the case's level.
+        Some(Finding::BadSetting(value)) => ends(
+            Behavior::Failed,
+            format!("The server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = {value}; RFC 8441 §3: \"The value of the parameter MUST be 0 or 1.\" (MUST)."),
+        ),
         Some(Finding::Passed(what)) => ends(Behavior::Ok, what.clone()),
         Some(Finding::Broken(what)) => missed(what.clone()),
         Some(Finding::Answer(answer)) => {

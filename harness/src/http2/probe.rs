@@ -18,6 +18,7 @@ use crate::{
     catalog::{Case, H2RequestDef, Http2Def, Probe},
     engine::{HttpExchange, Observation, RunOptions, Target},
     frame::{Decoder, FrameSpec, OpCode},
+    tls::Connector,
 };
 
 /// Streams the multiplexing probe opens on one connection.
@@ -43,11 +44,12 @@ pub async fn run(case: &Case, def: &Http2Def, target: &Target, options: &RunOpti
     let mut obs = Observation::starting_now();
     let started = std::time::Instant::now();
     let wait = client::OPEN_WAIT.mul_f64(options.timeout_scale) * 2;
+    let tls = options.tls.as_ref();
     let probed = timeout(wait, async {
         match (def.probe, &def.request) {
-            (Some(Probe::Setting), _) => setting(target).await,
-            (Some(probe), _) => on_streams(probe, target, &mut obs.exchange).await,
-            (None, Some(request)) => crafted(request, target, &mut obs.exchange).await,
+            (Some(Probe::Setting), _) => setting(target, tls).await,
+            (Some(probe), _) => on_streams(probe, target, tls, &mut obs.exchange).await,
+            (None, Some(request)) => crafted(request, target, tls, &mut obs.exchange).await,
             (None, None) => Err(format!("case {}: an `http2` table without `probe` or `request` runs frames (a bug in wsspec)", case.id)),
         }
     })
@@ -61,8 +63,8 @@ pub async fn run(case: &Case, def: &Http2Def, target: &Target, options: &RunOpti
     obs
 }
 
-async fn setting(target: &Target) -> Result<Finding, String> {
-    let connection = RawConnection::open(target).await?;
+async fn setting(target: &Target, tls: Option<&Connector>) -> Result<Finding, String> {
+    let connection = RawConnection::open(target, tls).await?;
     Ok(match connection.connect_protocol() {
         Some(1) => Finding::Passed("The server's SETTINGS carry SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.".into()),
         Some(0) | None => Finding::NoSetting(connection.connect_protocol()),
@@ -71,15 +73,15 @@ async fn setting(target: &Target) -> Result<Finding, String> {
 }
 
 /// Sends the conforming extended CONNECT changed as `request` says, raw, and reads the answer.
-async fn crafted(request: &H2RequestDef, target: &Target, exchange: &mut HttpExchange) -> Result<Finding, String> {
-    let mut connection = RawConnection::open(target).await?;
+async fn crafted(request: &H2RequestDef, target: &Target, tls: Option<&Connector>, exchange: &mut HttpExchange) -> Result<Finding, String> {
+    let mut connection = RawConnection::open(target, tls).await?;
     if connection.connect_protocol() != Some(1) {
         return Ok(Finding::NoSetting(connection.connect_protocol()));
     }
     let mut fields: Vec<(String, String)> = [
         (":method", request.method.as_deref().unwrap_or("CONNECT")),
         (":protocol", request.protocol.as_deref().unwrap_or("websocket")),
-        (":scheme", "http"),
+        (":scheme", client::scheme(target)),
         (":authority", target.host_header.as_str()),
         (":path", target.resource.as_str()),
         ("sec-websocket-version", "13"),
@@ -101,8 +103,8 @@ async fn crafted(request: &H2RequestDef, target: &Target, exchange: &mut HttpExc
 }
 
 /// The probes that open WebSockets with the h2 crate.
-async fn on_streams(probe: Probe, target: &Target, exchange: &mut HttpExchange) -> Result<Finding, String> {
-    let mut connection = Connection::open(target).await?;
+async fn on_streams(probe: Probe, target: &Target, tls: Option<&Connector>, exchange: &mut HttpExchange) -> Result<Finding, String> {
+    let mut connection = Connection::open(target, tls).await?;
     if !connection.connect_protocol {
         return Ok(Finding::NoSetting(None));
     }

@@ -4,12 +4,12 @@
 //! reads the server's SETTINGS and its answer (HEADERS decoded by the `loona-hpack` crate, RST_STREAM,
 //! GOAWAY). Every read is bounded by the caller's timeout and by [`MAX_FRAME`].
 
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::engine::Target;
+use crate::{
+    engine::{Target, Transport},
+    tls::Connector,
+};
 
 /// The client connection preface (RFC 9113 §3.4).
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -42,25 +42,25 @@ pub enum Answer {
 
 /// One raw HTTP/2 connection, after the server's SETTINGS.
 pub struct RawConnection {
-    tcp: TcpStream,
+    tcp: Transport,
     decoder: loona_hpack::Decoder<'static>,
     /// The server's first SETTINGS, as (identifier, value) pairs in order.
     pub settings: Vec<(u16, u32)>,
 }
 
 impl RawConnection {
-    /// Connects, sends the preface and an empty SETTINGS, and reads the server's SETTINGS, which
-    /// must be its first frame (RFC 9113 §3.4). Errors are phrases.
-    pub async fn open(target: &Target) -> Result<Self, String> {
-        let mut tcp = TcpStream::connect((target.host.as_str(), target.port)).await.map_err(|e| format!("cannot connect to {}:{}: {e}", target.host, target.port))?;
-        let _ = tcp.set_nodelay(true);
+    /// Connects (h2c, or TLS with ALPN `h2` for `wss://`: [`super::client::connect`]), sends the
+    /// preface and an empty SETTINGS, and reads the server's SETTINGS, which must be its first
+    /// frame (RFC 9113 §3.4). Errors are phrases.
+    pub async fn open(target: &Target, tls: Option<&Connector>) -> Result<Self, String> {
+        let mut tcp = super::client::connect(target, tls).await?;
         let mut hello = PREFACE.to_vec();
         hello.extend(frame(SETTINGS, 0, 0, &[]));
         tcp.write_all(&hello).await.map_err(|e| format!("sending the HTTP/2 preface: {e}"))?;
         let mut connection = Self { tcp, decoder: loona_hpack::Decoder::new(), settings: Vec::new() };
         let (kind, flags, _, payload) = connection.read_frame().await?;
         if kind != SETTINGS || flags & ACK != 0 || payload.len() % 6 != 0 {
-            return Err("the target did not answer the HTTP/2 preface with SETTINGS: it does not speak h2c (RFC 9113 §3.4)".into());
+            return Err("the target did not answer the HTTP/2 preface with SETTINGS: it does not speak HTTP/2 (RFC 9113 §3.4)".into());
         }
         connection.settings = payload.chunks(6).map(|s| (u16::from_be_bytes([s[0], s[1]]), u32::from_be_bytes([s[2], s[3], s[4], s[5]]))).collect();
         connection.tcp.write_all(&frame(SETTINGS, ACK, 0, &[])).await.map_err(|e| format!("acknowledging SETTINGS: {e}"))?;

@@ -12,8 +12,10 @@ use bytes::{Buf, Bytes};
 use h2::{Reason, RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::tls::TlsInfo;
+
 /// Both halves of an open extended CONNECT stream: an `AsyncRead + AsyncWrite` whose shutdown is
-/// END_STREAM (an orderly close, RFC 8441 §6) and whose [`abort`](Self::abort) is
+/// END_STREAM (an orderly close, RFC 8441 §5) and whose [`abort`](Self::abort) is
 /// RST_STREAM(CANCEL).
 #[derive(Debug)]
 pub struct H2Stream {
@@ -22,14 +24,28 @@ pub struct H2Stream {
     /// Received bytes not yet read.
     pending: Bytes,
     ended: bool,
+    /// What TLS negotiated for the connection the stream is on (`wss://`, ALPN `h2`).
+    tls: Option<TlsInfo>,
 }
 
 impl H2Stream {
+    /// The stream whose request (or response) half is `send` and whose other half is `recv`.
     pub fn new(send: SendStream<Bytes>, recv: RecvStream) -> Self {
-        Self { send, recv, pending: Bytes::new(), ended: false }
+        Self { send, recv, pending: Bytes::new(), ended: false, tls: None }
     }
 
-    /// Aborts the stream with RST_STREAM(CANCEL): the HTTP/2 form of a TCP reset (RFC 8441 §6).
+    /// Records that the stream's connection runs over TLS that negotiated `tls`.
+    pub fn over_tls(mut self, tls: Option<TlsInfo>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// What TLS negotiated for the stream's connection; `None` for h2c.
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        self.tls.clone()
+    }
+
+    /// Aborts the stream with RST_STREAM(CANCEL): the HTTP/2 form of a TCP reset (RFC 8441 §5).
     pub fn abort(&mut self) {
         self.send.send_reset(Reason::CANCEL);
     }

@@ -1,4 +1,5 @@
-//! The embedded RFC 8441 reference server: an h2 server (prior-knowledge h2c) that advertises
+//! The embedded RFC 8441 reference server: an h2 server (prior-knowledge h2c, or TLS with ALPN `h2`)
+//! that advertises
 //! SETTINGS_ENABLE_CONNECT_PROTOCOL, answers an extended CONNECT for `websocket` with 200 and runs
 //! tungstenite's server side over the stream as an echo — and, for the tests, the same server with
 //! one defect of RFC 8441 handling ([`H2Fault`]).
@@ -8,11 +9,18 @@ use std::{io, net::SocketAddr, time::Duration};
 use bytes::Bytes;
 use h2::{ext::Protocol, server::SendResponse, RecvStream};
 use http::{Method, Request, Response, StatusCode};
-use tokio::{io::AsyncWriteExt, net::TcpListener, task::JoinHandle};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt},
+    net::TcpListener,
+    task::JoinHandle,
+};
 use tokio_tungstenite::{tungstenite::protocol::Role, WebSocketStream};
 
 use super::reference_server::{config, echo_messages};
-use crate::http2::H2Stream;
+use crate::{
+    http2::H2Stream,
+    tls::{Acceptor, Presented},
+};
 
 /// One way the server gets RFC 8441 wrong, each for a case of section 22 to catch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +33,11 @@ pub enum H2Fault {
     NeverAnswers,
     /// Ends a WebSocket with RST_STREAM(CANCEL) after the closing handshake instead of END_STREAM.
     ResetsAfterClose,
+    /// Advertises the setting but answers every WebSocket extended CONNECT 404: a server with no
+    /// WebSocket path behind the setting (Go's #71128 failure, answered).
+    RefusesWebSocket,
+    /// Answers 200 and ends the stream at once (END_STREAM) without speaking WebSocket on it.
+    EndsAtOnce,
 }
 
 /// A running RFC 8441 echo server on 127.0.0.1; stops when dropped.
@@ -32,6 +45,7 @@ pub enum H2Fault {
 pub struct H2ReferenceServer {
     pub addr: SocketAddr,
     task: JoinHandle<()>,
+    secure: bool,
 }
 
 impl H2ReferenceServer {
@@ -45,22 +59,42 @@ impl H2ReferenceServer {
         Self::bind("127.0.0.1:0", Some(fault)).await
     }
 
+    /// Starts the conforming server over TLS on an ephemeral loopback port, presenting
+    /// `acceptor`'s certificate and selecting ALPN `h2` (RFC 9113 §3.2); a client that does not
+    /// offer `h2` fails the TLS handshake.
+    pub async fn start_tls(acceptor: &Acceptor) -> io::Result<Self> {
+        Self::bind_with("127.0.0.1:0", None, Some(acceptor.for_http2())).await
+    }
+
     /// Starts the server on `addr`, with `fault` if any.
     pub async fn bind(addr: &str, fault: Option<H2Fault>) -> io::Result<Self> {
+        Self::bind_with(addr, fault, None).await
+    }
+
+    async fn bind_with(addr: &str, fault: Option<H2Fault>, tls: Option<Acceptor>) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let secure = tls.is_some();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let _ = tcp.set_nodelay(true);
-                tokio::spawn(serve(tcp, fault));
+                match tls.clone() {
+                    None => drop(tokio::spawn(serve(tcp, fault))),
+                    Some(acceptor) => drop(tokio::spawn(async move {
+                        if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp, Presented::Good)).await {
+                            serve(tls, fault).await;
+                        }
+                    })),
+                }
             }
         });
-        Ok(Self { addr, task })
+        Ok(Self { addr, task, secure })
     }
 
-    /// The URL to test it at: `ws://` (RFC 8441 §5: `http` for ws URIs), run with `--http2`.
+    /// The URL to test it at, run with `--http2`: `ws://` for h2c, `wss://` over TLS (RFC 8441 §5:
+    /// `:scheme` `http` for ws URIs, `https` for wss URIs).
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.addr)
+        format!("{}://{}/", if self.secure { "wss" } else { "ws" }, self.addr)
     }
 }
 
@@ -70,13 +104,13 @@ impl Drop for H2ReferenceServer {
     }
 }
 
-async fn serve(tcp: tokio::net::TcpStream, fault: Option<H2Fault>) {
+async fn serve<T: AsyncRead + AsyncWrite + Unpin>(io: T, fault: Option<H2Fault>) {
     let mut builder = h2::server::Builder::new();
     builder.initial_window_size(4 << 20).initial_connection_window_size(16 << 20).max_frame_size(crate::http2::client::MAX_FRAME_SIZE);
     if fault != Some(H2Fault::NoSetting) {
         builder.enable_connect_protocol();
     }
-    let Ok(mut connection) = builder.handshake::<_, Bytes>(tcp).await else { return };
+    let Ok(mut connection) = builder.handshake::<_, Bytes>(io).await else { return };
     while let Some(Ok((request, respond))) = connection.accept().await {
         tokio::spawn(answer(request, respond, fault));
     }
@@ -92,18 +126,24 @@ async fn answer(request: Request<RecvStream>, mut respond: SendResponse<Bytes>, 
         let _ = respond.send_response(Response::builder().status(status).body(()).expect("a valid response"), true);
         return;
     }
-    if fault == Some(H2Fault::NeverAnswers) {
-        tokio::time::sleep(Duration::from_secs(600)).await;
-        return;
+    match fault {
+        Some(H2Fault::NeverAnswers) => return tokio::time::sleep(Duration::from_secs(600)).await,
+        Some(H2Fault::RefusesWebSocket) => return drop(respond.send_response(Response::builder().status(StatusCode::NOT_FOUND).body(()).expect("a valid response"), true)),
+        _ => {}
     }
-    let Ok(send) = respond.send_response(Response::builder().status(StatusCode::OK).body(()).expect("a valid response"), false) else { return };
+    let ends_at_once = fault == Some(H2Fault::EndsAtOnce);
+    let Ok(send) = respond.send_response(Response::builder().status(StatusCode::OK).body(()).expect("a valid response"), ends_at_once) else { return };
+    if ends_at_once {
+        // Keep the request half open a while, as a server that forgot the WebSocket would.
+        return drop(tokio::time::timeout(Duration::from_secs(10), request.into_body().data()).await);
+    }
     let ws = WebSocketStream::from_raw_socket(H2Stream::new(send, request.into_body()), Role::Server, Some(config())).await;
     let mut ws = echo_messages(ws).await;
     let stream = ws.get_mut();
     if fault == Some(H2Fault::ResetsAfterClose) {
         stream.abort();
     } else {
-        // The orderly close: END_STREAM (RFC 8441 §6).
+        // The orderly close: END_STREAM (RFC 8441 §5).
         let _ = stream.shutdown().await;
     }
 }

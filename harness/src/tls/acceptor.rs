@@ -14,7 +14,7 @@ use tokio_rustls::{server::TlsStream, TlsAcceptor};
 
 use super::{
     certs::{self, Identity},
-    provider, ALPN_HTTP_1_1,
+    provider, ALPN_H2, ALPN_HTTP_1_1,
 };
 
 /// Which certificate a connection is shown.
@@ -84,6 +84,25 @@ impl Acceptor {
             ca: Some(set.ca),
             ca_file,
         })
+    }
+
+    /// The same certificates, selecting ALPN `h2` only (RFC 9113 §3.2): the embedded HTTP/2 server
+    /// over TLS. A client that offers no `h2` gets the handshake failure rustls sends for a client
+    /// with no protocol in common (`no_application_protocol`).
+    pub fn for_http2(&self) -> Self {
+        let h2 = |acceptor: &TlsAcceptor| {
+            let mut config = ServerConfig::clone(acceptor.config());
+            config.alpn_protocols = vec![ALPN_H2.to_vec()];
+            TlsAcceptor::from(Arc::new(config))
+        };
+        Self {
+            good: h2(&self.good),
+            wrong_name: self.wrong_name.as_ref().map(h2),
+            expired: self.expired.as_ref().map(h2),
+            unknown_issuer: h2(&self.unknown_issuer),
+            ca: self.ca.clone(),
+            ca_file: self.ca_file.clone(),
+        }
     }
 
     /// The throw-away CA certificate, when wsspec made the certificates.

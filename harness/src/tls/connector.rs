@@ -1,5 +1,6 @@
 //! The client side of `wss://`: verify the server's certificate (system roots, or `--ca FILE`) or,
-//! with `--insecure`, knowingly not; indicate the URL's host name (SNI); offer ALPN `http/1.1`.
+//! with `--insecure`, knowingly not; indicate the URL's host name (SNI); offer ALPN `http/1.1`, or
+//! `h2` alone for HTTP/2 ([`Connector::for_http2`]), which the server must then select.
 
 use std::{
     fmt,
@@ -10,12 +11,12 @@ use std::{
 use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     pki_types::{pem::PemObject, CertificateDer, ServerName, UnixTime},
-    ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    AlertDescription, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 use tokio::net::TcpStream;
 use tokio_rustls::{client::TlsStream, TlsConnector};
 
-use super::{provider, ALPN_HTTP_1_1};
+use super::{provider, ALPN_H2, ALPN_HTTP_1_1};
 
 /// What wsspec trusts when it checks a server's certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +34,13 @@ pub enum Trust {
 pub struct Connector {
     connector: TlsConnector,
     trust: Trust,
+    /// Offers ALPN `h2` only, and refuses a server that does not select it.
+    http2: bool,
 }
 
 impl fmt::Debug for Connector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connector").field("trust", &self.trust).finish()
+        f.debug_struct("Connector").field("trust", &self.trust).field("http2", &self.http2).finish()
     }
 }
 
@@ -62,7 +65,7 @@ impl Connector {
             Trust::CaFile(path) => builder.with_root_certificates(roots_from(path)?).with_no_client_auth(),
         };
         config.alpn_protocols = vec![ALPN_HTTP_1_1.to_vec()];
-        Ok(Self { connector: TlsConnector::from(Arc::new(config)), trust })
+        Ok(Self { connector: TlsConnector::from(Arc::new(config)), trust, http2: false })
     }
 
     /// Builds a connector that trusts exactly `roots`, wsspec's own throw-away CA (the embedded
@@ -76,7 +79,21 @@ impl Connector {
             .with_root_certificates(store)
             .with_no_client_auth();
         config.alpn_protocols = vec![ALPN_HTTP_1_1.to_vec()];
-        Self { connector: TlsConnector::from(Arc::new(config)), trust: Trust::CaFile(PathBuf::from("wsspec's throw-away CA")) }
+        Self { connector: TlsConnector::from(Arc::new(config)), trust: Trust::CaFile(PathBuf::from("wsspec's throw-away CA")), http2: false }
+    }
+
+    /// The same trust, offering ALPN `h2` alone (RFC 9113 §3.2: HTTP/2 over TLS), for WebSockets
+    /// over HTTP/2 (RFC 8441 §5, `wss://`). Its [`connect`](Self::connect) fails when the server
+    /// does not select `h2`.
+    pub fn for_http2(&self) -> Self {
+        let mut config = ClientConfig::clone(self.connector.config());
+        config.alpn_protocols = vec![ALPN_H2.to_vec()];
+        Self { connector: TlsConnector::from(Arc::new(config)), trust: self.trust.clone(), http2: true }
+    }
+
+    /// Whether this connector offers ALPN `h2` alone (see [`for_http2`](Self::for_http2)).
+    pub fn offers_http2(&self) -> bool {
+        self.http2
     }
 
     /// One line for the run's summary: how the server's certificate is checked.
@@ -95,10 +112,25 @@ impl Connector {
 
     /// Completes the TLS handshake on `tcp`, indicating `server_name` (SNI, RFC 6066; an IP
     /// address is checked against the certificate but, as RFC 6066 §3 requires, not indicated).
-    /// The error says who failed: the server's certificate, or the handshake itself.
+    /// The error says who failed: the server's certificate, the handshake itself, or (a connector
+    /// [`for_http2`](Self::for_http2)) a server that did not select ALPN `h2`.
     pub async fn connect(&self, server_name: &str, tcp: TcpStream) -> Result<TlsStream<TcpStream>, String> {
         let name = ServerName::try_from(server_name.to_string()).map_err(|e| format!("`{server_name}` is not a valid TLS server name: {e}"))?;
-        self.connector.connect(name, tcp).await.map_err(|e| format!("TLS handshake with {server_name}: {e}"))
+        let stream = self.connector.connect(name, tcp).await.map_err(|e| {
+            let refused_h2 = matches!(e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()), Some(rustls::Error::AlertReceived(AlertDescription::NoApplicationProtocol)));
+            if refused_h2 && self.http2 {
+                format!("{server_name} refused ALPN `h2` (TLS alert no_application_protocol): it does not offer HTTP/2 over TLS (RFC 9113 §3.2)")
+            } else {
+                format!("TLS handshake with {server_name}: {e}")
+            }
+        })?;
+        match stream.get_ref().1.alpn_protocol() {
+            Some(ALPN_H2) => {}
+            _ if !self.http2 => {}
+            Some(other) => return Err(format!("{server_name} selected ALPN `{}`, not `h2`: it does not offer HTTP/2 over TLS (RFC 9113 §3.2)", String::from_utf8_lossy(other).escape_debug())),
+            None => return Err(format!("{server_name} selected no ALPN protocol, not `h2`: it does not offer HTTP/2 over TLS (RFC 9113 §3.2)")),
+        }
+        Ok(stream)
     }
 }
 

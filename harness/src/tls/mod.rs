@@ -1,7 +1,8 @@
 //! TLS for `wss://` in both roles (RFC 6455 §4.1 step 5, §4.2.1, §7.1.1), with rustls and the ring
 //! provider: the [`Connector`] wsspec uses when it is the client, the [`Acceptor`] it uses when it
 //! is the server (with the throw-away certificates of [`certs`]), what a connection negotiated
-//! ([`TlsInfo`]), and the TLS section's cases for clients ([`cases`]).
+//! ([`TlsInfo`]), and the TLS section's cases for clients ([`cases`]). Both offer ALPN `http/1.1`, or
+//! `h2` alone for WebSockets over HTTP/2 (RFC 8441, RFC 9113 §3.2).
 
 mod acceptor;
 pub mod cases;
@@ -16,6 +17,9 @@ use rustls::CommonState;
 
 /// ALPN protocol a WebSocket over TLS negotiates (RFC 6455 runs over HTTP/1.1).
 pub const ALPN_HTTP_1_1: &[u8] = b"http/1.1";
+/// ALPN protocol of HTTP/2 over TLS (RFC 9113 §3.2), which WebSockets over HTTP/2 use for `wss://`
+/// (RFC 8441 §5).
+pub const ALPN_H2: &[u8] = b"h2";
 
 /// What a TLS connection negotiated, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]

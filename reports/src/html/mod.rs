@@ -19,7 +19,9 @@ use tera::{Context, Tera};
 use crate::{
     autobahn::report_page_name,
     fs::write_atomically,
-    iso_utc, section_of, subsection_of, BehaviorClose, CaseResult, Output, ReportError, SectionTitles, Unrun,
+    iso_utc, section_of, subsection_of,
+    transport::{split_agent, Transport, HTTP_1_1_LABEL},
+    BehaviorClose, CaseResult, Output, ReportError, SectionTitles, Unrun,
 };
 use view::{badge, close_badge, legend_of, Badge, CasePage, LEGEND, MISSING};
 
@@ -61,6 +63,8 @@ pub struct Html {
 #[derive(Debug, Serialize)]
 struct AgentSummary {
     name: String,
+    /// The transport's column heading (`HTTP/1.1`, `HTTP/2 (h2c)`, …; see [`crate::transport`]).
+    transport: &'static str,
     /// Per `LEGEND` entry.
     counts: [usize; LEGEND.len()],
     /// Per `CLOSE_ORDER` entry.
@@ -114,12 +118,23 @@ struct SectionSummary {
     failing: usize,
 }
 
+/// The agent heading over the columns of its transports.
+#[derive(Debug, Serialize)]
+struct AgentGroup {
+    agent: String,
+    /// Matrix columns (two per transport).
+    span: usize,
+}
+
 #[derive(Serialize)]
 struct IndexPage<'a> {
     generated: String,
     legend: Vec<(&'static str, &'static str)>,
     close_verdicts: Vec<&'static str>,
     agents: &'a [AgentSummary],
+    /// One per agent name, when some agent ran over more than one transport or over HTTP/2: the
+    /// matrix then heads its columns by agent, then by transport.
+    groups: Vec<AgentGroup>,
     sections: Vec<SectionSummary>,
     rows: Vec<Row>,
     cases: usize,
@@ -140,10 +155,7 @@ impl Html {
         ])
         .expect("the report templates are valid");
         tera.set_escape_fn(escape_visibly);
-        let agents = agents
-            .into_iter()
-            .map(|name| AgentSummary { name, counts: [0; LEGEND.len()], close_counts: [0; CLOSE_ORDER.len()], failing: 0 })
-            .collect();
+        let agents = agents.into_iter().map(AgentSummary::new).collect();
         Self { tera, dir: dir.to_path_buf(), sections, agents, rows: Vec::new(), notes: Vec::new() }
     }
 
@@ -209,6 +221,7 @@ impl Output for Html {
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), ReportError> {
+        self.group_by_agent();
         let mut sections: BTreeMap<Vec<u32>, SectionSummary> = BTreeMap::new();
         let mut rows = Vec::new();
         let (mut last_section, mut last_group) = (String::new(), String::new());
@@ -265,6 +278,7 @@ impl Output for Html {
             close_verdicts: CLOSE_ORDER.iter().map(|c| c.as_str()).collect(),
             agents: &self.agents,
             sections: sections.into_values().collect(),
+            groups: self.groups(),
             cases: rows.iter().filter(|r| !r.heading).count(),
             columns: 4 + 2 * self.agents.len(),
             rows,
@@ -279,9 +293,39 @@ impl Html {
         if let Some(column) = self.agents.iter().position(|a| a.name == agent) {
             return column;
         }
-        self.agents.push(AgentSummary { name: agent.to_string(), counts: [0; LEGEND.len()], close_counts: [0; CLOSE_ORDER.len()], failing: 0 });
+        self.agents.push(AgentSummary::new(agent.to_string()));
         self.rows.iter_mut().for_each(|row| row.cells.push(None));
         self.agents.len() - 1
+    }
+
+    /// Puts the columns of one agent over its transports (`srv`, `srv@h2c`, `srv@h2`) side by side,
+    /// in the order each agent first appears, HTTP/1.1 first, then h2c, then h2.
+    fn group_by_agent(&mut self) {
+        let bases: Vec<&str> = self.agents.iter().map(|a| split_agent(&a.name).0).collect();
+        let mut order: Vec<usize> = (0..self.agents.len()).collect();
+        order.sort_by_key(|&i| (bases.iter().position(|b| *b == bases[i]), split_agent(&self.agents[i].name).1, i));
+        let mut agents: Vec<Option<AgentSummary>> = std::mem::take(&mut self.agents).into_iter().map(Some).collect();
+        self.agents = order.iter().map(|&i| agents[i].take().expect("each column once")).collect();
+        for row in &mut self.rows {
+            let mut cells: Vec<Option<Option<Cell>>> = std::mem::take(&mut row.cells).into_iter().map(Some).collect();
+            row.cells = order.iter().map(|&i| cells[i].take().expect("each column once")).collect();
+        }
+    }
+
+    /// The agent headings over the matrix, or none when every agent ran over HTTP/1.1 only.
+    fn groups(&self) -> Vec<AgentGroup> {
+        if self.agents.iter().all(|a| split_agent(&a.name).1.is_none()) {
+            return Vec::new();
+        }
+        let mut groups: Vec<AgentGroup> = Vec::new();
+        for agent in &self.agents {
+            let base = split_agent(&agent.name).0;
+            match groups.last_mut() {
+                Some(group) if group.agent == base => group.span += 2,
+                _ => groups.push(AgentGroup { agent: base.to_string(), span: 2 }),
+            }
+        }
+        groups
     }
 
     /// The matrix row of `id`; results come in catalog order, so it is the last one or a new one.
@@ -291,6 +335,13 @@ impl Html {
             self.rows.push(PendingRow { id: id.to_string(), title: String::new(), level: String::new(), rfc: String::new(), cells });
         }
         self.rows.last_mut().expect("pushed above")
+    }
+}
+
+impl AgentSummary {
+    fn new(name: String) -> Self {
+        let transport = split_agent(&name).1.map_or(HTTP_1_1_LABEL, Transport::label);
+        Self { name, transport, counts: [0; LEGEND.len()], close_counts: [0; CLOSE_ORDER.len()], failing: 0 }
     }
 }
 

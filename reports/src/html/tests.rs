@@ -153,3 +153,39 @@ fn a_missing_record_still_gets_a_page() {
     let page = fs::read_to_string(dir.path().join("a_case_1_1_1.html")).unwrap();
     assert!(page.contains("only the verdicts from index.json are shown"));
 }
+
+/// One server over HTTP/1.1 and HTTP/2 (`srv`, `srv@h2c`, `srv@h2`) gets one column per transport,
+/// side by side under one agent heading, whatever order the index lists them in.
+#[test]
+fn the_transports_of_one_agent_are_columns_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<CaseRecord> = ["other", "srv@h2", "srv", "srv@h2c"]
+        .iter()
+        .map(|agent| record(agent, "1.1.1", if agent.ends_with("h2") { Behavior::Failed } else { Behavior::Ok }, BehaviorClose::Ok))
+        .collect();
+    let results = store(dir.path(), &records);
+    render_html(&results, dir.path());
+    let index = fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let headings: Vec<&str> = index.split("class=\"agent\">").skip(1).map(|s| s.split('<').next().unwrap()).collect();
+    assert_eq!(headings, ["other", "srv"], "one heading per agent");
+    assert!(index.contains("<th colspan=\"6\" class=\"agent\">srv</th>"), "srv spans its three transports");
+    let transports: Vec<&str> = index.split("class=\"transport\" title=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+    assert_eq!(transports, ["other", "srv", "srv@h2c", "srv@h2"]);
+    for label in ["HTTP/1.1", "HTTP/2 (h2c)", "HTTP/2 over TLS (h2)"] {
+        assert!(index.contains(&format!(">{label}</th>")), "no column headed {label}");
+    }
+    // The cells follow their headings: srv@h2 (the one FAILED) is the last column.
+    let row = index.split("id=\"case-1.1.1\"").nth(1).unwrap().split("</tr>").next().unwrap();
+    let cells: Vec<&str> = row.split("<td class=\"v ").skip(1).filter(|c| !c.starts_with("close")).map(|c| c.split('"').next().unwrap()).collect();
+    assert_eq!(cells, ["pass", "pass", "pass", "fail failing"]);
+}
+
+#[test]
+fn agents_over_http1_only_keep_one_heading_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = store(dir.path(), &[record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok), record("b", "1.1.1", Behavior::Ok, BehaviorClose::Ok)]);
+    render_html(&results, dir.path());
+    let index = fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(!index.contains("class=\"transport\""));
+    assert!(index.contains("<th colspan=\"2\" class=\"agent\">a</th><th colspan=\"2\" class=\"agent\">b</th>"));
+}
