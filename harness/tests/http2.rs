@@ -243,6 +243,8 @@ async fn the_end_of_a_websocket_over_http2_is_worded_as_a_stream() {
         let reasons = [record.result.as_str(), record.result_close.as_str(), record.was_not_clean_reason.as_deref().unwrap_or("")];
         assert!(!events.iter().chain(&reasons).any(|text| text.contains("TCP")), "{}: {events:?} {reasons:?}", record.id);
     }
+}
+
 /// RFC 8441 §3: "The value of the parameter MUST be 0 or 1." A server whose SETTINGS carry 2 fails
 /// 22.1.1, whose own level (advertising is optional) is MAY.
 #[tokio::test(flavor = "multi_thread")]
