@@ -7,8 +7,7 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
-use bytes::BytesMut;
-use ratchet_rs::{deflate::DeflateExtProvider, Message, PayloadType, SubprotocolRegistry, WebSocketConfig};
+use ratchet_rs::{deflate::DeflateExtProvider, SubprotocolRegistry, WebSocketConfig};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -26,7 +25,7 @@ use wsspec::{
     },
     frame::{CloseCode, Decoder, FrameSpec, OpCode},
     handshake::{check_request, check_response, parse_request, parse_response, random_key, server_response, RequestSpec},
-    peers::reference_client,
+    peers::{deflate_reference, reference_client},
 };
 use wsspec_reports::CaseRecord;
 
@@ -72,20 +71,7 @@ async fn ratchet(addr: SocketAddr, case: usize) {
     let url = format!("ws://{addr}/runCase?case={case}&agent=client");
     let config = WebSocketConfig { max_message_size: 1 << 20 };
     let Ok(upgraded) = ratchet_rs::subscribe_with(config, stream, url, DeflateExtProvider::default(), SubprotocolRegistry::default()).await else { return };
-    let mut websocket = upgraded.websocket;
-    let mut buf = BytesMut::new();
-    loop {
-        let kind = match websocket.read(&mut buf).await {
-            Ok(Message::Text) => PayloadType::Text,
-            Ok(Message::Binary) => PayloadType::Binary,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            Ok(Message::Close(_)) | Err(_) => return,
-        };
-        if websocket.write(&mut buf, kind).await.is_err() || websocket.flush().await.is_err() {
-            return;
-        }
-        buf.clear();
-    }
+    deflate_reference::echo_messages(upgraded.websocket).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

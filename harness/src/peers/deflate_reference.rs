@@ -9,7 +9,7 @@
 use std::{io, net::SocketAddr};
 
 use bytes::BytesMut;
-use ratchet_rs::{deflate::DeflateExtProvider, Message, PayloadType, SubprotocolRegistry, WebSocketConfig};
+use ratchet_rs::{deflate::DeflateExtProvider, Extension, Message, PayloadType, SubprotocolRegistry, WebSocket, WebSocketConfig, WebSocketStream};
 use tokio::{
     io::{BufReader, BufWriter},
     net::TcpStream,
@@ -57,7 +57,13 @@ async fn echo(stream: TcpStream) {
     .await;
     let Ok(upgrader) = upgraded else { return };
     let Ok(upgraded) = upgrader.upgrade().await else { return };
-    let mut websocket = upgraded.websocket;
+    echo_messages(upgraded.websocket).await;
+}
+
+/// Echoes every data message as one message of the same type until the WebSocket closes or fails,
+/// as Autobahn's echo servers and client drivers do; a text message that is not UTF-8 ends it
+/// (ratchet leaves that check to its user). Shared by this server and the tests' ratchet client.
+pub async fn echo_messages<S: WebSocketStream, E: Extension>(mut websocket: WebSocket<S, E>) {
     let mut buf = BytesMut::new();
     loop {
         let kind = match websocket.read(&mut buf).await {
