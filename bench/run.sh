@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks, not tests: run by hand, never by CI. Times wsspec and Autobahn|Testsuite side by side on the
-# same local server in one run, and reports what issue-level goals are stated in:
+# same local server in one run, and reports the numbers the project's speed and footprint goals are
+# stated in:
 #   - wall time of the 301 Autobahn cases of sections 1-7, 9, 10 (Autobahn, then wsspec, same server);
 #   - peak RSS (`/usr/bin/time -v`) and report-folder size of each run;
 #   - peak RSS of a whole-catalog wsspec run (every section, default --jobs and --jobs 1) against the
@@ -10,9 +11,9 @@
 #   bench/run.sh [--runs N] [--no-autobahn] [--fuzz SECONDS]
 #
 # The server is `wsspec reference-server` (tokio-tungstenite echo), a fresh one per tool run, on 127.0.0.1.
-# Autobahn is installed into .bench/ab as shared/reference/autobahn-setup.md describes (Python 2.7 from
-# pyenv), once; set WSTEST to use another `wstest`. Everything stays on loopback: Autobahn's
-# fuzzingclient only makes outgoing connections.
+# Autobahn|Testsuite is installed into .bench/ab once (Python 2.7 from pyenv, `pip install
+# autobahntestsuite`; see interop/autobahn-comparison.md); set WSTEST to use another `wstest`.
+# Everything stays on loopback: Autobahn's fuzzingclient only makes outgoing connections.
 # Prints a Markdown table (medians over --runs, default 3) and keeps the raw numbers in .bench/results.tsv.
 set -euo pipefail
 
