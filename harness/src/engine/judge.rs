@@ -5,6 +5,7 @@ use wsspec_reports::{Behavior, BehaviorClose};
 
 use super::{event::CompiledAlternative, event_log, opening::{judge_opening, OpeningExpectation}, Observation};
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
+use crate::frame::CloseCode;
 
 /// Events a reason lists before it counts the rest.
 const REASON_EVENTS: usize = 20;
@@ -187,7 +188,10 @@ fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -
     if let Some((Some(code), _)) = &obs.remote_close {
         // When wsspec closed first, the target may echo wsspec's own code (RFC 6455 §5.5.1: an
         // endpoint "typically echos the status code it received"); that is never its fault.
-        let echoes_ours = obs.closed_by_me && obs.local_close.as_ref().is_some_and(|(ours, _)| *ours == Some(*code));
+        // Only a code that may be sent: echoing an invalid one (7.9.x sends them) is still wrong.
+        let echoes_ours = obs.closed_by_me
+            && CloseCode(*code).is_sendable()
+            && obs.local_close.as_ref().is_some_and(|(ours, _)| *ours == Some(*code));
         if !echoes_ours && !expected.codes.iter().any(|c| c.0 == *code) {
             let allowed: Vec<String> = expected.codes.iter().map(|c| c.0.to_string()).collect();
             return (BehaviorClose::WrongCode, format!("The close code should have been {} or empty, was {code}.", allowed.join(", ")));
