@@ -267,3 +267,36 @@ async fn a_setting_value_other_than_0_or_1_fails() {
     assert_eq!(record.behavior, Behavior::Failed, "{}", record.result);
     assert!(record.result.contains("= 2") && record.result.contains("MUST be 0 or 1"), "{}", record.result);
 }
+
+/// A server that answers a crafted request with HEADERS and then CONTINUATION frames that never
+/// end the block (a CONTINUATION flood) is refused at wsspec's 64 KiB header-block bound: the case
+/// gets a verdict naming it instead of wsspec's memory growing until the probe's timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_continuation_flood_is_cut_at_the_header_block_bound() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // SETTINGS with SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, then wait for the request.
+                let _ = tcp.write_all(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1]).await;
+                let mut request = [0u8; 4096];
+                let _ = tcp.read(&mut request).await;
+                // HEADERS on stream 1 without END_HEADERS (`:status 200`), then 16 KiB
+                // CONTINUATION frames (type 9) without END_HEADERS, until wsspec hangs up.
+                let _ = tcp.write_all(&[0, 0, 1, 1, 0, 0, 0, 0, 1, 0x88]).await;
+                let mut continuation = vec![0, 0x40, 0, 9, 0, 0, 0, 0, 1];
+                continuation.resize(9 + 16_384, 0x88);
+                for _ in 0..1_000 {
+                    if tcp.write_all(&continuation).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let records = run_h2(&url, &support::cases(&["22.3.1"])).await;
+    let record = &records["22.3.1"];
+    assert!(record.result.contains("header block went past 65536 bytes"), "{}", record.result);
+}

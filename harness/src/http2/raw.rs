@@ -17,6 +17,9 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 pub const ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
 /// The largest frame payload read: the default SETTINGS_MAX_FRAME_SIZE wsspec never raises.
 const MAX_FRAME: usize = 16_384;
+/// The largest header block (HEADERS and its CONTINUATION frames) read from a server: 64 KiB, far
+/// over any answer to a CONNECT; a server that goes on (a CONTINUATION flood) is refused there.
+const MAX_HEADER_BLOCK: usize = 64 * 1024;
 
 const HEADERS: u8 = 0x1;
 const RST_STREAM: u8 = 0x3;
@@ -104,6 +107,9 @@ impl RawConnection {
                 RST_STREAM if id == stream && payload.len() == 4 => return Ok(Answer::Reset(u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]))),
                 HEADERS | CONTINUATION if id == stream => {
                     block.extend_from_slice(&header_fragment(kind, flags, &payload)?);
+                    if block.len() > MAX_HEADER_BLOCK {
+                        return Err(format!("the server's header block went past {MAX_HEADER_BLOCK} bytes without END_HEADERS"));
+                    }
                     if flags & END_HEADERS != 0 {
                         return self.decode_status(&block);
                     }
