@@ -27,7 +27,8 @@ use super::{
 /// Output options common to the commands that run cases.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
-    /// Also write JUnit XML: one testsuite per section, one testcase per case and agent.
+    /// Also write JUnit XML: one testsuite per section, one testcase per case and agent of this run
+    /// (`wsspec report`: of every agent in the folder).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Expectations (TOML): the results this project accepts besides a clean pass, and why. The run
@@ -233,13 +234,13 @@ fn check_complete(results: &StoredResults, problems: fn(&StoredResults) -> Vec<S
     problems.is_empty()
 }
 
-/// After the last agent: renders the reports of everything stored in `out` (every agent, once), the
-/// expectation totals of `agents`, the expectations update when asked, and the outcome (`outcome` is
+/// After the last agent: renders the reports of everything stored in `out` (every agent, once; the
+/// JUnit file only `agents`, the run's: `wsspec report` passes them all), the expectation totals of `agents`, the expectations update when asked, and the outcome (`outcome` is
 /// what `finish_agent` and the command found).
 pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &OutputArgs) -> Result<Outcome, String> {
     // A run where no case produced a result (a client that never connected) has nothing to render.
     if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
-        render_reports(out, args, &Gate::load(args, |_| true)?)?;
+        render_reports(out, agents, args, &Gate::load(args, |_| true)?)?;
     }
     if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
         let results = StoredResults::load(out).map_err(|e| e.to_string())?;
@@ -278,8 +279,9 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
     Ok(outcome)
 }
 
-/// Renders everything stored in `out`, every agent of it, as the options ask.
-fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), String> {
+/// Renders everything stored in `out` as the options ask: the HTML report with every agent of it,
+/// the JUnit file with `agents` (the run's) only.
+fn render_reports(out: &Path, agents: &[String], args: &OutputArgs, gate: &Gate) -> Result<(), String> {
     let results = StoredResults::load(out).map_err(|e| e.to_string())?;
     // The titles the runs recorded (their catalog, maybe --catalog), else the built-in catalog's.
     let titles = match results.run.sections.is_empty() {
@@ -290,7 +292,7 @@ fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), Stri
     let notes = results.run.agents.iter().filter_map(|(agent, run)| run.tls.as_ref().map(|tls| tls.note(agent))).collect();
     let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.agents(), titles.clone()).with_notes(notes))];
     if let Some(path) = &args.junit {
-        outputs.push(Box::new(Junit::new(path, titles)));
+        outputs.push(Box::new(Junit::new(path, titles).only(agents.iter().cloned())));
     }
     let unreadable =
         render(&results, |agent, id, entry, record| gate.status(agent, id, entry, record.map(CaseRecord::reason)), outputs).map_err(|e| e.to_string())?;
