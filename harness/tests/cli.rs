@@ -394,3 +394,36 @@ async fn an_unreachable_server_does_not_stop_the_others() {
     assert!(out.path().join("flag/index.html").exists());
     assert!(!out.path().join("outdir").exists());
 }
+
+/// Runs `wsspec` as CI would, killing it after `seconds` (then the code is `None`): a refusal that
+/// regresses into serving forever fails the test instead of hanging it.
+fn bounded(args: &[&str], seconds: u64) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(args)
+        .env("CI", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wsspec starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().expect("wait").is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("wsspec ends");
+    let code = output.status.code();
+    (code, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// `wsspec client --spec fuzzingclient.json` (servers to test) is the wrong mode: one line, exit 2,
+/// naming the command that takes it, as `server --spec fuzzingserver.json` is refused.
+#[test]
+fn a_fuzzingclient_spec_given_to_client_mode_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fuzzingclient.json");
+    std::fs::write(&path, serde_json::json!({"servers": [{"agent": "a", "url": "ws://127.0.0.1:1"}], "cases": ["1.1.1"]}).to_string()).unwrap();
+    let (code, stderr) = bounded(&["client", "--spec", path.to_str().unwrap(), "--listen", "127.0.0.1:0", "--out", dir.path().to_str().unwrap()], 20);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("fuzzingclient.json: has `servers`, so it is a fuzzingclient spec") && stderr.contains("`wsspec server --spec` takes it"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
