@@ -152,17 +152,20 @@ fn client_exec_is_a_ci_gate() {
     assert_eq!(index["tung"].as_object().unwrap().len(), 17);
     assert!(out.path().join("tung_client.log").exists(), "the client's output is kept");
 
-    // A client that never connects leaves every case without a result: a failed run.
+    // A client that never connects leaves every case without a result, and is a broken setup
+    // rather than a conformance failure: exit 2, naming the command and how it ended.
     let empty = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = wsspec(&["client", "--exec", "true", "--out", empty.path().to_str().unwrap(), "--cases", "1.1.1"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("MISSING 1 case the client never ran"), "{stderr}");
+    let (code, _, stderr) = wsspec(&["client", "--exec", "false", "--out", empty.path().to_str().unwrap(), "--cases", "1.1.*"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("MISSING 8 cases the client never ran") && stderr.contains("  0 failed, 8 missing\n"), "{stderr}");
+    assert_eq!(stderr.lines().last(), Some("wsspec: the client under test never connected: `false` exited with 1"), "{stderr}");
 
     // With `{case}` the command runs once per case number.
     let calls = empty.path().join("calls");
     let per_case = format!("echo {{case}} >> {}", calls.display());
     let (code, _, stderr) = wsspec(&["client", "--exec", &per_case, "--out", dir, "--cases", "1.1.1", "1.1.2"]);
-    assert_eq!(code, 1, "no case was run: {stderr}");
+    assert_eq!(code, 2, "no case was run: {stderr}");
+    assert!(stderr.contains("never connected: `echo {case} >> "), "{stderr}");
     assert_eq!(std::fs::read_to_string(&calls).unwrap(), "1\n2\n");
 
     // A command that cannot be run at all is a run that could not be done.

@@ -131,8 +131,11 @@ pub struct AgentResults<'a> {
     pub results: &'a [CaseSummary],
     /// Cases wsspec could not run through its own fault: (id, what went wrong).
     pub errors: &'a [(String, String)],
-    /// Selected cases without a result or an error.
+    /// Selected cases without a result or an error, not reached by an interrupted run.
     pub not_run: &'a [String],
+    /// Selected cases a complete run has no result for (a client that never ran them), each a
+    /// failure, and what to say about them (a hint, or nothing).
+    pub missing: (&'a [String], String),
     /// How many cases were selected for the agent.
     pub selected: usize,
     /// From the agent's first case to its last result.
@@ -147,13 +150,22 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
     let gate = Gate::load(args, |_| true)?;
     let results: Vec<_> = agent.results.iter().map(|r| (r.id.as_str(), r.entry.clone(), Some(r.reason.clone()))).collect();
     let heading = format!("{} in {:.1} s", super::selection::plural(agent.results.len(), "case"), agent.seconds);
-    let mut outcome = if summarize(agent.agent, &results, &heading, &gate) { Outcome::Failed } else { Outcome::Passed };
+    let failed = summarize(agent.agent, &results, &heading, &gate);
+    let mut outcome = if failed > 0 { Outcome::Failed } else { Outcome::Passed };
     for (id, error) in agent.errors {
         say!("  ERROR  {id:<9} {error}");
     }
     if !agent.errors.is_empty() {
         say!("  {} cases not run through wsspec's own fault (not counted against the target)", agent.errors.len());
         outcome = outcome.max(Outcome::Incomplete);
+    }
+    let (missing, hint) = &agent.missing;
+    if !missing.is_empty() {
+        say!("  MISSING {} the client never ran: {}{hint}", super::selection::plural(missing.len(), "case"), abbreviate(missing));
+        say!("  {failed} failed, {} missing", missing.len());
+        outcome = outcome.max(Outcome::Failed);
+    } else {
+        say!("  {failed} failed");
     }
     if !agent.not_run.is_empty() {
         let why = agent.stopped.map(|s| format!(" ({s})")).unwrap_or_default();
@@ -183,7 +195,9 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
             stored.push((id.as_str(), entry.clone(), recorded));
         }
         stored.sort_by_key(|(id, _, _)| case_order(id));
-        failed |= summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
+        let count = summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
+        say!("  {count} failed");
+        failed |= count > 0;
     }
     let complete = check_complete(&results, StoredResults::problems);
     let outcome = if !complete { Outcome::Incomplete } else if failed { Outcome::Failed } else { Outcome::Passed };
@@ -312,9 +326,9 @@ fn section_titles(catalog: &Catalog) -> SectionTitles {
     SectionTitles(titles.collect())
 }
 
-/// Prints counts and every result that fails the run; true when one does.
+/// Prints counts and every result that fails the run; returns how many do (the caller prints it).
 /// `results`: (id, verdicts, recorded reason).
-fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], heading: &str, gate: &Gate) -> bool {
+fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], heading: &str, gate: &Gate) -> usize {
     let mut behaviors: BTreeMap<Behavior, usize> = BTreeMap::new();
     let mut closes: BTreeMap<BehaviorClose, usize> = BTreeMap::new();
     for (_, entry, _) in results {
@@ -336,6 +350,21 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], headin
         failed += 1;
         say!("  {label} {:<9} {}: {}", terminal_safe(id), entry.verdicts(), terminal_safe(&why));
     }
-    say!("  {failed} failed");
-    failed > 0
+    failed
+}
+
+/// The first ten of `ids`, and how many more.
+pub fn abbreviate(ids: &[String]) -> String {
+    let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
+    let more = if ids.len() > 10 { format!(" and {} more", ids.len() - 10) } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn abbreviates_long_lists() {
+        let ids: Vec<String> = (1..=12).map(|i| format!("1.{i}")).collect();
+        assert!(super::abbreviate(&ids).ends_with("1.10 and 2 more"));
+    }
 }

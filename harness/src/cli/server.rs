@@ -183,6 +183,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             results: &report.results,
             errors: &report.errors,
             not_run: &report.not_run,
+            missing: (&[], String::new()),
             selected: cases.len(),
             seconds: report.elapsed.as_secs_f64(),
             stopped: stopped.as_deref(),

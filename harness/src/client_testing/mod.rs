@@ -11,7 +11,7 @@ use std::{
     io,
     net::SocketAddr,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant},
@@ -105,6 +105,8 @@ struct State {
     /// under test (kills `--exec`'s group), so how the case ended says nothing of the client.
     halt: std::sync::OnceLock<crate::engine::Stop>,
     tls: Option<tls::TlsState>,
+    /// Connections accepted so far (any request, even one refused).
+    connections: AtomicUsize,
 }
 
 impl ClientTestServer {
@@ -133,6 +135,7 @@ impl ClientTestServer {
             closing: AtomicBool::new(false),
             halt: std::sync::OnceLock::new(),
             tls,
+            connections: AtomicUsize::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { addr, state, task, reports: tokio::sync::Mutex::new(reports) })
@@ -212,6 +215,11 @@ impl ClientTestServer {
         let errors = self.state.errors.lock().expect("lock");
         let done = |id: &String| results.get(agent).is_some_and(|d| d.contains_key(id)) || errors.get(agent).is_some_and(|e| e.contains_key(id));
         self.state.ids.iter().filter(|id| !self.state.excluded(agent, id) && !done(id)).cloned().collect()
+    }
+
+    /// How many connections were accepted so far: 0 when no client ever connected.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::Relaxed)
     }
 
     pub fn case_count(&self) -> usize {
@@ -333,6 +341,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         match listener.accept().await {
             Ok((stream, _)) => {
                 backoff = Duration::ZERO;
+                state.connections.fetch_add(1, Ordering::Relaxed);
                 let state = state.clone();
                 tokio::spawn(async move {
                     let _ = timeout(bound, serve(state, stream)).await;
