@@ -382,6 +382,12 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
         return refuse(&state, stream, 503, &request.target, "the server is shutting down and starts no new case").await;
     }
     if let Command::RunCase { case, agent } = command {
+        if request.header("Upgrade").is_none() && request.header("Sec-WebSocket-Key").is_none() {
+            // Plain HTTP (curl, a health check), not a client attempting a WebSocket: nothing to
+            // judge, so no case is recorded. A request with one of them missing is judged (19.x).
+            let message = format!("a plain HTTP request (no Upgrade, no Sec-WebSocket-Key), not a WebSocket opening handshake: case {} was not run", state.ids[case]);
+            return refuse(&state, stream, 426, &request.target, &message).await;
+        }
         if let Some(refusal) = tls::before_case(&state, case, &agent).await {
             return http_error(stream, 400, &refusal).await;
         }
@@ -475,12 +481,15 @@ fn error_response(status: u16, message: &str) -> String {
     let reason = match status {
         404 => "Not Found",
         408 => "Request Timeout",
+        426 => "Upgrade Required",
         503 => "Service Unavailable",
         _ => "Bad Request",
     };
     let body = format!("{message}\n");
+    // RFC 9110 §15.5.22: a 426 names the protocol to upgrade to.
+    let upgrade = if status == 426 { "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" } else { "" };
     format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\n{upgrade}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
 }
