@@ -244,6 +244,8 @@ async fn stopping_an_idle_client_server_exits_2() {
     assert!(stderr.contains("no client ran a case"), "{stderr}");
     assert!(stderr.contains("wsspec: refused a request for /runCase?case=1 with 400"), "{stderr}");
     assert!(!stderr.contains("Reports: "), "no index.json was written: {stderr}");
+    assert!(!stderr.contains("HTML report: "), "no index.html was written: {stderr}");
+    assert!(!dir.path().join("reports/index.html").exists());
 }
 
 /// Serving until stopped, a signal after every client that began ran all its cases ends the run by

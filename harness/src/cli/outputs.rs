@@ -253,7 +253,8 @@ fn check_complete(results: &StoredResults, problems: fn(&StoredResults) -> Vec<S
 /// what `finish_agent` and the command found).
 pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &OutputArgs) -> Result<Outcome, String> {
     // A run where no case produced a result (a client that never connected) has nothing to render.
-    if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
+    let rendered = std::fs::symlink_metadata(out.join("index.json")).is_ok();
+    if rendered {
         render_reports(out, agents, args, &Gate::load(args, |_| true)?)?;
     }
     if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
@@ -286,9 +287,12 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
             }
         }
     }
-    say!("HTML report: {}", out.join("index.html").display());
-    if let Some(junit) = &args.junit {
-        say!("JUnit: {}", junit.display());
+    // Only reports that were written are announced.
+    if rendered {
+        say!("HTML report: {}", out.join("index.html").display());
+        if let Some(junit) = &args.junit {
+            say!("JUnit: {}", junit.display());
+        }
     }
     Ok(outcome)
 }
