@@ -280,9 +280,9 @@ fn ca_in_exec_is_the_operators_ca_or_certificate_or_refused() {
     let tls = ["--tls", "--cert", cert_path.to_str().unwrap(), "--key", key_path.to_str().unwrap()];
     let base = ["client", "--out", dir, "--cases", "1.1.1", "--exec", &exec];
     let (code, _, stderr) = wsspec(&[&base[..], &tls[..]].concat());
-    assert_eq!(code, 1, "the client ran no case: {stderr}");
+    assert_eq!(code, 2, "the client never connected: {stderr}");
     assert_eq!(fs::read_to_string(&seen).unwrap(), cert_path.to_str().unwrap(), "{{ca}} is the certificate chain");
     let (code, _, stderr) = wsspec(&[&base[..], &tls[..], &["--ca", ca_path.to_str().unwrap()]].concat());
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert_eq!(fs::read_to_string(&seen).unwrap(), ca_path.to_str().unwrap(), "{{ca}} is --ca when given");
 }
