@@ -80,11 +80,80 @@ fn junit_fails_the_cases_a_client_never_ran() {
     let out = tempfile::tempdir().unwrap();
     let xml = out.path().join("junit.xml");
     let (code, _, stderr) = wsspec(&["client", "--out", out.path().to_str().unwrap(), "--cases", "1.1.1", "--exec", "true", "--junit", xml.to_str().unwrap()]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "a client that never connected: {stderr}");
     let report = junit(&xml);
-    assert_eq!((report.tests, report.failures), (1, 1), "the case the client never ran is a failure, as the exit code says");
+    assert_eq!((report.tests, report.failures), (1, 1), "the case the client never ran is a failure");
     let (_, status) = &testcases(&report)[0];
     assert!(matches!(status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message: Some(m), .. } if m.contains("never ran")), "{status:?}");
+}
+
+/// The message of every `<error>` testcase.
+fn errors(report: &Report) -> Vec<String> {
+    testcases(report)
+        .into_iter()
+        .filter_map(|(_, status)| match status {
+            TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, message, .. } => Some(message.map(|m| m.to_string()).unwrap_or_default()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A `--spec` server that cannot be reached: its cases are `<error>`s (the target's failure), not
+/// `<skipped>`; a later run into the same folder writes JUnit for its own agent only, while
+/// `wsspec report --junit` writes the whole folder.
+#[tokio::test(flavor = "multi_thread")]
+async fn junit_holds_this_runs_agents_and_errors_for_an_unreachable_target() {
+    let server = ReferenceServer::start().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("reports");
+    let spec = serde_json::json!({
+        "servers": [{"agent": "down", "url": "ws://127.0.0.1:1"}, {"agent": "up", "url": server.url()}],
+        "cases": ["1.1.1", "1.1.2"],
+    });
+    let spec_path = out.path().join("fuzzingclient.json");
+    fs::write(&spec_path, spec.to_string()).unwrap();
+    let run = |args: Vec<String>| tokio::task::spawn_blocking(move || wsspec(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let first = out.path().join("first.xml");
+    let (code, _, stderr) = run(vec!["server".into(), "--spec".into(), path(&spec_path), "--out".into(), path(&dir), "--junit".into(), path(&first)]).await.unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    let report = junit(&first);
+    assert_eq!((report.tests, report.errors, report.failures, report.skipped), (4, 2, 0, 0), "{report:?}");
+    let errors = errors(&report);
+    assert!(errors.iter().all(|m| m.starts_with("not run: cannot reach the target ws://127.0.0.1:1")), "{errors:?}");
+
+    let second = out.path().join("second.xml");
+    let args = ["server", "--agent", "other", &server.url(), "--out", &path(&dir), "--cases", "1.1.1", "--junit", &path(&second)].map(String::from);
+    let (code, _, stderr) = run(args.to_vec()).await.unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let report = junit(&second);
+    assert_eq!((report.tests, report.errors, report.failures), (1, 0, 0), "only this run's agent: {report:?}");
+    assert_eq!(report.test_suites[0].test_cases[0].classname.as_ref().unwrap().as_str(), "other");
+
+    let whole = out.path().join("whole.xml");
+    let (code, _, stderr) = run(vec!["report".into(), path(&dir), "--junit".into(), path(&whole)]).await.unwrap();
+    assert_eq!(code, 2, "the folder holds a server that was not reached: {stderr}");
+    assert_eq!(junit(&whole).tests, 5, "`wsspec report` writes every agent of the folder");
+}
+
+/// A target that drops every opening handshake: the cases it stopped are `<error>`s.
+#[test]
+fn junit_counts_a_target_that_drops_every_handshake_as_errors() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    let out = tempfile::tempdir().unwrap();
+    let xml = out.path().join("junit.xml");
+    let (code, _, stderr) = wsspec(&["server", &url, "--out", out.path().to_str().unwrap(), "--cases", "1.1.*", "--junit", xml.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    let report = junit(&xml);
+    assert_eq!((report.tests, report.skipped), (8, 0), "{report:?}");
+    assert!(report.errors + report.failures == 8 && report.errors > 0, "{report:?}");
+    assert!(errors(&report).iter().all(|m| m.starts_with("not run: cannot reach the target")), "{report:?}");
 }
 
 #[test]
@@ -211,9 +280,9 @@ fn ca_in_exec_is_the_operators_ca_or_certificate_or_refused() {
     let tls = ["--tls", "--cert", cert_path.to_str().unwrap(), "--key", key_path.to_str().unwrap()];
     let base = ["client", "--out", dir, "--cases", "1.1.1", "--exec", &exec];
     let (code, _, stderr) = wsspec(&[&base[..], &tls[..]].concat());
-    assert_eq!(code, 1, "the client ran no case: {stderr}");
+    assert_eq!(code, 2, "the client never connected: {stderr}");
     assert_eq!(fs::read_to_string(&seen).unwrap(), cert_path.to_str().unwrap(), "{{ca}} is the certificate chain");
     let (code, _, stderr) = wsspec(&[&base[..], &tls[..], &["--ca", ca_path.to_str().unwrap()]].concat());
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert_eq!(fs::read_to_string(&seen).unwrap(), ca_path.to_str().unwrap(), "{{ca}} is --ca when given");
 }

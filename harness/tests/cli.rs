@@ -152,17 +152,20 @@ fn client_exec_is_a_ci_gate() {
     assert_eq!(index["tung"].as_object().unwrap().len(), 17);
     assert!(out.path().join("tung_client.log").exists(), "the client's output is kept");
 
-    // A client that never connects leaves every case without a result: a failed run.
+    // A client that never connects leaves every case without a result, and is a broken setup
+    // rather than a conformance failure: exit 2, naming the command and how it ended.
     let empty = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = wsspec(&["client", "--exec", "true", "--out", empty.path().to_str().unwrap(), "--cases", "1.1.1"]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("MISSING 1 case the client never ran"), "{stderr}");
+    let (code, _, stderr) = wsspec(&["client", "--exec", "false", "--out", empty.path().to_str().unwrap(), "--cases", "1.1.*"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("MISSING 8 cases the client never ran") && stderr.contains("  0 failed, 8 missing\n"), "{stderr}");
+    assert_eq!(stderr.lines().last(), Some("wsspec: the client under test never connected: `false` exited with 1"), "{stderr}");
 
     // With `{case}` the command runs once per case number.
     let calls = empty.path().join("calls");
     let per_case = format!("echo {{case}} >> {}", calls.display());
     let (code, _, stderr) = wsspec(&["client", "--exec", &per_case, "--out", dir, "--cases", "1.1.1", "1.1.2"]);
-    assert_eq!(code, 1, "no case was run: {stderr}");
+    assert_eq!(code, 2, "no case was run: {stderr}");
+    assert!(stderr.contains("never connected: `echo {case} >> "), "{stderr}");
     assert_eq!(std::fs::read_to_string(&calls).unwrap(), "1\n2\n");
 
     // A command that cannot be run at all is a run that could not be done.
@@ -392,4 +395,37 @@ async fn an_unreachable_server_does_not_stop_the_others() {
     assert_eq!(index["up"].as_object().unwrap().len(), 2, "{index}");
     assert!(out.path().join("flag/index.html").exists());
     assert!(!out.path().join("outdir").exists());
+}
+
+/// Runs `wsspec` as CI would, killing it after `seconds` (then the code is `None`): a refusal that
+/// regresses into serving forever fails the test instead of hanging it.
+fn bounded(args: &[&str], seconds: u64) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(args)
+        .env("CI", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wsspec starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().expect("wait").is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("wsspec ends");
+    let code = output.status.code();
+    (code, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// `wsspec client --spec fuzzingclient.json` (servers to test) is the wrong mode: one line, exit 2,
+/// naming the command that takes it, as `server --spec fuzzingserver.json` is refused.
+#[test]
+fn a_fuzzingclient_spec_given_to_client_mode_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fuzzingclient.json");
+    std::fs::write(&path, serde_json::json!({"servers": [{"agent": "a", "url": "ws://127.0.0.1:1"}], "cases": ["1.1.1"]}).to_string()).unwrap();
+    let (code, stderr) = bounded(&["client", "--spec", path.to_str().unwrap(), "--listen", "127.0.0.1:0", "--out", dir.path().to_str().unwrap()], 20);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("fuzzingclient.json: has `servers`, so it is a fuzzingclient spec") && stderr.contains("`wsspec server --spec` takes it"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

@@ -140,6 +140,22 @@ async fn the_url_protocol_answers_bad_requests_cleanly() {
     assert!(info.contains(r#""id":"1.1.2""#), "{info}");
 }
 
+/// A plain HTTP GET of `/runCase` (curl, a health check: no Upgrade, no key) is answered 426 and
+/// recorded as nothing; a WebSocket request missing only `Upgrade` is still judged (FAILED, §4.1).
+#[tokio::test]
+async fn a_plain_http_run_case_is_refused_not_recorded() {
+    let out = tempfile::tempdir().unwrap();
+    let server = server(client_cases(&["1.1.*"]), out.path()).await;
+    let plain = raw_request(server.addr, "GET /runCase?case=1&agent=curl HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(plain.starts_with("HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n") && plain.contains("case 1.1.1 was not run"), "{plain}");
+    assert!(server.agents().is_empty() && !out.path().join("index.json").exists(), "nothing recorded: {:?}", server.agents());
+    let no_upgrade = upgrade("/runCase?case=1&agent=broken").replace("Upgrade: websocket\r\n", "");
+    let answer = raw_request(server.addr, &no_upgrade).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let records = server.records("broken");
+    assert_eq!(records.iter().map(|r| (r.id.as_str(), r.behavior.as_str())).collect::<Vec<_>>(), [("1.1.1", "FAILED")]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn case_status_answers_once_the_result_exists() {
     let out = tempfile::tempdir().unwrap();

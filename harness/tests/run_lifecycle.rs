@@ -189,13 +189,13 @@ async fn client_spec_serves_drivers_until_stop_and_gates_with_exec() {
     let seconds: f64 = first_time["first: 2 cases in ".len()..].trim_end_matches(" s").parse().unwrap();
     assert!(seconds < 1.4, "timed from its first case: {first_time}");
 
-    // --spec with --exec is a one-command gate: 0 when the client passes, 1 when it runs nothing.
+    // --spec with --exec is a one-command gate: 0 when the client passes, 2 when it never connects.
     let driver = format!("{} reference-client {{url}} --agent {{agent}}", env!("CARGO_BIN_EXE_wsspec"));
     let spec_path = spec.to_str().unwrap().to_string();
     let (code, stderr, _) = wsspec_async(["client", "--spec", &spec_path, "--exec", &driver].map(String::from).to_vec()).await;
     assert_eq!(code, 0, "{stderr}");
     let (code, stderr, _) = wsspec_async(["client", "--spec", &spec_path, "--exec", "true"].map(String::from).to_vec()).await;
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
 }
 
 /// `wsspec client --spec` on a free port; returns the child and the base URL once it listens.
@@ -244,6 +244,8 @@ async fn stopping_an_idle_client_server_exits_2() {
     assert!(stderr.contains("no client ran a case"), "{stderr}");
     assert!(stderr.contains("wsspec: refused a request for /runCase?case=1 with 400"), "{stderr}");
     assert!(!stderr.contains("Reports: "), "no index.json was written: {stderr}");
+    assert!(!stderr.contains("HTML report: "), "no index.html was written: {stderr}");
+    assert!(!dir.path().join("reports/index.html").exists());
 }
 
 /// Serving until stopped, a signal after every client that began ran all its cases ends the run by
@@ -284,7 +286,7 @@ async fn exec_quotes_values_names_the_reported_agent_and_leaves_no_orphan() {
     let agent = format!("a b; touch {}", dir.path().join("pwned").display());
     let command = format!("printf '%s\\n' {{agent}} > {}", words.display());
     let (code, _, stderr) = wsspec(&["client", "--exec", &command, "--agent", &agent, "--out", out.to_str().unwrap(), "--cases", "1.1.1"]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "it never connected: {stderr}");
     assert_eq!(std::fs::read_to_string(&words).unwrap(), format!("{agent}\n"), "one argument");
     assert!(!dir.path().join("pwned").exists());
 

@@ -3,12 +3,16 @@
 //! run is a `<failure>` with what was expected and what was observed; a result an expectation
 //! accepts is `<skipped>` with the expectation's reason. A selected case without a result is never
 //! left out, so a dashboard cannot look green over a run that did not happen: wsspec's own error
-//! is an `<error>` (saying it is wsspec's fault, not the target's), a case an interrupted or stopped
+//! is an `<error>` (saying it is wsspec's fault, not the target's), so is a case not run because the
+//! target could not be reached or stopped opening WebSockets (saying so); a case an interrupted
 //! run never reached is `<skipped>` with why, and a case a complete run has no result for (a client
 //! that never ran it) is a `<failure>`. The suites' `errors` and `skipped` counts include them.
+//!
+//! A run writes the testcases of its own agents only ([`Junit::only`]), so agents an earlier run
+//! left in the same report folder never fail or pad this run's file; `wsspec report` writes them all.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     io,
     path::{Path, PathBuf},
     time::Duration,
@@ -31,11 +35,26 @@ pub struct Junit {
     path: PathBuf,
     sections: SectionTitles,
     suites: BTreeMap<Vec<u32>, TestSuite>,
+    /// The agents whose testcases are written; `None`: every agent.
+    agents: Option<BTreeSet<String>>,
 }
 
 impl Junit {
+    /// Writes `path` at the end, with every agent's testcases.
     pub fn new(path: &Path, sections: SectionTitles) -> Self {
-        Self { path: path.to_path_buf(), sections, suites: BTreeMap::new() }
+        Self { path: path.to_path_buf(), sections, suites: BTreeMap::new(), agents: None }
+    }
+
+    /// Only the testcases of `agents` (one run's agents, as filed: `AGENT@h2c` over HTTP/2); the
+    /// folder's other agents are left out. An agent's stored results are those of its last run, so
+    /// this is exactly the run's cases.
+    pub fn only(mut self, agents: impl IntoIterator<Item = String>) -> Self {
+        self.agents = Some(agents.into_iter().collect());
+        self
+    }
+
+    fn wants(&self, agent: &str) -> bool {
+        self.agents.as_ref().is_none_or(|agents| agents.contains(agent))
     }
 
     /// The testsuite of `id`'s section.
@@ -51,6 +70,9 @@ impl Junit {
 impl Output for Junit {
     fn add(&mut self, result: &CaseResult<'_>) -> Result<(), ReportError> {
         let CaseResult { agent, id, entry, record, status } = *result;
+        if !self.wants(agent) {
+            return Ok(());
+        }
         let suite = self.suite(id);
         let verdicts = entry.verdicts();
         let status = match status {
@@ -80,13 +102,27 @@ impl Output for Junit {
         Ok(())
     }
 
-    /// wsspec's own error: `<error>`; not reached by a stopped run: `<skipped>`; no result from a
-    /// complete run: `<failure>`. Each message says which, and why.
+    /// wsspec's own error, or a target that failed or could not be reached: `<error>`; not reached
+    /// by an interrupted run: `<skipped>`; no result from a complete run: `<failure>`. Each message
+    /// says which, and why.
     fn unrun(&mut self, agent: &str, id: &str, why: Unrun<'_>) -> Result<(), ReportError> {
+        if !self.wants(agent) {
+            return Ok(());
+        }
         let status = match why {
             Unrun::Error(error) => {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
                 status.set_message(format!("ERROR: wsspec's own fault, not the target's: {}", clip(error, 1_000))).set_type("wsspec error");
+                status
+            }
+            Unrun::TargetFailed(why) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                let why = clip(why, 1_000);
+                let message = match why.starts_with("cannot reach the target") {
+                    true => format!("not run: {why}"),
+                    false => format!("not run: cannot reach the target (it failed or stopped opening WebSockets): {why}"),
+                };
+                status.set_message(message).set_type("target failed");
                 status
             }
             Unrun::NotRun(why) => {
@@ -210,5 +246,21 @@ mod tests {
             matches!(skipped, TestCaseStatus::Skipped { message: Some(m), .. } if m.as_str() == "expected UNIMPLEMENTED / OK: no permessage-deflate"),
             "{skipped:?}"
         );
+    }
+
+    #[test]
+    fn only_the_runs_agents_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = [
+            record("old", "1.1.1", Behavior::Failed, BehaviorClose::Failed),
+            record("new", "1.1.1", Behavior::Ok, BehaviorClose::Ok),
+        ];
+        let results = store(dir.path(), &records);
+        let path = dir.path().join("junit.xml");
+        let junit = Junit::new(&path, SectionTitles::default()).only(["new".to_string()]);
+        render(&results, |_, _, entry, record| Status::of_verdicts(entry, record.map(CaseRecord::reason)), vec![Box::new(junit)]).unwrap();
+        let report = Report::deserialize_from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!((report.tests, report.failures), (1, 0), "the old agent's failure is not this run's");
+        assert_eq!(report.test_suites[0].test_cases[0].classname.as_ref().unwrap().as_str(), "new");
     }
 }

@@ -24,9 +24,12 @@ pub struct CaseResult<'a> {
 pub enum Unrun<'a> {
     /// wsspec could not run it through its own fault (not a verdict about the target).
     Error(&'a str),
-    /// The run stopped before it (an interrupt, a target that stopped answering), or has not
-    /// reached it yet (still running, or killed).
+    /// The run stopped before it (an interrupt), or has not reached it yet (still running, or
+    /// killed).
     NotRun(&'a str),
+    /// Not run because the target could not be reached or stopped opening WebSockets (the reason):
+    /// the target's failure, not wsspec's.
+    TargetFailed(&'a str),
     /// The run completed without a result for it (a client that never ran it): a failure.
     Missing,
 }
@@ -96,6 +99,9 @@ pub fn render(
                 let why = match run {
                     Some(run) if run.errors.contains_key(id) => Unrun::Error(&run.errors[id]),
                     Some(run) if run.selected.iter().any(|s| s == id) && run.state == RunState::Complete => Unrun::Missing,
+                    Some(run) if run.selected.iter().any(|s| s == id) && run.state == RunState::TargetFailed => {
+                        Unrun::TargetFailed(run.stopped.as_deref().unwrap_or_else(|| results.state_text(run.state)))
+                    }
                     Some(run) if run.selected.iter().any(|s| s == id) => {
                         Unrun::NotRun(run.stopped.as_deref().unwrap_or_else(|| results.state_text(run.state)))
                     }

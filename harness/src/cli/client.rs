@@ -135,7 +135,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     for why in [wsspec::tls::cases::NEEDS_TLS, wsspec::tls::cases::NEEDS_OWN_CA] {
         let ids: Vec<String> = skipped.iter().filter(|(_, w)| *w == why).map(|(id, _)| id.clone()).collect();
         if !ids.is_empty() {
-            say!("wsspec: note: {} selected cases are left out ({why}): {}", ids.len(), abbreviate(&ids));
+            say!("wsspec: note: {} selected cases are left out ({why}): {}", ids.len(), outputs::abbreviate(&ids));
         }
     }
     if selected.is_empty() && !skipped.is_empty() {
@@ -160,6 +160,8 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let url = server.url();
 
     let mut finished = Finished { outcome: Outcome::Passed, agents: Vec::new(), selected: &selected, exclusions: &exclusions, expected: None };
+    // How the --exec command ended (`exited with 1`), once it has.
+    let mut exec_ended = None;
     let interrupted = if serve {
         say!(
             "wsspec: testing clients at {url} with {} cases. Drivers: {url}/getCaseCount, \
@@ -191,7 +193,9 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
             match &args.exec {
                 Some(command) => {
                     let ca = ca.as_ref().map(|p| quote(&p.display().to_string())).unwrap_or_default();
-                    exec(&command.replace("{ca}", &ca), &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await
+                    let ended = exec(&command.replace("{ca}", &ca), &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await?;
+                    exec_ended = Some(ended);
+                    Ok(())
                 }
                 None => {
                     say!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
@@ -234,6 +238,10 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         // Nothing was tested: stopping an idle server must not pass a CI gate.
         return Err(format!("no client ran a case (no report in {})", out.display()));
     }
+    if let (Some(command), Some(ended), 0) = (&args.exec, &exec_ended, server.connections()) {
+        // A driver that never starts is a broken setup, not a client failing its cases.
+        return Err(format!("the client under test never connected: `{command}` {ended}"));
+    }
     Ok(outcome)
 }
 
@@ -251,23 +259,21 @@ impl Finished<'_> {
     /// Summarizes `agent` and records how its run ended; `interrupted` says why it stopped early.
     fn agent(&mut self, server: &ClientTestServer, agent: &str, interrupted: Option<&str>, args: &outputs::OutputArgs) -> Result<(), String> {
         let (results, errors, missing) = (server.results(agent), server.errors(agent), server.missing(agent));
+        let unran = if interrupted.is_none() { &missing[..] } else { &[] };
+        let hint = self.renamed(server, agent, results.is_empty());
         let results = AgentResults {
             agent,
             results: &results,
             errors: &errors,
             not_run: if interrupted.is_some() { &missing } else { &[] },
+            missing: (unran, hint),
             selected: self.exclusions.cases_for(agent, self.selected).len(),
             seconds: server.elapsed(agent).as_secs_f64(),
             stopped: interrupted,
         };
         let state = if interrupted.is_some() && !missing.is_empty() { RunState::Interrupted } else { RunState::Complete };
         sink_end(server, agent, state, interrupted)?;
-        let mut outcome = outputs::finish_agent(&results, args)?;
-        if interrupted.is_none() && !missing.is_empty() {
-            let n = selection::plural(missing.len(), "case");
-            say!("  MISSING {n} the client never ran: {}{}", abbreviate(&missing), self.renamed(server, agent, results.results.is_empty()));
-            outcome = outcome.max(Outcome::Failed);
-        }
+        let outcome = outputs::finish_agent(&results, args)?;
         self.outcome = self.outcome.max(outcome);
         if !self.agents.iter().any(|a| a == agent) {
             self.agents.push(agent.to_string());
@@ -330,7 +336,7 @@ fn progress_lines(total: usize) -> OnResult {
 }
 
 /// Spawns the client command once, or once per case when it contains `{case}`; each run is bounded
-/// and its output kept beside the reports.
+/// and its output kept beside the reports. Returns how the (last) command ended: `exited with 1`.
 async fn exec(
     command: &str,
     url: &str,
@@ -339,7 +345,7 @@ async fn exec(
     out: &Path,
     bound: Duration,
     scale: f64,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let fill = |case: Option<usize>| {
         let text = command.replace("{url}", &quote(url)).replace("{agent}", &quote(agent));
         match case {
@@ -353,18 +359,21 @@ async fn exec(
     let stem = autobahn::unique_agent_stem(agent, &autobahn::read_index(out).unwrap_or_default());
     let log_path = out.join(format!("{stem}_client.log"));
     let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let mut ended = String::new();
     if command.contains("{case}") {
         for (i, case) in selected.iter().enumerate() {
-            run_command(&fill(Some(i + 1)), &log, Duration::from_secs_f64(case.timeout * scale + 30.0)).await?;
+            ended = run_command(&fill(Some(i + 1)), &log, Duration::from_secs_f64(case.timeout * scale + 30.0)).await?;
         }
     } else {
-        run_command(&fill(None), &log, bound).await?;
+        ended = run_command(&fill(None), &log, bound).await?;
     }
     say!("wsspec: the client's output is in {}", log_path.display());
-    Ok(())
+    Ok(ended)
 }
 
-async fn run_command(command: &str, log: &File, bound: Duration) -> Result<(), String> {
+/// Runs `command` within `bound`; how it ended (`exited with 1`, `was killed by signal 9`, `ran
+/// longer than 60 s and was killed`). A command the shell could not run is an error.
+async fn run_command(command: &str, log: &File, bound: Duration) -> Result<String, String> {
     let clone = |f: &File| f.try_clone().map(Stdio::from).map_err(|e| e.to_string());
     // Its own process group, so a timeout ends the driver and not only the shell that started it.
     let mut child = tokio::process::Command::new("sh")
@@ -386,18 +395,29 @@ async fn run_command(command: &str, log: &File, bound: Duration) -> Result<(), S
     match waited {
         // The shell's codes for a command that could not be found or run: a setup error, not a verdict.
         Ok(Ok(status)) if matches!(status.code(), Some(126 | 127)) => {
-            return Err(format!("cannot run `{command}` (the shell exited with {status}); its output is in the client log"));
+            Err(format!("cannot run `{command}` (the shell exited with {status}); its output is in the client log"))
         }
-        Ok(Ok(status)) if !status.success() => say!("wsspec: `{command}` exited with {status}"),
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => return Err(format!("waiting for `{command}`: {e}")),
+        Ok(Ok(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            let ended = match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exited with {code}"),
+                (None, Some(signal)) => format!("was killed by signal {signal}"),
+                (None, None) => format!("ended ({status})"),
+            };
+            if !status.success() {
+                say!("wsspec: `{command}` {ended}");
+            }
+            Ok(ended)
+        }
+        Ok(Err(e)) => Err(format!("waiting for `{command}`: {e}")),
         Err(_) => {
             drop(group);
             let _ = child.kill().await;
-            say!("wsspec: `{command}` ran longer than {:.0} s and was killed", bound.as_secs_f64());
+            let ended = format!("ran longer than {:.0} s and was killed", bound.as_secs_f64());
+            say!("wsspec: `{command}` {ended}");
+            Ok(ended)
         }
     }
-    Ok(())
 }
 
 /// The process group of a spawned client (its leader's id), killed whole with SIGKILL on drop, so
@@ -438,18 +458,3 @@ fn refusal_lines() -> wsspec::client_testing::OnRefusal {
 
 /// How many distinct refusals are printed.
 const REFUSALS_SHOWN: usize = 10;
-
-fn abbreviate(ids: &[String]) -> String {
-    let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
-    let more = if ids.len() > 10 { format!(" and {} more", ids.len() - 10) } else { String::new() };
-    format!("{}{more}", shown.join(", "))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn abbreviates_long_lists() {
-        let ids: Vec<String> = (1..=12).map(|i| format!("1.{i}")).collect();
-        assert!(super::abbreviate(&ids).ends_with("1.10 and 2 more"));
-    }
-}

@@ -27,7 +27,8 @@ use super::{
 /// Output options common to the commands that run cases.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
-    /// Also write JUnit XML: one testsuite per section, one testcase per case and agent.
+    /// Also write JUnit XML: one testsuite per section, one testcase per case and agent of this run
+    /// (`wsspec report`: of every agent in the folder).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Expectations (TOML): the results this project accepts besides a clean pass, and why. The run
@@ -130,8 +131,11 @@ pub struct AgentResults<'a> {
     pub results: &'a [CaseSummary],
     /// Cases wsspec could not run through its own fault: (id, what went wrong).
     pub errors: &'a [(String, String)],
-    /// Selected cases without a result or an error.
+    /// Selected cases without a result or an error, not reached by an interrupted run.
     pub not_run: &'a [String],
+    /// Selected cases a complete run has no result for (a client that never ran them), each a
+    /// failure, and what to say about them (a hint, or nothing).
+    pub missing: (&'a [String], String),
     /// How many cases were selected for the agent.
     pub selected: usize,
     /// From the agent's first case to its last result.
@@ -146,13 +150,22 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
     let gate = Gate::load(args, |_| true)?;
     let results: Vec<_> = agent.results.iter().map(|r| (r.id.as_str(), r.entry.clone(), Some(r.reason.clone()))).collect();
     let heading = format!("{} in {:.1} s", super::selection::plural(agent.results.len(), "case"), agent.seconds);
-    let mut outcome = if summarize(agent.agent, &results, &heading, &gate) { Outcome::Failed } else { Outcome::Passed };
+    let failed = summarize(agent.agent, &results, &heading, &gate);
+    let mut outcome = if failed > 0 { Outcome::Failed } else { Outcome::Passed };
     for (id, error) in agent.errors {
         say!("  ERROR  {id:<9} {error}");
     }
     if !agent.errors.is_empty() {
         say!("  {} cases not run through wsspec's own fault (not counted against the target)", agent.errors.len());
         outcome = outcome.max(Outcome::Incomplete);
+    }
+    let (missing, hint) = &agent.missing;
+    if !missing.is_empty() {
+        say!("  MISSING {} the client never ran: {}{hint}", super::selection::plural(missing.len(), "case"), abbreviate(missing));
+        say!("  {failed} failed, {} missing", missing.len());
+        outcome = outcome.max(Outcome::Failed);
+    } else {
+        say!("  {failed} failed");
     }
     if !agent.not_run.is_empty() {
         let why = agent.stopped.map(|s| format!(" ({s})")).unwrap_or_default();
@@ -182,7 +195,9 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
             stored.push((id.as_str(), entry.clone(), recorded));
         }
         stored.sort_by_key(|(id, _, _)| case_order(id));
-        failed |= summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
+        let count = summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
+        say!("  {count} failed");
+        failed |= count > 0;
     }
     let complete = check_complete(&results, StoredResults::problems);
     let outcome = if !complete { Outcome::Incomplete } else if failed { Outcome::Failed } else { Outcome::Passed };
@@ -233,13 +248,14 @@ fn check_complete(results: &StoredResults, problems: fn(&StoredResults) -> Vec<S
     problems.is_empty()
 }
 
-/// After the last agent: renders the reports of everything stored in `out` (every agent, once), the
-/// expectation totals of `agents`, the expectations update when asked, and the outcome (`outcome` is
+/// After the last agent: renders the reports of everything stored in `out` (every agent, once; the
+/// JUnit file only `agents`, the run's: `wsspec report` passes them all), the expectation totals of `agents`, the expectations update when asked, and the outcome (`outcome` is
 /// what `finish_agent` and the command found).
 pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &OutputArgs) -> Result<Outcome, String> {
     // A run where no case produced a result (a client that never connected) has nothing to render.
-    if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
-        render_reports(out, args, &Gate::load(args, |_| true)?)?;
+    let rendered = std::fs::symlink_metadata(out.join("index.json")).is_ok();
+    if rendered {
+        render_reports(out, agents, args, &Gate::load(args, |_| true)?)?;
     }
     if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
         let results = StoredResults::load(out).map_err(|e| e.to_string())?;
@@ -271,15 +287,19 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
             }
         }
     }
-    say!("HTML report: {}", out.join("index.html").display());
-    if let Some(junit) = &args.junit {
-        say!("JUnit: {}", junit.display());
+    // Only reports that were written are announced.
+    if rendered {
+        say!("HTML report: {}", out.join("index.html").display());
+        if let Some(junit) = &args.junit {
+            say!("JUnit: {}", junit.display());
+        }
     }
     Ok(outcome)
 }
 
-/// Renders everything stored in `out`, every agent of it, as the options ask.
-fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), String> {
+/// Renders everything stored in `out` as the options ask: the HTML report with every agent of it,
+/// the JUnit file with `agents` (the run's) only.
+fn render_reports(out: &Path, agents: &[String], args: &OutputArgs, gate: &Gate) -> Result<(), String> {
     let results = StoredResults::load(out).map_err(|e| e.to_string())?;
     // The titles the runs recorded (their catalog, maybe --catalog), else the built-in catalog's.
     let titles = match results.run.sections.is_empty() {
@@ -290,7 +310,7 @@ fn render_reports(out: &Path, args: &OutputArgs, gate: &Gate) -> Result<(), Stri
     let notes = results.run.agents.iter().filter_map(|(agent, run)| run.tls.as_ref().map(|tls| tls.note(agent))).collect();
     let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.agents(), titles.clone()).with_notes(notes))];
     if let Some(path) = &args.junit {
-        outputs.push(Box::new(Junit::new(path, titles)));
+        outputs.push(Box::new(Junit::new(path, titles).only(agents.iter().cloned())));
     }
     let unreadable =
         render(&results, |agent, id, entry, record| gate.status(agent, id, entry, record.map(CaseRecord::reason)), outputs).map_err(|e| e.to_string())?;
@@ -310,9 +330,9 @@ fn section_titles(catalog: &Catalog) -> SectionTitles {
     SectionTitles(titles.collect())
 }
 
-/// Prints counts and every result that fails the run; true when one does.
+/// Prints counts and every result that fails the run; returns how many do (the caller prints it).
 /// `results`: (id, verdicts, recorded reason).
-fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], heading: &str, gate: &Gate) -> bool {
+fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], heading: &str, gate: &Gate) -> usize {
     let mut behaviors: BTreeMap<Behavior, usize> = BTreeMap::new();
     let mut closes: BTreeMap<BehaviorClose, usize> = BTreeMap::new();
     for (_, entry, _) in results {
@@ -334,6 +354,21 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], headin
         failed += 1;
         say!("  {label} {:<9} {}: {}", terminal_safe(id), entry.verdicts(), terminal_safe(&why));
     }
-    say!("  {failed} failed");
-    failed > 0
+    failed
+}
+
+/// The first ten of `ids`, and how many more.
+pub fn abbreviate(ids: &[String]) -> String {
+    let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
+    let more = if ids.len() > 10 { format!(" and {} more", ids.len() - 10) } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn abbreviates_long_lists() {
+        let ids: Vec<String> = (1..=12).map(|i| format!("1.{i}")).collect();
+        assert!(super::abbreviate(&ids).ends_with("1.10 and 2 more"));
+    }
 }

@@ -168,6 +168,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 let ids = cases.iter().map(|c| c.id.to_string()).collect();
                 sink.begin_agent(&agent, ids).and_then(|()| sink.end_agent(&agent, RunState::TargetFailed, Some(why))).map_err(|e| e.to_string())?;
                 unreachable.push(format!("{} ({url})", agent_name(&agent)));
+                agents.push(agent);
                 continue;
             }
             Err(e) => return Err(e.to_string()),
@@ -182,6 +183,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             results: &report.results,
             errors: &report.errors,
             not_run: &report.not_run,
+            missing: (&[], String::new()),
             selected: cases.len(),
             seconds: report.elapsed.as_secs_f64(),
             stopped: stopped.as_deref(),

@@ -76,6 +76,9 @@ pub struct FuzzingServerSpec {
     /// TLS: the certificate's private key (PEM).
     #[serde(default)]
     pub key: Option<std::path::PathBuf>,
+    /// Only in `fuzzingclient.json`: present, the file is refused (the wrong mode).
+    #[serde(default)]
+    servers: Option<serde_json::Value>,
     #[serde(flatten)]
     pub selection: Selection,
 }
@@ -129,6 +132,16 @@ pub fn load(path: &Path) -> Result<FuzzingClientSpec, String> {
     Ok(spec)
 }
 
+/// Loads `fuzzingserver.json`. A file with `servers` is a `fuzzingclient.json` (servers to test),
+/// refused with a line naming the command that takes it: testing clients with it would ignore its
+/// servers and wait for drivers that never come.
 pub fn load_server_spec(path: &Path) -> Result<FuzzingServerSpec, String> {
-    read(path)
+    let spec: FuzzingServerSpec = read(path)?;
+    if spec.servers.is_some() {
+        return Err(format!(
+            "{}: has `servers`, so it is a fuzzingclient spec (servers to test): `wsspec server --spec` takes it; `wsspec client --spec` takes a fuzzingserver spec (`url`)",
+            path.display()
+        ));
+    }
+    Ok(spec)
 }

@@ -11,7 +11,7 @@ use std::{
     io,
     net::SocketAddr,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant},
@@ -105,6 +105,8 @@ struct State {
     /// under test (kills `--exec`'s group), so how the case ended says nothing of the client.
     halt: std::sync::OnceLock<crate::engine::Stop>,
     tls: Option<tls::TlsState>,
+    /// Connections accepted so far (any request, even one refused).
+    connections: AtomicUsize,
 }
 
 impl ClientTestServer {
@@ -133,6 +135,7 @@ impl ClientTestServer {
             closing: AtomicBool::new(false),
             halt: std::sync::OnceLock::new(),
             tls,
+            connections: AtomicUsize::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { addr, state, task, reports: tokio::sync::Mutex::new(reports) })
@@ -212,6 +215,11 @@ impl ClientTestServer {
         let errors = self.state.errors.lock().expect("lock");
         let done = |id: &String| results.get(agent).is_some_and(|d| d.contains_key(id)) || errors.get(agent).is_some_and(|e| e.contains_key(id));
         self.state.ids.iter().filter(|id| !self.state.excluded(agent, id) && !done(id)).cloned().collect()
+    }
+
+    /// How many connections were accepted so far: 0 when no client ever connected.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::Relaxed)
     }
 
     pub fn case_count(&self) -> usize {
@@ -333,6 +341,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
         match listener.accept().await {
             Ok((stream, _)) => {
                 backoff = Duration::ZERO;
+                state.connections.fetch_add(1, Ordering::Relaxed);
                 let state = state.clone();
                 tokio::spawn(async move {
                     let _ = timeout(bound, serve(state, stream)).await;
@@ -373,6 +382,12 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
         return refuse(&state, stream, 503, &request.target, "the server is shutting down and starts no new case").await;
     }
     if let Command::RunCase { case, agent } = command {
+        if request.header("Upgrade").is_none() && request.header("Sec-WebSocket-Key").is_none() {
+            // Plain HTTP (curl, a health check), not a client attempting a WebSocket: nothing to
+            // judge, so no case is recorded. A request with one of them missing is judged (19.x).
+            let message = format!("a plain HTTP request (no Upgrade, no Sec-WebSocket-Key), not a WebSocket opening handshake: case {} was not run", state.ids[case]);
+            return refuse(&state, stream, 426, &request.target, &message).await;
+        }
         if let Some(refusal) = tls::before_case(&state, case, &agent).await {
             return http_error(stream, 400, &refusal).await;
         }
@@ -466,12 +481,15 @@ fn error_response(status: u16, message: &str) -> String {
     let reason = match status {
         404 => "Not Found",
         408 => "Request Timeout",
+        426 => "Upgrade Required",
         503 => "Service Unavailable",
         _ => "Bad Request",
     };
     let body = format!("{message}\n");
+    // RFC 9110 §15.5.22: a 426 names the protocol to upgrade to.
+    let upgrade = if status == 426 { "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" } else { "" };
     format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\n{upgrade}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
 }

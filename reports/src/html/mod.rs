@@ -211,7 +211,7 @@ impl Output for Html {
         let column = self.column(agent);
         let (label, tip) = match why {
             Unrun::Error(error) => ("wsspec error", format!("wsspec could not run this case through its own fault: {error}")),
-            Unrun::NotRun(why) => ("Not run", format!("not run: {why}")),
+            Unrun::NotRun(why) | Unrun::TargetFailed(why) => ("Not run", format!("not run: {why}")),
             Unrun::Missing => ("Missing", "no result: the run completed without this case (a client that never ran it)".to_string()),
         };
         self.agents[column].counts[MISSING] += 1;
