@@ -52,7 +52,7 @@ fn junit_shows_wsspecs_own_errors_as_errors() {
 }
 
 #[test]
-fn junit_of_an_interrupted_run_lists_the_cases_it_never_reached_as_skipped() {
+fn junit_of_an_interrupted_run_lists_the_cases_it_never_reached_as_errors() {
     let out = tempfile::tempdir().unwrap();
     let xml = out.path().join("junit.xml");
     let args = ["server", "--out", out.path().to_str().unwrap(), "--jobs", "1", "--cases", "1.*", "2.*", "6.4.*", "--junit", xml.to_str().unwrap()];
@@ -64,15 +64,15 @@ fn junit_of_an_interrupted_run_lists_the_cases_it_never_reached_as_skipped() {
     assert!(ran < selected, "the interrupt came before the end: {ran} of {selected}");
     let report = junit(&xml);
     assert_eq!(report.tests, selected, "every selected case is a testcase");
-    assert_eq!(report.skipped, selected - ran, "the ones not reached are skipped");
-    let skipped: Vec<String> = testcases(&report)
+    assert_eq!((report.skipped, report.errors), (0, selected - ran), "the ones not reached are errors: an incomplete run is never green");
+    let errors: Vec<String> = testcases(&report)
         .into_iter()
         .filter_map(|(_, status)| match status {
-            TestCaseStatus::Skipped { message, .. } => message.map(|m| m.to_string()),
+            TestCaseStatus::NonSuccess { message, .. } => message.map(|m| m.to_string()),
             _ => None,
         })
         .collect();
-    assert!(skipped.iter().all(|m| m.starts_with("not run: SIGINT received")), "{skipped:?}");
+    assert!(errors.iter().all(|m| m.starts_with("not run: the run is incomplete: SIGINT received")), "{errors:?}");
 }
 
 #[test]

@@ -4,9 +4,10 @@
 //! accepts is `<skipped>` with the expectation's reason. A selected case without a result is never
 //! left out, so a dashboard cannot look green over a run that did not happen: wsspec's own error
 //! is an `<error>` (saying it is wsspec's fault, not the target's), so is a case not run because the
-//! target could not be reached or stopped opening WebSockets (saying so); a case an interrupted
-//! run never reached is `<skipped>` with why, and a case a complete run has no result for (a client
-//! that never ran it) is a `<failure>`. The suites' `errors` and `skipped` counts include them.
+//! target could not be reached or stopped opening WebSockets (saying so), and so is a case an
+//! interrupted or unfinished run never reached (an incomplete run never passes a gate); a case a
+//! complete run has no result for (a client that never ran it) is a `<failure>`. The suites'
+//! `errors` and `skipped` counts include them.
 //!
 //! A run writes the testcases of its own agents only ([`Junit::only`]), so agents an earlier run
 //! left in the same report folder never fail or pad this run's file; `wsspec report` writes them all.
@@ -102,9 +103,9 @@ impl Output for Junit {
         Ok(())
     }
 
-    /// wsspec's own error, or a target that failed or could not be reached: `<error>`; not reached
-    /// by an interrupted run: `<skipped>`; no result from a complete run: `<failure>`. Each message
-    /// says which, and why.
+    /// wsspec's own error, a target that failed or could not be reached, or a case an interrupted
+    /// or unfinished run never reached: `<error>`; no result from a complete run: `<failure>`. Each
+    /// message says which, and why.
     fn unrun(&mut self, agent: &str, id: &str, why: Unrun<'_>) -> Result<(), ReportError> {
         if !self.wants(agent) {
             return Ok(());
@@ -125,9 +126,10 @@ impl Output for Junit {
                 status.set_message(message).set_type("target failed");
                 status
             }
+            // An incomplete run never passes a gate: most JUnit readers count `<skipped>` as passed.
             Unrun::NotRun(why) => {
-                let mut status = TestCaseStatus::skipped();
-                status.set_message(format!("not run: {}", clip(why, 1_000)));
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status.set_message(format!("not run: the run is incomplete: {}", clip(why, 1_000))).set_type("run incomplete");
                 status
             }
             Unrun::Missing => {

@@ -67,12 +67,16 @@ impl Gate {
 }
 
 /// Checks the options before any case runs, so a bad expectations file costs nothing; its exact
-/// case ids must exist in `catalog`.
-/// A --junit path must name a file that can be created or replaced: not a folder, FIFO or device,
-/// and in a folder that exists.
+/// case ids must exist in `catalog`. A --junit path must name a file that can be created or
+/// replaced: not a folder, FIFO or device, and in a folder that exists. A file already there (an
+/// earlier run's) is removed now, so a run that dies before writing its own never leaves an old
+/// green one behind.
 pub fn check(args: &OutputArgs, catalog: &Catalog) -> Result<(), String> {
     if let Some(junit) = &args.junit {
         check_output_file(junit).map_err(|e| format!("--junit {}: {e}", junit.display()))?;
+        if std::fs::symlink_metadata(junit).is_ok_and(|m| !m.is_dir()) {
+            std::fs::remove_file(junit).map_err(|e| format!("--junit {}: cannot replace the earlier file: {e}", junit.display()))?;
+        }
     }
     Gate::load(args, |id| catalog.case(id).is_some()).map(drop)
 }
