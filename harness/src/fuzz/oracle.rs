@@ -40,7 +40,7 @@
 
 use std::ops::ControlFlow::{self, Break, Continue};
 
-use deflate::{inflate, Inflated};
+use deflate::{inflate, inflate_prefix, Inflated};
 
 use crate::{
     catalog::{Grade, Role},
@@ -308,6 +308,15 @@ impl Model {
         let message = self.message.as_mut().expect("a compressed message is open");
         message.payload.extend_from_slice(&frame.payload);
         if !frame.fin {
+            // A server inflating (and checking UTF-8) frame by frame may fail already.
+            let early = match inflate_prefix(&message.payload) {
+                Err(Inflated::Corrupt) => Some(&DEFLATE_DATA),
+                Ok((_, content)) if !message.binary && Utf8Validator::new().feed(&content).is_err() => Some(&UTF8),
+                _ => None,
+            };
+            if let Some(rule) = early {
+                self.end(at, End::Fails(rule.codes.to_vec()), rule);
+            }
             return Continue(());
         }
         let message = self.message.take().expect("a message is open");

@@ -204,3 +204,20 @@ fn after_a_complete_invalid_message_the_server_may_fail_late_with_1007_or_on_a_l
     let text_after = expect(&[frame(OpCode::Text, b"\xff"), frame(OpCode::Text, b"ok")]);
     assert!(!text_after.admits(&failed(vec![echo("ok")], 1007)), "no echo of a message after the invalid one");
 }
+
+#[test]
+fn with_deflate_a_server_inflating_frame_by_frame_may_fail_before_the_message_ends() {
+    // 0x5f: a final block of the reserved type 3, not DEFLATE whatever follows.
+    let corrupt = deflated(vec![FrameSpec { rsv: RSV1, ..fragment(OpCode::Text, b"_", false) }, frame(OpCode::Ping, b"p")]);
+    assert_eq!(
+        summary(&corrupt),
+        [(Grade::Ok, End::Fails(vec![1002, 1007]), 0), (Grade::Ok, End::Open(vec![1000, 1002]), 1)],
+        "failing at once, or waiting for the end of the message"
+    );
+    assert_eq!(corrupt.alternatives[0].rule, &DEFLATE_DATA);
+    // "\xff" in a stored block not yet final: invalid UTF-8 before the message ends.
+    let bad_text = deflated(vec![FrameSpec { rsv: RSV1, ..fragment(OpCode::Text, b"\x00\x01\x00\xfe\xff\xff", false) }]);
+    assert_eq!((bad_text.alternatives[0].rule, &bad_text.alternatives[0].end), (&UTF8, &End::Fails(vec![1007])));
+    let good = deflated(vec![FrameSpec { rsv: RSV1, ..fragment(OpCode::Text, &HELLO[..3], false) }]);
+    assert_eq!(summary(&good), [(Grade::Ok, End::Open(vec![1000, 1002]), 0)], "a good start is no reason to fail");
+}
