@@ -49,8 +49,15 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
     for step in steps(sequence, outcome) {
         out.push_str(&format!("  {step},\n"));
     }
-    out.push_str("]\nexpect = [\n");
-    for alternative in expectations(sequence, outcome) {
+    out.push_str("]\n");
+    let alternatives = expectations(sequence, outcome);
+    // What the judge holds the closing to when no alternative matches the events: the strictest
+    // alternative's (the catalog's default, wsspec closing, would contradict a server that must fail).
+    if let Some((_, close)) = alternatives.first() {
+        out.push_str(&format!("close = {close}\n"));
+    }
+    out.push_str("expect = [\n");
+    for (alternative, _) in alternatives {
         out.push_str(&format!("  {alternative},\n"));
     }
     out.push_str("]\n");
@@ -193,8 +200,9 @@ fn close_value(payload: &[u8]) -> String {
 
 /// The alternatives as the catalog's. The judge picks an alternative by its events and closer alone,
 /// so alternatives with the same closer share their close codes (and a clean close is required only
-/// if all of them require it); alternatives that end up the same are written once.
-fn expectations(sequence: &Sequence, outcome: &Outcome) -> Vec<String> {
+/// if all of them require it); alternatives that end up the same are written once. Each with its
+/// `close`, the strictest first.
+fn expectations(sequence: &Sequence, outcome: &Outcome) -> Vec<(String, String)> {
     let close_at = close_step(sequence, outcome);
     let has_failures = outcome.alternatives.iter().any(|a| matches!(a.end, End::Fails(_)));
     let closings: Vec<(&str, bool)> = outcome
@@ -240,8 +248,8 @@ fn expectations(sequence: &Sequence, outcome: &Outcome) -> Vec<String> {
             entries.push(("grade", string("INFORMATIONAL")));
         }
         entries.push(("why", string(alternative.rule.summary)));
-        entries.push(("close", close));
-        out.push(table(entries));
+        entries.push(("close", close.clone()));
+        out.push((table(entries), close));
     }
     out
 }
@@ -336,5 +344,6 @@ mod tests {
         assert_eq!(failing_first.steps.len(), 1, "the close is only bytes when the server must fail before it");
         let close = failing_first.close_for(&failing_first.expect[0]);
         assert_eq!((close.by, close.wrong_closer_fails), (Closer::Peer, true));
+        assert_eq!(failing_first.close.by, Closer::Peer, "events no alternative expects are judged against the strictest closing");
     }
 }

@@ -13,7 +13,12 @@
 //!   at the latest (6.4.x);
 //! - close codes registered with IANA after RFC 6455 (1012–1014) and codes above 4999, where §7.4.2
 //!   defines nothing: answered, or refused with 1002 (7.13.x);
-//! - a close received inside a fragmented message may be answered with 1002 (7.1.5).
+//! - a close received inside a fragmented message may be answered with 1002 (7.1.5);
+//! - a complete text message of invalid UTF-8 may be failed late (§8.1 sets no deadline; the
+//!   catalog grades it so in 6.4.x): a server checking UTF-8 in its application layer answers the
+//!   pings, closes and frame-level violations its protocol layer reads meanwhile, so after such a
+//!   message every end also allows 1007, and a later violation's code is allowed too (two
+//!   violations arriving together may be detected in either order).
 //!
 //! With permessage-deflate agreed (RFC 7692) RSV1 is allowed on a data message's first frame only
 //! (§6: on a continuation or control frame it fails the connection, RFC 6455 §5.2), and a message
@@ -27,10 +32,16 @@
 //! missing (the server may fail before it gets to them, 3.2); echoes owed before a close frame may be
 //! missing (the echo application may not get to them before the library answers the close); and of
 //! the pongs only the last is required (§5.5.3, "only the most recently processed Ping frame").
+//! The order of echoes and pongs is loose where the RFC sets none: a pong (sent by the protocol
+//! layer) may overtake the echoes of messages completed before its ping (sent by the application),
+//! but never the echo of a message completed after it (5.6–5.20: the pong of a ping inside a
+//! fragmented message comes before that message's echo). Sequences with more orders than
+//! [`MAX_ORDERS`] are undecidable.
 
 use std::ops::ControlFlow::{self, Break, Continue};
 
-use deflate::{inflate, Inflated};
+use deflate::{inflate, inflate_prefix, Inflated};
+use replies::{orders, replies_match};
 
 use crate::{
     catalog::{Grade, Role},
@@ -81,6 +92,9 @@ pub struct Alternative {
     pub at: usize,
     pub rule: &'static Rule,
 }
+
+/// The most orders of echoes and pongs one alternative expands to; beyond, the sequence is not judged.
+pub const MAX_ORDERS: usize = 24;
 
 /// Every correct behaviour for one sequence, in the order the model reached them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,30 +153,6 @@ impl End {
     }
 }
 
-/// Whether `seen` is `expected` in order, with optional replies left out or not.
-fn replies_match(expected: &[Expected], seen: &[Reply]) -> bool {
-    // The positions in `expected` reachable after each reply seen (an NFA over the optional ones).
-    let skip_optional = |at: &mut Vec<bool>| {
-        for i in 0..expected.len() {
-            if at[i] && expected[i].optional {
-                at[i + 1] = true;
-            }
-        }
-    };
-    let mut at = vec![false; expected.len() + 1];
-    at[0] = true;
-    skip_optional(&mut at);
-    for reply in seen {
-        let mut next = vec![false; expected.len() + 1];
-        for i in 0..expected.len() {
-            next[i + 1] |= at[i] && expected[i].reply == *reply;
-        }
-        skip_optional(&mut next);
-        at = next;
-    }
-    at[expected.len()]
-}
-
 /// What a conforming server without extensions must do with `frames`.
 pub fn expect(frames: &[FrameSpec]) -> Outcome {
     model(frames, false)
@@ -204,6 +194,9 @@ struct Model {
     /// permessage-deflate is agreed.
     deflate: bool,
     undecidable: Option<&'static str>,
+    /// A complete message of invalid UTF-8 was received and the server, on this path, has not failed
+    /// for it yet (permitted): whatever ends the connection, it may still be with 1007.
+    late_utf8: bool,
 }
 
 /// A fragmented message being received.
@@ -216,6 +209,9 @@ struct Message {
     /// Invalid UTF-8 was seen and the failure is deferred to the end of the message (permitted).
     invalid: bool,
 }
+
+/// After a complete message of invalid UTF-8, on the path where the server has not failed yet.
+const LATE_UTF8: u16 = 1007;
 
 impl Model {
     fn receive(&mut self, at: usize, frame: &FrameSpec) -> ControlFlow<()> {
@@ -276,9 +272,9 @@ impl Model {
         if !message.binary && (broke_utf8 || message.invalid || message.utf8.finish().is_err()) {
             let rule = if message.invalid { &UTF8_LATE } else { &UTF8 };
             self.end(at, End::Fails(rule.codes.to_vec()), rule);
-            return Break(());
+            return self.fail_late();
         }
-        self.replies.push(Reply::Echo { binary: message.binary, payload: message.payload });
+        self.echo(message.binary, message.payload);
         Continue(())
     }
 
@@ -289,17 +285,26 @@ impl Model {
         let message = self.message.as_mut().expect("a compressed message is open");
         message.payload.extend_from_slice(&frame.payload);
         if !frame.fin {
+            // A server inflating (and checking UTF-8) frame by frame may fail already.
+            let early = match inflate_prefix(&message.payload) {
+                Err(Inflated::Corrupt) => Some(&DEFLATE_DATA),
+                Ok((_, content)) if !message.binary && Utf8Validator::new().feed(&content).is_err() => Some(&UTF8),
+                _ => None,
+            };
+            if let Some(rule) = early {
+                self.end(at, End::Fails(rule.codes.to_vec()), rule);
+            }
             return Continue(());
         }
         let message = self.message.take().expect("a message is open");
         match inflate(&message.payload) {
             Inflated::Content(content) if message.binary || std::str::from_utf8(&content).is_ok() => {
-                self.replies.push(Reply::Echo { binary: message.binary, payload: content });
+                self.echo(message.binary, content);
                 Continue(())
             }
             Inflated::Content(_) => {
                 self.end(at, End::Fails(UTF8.codes.to_vec()), &UTF8);
-                Break(())
+                self.fail_late()
             }
             Inflated::Corrupt => {
                 self.end(at, End::Fails(DEFLATE_DATA.codes.to_vec()), &DEFLATE_DATA);
@@ -311,6 +316,22 @@ impl Model {
                 Break(())
             }
         }
+    }
+
+    /// The echo of a complete message, unless a message before it was invalid: the echo application
+    /// fails on that one first.
+    fn echo(&mut self, binary: bool, payload: Vec<u8>) {
+        if !self.late_utf8 {
+            self.replies.push(Reply::Echo { binary, payload });
+        }
+    }
+
+    /// The permitted path after a complete message of invalid UTF-8: the server reads on and fails
+    /// later (graded INFORMATIONAL, as 6.4.x grades failing late).
+    fn fail_late(&mut self) -> ControlFlow<()> {
+        self.late_utf8 = true;
+        self.permitted_only = true;
+        Continue(())
     }
 
     /// A close frame ends the model either way: the server answers it or fails, and ignores what follows.
@@ -356,7 +377,26 @@ impl Model {
         self.push(at, end, Grade::Informational, rule);
     }
 
-    fn push(&mut self, at: usize, mut end: End, grade: Grade, rule: &'static Rule) {
+    fn push(&mut self, at: usize, end: End, grade: Grade, rule: &'static Rule) {
+        if !self.late_utf8 {
+            return self.push_end(at, end, grade, rule);
+        }
+        // Still owing the failure for an invalid message: the server may fail for it now.
+        match end {
+            End::Open(_) => self.push_end(at, End::Fails(vec![LATE_UTF8]), grade, &UTF8_LATE),
+            End::Answers(mut codes) => {
+                codes.push(LATE_UTF8);
+                self.push_end(at, End::Answers(codes), grade, rule);
+                self.push_end(at, End::Fails(vec![LATE_UTF8]), grade, &UTF8_LATE);
+            }
+            End::Fails(mut codes) => {
+                codes.push(LATE_UTF8);
+                self.push_end(at, End::Fails(codes), grade, rule);
+            }
+        }
+    }
+
+    fn push_end(&mut self, at: usize, mut end: End, grade: Grade, rule: &'static Rule) {
         let (End::Open(codes) | End::Answers(codes) | End::Fails(codes)) = &mut end;
         codes.sort_unstable();
         codes.dedup();
@@ -373,8 +413,18 @@ impl Model {
                 };
                 Expected { reply: reply.clone(), optional }
             })
-            .collect();
-        self.alternatives.push(Alternative { replies, end, grade, at, rule });
+            .collect::<Vec<_>>();
+        // Beyond the bound the order the model owes them is kept, and the sequence is not judged.
+        let orders = orders(&replies).unwrap_or_else(|| {
+            self.undecidable.get_or_insert("more orders of echoes and pongs than the model expands");
+            vec![replies]
+        });
+        for replies in orders {
+            // An earlier alternative that admits the same already covers this one.
+            if !self.alternatives.iter().any(|a| a.replies == replies && a.end == end) {
+                self.alternatives.push(Alternative { replies, end: end.clone(), grade, at, rule });
+            }
+        }
     }
 }
 
@@ -394,5 +444,6 @@ pub fn wire_header(frame: &FrameSpec) -> Header {
 }
 
 mod deflate;
+mod replies;
 #[cfg(test)]
 mod tests;

@@ -22,19 +22,28 @@ const INFLATE_LIMIT: u64 = 1 << 20;
 /// its context holds data there); an error only once the tail is appended means the data stopped
 /// inside a block, which zlib-based servers do not notice.
 pub(super) fn inflate(data: &[u8]) -> Inflated {
-    let mut inflater = MessageInflater::new(DirectionParams::default(), INFLATE_LIMIT);
-    let mut content = Vec::new();
-    if let Err(error) = inflater.push(data, &mut |piece| content.extend_from_slice(piece)) {
-        return match error {
-            InflateError::Corrupt { reason, .. } if reason.contains("too far back") => {
-                Inflated::Undecidable("compressed data that refers to data before the message")
-            }
-            InflateError::Corrupt { .. } => Inflated::Corrupt,
-            InflateError::TooLarge { .. } => Inflated::Undecidable("compressed data that inflates beyond the model's limit"),
-        };
-    }
+    let (mut inflater, content) = match inflate_prefix(data) {
+        Ok(read) => read,
+        Err(inflated) => return inflated,
+    };
+    let mut content = content;
     match inflater.finish(&mut |piece| content.extend_from_slice(piece)) {
         Ok(_) => Inflated::Content(content),
         Err(_) => Inflated::Undecidable("compressed data that stops inside a DEFLATE block"),
+    }
+}
+
+/// Inflates the start of a message's data, as a server inflating each frame as it comes does: the
+/// inflater and what `data` inflates to so far, or why reading it stopped.
+pub(super) fn inflate_prefix(data: &[u8]) -> Result<(MessageInflater, Vec<u8>), Inflated> {
+    let mut inflater = MessageInflater::new(DirectionParams::default(), INFLATE_LIMIT);
+    let mut content = Vec::new();
+    match inflater.push(data, &mut |piece| content.extend_from_slice(piece)) {
+        Ok(_) => Ok((inflater, content)),
+        Err(InflateError::Corrupt { reason, .. }) if reason.contains("too far back") => {
+            Err(Inflated::Undecidable("compressed data that refers to data before the message"))
+        }
+        Err(InflateError::Corrupt { .. }) => Err(Inflated::Corrupt),
+        Err(InflateError::TooLarge { .. }) => Err(Inflated::Undecidable("compressed data that inflates beyond the model's limit")),
     }
 }

@@ -27,11 +27,14 @@ fn summary(outcome: &Outcome) -> Vec<(Grade, End, usize)> {
 #[test]
 fn valid_frames_are_echoed_and_pinged_back_and_the_connection_stays_open() {
     let outcome = expect(&[frame(OpCode::Text, b"Hello"), frame(OpCode::Ping, b"p"), frame(OpCode::Binary, &[0xff])]);
-    let [only] = outcome.alternatives.as_slice() else { panic!("{outcome:?}") };
-    assert_eq!(only.end, End::Open(vec![1000]));
-    assert_eq!(only.grade, Grade::Ok);
-    let replies: Vec<_> = only.replies.iter().map(|e| (e.reply.clone(), e.optional)).collect();
-    assert_eq!(replies, [(echo("Hello"), false), (Reply::Pong(b"p".to_vec()), false), (Reply::Echo { binary: true, payload: vec![0xff] }, false)]);
+    let [owed, overtaken] = outcome.alternatives.as_slice() else { panic!("{outcome:?}") };
+    for alternative in [owed, overtaken] {
+        assert_eq!((&alternative.end, alternative.grade), (&End::Open(vec![1000]), Grade::Ok));
+    }
+    let replies = |a: &Alternative| a.replies.iter().map(|e| (e.reply.clone(), e.optional)).collect::<Vec<_>>();
+    let binary = Reply::Echo { binary: true, payload: vec![0xff] };
+    assert_eq!(replies(owed), [(echo("Hello"), false), (Reply::Pong(b"p".to_vec()), false), (binary.clone(), false)]);
+    assert_eq!(replies(overtaken), [(Reply::Pong(b"p".to_vec()), false), (echo("Hello"), false), (binary, false)], "the pong may come first");
 }
 
 #[test]
@@ -75,7 +78,8 @@ fn invalid_utf8_fails_at_once_or_by_the_end_of_the_message() {
 fn a_non_minimal_length_may_be_accepted_or_refused() {
     let long = FrameSpec { length_encoding: LengthEncoding::Bits16, ..frame(OpCode::Text, b"Hi") };
     let outcome = expect(&[long, frame(OpCode::Ping, b"")]);
-    assert_eq!(summary(&outcome), [(Grade::Informational, End::Fails(vec![1002, 1009]), 0), (Grade::Informational, End::Open(vec![1000]), 2)]);
+    let open = (Grade::Informational, End::Open(vec![1000]), 2);
+    assert_eq!(summary(&outcome), [(Grade::Informational, End::Fails(vec![1002, 1009]), 0), open.clone(), open], "echo and pong in either order");
 }
 
 #[test]
@@ -156,4 +160,64 @@ fn with_deflate_data_the_model_cannot_read_is_undecidable() {
     // A back-reference 1 octet long, 1 octet back, as the first thing in a fixed-Huffman block.
     let back_reference = deflated(vec![FrameSpec { rsv: RSV1, ..frame(OpCode::Binary, &[0x02, 0x02, 0x00, 0x00]) }]);
     assert!(back_reference.undecidable.is_some_and(|why| why.contains("before the message")), "{back_reference:?}");
+}
+
+#[test]
+fn a_pong_may_overtake_the_echo_of_a_message_completed_before_its_ping_but_not_after() {
+    let pong = || Reply::Pong(b"p".to_vec());
+    let open = |replies: Vec<Reply>| Observed { replies, end: Ended::Open };
+    let after = expect(&[fragment(OpCode::Text, b"a", false), fragment(OpCode::Continuation, b"b", true), frame(OpCode::Ping, b"p")]);
+    assert!(after.admits(&open(vec![echo("ab"), pong()])));
+    assert!(after.admits(&open(vec![pong(), echo("ab")])), "websockets: the protocol layer's pong first");
+    assert!(!after.admits(&open(vec![pong()])), "the echo is still owed");
+    let inside = expect(&[fragment(OpCode::Text, b"a", false), frame(OpCode::Ping, b"p"), fragment(OpCode::Continuation, b"b", true)]);
+    assert!(inside.admits(&open(vec![pong(), echo("ab")])));
+    assert!(!inside.admits(&open(vec![echo("ab"), pong()])), "5.6: the pong of a ping inside the message comes first");
+    let two = expect(&[frame(OpCode::Text, b"1"), frame(OpCode::Text, b"2"), frame(OpCode::Ping, b"p")]);
+    assert!(two.admits(&open(vec![echo("1"), pong(), echo("2")])));
+    assert!(!two.admits(&open(vec![echo("2"), echo("1"), pong()])), "echoes keep their order");
+    assert_eq!(two.alternatives.len(), 3);
+}
+
+#[test]
+fn after_a_complete_invalid_message_the_server_may_fail_late_with_1007_or_on_a_later_violation() {
+    let pong = || Reply::Pong(b"p".to_vec());
+    let failed = |replies: Vec<Reply>, code| Observed { replies, end: Ended::Closed(Some(code)) };
+    let ping_after = expect(&[frame(OpCode::Text, b"\xff"), frame(OpCode::Ping, b"p")]);
+    assert_eq!(ping_after.alternatives[0].grade, Grade::Ok);
+    assert!(ping_after.admits(&failed(vec![], 1007)));
+    assert!(ping_after.admits(&failed(vec![pong()], 1007)), "the pong, then 1007");
+    assert!(!ping_after.admits(&Observed { replies: vec![pong()], end: Ended::Open }), "it must fail at last");
+    let late = ping_after.alternatives.iter().find(|a| a.replies.len() == 1).expect("a late alternative");
+    assert_eq!((late.grade, &late.end), (Grade::Informational, &End::Fails(vec![1007])));
+    assert!(!ping_after.admits(&failed(vec![pong()], 1002)), "no other code without another violation");
+
+    let unmasked_after = expect(&[frame(OpCode::Text, b"\xff"), FrameSpec::new(OpCode::Ping, "p")]);
+    assert!(unmasked_after.admits(&failed(vec![], 1002)), "the later unmasked frame detected first");
+    assert!(unmasked_after.admits(&failed(vec![], 1007)));
+    let fragmented_ping_after = expect(&[frame(OpCode::Text, b"\xff"), fragment(OpCode::Ping, b"p", false)]);
+    assert!(fragmented_ping_after.admits(&Observed { replies: vec![], end: Ended::Failed(1002) }));
+
+    let close_after = expect(&[frame(OpCode::Text, b"\xff"), frame(OpCode::Close, b"\x03\xe8")]);
+    assert!(close_after.admits(&failed(vec![], 1000)), "the close answered before the message was read");
+    assert!(close_after.admits(&failed(vec![], 1007)));
+    let text_after = expect(&[frame(OpCode::Text, b"\xff"), frame(OpCode::Text, b"ok")]);
+    assert!(!text_after.admits(&failed(vec![echo("ok")], 1007)), "no echo of a message after the invalid one");
+}
+
+#[test]
+fn with_deflate_a_server_inflating_frame_by_frame_may_fail_before_the_message_ends() {
+    // 0x5f: a final block of the reserved type 3, not DEFLATE whatever follows.
+    let corrupt = deflated(vec![FrameSpec { rsv: RSV1, ..fragment(OpCode::Text, b"_", false) }, frame(OpCode::Ping, b"p")]);
+    assert_eq!(
+        summary(&corrupt),
+        [(Grade::Ok, End::Fails(vec![1002, 1007]), 0), (Grade::Ok, End::Open(vec![1000, 1002]), 1)],
+        "failing at once, or waiting for the end of the message"
+    );
+    assert_eq!(corrupt.alternatives[0].rule, &DEFLATE_DATA);
+    // "\xff" in a stored block not yet final: invalid UTF-8 before the message ends.
+    let bad_text = deflated(vec![FrameSpec { rsv: RSV1, ..fragment(OpCode::Text, b"\x00\x01\x00\xfe\xff\xff", false) }]);
+    assert_eq!((bad_text.alternatives[0].rule, &bad_text.alternatives[0].end), (&UTF8, &End::Fails(vec![1007])));
+    let good = deflated(vec![FrameSpec { rsv: RSV1, ..fragment(OpCode::Text, &HELLO[..3], false) }]);
+    assert_eq!(summary(&good), [(Grade::Ok, End::Open(vec![1000, 1002]), 0)], "a good start is no reason to fail");
 }
