@@ -34,6 +34,8 @@ pub enum Act {
     Send(Vec<FrameSpec>),
     /// Writes this frame again and again until the connection fails.
     Flood(FrameSpec),
+    /// Writes only the first this many bytes of this frame (a frame cut short).
+    Cut(FrameSpec, usize),
     /// Closes TCP without a close frame (FIN, not RST: everything read was consumed).
     Drop,
 }
@@ -77,6 +79,13 @@ async fn play(mut stream: TcpStream, script: Vec<Act>) {
                     return;
                 }
             }
+            Act::Cut(frame, len) => {
+                let mut bytes = frame.encode();
+                bytes.truncate(len);
+                if stream.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
             Act::Flood(frame) => {
                 let burst: Vec<u8> = std::iter::repeat_n(frame.encode(), 1000).flatten().collect();
                 while stream.write_all(&burst).await.is_ok() {}
@@ -110,6 +119,12 @@ const MESSAGE_9_1_1: usize = 65536 + 14;
 #[tokio::test]
 async fn a_crash_mid_echo_is_not_a_size_refusal() {
     let crash = Peer::start(vec![Act::Read(MESSAGE_9_1_1), Act::Send(vec![frame(OpCode::Text, false, &[b'B'; 100])]), Act::Drop]).await;
+    let (behavior, reason) = verdict("9.1.1", &crash.url, Duration::from_secs(15)).await;
+    assert_eq!(behavior, Behavior::Failed, "{reason}");
+    assert!(reason.contains("after sending part of a message"), "{reason}");
+    // The same inside one frame: the echo's header and its first 100 bytes, then the drop.
+    let cut = Act::Cut(frame(OpCode::Text, true, &[b'B'; 65_536]), 10 + 100);
+    let crash = Peer::start(vec![Act::Read(MESSAGE_9_1_1), cut, Act::Drop]).await;
     let (behavior, reason) = verdict("9.1.1", &crash.url, Duration::from_secs(15)).await;
     assert_eq!(behavior, Behavior::Failed, "{reason}");
     assert!(reason.contains("after sending part of a message"), "{reason}");

@@ -147,6 +147,12 @@ impl Receiver {
         self.decoder.push(data);
     }
 
+    /// Payload bytes of the target's message still unfinished (its first frame's header came, its
+    /// final frame did not end), `None` when no message is open. A frame cut short counts.
+    pub fn open_message_len(&self) -> Option<u64> {
+        self.message.as_ref().map(|m| m.len as u64)
+    }
+
     /// The next thing the bytes so far amount to, `None` if more bytes are needed. Every complete
     /// frame goes to `log`.
     pub fn next(&mut self, log: &mut WireLog) -> Option<Received> {

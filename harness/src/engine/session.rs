@@ -136,6 +136,9 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         session.on_bytes(leftover);
     }
     session.drive().await;
+    if let Some(len) = session.receiver.open_message_len() {
+        session.obs.log.rx_message_cut(len);
+    }
     let mut obs = session.obs;
     obs.matched = Some(session.tracker.completed());
     obs.duration = opened_at.elapsed();

@@ -119,6 +119,13 @@ impl WireLog {
         self.push(entry);
     }
 
+    /// Notes that the connection ended inside a message of the target's, `len` payload bytes into
+    /// it (a frame cut short included): the message was begun, so a drop is no size refusal.
+    pub fn rx_message_cut(&mut self, len: u64) {
+        self.rx_message_open = true;
+        self.event(format!("the connection ended inside the target's message, {len} payload bytes into it"));
+    }
+
     /// Logs a frame by its header and the start of its payload (`prefix`, of a payload of
     /// `payload_len` bytes): a streamed frame is logged before its payload exists whole.
     pub fn frame(&mut self, dir: Dir, header: &Header, prefix: &[u8], payload_len: u64) {
