@@ -42,8 +42,9 @@ pub trait Extension: Send {
     fn rsv_allowed(&self, opcode: OpCode, first: bool) -> u8;
 
     /// Turns a complete message as received (its first frame carried `rsv`) into the message the
-    /// application sees, of at most `limit` bytes: more is [`Violation::MessageTooBig`].
-    fn decode(&mut self, rsv: u8, payload: Vec<u8>, limit: usize) -> Result<Vec<u8>, Violation>;
+    /// application sees, handed to `out` in pieces as it is made (never held whole here), of at most
+    /// `limit` bytes: more is [`Violation::MessageTooBig`].
+    fn decode(&mut self, rsv: u8, payload: Vec<u8>, limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation>;
 }
 
 /// What the receiver makes of the bytes, in order.
@@ -280,16 +281,22 @@ impl Receiver {
         let mut message = self.message.take().expect("a message is open");
         if message.transformed {
             let extension = self.extension.as_mut().expect("a transformed message has an extension");
-            let payload = match extension.decode(message.rsv, std::mem::take(&mut message.whole), self.max_message) {
-                Ok(payload) if payload.len() > self.max_message => return self.violation(Violation::MessageTooBig { limit: self.max_message }),
-                Ok(payload) => payload,
-                Err(violation) => return self.violation(violation),
-            };
-            if !message.binary && std::str::from_utf8(&payload).is_err() {
+            let whole = std::mem::take(&mut message.whole);
+            message.len = 0;
+            let mut bad_utf8 = false;
+            let decoded = extension.decode(message.rsv, whole, self.max_message, &mut |piece| {
+                bad_utf8 |= !message.binary && message.utf8.feed(piece).is_err();
+                message.take(piece);
+            });
+            if let Err(violation) = decoded {
+                return self.violation(violation);
+            }
+            if message.len > self.max_message {
+                return self.violation(Violation::MessageTooBig { limit: self.max_message });
+            }
+            if !message.binary && (bad_utf8 || message.utf8.finish().is_err()) {
                 return self.violation(Violation::InvalidUtf8 { at_end: false });
             }
-            message.len = 0;
-            message.take(&payload);
         } else if !message.binary && message.utf8.finish().is_err() {
             return self.violation(Violation::InvalidUtf8 { at_end: true });
         }

@@ -184,11 +184,12 @@ impl Extension for Doubled {
         if first { 0b100 } else { 0 }
     }
 
-    fn decode(&mut self, _: u8, payload: Vec<u8>, limit: usize) -> Result<Vec<u8>, Violation> {
+    fn decode(&mut self, _: u8, payload: Vec<u8>, limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation> {
         if payload.len() * 2 > limit {
             return Err(Violation::MessageTooBig { limit });
         }
-        Ok(payload.iter().flat_map(|b| [*b, *b]).collect())
+        payload.iter().for_each(|b| out(&[*b, *b]));
+        Ok(())
     }
 }
 

@@ -66,13 +66,10 @@ impl Extension for InflateOnReceive {
         }
     }
 
-    fn decode(&mut self, _rsv: u8, payload: Vec<u8>, limit: usize) -> Result<Vec<u8>, Violation> {
-        let mut out = Vec::new();
-        let mut sink = |piece: &[u8]| out.extend_from_slice(piece);
-        self.inflater.push(&payload, &mut sink).and_then(|()| self.inflater.finish(&mut sink)).map_err(|error| match error {
+    fn decode(&mut self, _rsv: u8, payload: Vec<u8>, limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation> {
+        self.inflater.push(&payload, out).and_then(|()| self.inflater.finish(out)).map(drop).map_err(|error| match error {
             InflateError::TooLarge { .. } => Violation::MessageTooBig { limit },
             other => Violation::InvalidDeflate { reason: other.to_string() },
-        })?;
-        Ok(out)
+        })
     }
 }
