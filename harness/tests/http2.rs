@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use rstest::rstest;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsspec::{
     catalog::{Case, Role},
     engine::{run_cases, RunConfig, RunError, RunOptions, Stop, Target},
@@ -245,23 +246,34 @@ async fn the_end_of_a_websocket_over_http2_is_worded_as_a_stream() {
     }
 }
 
+/// A raw HTTP/2 server on 127.0.0.1 that plays `serve` on every connection (no preface checks):
+/// for servers the h2 crate will not be. Its URL.
+async fn raw_h2_server<F, Fut>(serve: F) -> String
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(serve(tcp));
+        }
+    });
+    url
+}
+
 /// RFC 8441 §3: "The value of the parameter MUST be 0 or 1." A server whose SETTINGS carry 2 fails
 /// 22.1.1, whose own level (advertising is optional) is MAY.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_setting_value_other_than_0_or_1_fails() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                // SETTINGS (type 4) with one parameter: SETTINGS_ENABLE_CONNECT_PROTOCOL (0x8) = 2.
-                let _ = tcp.write_all(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 2]).await;
-                let mut sink = [0u8; 1024];
-                while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
-            });
-        }
-    });
+    let url = raw_h2_server(|mut tcp| async move {
+        // SETTINGS (type 4) with one parameter: SETTINGS_ENABLE_CONNECT_PROTOCOL (0x8) = 2.
+        let _ = tcp.write_all(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 2]).await;
+        let mut sink = [0u8; 1024];
+        while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
     let records = run_h2(&url, &support::cases(&["22.1.1"])).await;
     let record = &records["22.1.1"];
     assert_eq!(record.behavior, Behavior::Failed, "{}", record.result);
@@ -273,29 +285,23 @@ async fn a_setting_value_other_than_0_or_1_fails() {
 /// gets a verdict naming it instead of wsspec's memory growing until the probe's timeout.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_continuation_flood_is_cut_at_the_header_block_bound() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                // SETTINGS with SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, then wait for the request.
-                let _ = tcp.write_all(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1]).await;
-                let mut request = [0u8; 4096];
-                let _ = tcp.read(&mut request).await;
-                // HEADERS on stream 1 without END_HEADERS (`:status 200`), then 16 KiB
-                // CONTINUATION frames (type 9) without END_HEADERS, until wsspec hangs up.
-                let _ = tcp.write_all(&[0, 0, 1, 1, 0, 0, 0, 0, 1, 0x88]).await;
-                let mut continuation = vec![0, 0x40, 0, 9, 0, 0, 0, 0, 1];
-                continuation.resize(9 + 16_384, 0x88);
-                for _ in 0..1_000 {
-                    if tcp.write_all(&continuation).await.is_err() {
-                        return;
-                    }
-                }
-            });
+    let url = raw_h2_server(|mut tcp| async move {
+        // SETTINGS with SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, then wait for the request.
+        let _ = tcp.write_all(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1]).await;
+        let mut request = [0u8; 4096];
+        let _ = tcp.read(&mut request).await;
+        // HEADERS on stream 1 without END_HEADERS (`:status 200`), then 16 KiB CONTINUATION frames
+        // (type 9) without END_HEADERS, until wsspec hangs up.
+        let _ = tcp.write_all(&[0, 0, 1, 1, 0, 0, 0, 0, 1, 0x88]).await;
+        let mut continuation = vec![0, 0x40, 0, 9, 0, 0, 0, 0, 1];
+        continuation.resize(9 + 16_384, 0x88);
+        for _ in 0..1_000 {
+            if tcp.write_all(&continuation).await.is_err() {
+                return;
+            }
         }
-    });
+    })
+    .await;
     let records = run_h2(&url, &support::cases(&["22.3.1"])).await;
     let record = &records["22.3.1"];
     assert!(record.result.contains("header block went past 65536 bytes"), "{}", record.result);
