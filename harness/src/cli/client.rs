@@ -164,9 +164,9 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let mut exec_ended = None;
     let interrupted = if serve {
         say!(
-            "wsspec: testing clients at {url} with {} cases. Drivers: {url}/getCaseCount, \
+            "wsspec: testing clients at {url} with {}. Drivers: {url}/getCaseCount, \
              {url}/runCase?case=N&agent=NAME, {url}/updateReports?agent=NAME",
-            server.case_count()
+            selection::plural(server.case_count(), "case")
         );
         let mut reported = BTreeSet::new();
         loop {
@@ -198,7 +198,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
                     Ok(())
                 }
                 None => {
-                    say!("wsspec: {} cases against the embedded tungstenite client at {url}", selected.len());
+                    say!("wsspec: {} against the embedded tungstenite client at {url}", selection::plural(selected.len(), "case"));
                     let connector = embedded_connector(acceptor.as_ref(), ca.as_deref())?;
                     reference_client::run_driver_with(&url, &agent, connector.as_ref()).await.map_err(|e| format!("the embedded client failed: {e}"))
                 }

@@ -160,7 +160,7 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
         say!("  ERROR  {id:<9} {error}");
     }
     if !agent.errors.is_empty() {
-        say!("  {} cases not run through wsspec's own fault (not counted against the target)", agent.errors.len());
+        say!("  {} not run through wsspec's own fault (not counted against the target)", super::selection::plural(agent.errors.len(), "case"));
         outcome = outcome.max(Outcome::Incomplete);
     }
     let (missing, hint) = &agent.missing;
@@ -284,7 +284,11 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
         } else if args.update_expectations {
             let updated = expectations.updated(of_run);
             std::fs::write(path, updated.to_toml()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            say!("expectations: wrote {} ({} entries); review the reasons before committing", path.display(), updated.entries.len());
+            let entries = match updated.entries.len() {
+                1 => "1 entry".to_string(),
+                n => format!("{n} entries"),
+            };
+            say!("expectations: wrote {} ({entries}); review the reasons before committing", path.display());
             // The results are now all expected; an incomplete or interrupted run stays so.
             if outcome == Outcome::Failed {
                 outcome = Outcome::Passed;
