@@ -228,20 +228,12 @@ start_server() {
     ws-deflate)
       NODE_PATH=$STATE/node/node_modules "$NODE" "$HERE/ws_echo.js" --deflate 0 >"$out" 2>"$err" &
       ;;
-    hypercorn-h2)
-      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/hypercorn_echo.py" >"$out" 2>"$err" &
-      ready=tcp_probe
-      ;;
-    hypercorn-h2-tls)
-      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/hypercorn_echo.py" "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$out" 2>"$err" &
-      ready=tcp_probe
-      ;;
-    haproxy-h2)
-      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/haproxy_h2.py" >"$out" 2>"$err" &
-      ready=tcp_probe
-      ;;
-    haproxy-h2-tls)
-      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/haproxy_h2.py" "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$out" 2>"$err" &
+    hypercorn-h2* | haproxy-h2*)
+      # The same script serves h2c, and TLS (ALPN h2) when given the certificate and key.
+      local script=hypercorn_echo.py tls_files=()
+      [[ $agent != haproxy-* ]] || script=haproxy_h2.py
+      [[ $agent != *-tls ]] || tls_files=("$TLS_DIR/cert.pem" "$TLS_DIR/key.pem")
+      PYTHONPATH=$STATE/python "$PYTHON" "$HERE/$script" "${tls_files[@]}" >"$out" 2>"$err" &
       ready=tcp_probe
       ;;
   esac
