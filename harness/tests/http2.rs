@@ -9,14 +9,14 @@ use rstest::rstest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsspec::{
     catalog::{Case, Role},
-    engine::{run_cases, RunConfig, RunError, RunOptions, Stop, Target},
+    engine::{RunError, RunOptions, Target},
     peers::{
         h2_server::{H2Fault, H2ReferenceServer},
         reference_server::ReferenceServer,
     },
     tls::{certs, Acceptor, Connector},
 };
-use wsspec_reports::{sink::Sink, Behavior, CaseRecord};
+use wsspec_reports::{Behavior, CaseRecord};
 
 use crate::support;
 
@@ -26,14 +26,7 @@ async fn run_h2(url: &str, cases: &[Case]) -> BTreeMap<String, CaseRecord> {
 
 /// Runs `cases` over HTTP/2, over TLS with `tls` for a `wss://` URL.
 async fn run_h2_with(url: &str, cases: &[Case], tls: Option<Connector>) -> Result<BTreeMap<String, CaseRecord>, RunError> {
-    let out = tempfile::tempdir().expect("temp dir");
-    let options = RunOptions { http2: true, tls, ..RunOptions::default() };
-    let config = RunConfig { agent: "test-h2".into(), target: Target::parse(url).expect("valid url"), options };
-    let sink = Sink::open(out.path()).expect("a writable folder");
-    let mut records = BTreeMap::new();
-    let report = run_cases(cases, &config, &sink, &Stop::new(), |r| drop(records.insert(r.id.clone(), r.clone()))).await?;
-    assert!(report.errors.is_empty(), "wsspec errors: {:?}", report.errors);
-    Ok(records)
+    support::run_with(url, cases, RunOptions { http2: true, tls, ..RunOptions::default() }).await
 }
 
 fn acceptor() -> Acceptor {

@@ -48,11 +48,10 @@ fn a_panicking_case_is_wsspecs_error_not_a_failure() {
     assert!(stderr.contains("1.1.2 was not run through wsspec's own fault"), "{stderr}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn targets_that_never_open_a_websocket_end_the_run_with_exit_2() {
-    // A plain HTTP server answering 404.
+/// A plain HTTP server answering 404 to everything: its URL.
+async fn answering_404() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = format!("ws://{}/", listener.local_addr().unwrap());
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
             tokio::spawn(async move {
@@ -62,6 +61,32 @@ async fn targets_that_never_open_a_websocket_end_the_run_with_exit_2() {
             });
         }
     });
+    url
+}
+
+/// A handshake case refused as it may be says nothing on whether the target speaks WebSocket: it
+/// neither counts toward the stop nor vouches for the target, whichever case ends first (under
+/// load, one used to end first and the cases after it were graded as hundreds of failures).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_handshake_case_does_not_vouch_for_a_target_that_never_opens() {
+    use wsspec::engine::{run_cases, RunConfig, RunEnd, RunOptions, Stop, Target};
+    let url = answering_404().await;
+    let mut cases = support::cases(&["18.3.3", "1.1.1", "1.1.2", "1.1.3"]);
+    cases.sort_by_key(|c| !c.id.as_str().starts_with("18."));
+    assert_eq!(cases[0].id.as_str(), "18.3.3", "one at a time, the handshake case first");
+    let out = tempfile::tempdir().unwrap();
+    let options = RunOptions { jobs: 1, ..RunOptions::default() };
+    let config = RunConfig { agent: "404".into(), target: Target::parse(&url).unwrap(), options };
+    let sink = wsspec_reports::sink::Sink::open(out.path()).unwrap();
+    let report = run_cases(&cases, &config, &sink, &Stop::new(), |_| {}).await.unwrap();
+    assert!(matches!(&report.end, RunEnd::TargetFailed(answer) if answer.contains("404")), "{:?}", report.end);
+    assert!(report.results.is_empty(), "graded: {:?}", report.results.iter().map(|r| &r.id).collect::<Vec<_>>());
+    assert_eq!(report.not_run, ["1.1.1", "1.1.2", "1.1.3", "18.3.3"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn targets_that_never_open_a_websocket_end_the_run_with_exit_2() {
+    let http = answering_404().await;
     // A blackhole: accepts TCP, never answers.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hole = format!("ws://{}/", listener.local_addr().unwrap());
@@ -111,6 +136,15 @@ fn an_interrupted_run_says_so_and_its_folder_fails_report() {
     let (code, _, stderr) = wsspec(&["report", dir]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("INCOMPLETE") && stderr.contains("the run is interrupted"), "{stderr}");
+}
+
+/// An interrupt as soon as wsspec speaks (the catalog loaded, perhaps before the first case) is an
+/// interruption all the same: exit 3, never a pass.
+#[test]
+fn an_interrupt_before_the_first_case_never_passes() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr) = support::interrupted(&["server", "--out", out.path().to_str().unwrap(), "--jobs", "1", "--cases", "6.4.*"], Duration::ZERO);
+    assert_eq!(code, Some(3), "{stderr}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, path::Path, sync::Arc, time::Duration};
 use wsspec::{
     catalog::{case_matches, Case, Role},
     client_testing::{ClientTestConfig, ClientTestServer},
-    engine::{run_cases, RunConfig, RunOptions, Stop, Target},
+    engine::RunOptions,
     peers::{reference_client::run_driver_with, reference_server::ReferenceServer},
     tls::{certs, Acceptor, Connector, Trust},
 };
@@ -30,11 +30,7 @@ async fn the_catalog_over_wss_matches_the_ws_baseline() {
     let server = ReferenceServer::start_tls(acceptor).await.unwrap();
     assert!(server.url().starts_with("wss://"));
     let cases: Vec<Case> = support::catalog().cases.into_iter().filter(|c| c.applies_to(Role::Server) && c.http2.is_none()).collect();
-    let out = tempfile::tempdir().unwrap();
-    let config = RunConfig { agent: "tls".into(), target: Target::parse(&server.url()).unwrap(), options };
-    let sink = Sink::open(out.path()).unwrap();
-    let mut records = BTreeMap::new();
-    run_cases(&cases, &config, &sink, &Stop::new(), |r| drop(records.insert(r.id.clone(), r.clone()))).await.unwrap();
+    let records = support::run_with(&server.url(), &cases, options).await.unwrap();
     let diff = support::differences(&support::baseline("tungstenite.json", &records), &records);
     assert!(diff.is_empty(), "verdicts over wss:// differ from ws://:\n{}", diff.join("\n"));
     let tls = records["1.1.1"].tls.as_deref().expect("the report names the TLS parameters");

@@ -75,6 +75,8 @@ pub struct ClientArgs {
 }
 
 pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
+    // First, so an interrupt while the catalog loads ends the run as one (exit 3), not the process.
+    let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
     let catalog = selection::load_catalog(args.selection.catalog.as_deref())?;
     selection::check_timeout_scale(args.selection.timeout_scale)?;
     let (mut spec_patterns, mut exclusions, mut outdir, mut listen) = (None, AgentExclusions::default(), None, args.listen.clone());
@@ -119,7 +121,6 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let serve = args.exec.is_none() && (args.serve || args.spec.is_some() || args.until.is_some());
     let until = args.until.or(if args.spec.is_some() { None } else { Some(1) });
     let sink = Arc::new(outputs::open_sink(&out, &catalog)?);
-    let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
     let listen = listen.unwrap_or_else(|| if serve || args.spec.is_some() { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
     let acceptor = if use_tls {
@@ -192,6 +193,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         let driver = async {
             match &args.exec {
                 Some(command) => {
+                    say!("wsspec: {} against the client `{}` at {url}", selection::plural(selected.len(), "case"), terminal_safe(command));
                     let ca = ca.as_ref().map(|p| quote(&p.display().to_string())).unwrap_or_default();
                     let ended = exec(&command.replace("{ca}", &ca), &url, &agent, &selected, &out, exec_bound, args.selection.timeout_scale).await?;
                     exec_ended = Some(ended);

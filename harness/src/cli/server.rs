@@ -37,6 +37,8 @@ struct Run {
 }
 
 pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
+    // First, so an interrupt while the catalog loads ends the run as one (exit 3), not the process.
+    let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
     let catalog = selection::load_catalog(args.selection.catalog.as_deref())?;
     selection::check_timeout_scale(args.selection.timeout_scale)?;
     if args.jobs == Some(0) {
@@ -78,7 +80,6 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
     let sink = outputs::open_sink(&out, &catalog)?;
-    let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
 
     let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
     // HTTP/2 over TLS offers ALPN h2 alone: a server that does not select it fails the probe before
@@ -98,6 +99,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     for run in runs {
         if let Some(reason) = stop.reason() {
             say!("wsspec: {}: not run ({reason})", agent_name(&run.agent));
+            outcome = outcome.max(Outcome::Interrupted);
             continue;
         }
         let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();

@@ -79,9 +79,11 @@ pub enum RunEnd {
 
 /// What one case task ended with.
 enum Outcome {
-    /// `unreached`: the TCP connect failed (refused, timed out), so nothing was exchanged and the
-    /// record is no verdict on the target.
-    Judged { record: CaseRecord, open_failure: Option<String>, unreached: bool },
+    /// `opened`: the WebSocket opened. `open_failure`: it did not, in a case where that says the
+    /// target is gone or speaks no WebSocket (what it answered); a handshake case refused as it
+    /// may be has neither, and says nothing either way. `unreached`: the TCP connect failed
+    /// (refused, timed out), so nothing was exchanged and the record is no verdict on the target.
+    Judged { record: CaseRecord, opened: bool, open_failure: Option<String>, unreached: bool },
     Error(String),
     NotRun,
 }
@@ -118,27 +120,33 @@ pub async fn run_cases(
     drop(done);
 
     let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
-    // Cases that failed to open, held back until a case opens (they are then recorded) or the
-    // target is judged gone (they are then not run).
-    let mut streak: Vec<(CaseRecord, String, bool)> = Vec::new();
+    // Cases that did not open, held back until a case opens (they are then recorded) or the
+    // target is judged gone (they are then not run); `failures` of them in a row count toward that.
+    let mut held: Vec<(CaseRecord, Option<String>, bool)> = Vec::new();
+    let mut failures = 0;
     let mut opened_any = false;
     // What the first case the target could not be reached for met, when the run went on.
     let mut unreached_answer: Option<String> = None;
     while let Some((case, outcome)) = results.recv().await {
         match outcome {
-            Outcome::Judged { record, open_failure: None, .. } => {
-                opened_any = true;
-                for held in streak.drain(..).chain([(record, String::new(), false)]) {
-                    keep(sink, held, &mut report, &mut unreached_answer, &mut on_result)?;
+            Outcome::Judged { record, opened: true, .. } => {
+                (opened_any, failures) = (true, 0);
+                for entry in held.drain(..).chain([(record, None, false)]) {
+                    keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
             }
-            Outcome::Judged { record, open_failure: Some(answer), unreached } if abort.reason().is_none() => {
-                streak.push((record, answer, unreached));
-                if streak.len() >= OPEN_FAILURES {
-                    abort.raise(streak[0].1.clone());
+            Outcome::Judged { record, .. } if abort.reason().is_some() => report.not_run.push(record.id),
+            // A refused handshake case after the target has opened WebSockets, none held: a verdict.
+            Outcome::Judged { record, open_failure: None, .. } if opened_any && held.is_empty() => {
+                keep(sink, (record, None, false), &mut report, &mut unreached_answer, &mut on_result)?;
+            }
+            Outcome::Judged { record, open_failure, unreached, .. } => {
+                failures += usize::from(open_failure.is_some());
+                held.push((record, open_failure, unreached));
+                if failures >= OPEN_FAILURES {
+                    abort.raise(first_failure(&held));
                 }
             }
-            Outcome::Judged { record, .. } => report.not_run.push(record.id),
             Outcome::Error(error) => {
                 sink.error(&config.agent, case.id.as_str(), &case.title, &error)?;
                 report.errors.push((case.id.to_string(), error));
@@ -148,15 +156,15 @@ pub async fn run_cases(
     }
     forward.abort();
     workers.shutdown().await;
-    if !streak.is_empty() && !opened_any && abort.reason().is_none() {
-        // Every case that ran failed to open: the target never speaks WebSocket.
-        abort.raise(streak[0].1.clone());
+    if failures > 0 && !opened_any && abort.reason().is_none() {
+        // Every case that ran and could have opened failed to: the target never speaks WebSocket.
+        abort.raise(first_failure(&held));
     }
     if abort.reason().is_some() {
-        report.not_run.extend(streak.drain(..).map(|(record, _, _)| record.id));
+        report.not_run.extend(held.drain(..).map(|(record, _, _)| record.id));
     }
-    for held in streak {
-        keep(sink, held, &mut report, &mut unreached_answer, &mut on_result)?;
+    for entry in held {
+        keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
     }
     report.end = match (abort.reason(), halt.reason()) {
         (Some(answer), _) => RunEnd::TargetFailed(answer),
@@ -197,18 +205,23 @@ async fn worker(queue: Arc<Mutex<VecDeque<Case>>>, config: RunConfig, halt: Stop
     }
 }
 
+/// What the first held case that failed to open met: the reason a run that stops gives.
+fn first_failure(held: &[(CaseRecord, Option<String>, bool)]) -> String {
+    held.iter().find_map(|(_, answer, _)| answer.clone()).unwrap_or_default()
+}
+
 /// Writes a judged result through `sink`: a result, or wsspec's own error when its case file could
 /// not be written (the run goes on; only a failure to write `index.json` ends it). A case whose TCP
 /// connect failed is not run (`unreached` keeps the first such answer), never a verdict.
 fn keep(
     sink: &Sink,
-    (mut record, answer, unreached): (CaseRecord, String, bool),
+    (mut record, answer, unreached): (CaseRecord, Option<String>, bool),
     report: &mut RunReport,
     unreached_answer: &mut Option<String>,
     on_result: &mut impl FnMut(&CaseRecord),
 ) -> Result<(), RunError> {
     if unreached {
-        unreached_answer.get_or_insert(answer);
+        unreached_answer.get_or_insert(answer.unwrap_or_default());
         report.not_run.push(record.id);
         return Ok(());
     }
@@ -243,7 +256,8 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation.refusal_is_non_strict())
         || super::deflate::extensions_answer_broken(&obs);
     let open_failure = obs.open_error.as_ref().filter(|_| !refusable || unreached).map(|error| describe_open_failure(error, &obs.exchange.response));
-    Outcome::Judged { record: super::report(&config.agent, case, obs), open_failure, unreached }
+    let opened = obs.open_error.is_none();
+    Outcome::Judged { record: super::report(&config.agent, case, obs), opened, open_failure, unreached }
 }
 
 /// Descriptors kept free of cases in flight: the standard streams, the runtime's, the report
