@@ -23,13 +23,17 @@
 #   websockets-client-tls, ws-client-tls   the same drivers against
 #                `wsspec client --tls`, trusting its throw-away CA ({ca}),
 #                section 17 (TLS) included (expected/clients/*-tls.json)
+#   websockets-deflate-client, ws-deflate-client   the same drivers with
+#                permessage-deflate on (`--deflate`: each library's client
+#                defaults), 12.x, 13.x and 21.x included, the 132 bulk ids left
+#                out unless DEFLATE_FULL=1 (as for the deflate servers)
 # HTTP/2 server agents (RFC 8441, `wsspec server --http2`; results filed as
 # NAME@h2c over h2c, NAME@h2 over TLS with ALPN h2):
 #   hypercorn-h2, hypercorn-h2-tls   Python Hypercorn, interop/hypercorn_echo.py
 #   haproxy-h2, haproxy-h2-tls       HAProxy (Debian's `haproxy` on PATH, or
 #                $HAPROXY) as an HTTP/2 front end for the websockets echo
 #                server over HTTP/1.1, interop/haproxy_h2.py
-# Default: all fourteen (servers first); `servers`, `clients` and `http2`
+# Default: all sixteen (servers first); `servers`, `clients` and `http2`
 # select a group.
 #
 # For each server agent it:
@@ -60,8 +64,9 @@
 #                    (wsspec --exec-timeout; default 300, below WSSPEC_TIMEOUT
 #                    so that the cases run so far are still reported)
 #   WSSPEC_ARGS      extra arguments for `wsspec server` (e.g. "--jobs 1")
-#   DEFLATE_FULL     1: the deflate agents run the 132 bulk ids too (many minutes
-#                    per agent); ids missing from the expected file must be OK/OK
+#   DEFLATE_FULL     1: the deflate agents (servers and clients) run the 132 bulk
+#                    ids too (many minutes per agent); ids missing from the
+#                    expected file must be OK/OK
 #   WSSPEC_CLIENT_ARGS  extra arguments for `wsspec client`
 #   WSSPEC           use this wsspec binary and skip the cargo build
 #   PYTHON, NODE, NPM  interpreters/tools to use (default python3, node, npm)
@@ -79,7 +84,7 @@ NODE=${NODE:-node}
 NPM=${NPM:-npm}
 H2_AGENTS=(hypercorn-h2 hypercorn-h2-tls haproxy-h2 haproxy-h2-tls)
 SERVER_AGENTS=(websockets ws websockets-tls ws-tls websockets-deflate ws-deflate "${H2_AGENTS[@]}")
-CLIENT_AGENTS=(websockets-client ws-client websockets-client-tls ws-client-tls)
+CLIENT_AGENTS=(websockets-client ws-client websockets-client-tls ws-client-tls websockets-deflate-client ws-deflate-client)
 ALL_AGENTS=("${SERVER_AGENTS[@]}" "${CLIENT_AGENTS[@]}")
 # Autobahn's bulk permessage-deflate ids: 1000 messages of 16 KiB to 128 KiB (.7-.10,
 # .12-.18) in each of the 12 subsections, 98% of the 12.x/13.x data (see README.md).
@@ -95,6 +100,7 @@ for arg in "$@"; do
     --update) update=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     websockets | ws | websockets-client | ws-client | websockets-tls | ws-tls | websockets-client-tls | ws-client-tls | websockets-deflate | ws-deflate) agents+=("$arg") ;;
+    websockets-deflate-client | ws-deflate-client) agents+=("$arg") ;;
     hypercorn-h2 | hypercorn-h2-tls | haproxy-h2 | haproxy-h2-tls) agents+=("$arg") ;;
     servers) agents+=("${SERVER_AGENTS[@]}") ;;
     http2) agents+=("${H2_AGENTS[@]}") ;;
@@ -277,6 +283,8 @@ client_command() {
     ws-client) printf 'exec %s %s {url} {agent}' "$(shq "$NODE")" "$(shq "$HERE/ws_client.js")" ;;
     websockets-client-tls) printf 'exec %s %s {url} {agent} {ca}' "$(shq "$PYTHON")" "$(shq "$HERE/websockets_client.py")" ;;
     ws-client-tls) printf 'exec %s %s {url} {agent} {ca}' "$(shq "$NODE")" "$(shq "$HERE/ws_client.js")" ;;
+    websockets-deflate-client) printf 'exec %s %s --deflate {url} {agent}' "$(shq "$PYTHON")" "$(shq "$HERE/websockets_client.py")" ;;
+    ws-deflate-client) printf 'exec %s %s --deflate {url} {agent}' "$(shq "$NODE")" "$(shq "$HERE/ws_client.js")" ;;
   esac
 }
 
@@ -286,9 +294,9 @@ need_python=0
 need_node=0
 for agent in "${agents[@]}"; do
   case $agent in
-    websockets | websockets-client | websockets-tls | websockets-client-tls | websockets-deflate) need_python=1 ;;
+    websockets | websockets-client | websockets-tls | websockets-client-tls | websockets-deflate | websockets-deflate-client) need_python=1 ;;
     hypercorn-h2* | haproxy-h2*) need_python=1 ;;
-    ws | ws-client | ws-tls | ws-client-tls | ws-deflate) need_node=1 ;;
+    ws | ws-client | ws-tls | ws-client-tls | ws-deflate | ws-deflate-client) need_node=1 ;;
   esac
 done
 for tool in timeout sha256sum "$PYTHON"; do
@@ -355,7 +363,7 @@ check() {
     "$PYTHON" "$HERE/compare.py" --write "$expected" "$index" || crc=$?
   else
     local mode=()
-    [[ $agent != *-deflate || ${DEFLATE_FULL:-0} != 1 ]] || mode=(--extra-ok)
+    [[ $agent != *-deflate* || ${DEFLATE_FULL:-0} != 1 ]] || mode=(--extra-ok)
     "$PYTHON" "$HERE/compare.py" "${mode[@]}" "$expected" "$index" || crc=$?
   fi
   case $crc in
@@ -385,13 +393,14 @@ for agent in "${agents[@]}"; do
       outdir=$STATE/reports/clients/$agent
       rm -rf "$outdir"
       command=$(client_command "$agent")
-      tls=()
+      tls=() deflate=()
       [[ $agent != *-tls ]] || tls=(--tls)
+      [[ $agent != *-deflate-client || ${DEFLATE_FULL:-0} == 1 ]] || deflate=(--exclude "${DEFLATE_BULK[@]}")
       log "wsspec client ${tls[*]} --exec \"$command\" --agent ${agent%-tls}"
       PYTHONPATH=$STATE/python NODE_PATH=$STATE/node/node_modules \
         timeout --kill-after=10 "$WSSPEC_TIMEOUT" \
         "$WSSPEC" client "${tls[@]}" --exec "$command" --agent "${agent%-tls}" --out "$outdir" \
-        --exec-timeout "$CLIENT_TIMEOUT" "${client_extra[@]}" || rc=$?
+        --exec-timeout "$CLIENT_TIMEOUT" "${deflate[@]}" "${client_extra[@]}" || rc=$?
       took=$(elapsed "$t")
       stem=${agent%-tls}
       log "wsspec exited $rc after $took s (the driver's output: $outdir/${stem//-/_}_client.log)"

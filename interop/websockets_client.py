@@ -1,6 +1,6 @@
 """Autobahn client driver for Python `websockets` (asyncio API), the interop client agent "websockets-client".
 
-Usage: websockets_client.py BASE_URL AGENT [CA]   (e.g. ws://127.0.0.1:9001 websockets-client)
+Usage: websockets_client.py [--deflate] BASE_URL AGENT [CA]   (e.g. ws://127.0.0.1:9001 websockets-client)
 
 With CA (a PEM file) and a wss:// BASE_URL it verifies the server against that
 CA only (ssl.create_default_context(cafile=CA)), the agent "websockets-client-tls".
@@ -17,7 +17,10 @@ Same configuration as the websockets echo server (websockets_echo.py):
 - WEBSOCKETS_MAX_FRAGMENTS 65536 (default 4096), read at import time, so it is
   set before the import below: 9.3.1/9.4.1 send 65,536 frames;
 - compression None: no permessage-deflate (upstream's driver omits it because
-  its fuzzingserver.json excludes 12.*/13.*);
+  its fuzzingserver.json excludes 12.*/13.*); with --deflate (the agent
+  "websockets-deflate-client") compression="deflate", websockets' default:
+  its offer is `permessage-deflate; client_max_window_bits` (see
+  enable_client_permessage_deflate);
 - ping_interval None: no keepalive pings inside a long case;
 - proxy None: the server is on loopback, never go through an HTTP(S)_PROXY
   from the environment (websockets >= 15 honours it by default).
@@ -46,6 +49,8 @@ logging.basicConfig(level=logging.CRITICAL)
 
 # connect() keyword arguments for TLS: {"ssl": context} with a CA, else none.
 TLS = {}
+# The case connections' compression: None, or "deflate" with --deflate.
+COMPRESSION = {"compression": None}
 
 
 async def get_case_count(server):
@@ -57,7 +62,7 @@ async def run_case(server, agent, case):
     async with connect(
         f"{server}/runCase?case={case}&agent={agent}",
         max_size=MAX_SIZE,
-        compression=None,
+        **COMPRESSION,
         ping_interval=None,
         proxy=None,
         **TLS,
@@ -98,9 +103,13 @@ async def main(server, agent):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (3, 4):
+    args = sys.argv[1:]
+    if args[:1] == ["--deflate"]:
+        COMPRESSION["compression"] = "deflate"
+        args = args[1:]
+    if len(args) not in (2, 3):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         sys.exit(2)
-    if len(sys.argv) == 4:
-        TLS["ssl"] = ssl.create_default_context(cafile=sys.argv[3])
-    sys.exit(asyncio.run(main(sys.argv[1].rstrip("/"), sys.argv[2])))
+    if len(args) == 3:
+        TLS["ssl"] = ssl.create_default_context(cafile=args[2])
+    sys.exit(asyncio.run(main(args[0].rstrip("/"), args[1])))

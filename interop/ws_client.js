@@ -2,7 +2,7 @@
 
 // Autobahn client driver for Node `ws`, the interop client agent "ws-client".
 //
-// Usage: node ws_client.js BASE_URL AGENT   (e.g. ws://127.0.0.1:9001 ws-client)
+// Usage: node ws_client.js [--deflate] BASE_URL AGENT [CA]   (e.g. ws://127.0.0.1:9001 ws-client)
 //
 // Modelled on ws's own test/autobahn.js: ask BASE_URL/getCaseCount for the
 // number of cases, run them one at a time (BASE_URL/runCase?case=N&agent=AGENT,
@@ -19,7 +19,10 @@
 //   send 16 MiB. One limit for every interop agent;
 // - maxFragments 65536 (ws 8.23 default 16384, which fails with 1008):
 //   9.3.1/9.4.1 send a 4 MiB message in 64-byte frames = 65,536 frames;
-// - perMessageDeflate false: sections 12/13 are UNIMPLEMENTED.
+// - perMessageDeflate false: sections 12/13 are UNIMPLEMENTED; with --deflate
+//   (the agent "ws-deflate-client") true, ws's client default: its offer is
+//   `permessage-deflate; client_max_window_bits` (PerMessageDeflate.offer),
+//   threshold 1024 (shorter messages are sent uncompressed).
 // Everything else keeps ws 8.23's client defaults (autoPong, UTF-8
 // validation on, handshakeTimeout none).
 
@@ -31,17 +34,22 @@ const OPTIONS = {
   maxFragments: 65536,
 };
 
-if (process.argv.length !== 4 && process.argv.length !== 5) {
-  console.error('usage: node ws_client.js BASE_URL AGENT [CA]');
+const args = process.argv.slice(2);
+if (args[0] === '--deflate') {
+  OPTIONS.perMessageDeflate = true;
+  args.shift();
+}
+if (args.length !== 2 && args.length !== 3) {
+  console.error('usage: node ws_client.js [--deflate] BASE_URL AGENT [CA]');
   process.exit(2);
 }
 // With CA (a PEM file): a wss:// BASE_URL is verified against that CA only
 // (the agent "ws-client-tls").
-if (process.argv.length === 5) {
-  OPTIONS.ca = require('fs').readFileSync(process.argv[4]);
+if (args.length === 3) {
+  OPTIONS.ca = require('fs').readFileSync(args[2]);
 }
-const server = process.argv[2].replace(/\/+$/, '');
-const agent = encodeURIComponent(process.argv[3]);
+const server = args[0].replace(/\/+$/, '');
+const agent = encodeURIComponent(args[1]);
 
 let currentTest = 1;
 let testCount;

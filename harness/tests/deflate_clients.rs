@@ -20,6 +20,7 @@ use wsspec::{
     extension::permessage_deflate::{
         client::{validate_response, ResponseError},
         connection::offers,
+        deflater::MessageDeflater,
         inflater::MessageInflater,
         params::{Agreed, ParamError},
     },
@@ -116,6 +117,19 @@ enum Flaw {
     InflatesRsv1Continuation,
     /// Takes a control frame with RSV1 as if the bit were clear.
     AcceptsRsv1OnControl,
+    /// Reads `server_max_window_bits=08` as 8 (Node ws 8.23's `+value`) and compresses its echoes.
+    AcceptsLeadingZero,
+    /// Takes the first of two permessage-deflate elements (Node ws 8.23's `response[0]`) and
+    /// compresses its echoes.
+    AcceptsTwoElements,
+}
+
+impl Flaw {
+    /// Whether the client compresses its echoes once permessage-deflate is agreed (as ws does);
+    /// the others echo uncompressed, as RFC 7692 §6 allows.
+    fn compresses(self) -> bool {
+        matches!(self, Self::AcceptsLeadingZero | Self::AcceptsTwoElements)
+    }
 }
 
 /// The hand-made client's offer: a limit on the server's window below 15 (so 21.1.10 applies),
@@ -125,8 +139,8 @@ const OFFER: &str = "permessage-deflate; server_max_window_bits=10";
 const LIMIT: u64 = 1 << 20;
 
 /// Plays case `case` with a small client made of wsspec's own parts (request, answer check,
-/// inflater) that has `flaw`; it echoes every message uncompressed and fails the connection as
-/// RFC 7692 asks, but for its flaw.
+/// inflater, deflater) that has `flaw`; it echoes every message (compressed only when the flaw
+/// says so) and fails the connection as RFC 7692 asks, but for its flaw.
 async fn flawed(addr: SocketAddr, case: usize, flaw: Flaw) -> Option<()> {
     let mut tcp = TcpStream::connect(addr).await.ok()?;
     let key = random_key();
@@ -147,11 +161,16 @@ async fn flawed(addr: SocketAddr, case: usize, flaw: Flaw) -> Option<()> {
         Ok(accepted) => accepted.map(|a| a.agreed),
         Err(ResponseError::Parameter(ParamError::Unknown(_))) if flaw == Flaw::AcceptsUnknownParameter => Some(Agreed::default()),
         Err(ResponseError::ServerWindowAboveOffer { .. }) if flaw == Flaw::AcceptsServerWindowAboveOffer => Some(Agreed::default()),
+        Err(ResponseError::Parameter(ParamError::InvalidWindowBits { value, .. })) if flaw == Flaw::AcceptsLeadingZero && value == "08" => {
+            Some(Agreed::default())
+        }
+        Err(ResponseError::Repeated) if flaw == Flaw::AcceptsTwoElements => Some(Agreed::default()),
         Err(_) => return None,
     };
     let mut decoder = Decoder::new(1 << 24);
     decoder.push(&buf[response.head_len..]);
     let mut inflater = agreed.map(|a| MessageInflater::new(a.server, LIMIT));
+    let mut deflater = agreed.filter(|_| flaw.compresses()).map(|a| MessageDeflater::new(a.client));
     let mut message: Option<(OpCode, bool, Vec<u8>)> = None;
     loop {
         while let Some(frame) = decoder.next_frame().ok()? {
@@ -186,7 +205,14 @@ async fn flawed(addr: SocketAddr, case: usize, flaw: Flaw) -> Option<()> {
                     },
                     _ => payload,
                 };
-                send(&mut tcp, opcode, payload).await?;
+                match deflater.as_mut() {
+                    Some(deflater) => {
+                        let mut frame = FrameSpec::new(opcode, deflater.compress_message(&payload)).masked(rand::random());
+                        frame.rsv = 4;
+                        tcp.write_all(&frame.encode()).await.ok()?;
+                    }
+                    None => send(&mut tcp, opcode, payload).await?,
+                }
             }
         }
         let n = tcp.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
@@ -211,6 +237,8 @@ async fn fail(tcp: &mut TcpStream, code: CloseCode) -> Option<()> {
 #[case::accepts_server_window_above_offer(Flaw::AcceptsServerWindowAboveOffer, &["21.1.10"])]
 #[case::inflates_rsv1_continuation(Flaw::InflatesRsv1Continuation, &["21.3.4"])]
 #[case::accepts_rsv1_on_control(Flaw::AcceptsRsv1OnControl, &["21.3.1", "21.3.2", "21.3.3"])]
+#[case::accepts_leading_zero(Flaw::AcceptsLeadingZero, &["21.1.5"])]
+#[case::accepts_two_elements(Flaw::AcceptsTwoElements, &["21.1.11"])]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deflate_client_flaw_is_caught_by_exactly_its_cases(#[case] flaw: Flaw, #[case] expected: &[&str]) {
     let out = tempfile::tempdir().unwrap();
@@ -226,6 +254,20 @@ async fn a_deflate_client_flaw_is_caught_by_exactly_its_cases(#[case] flaw: Flaw
             assert_eq!(records[id].behavior.as_str(), "OK", "{id}: {}", records[id].result);
         }
         assert_eq!(records["21.1.12"].behavior.as_str(), "UNIMPLEMENTED", "{}", records["21.1.12"].result);
+    }
+    // Each reason names the fault, not only its symptom.
+    for id in &expected {
+        let result = &records[id].result;
+        let fault = match flaw {
+            Flaw::AcceptsUnknownParameter => "The client accepted the answer `permessage-deflate; server_max_window_bits=10; x_wsspec_unknown`, which holds x_wsspec_unknown, a parameter RFC 7692 does not define for a response: a client MUST fail the connection on such an answer (RFC 7692 §7.1), but it went on with the connection: it sent text message (5 bytes) \"Hello\".",
+            Flaw::AcceptsServerWindowAboveOffer => "The client accepted the answer `permessage-deflate; server_max_window_bits=11`, which gives server_max_window_bits a value above the client's offer (RFC 7692 §7.1.2.1: the same or a smaller value): a client MUST fail the connection on such an answer (RFC 7692 §7.1), but it went on with the connection: it sent text message (5 bytes) \"Hello\".",
+            Flaw::AcceptsLeadingZero => "The client accepted the answer `permessage-deflate; server_max_window_bits=08`, which gives server_max_window_bits the invalid value 08 (RFC 7692 §7.1.2.1: a decimal integer from 8 to 15 without leading zeroes): a client MUST fail the connection on such an answer (RFC 7692 §7.1), but it went on to use permessage-deflate: it sent a frame with RSV1 set, a compressed message.",
+            Flaw::AcceptsTwoElements => "The client accepted the answer `permessage-deflate; server_max_window_bits=10, permessage-deflate; server_max_window_bits=10`, which accepts permessage-deflate twice, two extensions that both use RSV1 (a server MUST NOT accept a PMCE together with such an extension): a client MUST fail the connection on such an answer (RFC 7692 §5), but it went on to use permessage-deflate: it sent a frame with RSV1 set, a compressed message.",
+            Flaw::InflatesRsv1Continuation => "The target did not fail the connection as the case requires (RFC 7692 6.1, MUST): it went on and sent text message (5 bytes) \"Hello\".",
+            Flaw::AcceptsRsv1OnControl | Flaw::None => continue,
+        };
+        assert!(result.starts_with(fault), "{id}: {result}");
+        assert!(!result.contains("no negotiated extension gives a meaning"), "{id}: the symptom, not the fault: {result}");
     }
 }
 

@@ -13,12 +13,13 @@ use crate::{
         header,
         permessage_deflate::{
             connection::{negotiate, InflateOnReceive},
+            crafted::{CraftedResponse, UNKNOWN_PARAMETER},
             deflater::MessageDeflater,
             params::Agreed,
             server,
         },
     },
-    handshake::{HandshakeError, Request, RequestSpec, ResponseSpec},
+    handshake::{self, HandshakeError, Request, RequestSpec, ResponseSpec},
     rules::Violation,
 };
 
@@ -163,4 +164,65 @@ pub fn judge(case: &Case, obs: &Observation, close: impl FnOnce() -> (BehaviorCl
     };
     let (behavior_close, result_close) = close();
     Some(Verdict { behavior: Behavior::Unimplemented, behavior_close, result: unimplemented, result_close })
+}
+
+/// Testing a client with a crafted answer it MUST fail the connection on (21.1.x): when the client
+/// went on instead, the reason names that fault (the answer it accepted and what makes the answer
+/// invalid), then what showed it, `received` being the judge's preview of what the client sent.
+/// Without it the reason would name only the symptom: a compressed message is "RSV bits 100 that no
+/// negotiated extension gives a meaning to", since wsspec agreed to nothing. `None` when the case
+/// has no such answer, the answer went unsent, or the client did fail the connection.
+pub fn accepted_invalid_answer(case: &Case, obs: &Observation, received: &str) -> Option<String> {
+    let crafted = case.deflate.as_ref()?.response.as_ref().filter(|r| !r.acceptable())?;
+    if obs.target_role != Role::Client || obs.deflate_unmet.is_some() || obs.open_error.is_some() {
+        return None;
+    }
+    let compressed = matches!(obs.violation, Some(Violation::ReservedBits { rsv }) if rsv & 0b100 != 0);
+    let went_on = if compressed {
+        "went on to use permessage-deflate: it sent a frame with RSV1 set, a compressed message".to_string()
+    } else if obs.violation.is_none() && !obs.events.is_empty() {
+        format!("went on with the connection: it sent {received}")
+    } else if obs.violation.is_none() && obs.timed_out && obs.remote_close.is_none() {
+        "kept the connection open until the case timeout".to_string()
+    } else {
+        return None;
+    };
+    let answer = handshake::parse_response(&obs.exchange.response).ok().flatten().map_or_else(String::new, |r| {
+        r.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(HEADER)).map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(", ")
+    });
+    Some(format!(
+        "The client accepted the answer `{}`, which {}: a client MUST fail the connection on such an answer (RFC 7692 §{}), \
+         but it {went_on}.",
+        crate::preview(answer.as_bytes(), 255),
+        what_is_invalid(crafted),
+        if *crafted == CraftedResponse::TwoElements || *crafted == CraftedResponse::NotOffered { "5" } else { "7.1" },
+    ))
+}
+
+/// What makes a crafted answer one the client must fail on, with the rule it breaks.
+fn what_is_invalid(crafted: &CraftedResponse) -> String {
+    match crafted {
+        CraftedResponse::UnknownParameter => format!("holds {UNKNOWN_PARAMETER}, a parameter RFC 7692 does not define for a response"),
+        CraftedResponse::RepeatedParameter => "holds client_no_context_takeover twice, two parameters with the same name".into(),
+        CraftedResponse::ServerMaxWindowBits(text) if text.is_empty() => {
+            "holds server_max_window_bits without a value, which a response must give (RFC 7692 §7.1.2.1)".into()
+        }
+        CraftedResponse::ServerMaxWindowBits(text) => format!(
+            "gives server_max_window_bits the invalid value {} (RFC 7692 §7.1.2.1: a decimal integer from 8 to 15 without leading zeroes)",
+            text.trim_start_matches('=')
+        ),
+        CraftedResponse::ClientWindowNotOffered => {
+            "holds client_max_window_bits, which the client did not offer (RFC 7692 §7.1.2.2: the response MUST NOT include it then)".into()
+        }
+        CraftedResponse::ServerWindowAboveOffer => {
+            "gives server_max_window_bits a value above the client's offer (RFC 7692 §7.1.2.1: the same or a smaller value)".into()
+        }
+        CraftedResponse::TwoElements => {
+            "accepts permessage-deflate twice, two extensions that both use RSV1 (a server MUST NOT accept a PMCE together with such an \
+             extension)"
+                .into()
+        }
+        CraftedResponse::NotOffered => "accepts permessage-deflate, which the client did not offer".into(),
+        CraftedResponse::UnsolicitedServerNoContextTakeover => "is valid".into(),
+    }
 }

@@ -65,23 +65,13 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     let matching: Vec<(usize, &Alternative)> = case.expect.iter().enumerate().filter(|(i, a)| completed(*i, a)).collect();
     let chosen = matching.iter().find(|(_, a)| case.close_for(a).by == closer).or(matching.first()).copied();
 
+    let received = received(obs);
     let (mut behavior, mut result) = match chosen {
         Some((i, alternative)) => {
             let why = alternative.why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
             (grade(alternative.grade), sentence(&format!("Received what alternative {} expects ({}){why}", i + 1, grade(alternative.grade).as_str())))
         }
-        None => {
-            let received = if obs.events.is_empty() {
-                "nothing".to_string()
-            } else {
-                // A preview and a count: a flooding target must not make a reason of megabytes.
-                let shown: Vec<String> = obs.events.head().iter().take(REASON_EVENTS).map(|e| e.to_string()).collect();
-                let more = obs.events.len().saturating_sub(REASON_EVENTS);
-                let more = if more > 0 { format!(" and {more} more events") } else { String::new() };
-                format!("{}{more}", shown.join(", "))
-            };
-            (missed(case.level), format!("Received {received}, which no expected alternative allows."))
-        }
+        None => (missed(case.level), did_not_fail(case, obs, &received).unwrap_or_else(|| format!("Received {received}, which no expected alternative allows."))),
     };
     if let Some(violation) = &obs.violation {
         behavior = Behavior::Failed;
@@ -114,6 +104,10 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
                   which is not a refusal for a size limit (that would close with 1009 before echoing)."
             .into();
     }
+    if let Some(fault) = super::deflate::accepted_invalid_answer(case, obs, &received) {
+        behavior = missed(case.level);
+        result = if close_fails_behavior { format!("{fault} {result_close}") } else { fault };
+    }
     if case.informational {
         behavior = Behavior::Informational;
         behavior_close = BehaviorClose::Informational;
@@ -122,6 +116,32 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
         result_close = format!("{result_close} {ONLY_INFORMS}");
     }
     Verdict { behavior, behavior_close, result, result_close }
+}
+
+/// What the target sent, for a reason: a preview and a count, so that a flooding target does not
+/// make a reason of megabytes; `nothing` when it sent nothing.
+fn received(obs: &Observation) -> String {
+    if obs.events.is_empty() {
+        return "nothing".to_string();
+    }
+    let shown: Vec<String> = obs.events.head().iter().take(REASON_EVENTS).map(|e| e.to_string()).collect();
+    let more = obs.events.len().saturating_sub(REASON_EVENTS);
+    let more = if more > 0 { format!(" and {more} more events") } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+/// The fault, when the case expects the target to fail the connection and send nothing (every
+/// alternative), and it sent something instead: it went on where it had to fail. Says so, rather
+/// than only that no alternative allows what came.
+fn did_not_fail(case: &Case, obs: &Observation, received: &str) -> Option<String> {
+    let must_fail = case.expect.iter().all(|a| a.events.is_empty() && case.close_for(a).by == Closer::Peer);
+    (must_fail && !obs.events.is_empty()).then(|| {
+        format!(
+            "The target did not fail the connection as the case requires ({}, {}): it went on and sent {received}.",
+            super::opening::cite(&case.rfc),
+            case.level.as_str()
+        )
+    })
 }
 
 /// `text` as one sentence: a single full stop at the end, whether or not a quoted reason (a case's
