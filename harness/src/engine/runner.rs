@@ -15,9 +15,8 @@
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
 
 use std::{
-    collections::VecDeque,
     panic::AssertUnwindSafe,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -111,7 +110,8 @@ pub async fn run_cases(
     };
     // `jobs` workers take cases in schedule order, so the order cases start in is the schedule's.
     let jobs = fit_descriptors(config.options.jobs.max(1));
-    let queue = Arc::new(Mutex::new(VecDeque::from(schedule::order(cases, jobs))));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let queue = Arc::new(schedule::Queue::new(cases, jobs, cores));
     let (done, mut results) = mpsc::unbounded_channel();
     let mut workers = JoinSet::new();
     for _ in 0..jobs.min(cases.len().max(1)) {
@@ -186,9 +186,10 @@ pub async fn run_cases(
 
 /// Takes cases from `queue` one after another until it is empty, and sends each outcome to `done`.
 /// Once the run halts or aborts, the cases left are not run.
-async fn worker(queue: Arc<Mutex<VecDeque<Case>>>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<(Case, Outcome)>) {
+async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<(Case, Outcome)>) {
     loop {
-        let Some(case) = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop_front() else { return };
+        // A bulk case's slot is held until its outcome is sent.
+        let Some((case, _slot)) = queue.next().await else { return };
         let outcome = if halt.reason().is_some() || abort.reason().is_some() {
             Outcome::NotRun
         } else {

@@ -247,7 +247,7 @@ fn compressed_message(u: &mut Unstructured, frames: &mut Vec<FrameSpec>) {
     }
     let level = [0, 1, 6, 9][usize::from(variant % 4)];
     let params = DirectionParams { no_context_takeover: true, ..DirectionParams::default() };
-    let mut data = MessageDeflater::with_level(params, flate2::Compression::new(level)).compress_message(&content);
+    let mut data = MessageDeflater::with_level(params, level).compress_message(&content);
     if variant >= 240 {
         data.splice(0..0, CORRUPT_DEFLATE[usize::from(variant) % CORRUPT_DEFLATE.len()].iter().copied());
     }

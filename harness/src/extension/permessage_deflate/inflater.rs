@@ -18,7 +18,7 @@
 //! message). Only a dynamic-Huffman block cut exactly where the probe's bits happen to decode to
 //! nothing could pass unnoticed.
 
-use flate2::{Decompress, FlushDecompress, Status};
+use zlib_rs::{Inflate, InflateFlush, Status};
 
 use super::deflater::SYNC_TAIL;
 use super::params::DirectionParams;
@@ -64,7 +64,7 @@ pub struct InflatedMessage {
 
 /// The decompressor of one direction: receiver side of RFC 7692 §7.2.2.
 pub struct MessageInflater {
-    decompress: Decompress,
+    decompress: Inflate,
     params: DirectionParams,
     limit: u64,
     message: InflatedMessage,
@@ -76,7 +76,7 @@ impl MessageInflater {
     /// more than `limit` octets.
     pub fn new(params: DirectionParams, limit: u64) -> Self {
         Self {
-            decompress: Decompress::new_with_window_bits(false, 15),
+            decompress: Inflate::new(false, 15),
             params,
             limit,
             message: InflatedMessage::default(),
@@ -134,7 +134,7 @@ impl MessageInflater {
     /// Fails a message whose data, tail appended, stops inside a block ([`BOUNDARY_PROBE`]).
     fn check_block_boundary(&mut self) -> Result<(), InflateError> {
         let (before_in, before_out) = (self.decompress.total_in(), self.decompress.total_out());
-        let status = self.decompress.decompress(&BOUNDARY_PROBE, &mut self.buffer, FlushDecompress::Sync);
+        let status = self.decompress.decompress(&BOUNDARY_PROBE, &mut self.buffer, InflateFlush::SyncFlush);
         let used = self.decompress.total_in() - before_in;
         let produced = self.decompress.total_out() - before_out;
         if matches!(status, Ok(Status::Ok | Status::BufError)) && produced == 0 && used == BOUNDARY_PROBE.len() as u64 {
@@ -158,8 +158,11 @@ impl MessageInflater {
             let (before_in, before_out) = (self.decompress.total_in(), self.decompress.total_out());
             let status = self
                 .decompress
-                .decompress(input, &mut self.buffer, FlushDecompress::Sync)
-                .map_err(|error| InflateError::Corrupt { inflated: self.message.len, reason: error.to_string() })?;
+                .decompress(input, &mut self.buffer, InflateFlush::SyncFlush)
+                .map_err(|error| InflateError::Corrupt {
+                    inflated: self.message.len,
+                    reason: self.decompress.error_message().unwrap_or(error.as_str()).to_string(),
+                })?;
             let used = (self.decompress.total_in() - before_in) as usize;
             let produced = (self.decompress.total_out() - before_out) as usize;
             input = &input[used..];
