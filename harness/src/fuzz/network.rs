@@ -228,7 +228,9 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
 
     loop {
         let generating = !crashed && started.elapsed() < config.duration && config.max_sequences.is_none_or(|max| next < max);
-        while generating && running.len() < jobs {
+        // `--sequences` is checked for every sequence started, not once per round: with more jobs
+        // than sequences asked for, a round would otherwise start too many.
+        while generating && running.len() < jobs && config.max_sequences.is_none_or(|max| next < max) {
             let (sequence, index) = (Sequence::generate(config.seed, next, deflate && next % 2 == 1).until_close(), next);
             next += 1;
             let outcome = oracle::expect_sequence(&sequence);
