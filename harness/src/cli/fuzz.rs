@@ -9,7 +9,7 @@ use std::{
 
 use wsspec::{
     catalog::Catalog,
-    engine::{default_jobs, RunOptions, Target},
+    engine::{RunOptions, Target},
     fuzz::{
         network::{self, Config, DeflateUse, Kind, Stats},
         seeds,
@@ -32,7 +32,7 @@ pub struct FuzzArgs {
     /// Seed of the sequence generator: the same seed sends the same frames (default: random, printed).
     #[arg(long)]
     seed: Option<u32>,
-    /// Sequences in flight at once (default: 4 per core, from 4 to 32).
+    /// Sequences in flight at once (default: 16 per core, from 16 to 64).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Folder for the findings: one case file per run, `fuzz-<seed>.toml`.
@@ -75,7 +75,7 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
     let config = Config {
         target,
         seed,
-        jobs: args.jobs.unwrap_or_else(default_jobs),
+        jobs: args.jobs.unwrap_or_else(default_fuzz_jobs),
         duration: Duration::from_secs_f64(args.duration),
         max_sequences: args.sequences,
         options: RunOptions { timeout_scale: args.timeout_scale, ..RunOptions::default() },
@@ -102,13 +102,16 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
         stats.divergent,
         report.findings.len()
     );
+    if stats.unconfirmed > 0 {
+        say!("  {} more diverged once and conformed when run again at once: not findings", stats.unconfirmed);
+    }
     for finding in &report.findings {
         let kind = match finding.kind {
             Kind::Divergence => "divergence",
             Kind::Hang => "hang",
             Kind::Crash => "crash",
         };
-        let again = if finding.reproduced || finding.kind == Kind::Crash { "" } else { " (did not fail again when rerun)" };
+        let again = if finding.reproduced || finding.kind == Kind::Crash { "" } else { " (its minimized form did not fail again: written whole)" };
         say!(
             "  {kind} {} (sequence {}, {} → {} frames){again}: {}",
             finding.ids.join(", "),
@@ -128,6 +131,14 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
         }
         None => Ok(Outcome::Passed),
     }
+}
+
+/// Sequences in flight by default: 16 per core, from 16 to 64. A sequence spends most of its time
+/// waiting for the target's answer (a round trip or two on loopback), so a few per core leave the
+/// cores idle; since each divergence is run again before it counts and timeouts grow with what a
+/// sequence writes, a loaded machine does not turn this concurrency into false findings.
+fn default_fuzz_jobs() -> usize {
+    std::thread::available_parallelism().map_or(16, |n| n.get() * 16).clamp(16, 64)
 }
 
 /// `wsspec fuzz-seeds DIR`: writes the seed corpora of the libFuzzer targets in `fuzz/`.

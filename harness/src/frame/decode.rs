@@ -135,7 +135,8 @@ impl Decoder {
         let len = header.payload_len as usize;
         let available = self.buf.len() - self.pos - header_len;
         if available < len {
-            self.buf.reserve(len - available);
+            // Nothing is reserved by the declared length: the buffer grows with what arrives, so
+            // a header declaring the limit costs no more memory than the bytes actually sent.
             return Ok(None);
         }
         let start = self.pos + header_len;
@@ -174,4 +175,19 @@ pub fn parse_header(data: &[u8]) -> Option<(Header, usize)> {
         raw: data[..n].to_vec(),
     };
     Some((header, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_length_reserves_nothing_before_the_bytes_arrive() {
+        let mut decoder = Decoder::new(1 << 20);
+        // A binary frame declaring 1 MiB (64-bit length form), then 10 bytes of it.
+        decoder.push(&[0x82, 127, 0, 0, 0, 0, 0, 0x10, 0, 0]);
+        decoder.push(&[0; 10]);
+        assert_eq!(decoder.next_frame(), Ok(None));
+        assert!(decoder.buf.capacity() < 4096, "{} bytes reserved for 20 received", decoder.buf.capacity());
+    }
 }

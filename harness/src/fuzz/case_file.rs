@@ -45,7 +45,7 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
     if sequence.deflate {
         out.push_str(&format!("deflate = {{ offer = {} }}\n", string(super::sequence::DEFLATE_OFFER)));
     }
-    out.push_str("timeout = 1.0\nsteps = [\n");
+    out.push_str(&format!("timeout = {:.1}\nsteps = [\n", timeout(sequence)));
     for step in steps(sequence, outcome) {
         out.push_str(&format!("  {step},\n"));
     }
@@ -62,6 +62,32 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
     }
     out.push_str("]\n");
     out
+}
+
+/// The case's timeout in seconds: [`BASE_TIMEOUT`], and [`PER_WRITE`] for each write call the
+/// sequence takes beyond the first. The timeout is a verdict (a target that has not answered by then
+/// fails the case), so it grows with what is sent: 40 KB written a byte at a time is 40,000 writes
+/// and as many reads by the target, which a loaded machine does not finish in one second.
+pub fn timeout(sequence: &Sequence) -> f64 {
+    let writes = writes(sequence);
+    let seconds = BASE_TIMEOUT + PER_WRITE * writes.saturating_sub(1) as f64;
+    // Tenths, rounded up: what the file says is what runs.
+    (seconds * 10.0).ceil() / 10.0
+}
+
+/// The timeout of a sequence written in one call, in seconds (the catalog's default).
+pub const BASE_TIMEOUT: f64 = 1.0;
+/// Seconds allowed per write call beyond the first (0.5 ms: a write and the target's read of it,
+/// with room for a machine loaded ten times over).
+pub const PER_WRITE: f64 = 0.000_5;
+
+/// The write calls `sequence` takes: one, one per frame, or one per `k` bytes.
+pub fn writes(sequence: &Sequence) -> usize {
+    match sequence.write {
+        WriteMode::Together => 1,
+        WriteMode::PerFrame => sequence.frames.len().max(1),
+        WriteMode::Chop(k) => sequence.frames.iter().map(|f| f.encode_header().len() + f.payload.len()).sum::<usize>().div_ceil(k.max(1)).max(1),
+    }
 }
 
 /// Loads a file of one case (as [`file`] writes it) back as that case.
@@ -332,6 +358,16 @@ mod tests {
                 assert_eq!(case.deflate.is_some(), deflate, "a deflate sequence offers permessage-deflate");
             }
         }
+    }
+
+    #[test]
+    fn the_timeout_grows_with_the_writes_a_sequence_takes() {
+        let big = |write| Sequence { frames: vec![FrameSpec::new(OpCode::Binary, vec![7; 40_000]).masked([1, 2, 3, 4])], write, deflate: false };
+        assert_eq!(load_case(&big(WriteMode::Together)).timeout, BASE_TIMEOUT, "one write: the catalog's default");
+        // 40,008 bytes on the wire (header 8, payload 40,000), a byte a write: 20 s more.
+        assert_eq!(writes(&big(WriteMode::Chop(1))), 40_008);
+        assert_eq!(load_case(&big(WriteMode::Chop(1))).timeout, 21.1);
+        assert_eq!(load_case(&big(WriteMode::Chop(16))).timeout, 2.3);
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub struct Stats {
     /// Generated sequences left out because the model cannot judge them
     /// ([`oracle::Outcome::undecidable`]).
     pub undecidable: u64,
+    /// Divergent sequences that conformed when run again at once: not findings (a starved run on
+    /// a loaded machine, or a target that is not deterministic), only counted.
+    pub unconfirmed: u64,
 }
 
 impl Stats {
@@ -110,7 +113,8 @@ pub struct Finding {
     pub frames: (usize, usize),
     /// What the target did wrong, as the judge said it.
     pub reason: String,
-    /// The minimized case failed again when run once more.
+    /// The minimized case failed again when run once more; if not, the original sequence (which
+    /// failed twice) is written instead.
     pub reproduced: bool,
 }
 
@@ -154,6 +158,8 @@ enum TrialResult {
     Diverges(Kind),
     /// The WebSocket never opened: the target may be gone.
     NotOpened(String),
+    /// It diverged, and conformed when run again: not reported.
+    Unconfirmed,
 }
 
 /// How a divergence fails: by what the target sent (the behavior verdict is FAILED), or else by how
@@ -222,7 +228,9 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
 
     loop {
         let generating = !crashed && started.elapsed() < config.duration && config.max_sequences.is_none_or(|max| next < max);
-        while generating && running.len() < jobs {
+        // `--sequences` is checked for every sequence started, not once per round: with more jobs
+        // than sequences asked for, a round would otherwise start too many.
+        while generating && running.len() < jobs && config.max_sequences.is_none_or(|max| next < max) {
             let (sequence, index) = (Sequence::generate(config.seed, next, deflate && next % 2 == 1).until_close(), next);
             next += 1;
             let outcome = oracle::expect_sequence(&sequence);
@@ -233,7 +241,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
             stats.compressed += u64::from(sequence.deflate);
             let shared = shared.clone();
             running.spawn(async move {
-                let trial = shared.trial(&sequence, &outcome).await;
+                let trial = shared.checked_trial(&sequence, &outcome).await;
                 (index, sequence, trial)
             });
         }
@@ -277,6 +285,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                     }
                     result => {
                         stats.opened += 1;
+                        stats.unconfirmed += u64::from(*result == TrialResult::Unconfirmed);
                         if recent.len() == jobs {
                             recent.pop_front();
                         }
@@ -294,6 +303,12 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
             }
             Some(joined) = minimizing.join_next() => {
                 let Ok((index, original, small, trial, confirmed)) = joined else { continue };
+                // A minimized form that did not fail again is not written: the original is, which
+                // failed twice (`checked_trial`).
+                let (small, confirmed) = match confirmed {
+                    Some(again) => (small, Some(again)),
+                    None => (original.clone(), None),
+                };
                 let shape = shape(&small);
                 if shapes.contains(&shape) {
                     continue;
@@ -311,7 +326,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                     original.frames.len(),
                     small.frames.len(),
                     config.target.url,
-                    if confirmed.is_some() { "" } else { "; it did not fail again when rerun" },
+                    if confirmed.is_some() { "" } else { "; its minimized form did not fail again, so it is written whole" },
                     last.reason(),
                 );
                 cases.push(finding_case(&id, &small, &oracle::expect_sequence(&small), &note));
@@ -350,6 +365,19 @@ impl Shared {
             (None, Some(violation), _) => Err(violation.to_string()),
             (None, None, Some(_)) => Ok(()),
             (None, None, None) => Err("its 101 has no permessage-deflate".into()),
+        }
+    }
+
+    /// Runs `sequence` as [`Shared::trial`] does and, if it diverges, once more at once: a divergence
+    /// that does not happen again is [`TrialResult::Unconfirmed`], never a finding.
+    async fn checked_trial(&self, sequence: &Sequence, outcome: &oracle::Outcome) -> Trial {
+        let trial = self.trial(sequence, outcome).await;
+        let Some(signature) = trial.signature() else { return trial };
+        let again = self.trial(sequence, outcome).await;
+        if again.signature() == Some(signature) {
+            trial
+        } else {
+            Trial { result: TrialResult::Unconfirmed, ..trial }
         }
     }
 
