@@ -3,11 +3,11 @@
 # the seed corpora from the catalog, builds every target without a sanitizer (the one setting stable
 # accepts) and runs each on its seeds for a bounded time. A crash, a timeout or running out of
 # memory fails the run; every target runs either way.
-#   fuzz/smoke.sh              FUZZ_SECONDS=20 by default, per target
+#   fuzz/smoke.sh              FUZZ_SECONDS=10 by default, per target
 set -euo pipefail
 
 CARGO_FUZZ_VERSION=0.13.2
-seconds=${FUZZ_SECONDS:-20}
+seconds=${FUZZ_SECONDS:-10}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]]; then
