@@ -78,7 +78,8 @@ pub enum RunEnd {
 
 /// What one case task ended with.
 enum Outcome {
-    /// `opened`: the WebSocket opened. `open_failure`: it did not, in a case where that says the
+    /// `opened`: the target speaks WebSocket (the WebSocket opened, or a handshake case got the
+    /// upgrade, if a wrong one). `open_failure`: it did not open, in a case where that says the
     /// target is gone or speaks no WebSocket (what it answered); a handshake case refused as it
     /// may be has neither, and says nothing either way. `unreached`: the TCP connect failed
     /// (refused, timed out), so nothing was exchanged and the record is no verdict on the target.
@@ -257,7 +258,10 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation.refusal_is_non_strict())
         || super::deflate::extensions_answer_broken(&obs);
     let open_failure = obs.open_error.as_ref().filter(|_| !refusable || unreached).map(|error| describe_open_failure(error, &obs.exchange.response));
-    let opened = obs.open_error.is_none();
+    // A handshake case answered with the upgrade (101; 200 over HTTP/2), however wrongly, vouches
+    // that the target speaks WebSocket; refused any other way, it says nothing either way.
+    let upgraded = obs.exchange.status == Some(if obs.http2.is_some() { 200 } else { 101 });
+    let opened = obs.open_error.is_none() || (refusable && upgraded);
     Outcome::Judged { record: super::report(&config.agent, case, obs), opened, open_failure, unreached }
 }
 
