@@ -14,11 +14,19 @@
 # Needs WSTEST (default .bench/ab/py2/bin/wstest, installed by bench/run.sh) and the interop peers
 # in .interop/ (see interop/README.md); WSSPEC=PATH uses that binary instead of building one. Output and raw numbers go to .bench/deflate-SERVER/.
 set -euo pipefail
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+  sed -n '2,/^set -euo pipefail/{/^#/s/^# \{0,1\}//p}' "$0"
+  exit 0
+fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 (($# >= 1)) || { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 server=$1
 shift
+case "$server" in
+  ratchet | websockets-deflate | ws-deflate) ;;
+  *) echo "bench/deflate.sh: unknown server '$server' (ratchet, websockets-deflate or ws-deflate; --help)" >&2; exit 2 ;;
+esac
 cases=("$@")
 ((${#cases[@]})) || cases=('12.*' '13.*')
 WSTEST=${WSTEST:-$ROOT/.bench/ab/py2/bin/wstest}

@@ -4,8 +4,16 @@
 # against the embedded tungstenite server for SECONDS.
 #   fuzz/bench.sh [SECONDS]        default 30
 set -euo pipefail
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+  sed -n '2,/^set -euo pipefail/{/^#/s/^# \{0,1\}//p}' "$0"
+  exit 0
+fi
 
 seconds=${1:-30}
+if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "fuzz/bench.sh: SECONDS must be a whole number of seconds, not '$seconds' (--help)" >&2
+  exit 2
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build -q --release -p wsspec
 target/release/wsspec fuzz-seeds fuzz/corpus 2>/dev/null

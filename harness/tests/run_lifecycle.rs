@@ -64,6 +64,41 @@ async fn answering_404() -> String {
     url
 }
 
+/// A working server that answers 400 to every permessage-deflate offer (a server without the
+/// extension that rejects what it does not know) is graded, not taken for a dead target: the bulk
+/// deflate cases start first and are refused at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_refuses_deflate_offers_is_not_stopped() {
+    use wsspec::engine::{run_cases, RunConfig, RunEnd, RunOptions, Stop, Target};
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let mut head = vec![0u8; 8192];
+                let n = client.read(&mut head).await.unwrap_or(0);
+                if String::from_utf8_lossy(&head[..n]).to_ascii_lowercase().contains("permessage-deflate") {
+                    let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+                    return;
+                }
+                let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let _ = server.write_all(&head[..n]).await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    let cases = support::cases(&["12.1.1", "12.1.2", "12.1.3", "13.1.1", "1.1.1", "1.1.2"]);
+    let out = tempfile::tempdir().unwrap();
+    let config = RunConfig { agent: "no-deflate".into(), target: Target::parse(&url).unwrap(), options: RunOptions { jobs: 8, ..RunOptions::default() } };
+    let sink = wsspec_reports::sink::Sink::open(out.path()).unwrap();
+    let report = run_cases(&cases, &config, &sink, &Stop::new(), |_| {}).await.unwrap();
+    assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
+    assert_eq!(report.results.len(), cases.len());
+}
+
 /// A handshake case refused as it may be says nothing on whether the target speaks WebSocket: it
 /// neither counts toward the stop nor vouches for the target, whichever case ends first (under
 /// load, one used to end first and the cases after it were graded as hundreds of failures).

@@ -211,6 +211,13 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             }
         }
     }
+    if agents.is_empty() {
+        if let Some(reason) = stop.reason() {
+            // Interrupted before the first case: there is no report to finish.
+            say!("interrupted before the first case ({reason})");
+            return Ok(Outcome::Interrupted);
+        }
+    }
     say!("Reports: {}", out.join("index.json").display());
     let outcome = outputs::finish_run(&out, &agents, outcome, &args.outputs)?;
     if !unreachable.is_empty() {

@@ -31,7 +31,10 @@ use wsspec_reports::{
 use super::{schedule, session::run_case, stop::GRACE, RunOptions, Stop, Target};
 use crate::catalog::Case;
 
-/// Cases in a row whose WebSocket never opened after which a run stops: the target is gone.
+/// Cases in a row whose WebSocket never opened after which a run stops: the target is gone. With
+/// more cases in flight, the bound is the number in flight: refusals come back in milliseconds while
+/// the cases that opened are still running, so a target that drops a few connections is not taken
+/// for a dead one.
 pub const OPEN_FAILURES: usize = 3;
 
 /// One run: an agent (the name results are filed under), its address, its options.
@@ -144,7 +147,7 @@ pub async fn run_cases(
             Outcome::Judged { record, open_failure, unreached, .. } => {
                 failures += usize::from(open_failure.is_some());
                 held.push((record, open_failure, unreached));
-                if failures >= OPEN_FAILURES {
+                if failures >= OPEN_FAILURES.max(jobs) {
                     abort.raise(first_failure(&held));
                 }
             }
@@ -252,11 +255,11 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
         return Outcome::Error(error);
     }
     // Only a case that opens the ordinary way tells whether the target speaks WebSocket at all: a
-    // handshake case (sections 18, 19) sends a request made to be refused. But a TCP connect that
-    // failed (nothing was sent) says the target is gone, whatever the case.
+    // handshake case (sections 18, 19) sends a request made to be refused, and a server may refuse
+    // a permessage-deflate offer it does not support outright (its verdict says how). But a TCP
+    // connect that failed (nothing was sent) says the target is gone, whatever the case.
     let unreached = obs.open_error.is_some() && obs.exchange.request.is_empty() && obs.http2.is_none();
-    let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.as_ref().is_some_and(|d| d.negotiation.refusal_is_non_strict())
-        || super::deflate::extensions_answer_broken(&obs);
+    let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.is_some() || super::deflate::extensions_answer_broken(&obs);
     let open_failure = obs.open_error.as_ref().filter(|_| !refusable || unreached).map(|error| describe_open_failure(error, &obs.exchange.response));
     // A handshake case answered with the upgrade (101; 200 over HTTP/2), however wrongly, vouches
     // that the target speaks WebSocket; refused any other way, it says nothing either way.
