@@ -8,7 +8,10 @@ use std::{
 };
 
 use tokio::{io::{AsyncReadExt, AsyncWriteExt}, net::TcpListener};
-use wsspec::peers::reference_server::ReferenceServer;
+use wsspec::{
+    engine::{run_cases, RunConfig, RunEnd, RunOptions, RunReport, Stop, Target},
+    peers::reference_server::ReferenceServer,
+};
 
 use crate::support::{self, wsspec};
 
@@ -64,37 +67,55 @@ async fn answering_404() -> String {
     url
 }
 
-/// A working server that answers 400 to every permessage-deflate offer (a server without the
-/// extension that rejects what it does not know) is graded, not taken for a dead target: the bulk
-/// deflate cases start first and are refused at once.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_server_that_refuses_deflate_offers_is_not_stopped() {
-    use wsspec::engine::{run_cases, RunConfig, RunEnd, RunOptions, Stop, Target};
+/// Runs `cases` against `url`, `jobs` at a time, into a throw-away folder: the run's report (how it
+/// ended, what was not run), whatever the verdicts.
+async fn run_report(url: &str, cases: &[wsspec::catalog::Case], jobs: usize) -> RunReport {
+    let out = tempfile::tempdir().unwrap();
+    let config = RunConfig { agent: "target".into(), target: Target::parse(url).unwrap(), options: RunOptions { jobs, ..RunOptions::default() } };
+    let sink = wsspec_reports::sink::Sink::open(out.path()).unwrap();
+    run_cases(cases, &config, &sink, &Stop::new(), |_| {}).await.unwrap()
+}
+
+/// A proxy in front of a fresh reference server: `answer` sees each connection's number (from 0)
+/// and request head and gives what to write back instead (nothing: the connection is dropped), or
+/// `None` to forward the connection after `delay`. Its URL, and the server to keep alive.
+async fn proxy(delay: Duration, answer: fn(usize, &str) -> Option<&'static [u8]>) -> (String, ReferenceServer) {
     let backend = ReferenceServer::start().await.unwrap();
     let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
+        for n in 0.. {
+            let Ok((mut client, _)) = listener.accept().await else { return };
             let upstream = upstream.clone();
             tokio::spawn(async move {
                 let mut head = vec![0u8; 8192];
-                let n = client.read(&mut head).await.unwrap_or(0);
-                if String::from_utf8_lossy(&head[..n]).to_ascii_lowercase().contains("permessage-deflate") {
-                    let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+                let read = client.read(&mut head).await.unwrap_or(0);
+                if let Some(bytes) = answer(n, &String::from_utf8_lossy(&head[..read])) {
+                    let _ = client.write_all(bytes).await;
                     return;
                 }
+                tokio::time::sleep(delay).await;
                 let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
-                let _ = server.write_all(&head[..n]).await;
+                let _ = server.write_all(&head[..read]).await;
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
             });
         }
     });
+    (url, backend)
+}
+
+/// A working server that answers 400 to every permessage-deflate offer (a server without the
+/// extension that rejects what it does not know) is graded, not taken for a dead target: the bulk
+/// deflate cases start first and are refused at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_refuses_deflate_offers_is_not_stopped() {
+    let (url, _server) = proxy(Duration::ZERO, |_, head| {
+        head.to_ascii_lowercase().contains("permessage-deflate").then_some(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    })
+    .await;
     let cases = support::cases(&["12.1.1", "12.1.2", "12.1.3", "13.1.1", "1.1.1", "1.1.2"]);
-    let out = tempfile::tempdir().unwrap();
-    let config = RunConfig { agent: "no-deflate".into(), target: Target::parse(&url).unwrap(), options: RunOptions { jobs: 8, ..RunOptions::default() } };
-    let sink = wsspec_reports::sink::Sink::open(out.path()).unwrap();
-    let report = run_cases(&cases, &config, &sink, &Stop::new(), |_| {}).await.unwrap();
+    let report = run_report(&url, &cases, 8).await;
     assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
     assert_eq!(report.results.len(), cases.len());
 }
@@ -104,16 +125,11 @@ async fn a_server_that_refuses_deflate_offers_is_not_stopped() {
 /// load, one used to end first and the cases after it were graded as hundreds of failures).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_handshake_case_does_not_vouch_for_a_target_that_never_opens() {
-    use wsspec::engine::{run_cases, RunConfig, RunEnd, RunOptions, Stop, Target};
     let url = answering_404().await;
     let mut cases = support::cases(&["18.3.3", "1.1.1", "1.1.2", "1.1.3"]);
     cases.sort_by_key(|c| !c.id.as_str().starts_with("18."));
     assert_eq!(cases[0].id.as_str(), "18.3.3", "one at a time, the handshake case first");
-    let out = tempfile::tempdir().unwrap();
-    let options = RunOptions { jobs: 1, ..RunOptions::default() };
-    let config = RunConfig { agent: "404".into(), target: Target::parse(&url).unwrap(), options };
-    let sink = wsspec_reports::sink::Sink::open(out.path()).unwrap();
-    let report = run_cases(&cases, &config, &sink, &Stop::new(), |_| {}).await.unwrap();
+    let report = run_report(&url, &cases, 1).await;
     assert!(matches!(&report.end, RunEnd::TargetFailed(answer) if answer.contains("404")), "{:?}", report.end);
     assert!(report.results.is_empty(), "graded: {:?}", report.results.iter().map(|r| &r.id).collect::<Vec<_>>());
     assert_eq!(report.not_run, ["1.1.1", "1.1.2", "1.1.3", "18.3.3"]);
