@@ -120,6 +120,17 @@ async fn a_server_that_refuses_deflate_offers_is_not_stopped() {
     assert_eq!(report.results.len(), cases.len());
 }
 
+/// With many cases in flight, a target that drops a few connections unanswered is not taken for a
+/// dead one: the drops come back at once while the cases that opened are still running (here
+/// slowed by 300 ms), so a few failures in a row say nothing yet.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_dropping_some_connections_is_not_stopped_with_many_jobs() {
+    let (url, _server) = proxy(Duration::from_millis(300), |n, _| (n % 4 == 3).then_some(b"")).await;
+    let cases = support::cases(&["1.1.*", "1.2.*", "2.*"]);
+    let report = run_report(&url, &cases, 16).await;
+    assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
+}
+
 /// A handshake case refused as it may be says nothing on whether the target speaks WebSocket: it
 /// neither counts toward the stop nor vouches for the target, whichever case ends first (under
 /// load, one used to end first and the cases after it were graded as hundreds of failures).
