@@ -40,7 +40,7 @@ impl Dataset {
 
     /// The catalog's name for the set.
     pub fn name(self) -> &'static str {
-        Self::NAMES[Self::ALL.iter().position(|s| *s == self).expect("every set is in ALL")]
+        Self::NAMES[self.index()]
     }
 
     /// The set the catalog calls `name`.
@@ -75,11 +75,14 @@ impl Dataset {
         }
     }
 
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|set| *set == self).expect("every set is in ALL")
+    }
+
     /// The generated octets (made once per process).
     pub fn bytes(self) -> &'static [u8] {
         static SETS: [OnceLock<Vec<u8>>; 5] = [const { OnceLock::new() }; 5];
-        let index = Self::ALL.iter().position(|set| *set == self).expect("in ALL");
-        SETS[index].get_or_init(|| {
+        SETS[self.index()].get_or_init(|| {
             let bytes = match self {
                 Self::Json => text::json(self.size()),
                 Self::Bitmap => binary::bitmap(),
@@ -91,6 +94,20 @@ impl Dataset {
             bytes
         })
     }
+
+    /// The octet offset of every character of a text set (made once per process); `None` for a
+    /// binary set, whose unit is the octet.
+    fn char_offsets(self) -> Option<&'static [u32]> {
+        static OFFSETS: [OnceLock<Vec<u32>>; 5] = [const { OnceLock::new() }; 5];
+        self.is_text().then(|| {
+            OFFSETS[self.index()]
+                .get_or_init(|| {
+                    let text = std::str::from_utf8(self.bytes()).expect("text sets are UTF-8");
+                    text.char_indices().map(|(at, _)| at as u32).collect()
+                })
+                .as_slice()
+        })
+    }
 }
 
 /// Autobahn's message rule (`sendOne` in `case12_x_x.py`): message *k* is units
@@ -98,7 +115,7 @@ impl Dataset {
 pub struct MessageSlicer {
     data: &'static [u8],
     /// Octet offset of every character, for text sets; `None` for binary (the unit is an octet).
-    chars: Option<Vec<u32>>,
+    chars: Option<&'static [u32]>,
     len: usize,
     next: usize,
 }
@@ -106,24 +123,19 @@ pub struct MessageSlicer {
 impl MessageSlicer {
     /// Messages of `len` units (characters for a text set, octets otherwise) from `set`.
     pub fn new(set: Dataset, len: usize) -> Self {
-        let data = set.bytes();
-        let chars = set.is_text().then(|| {
-            let text = std::str::from_utf8(data).expect("text sets are UTF-8");
-            text.char_indices().map(|(at, _)| at as u32).collect()
-        });
-        Self { data, chars, len, next: 0 }
+        Self { data: set.bytes(), chars: set.char_offsets(), len, next: 0 }
     }
 
     /// The next message's payload.
     pub fn next_message(&mut self) -> Vec<u8> {
-        let units = self.chars.as_ref().map_or(self.data.len(), Vec::len);
+        let units = self.chars.map_or(self.data.len(), <[u32]>::len);
         if self.len == 0 {
             return Vec::new();
         }
         let from = self.next;
         let to = (from + self.len) % units;
         self.next = to;
-        let offset = |unit: usize| match &self.chars {
+        let offset = |unit: usize| match self.chars {
             Some(chars) => chars.get(unit).map_or(self.data.len(), |&at| at as usize),
             None => unit,
         };
