@@ -118,8 +118,11 @@ impl<'a> Script<'a> {
                 };
                 let (payload, rsv) = match (&mut self.deflater, message.compressed) {
                     (Some(deflater), true) => {
-                        let plain = payload.unwrap_or_else(|| message.payload.bytes());
-                        (PayloadStream::from_vec(deflater.compress_message(&plain)), RSV1)
+                        let compressed = match payload {
+                            Some(slice) => deflater.compress_message(&slice),
+                            None => deflater.compress_stream(message.payload.stream()),
+                        };
+                        (PayloadStream::from_vec(compressed), RSV1)
                     }
                     _ => match payload {
                         Some(slice) => (PayloadStream::from_vec(slice), 0),

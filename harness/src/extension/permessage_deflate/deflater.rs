@@ -10,6 +10,8 @@
 
 use zlib_rs::{Deflate, DeflateFlush, Status};
 
+use crate::catalog::{PayloadStream, STREAM_CHUNK};
+
 use super::params::DirectionParams;
 
 /// The four octets a sync flush ends with and the sender removes (RFC 7692 §7.2.1).
@@ -77,16 +79,16 @@ impl MessageDeflater {
         out
     }
 
-    /// A decompression bomb: the payload of a compressed message of `len` zero octets, made without
-    /// holding them (about 1 octet per KiB at the best level).
-    pub fn compress_zeros(&mut self, len: u64) -> Vec<u8> {
-        static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+    /// The payload of a compressed message whose content is generated a chunk at a time, as
+    /// [`Self::compress_message`] makes it from the whole content, without holding that content: a
+    /// 64 MiB decompression bomb of zeros costs its ~64 KiB of output and one chunk.
+    pub fn compress_stream(&mut self, mut content: PayloadStream<'_>) -> Vec<u8> {
+        let mut chunk = vec![0; STREAM_CHUNK.min(content.remaining())];
         let mut out = Vec::new();
-        let mut left = len;
-        while left > 0 {
-            let piece = left.min(ZEROS.len() as u64) as usize;
-            out.extend(self.run_into(&ZEROS[..piece], DeflateFlush::NoFlush, Vec::with_capacity(1024)));
-            left -= piece as u64;
+        while content.remaining() > 0 {
+            let n = chunk.len().min(content.remaining());
+            content.read(&mut chunk[..n]);
+            out = self.run_into(&chunk[..n], DeflateFlush::NoFlush, out);
         }
         let out = self.run_into(&[], DeflateFlush::SyncFlush, out);
         self.end_message(out)

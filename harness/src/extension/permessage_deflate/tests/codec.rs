@@ -1,5 +1,6 @@
 //! Compression and bounded, streaming inflation, against RFC 7692 §7.2.3's worked examples.
 
+use crate::catalog::Payload;
 use crate::extension::permessage_deflate::{
     datasets::{Dataset, MessageSlicer},
     deflater::MessageDeflater,
@@ -39,7 +40,7 @@ fn empty_message_is_one_zero_octet() {
     // Twice in a row under context takeover: zlib writes nothing for the second sync flush (found by
     // the deflate_inflate fuzz target); the message is still `00`.
     assert_eq!(deflater.compress_message(b""), [0x00]);
-    assert_eq!(deflater.compress_zeros(0), [0x00]);
+    assert_eq!(deflater.compress_stream(Payload::empty().stream()), [0x00]);
     assert_eq!(inflater.inflate_message(&[0x00]).unwrap(), b"");
     assert_eq!(inflater.inflate_message(&deflater.compress_message(b"Hello")).unwrap(), b"Hello");
 }
@@ -222,4 +223,17 @@ fn a_message_that_stops_inside_a_block_is_an_error_at_its_end() {
         let message = slicer.next_message();
         assert_eq!(inflater.inflate_message(&deflater.compress_message(&message)).unwrap(), message);
     }
+}
+
+#[test]
+fn a_streamed_message_inflates_to_its_content_without_being_held() {
+    let bomb = Payload::Pattern { unit: vec![0], len: 8 << 20 };
+    let mut deflater = MessageDeflater::new(params(false, 15));
+    let compressed = deflater.compress_stream(bomb.stream());
+    assert!(compressed.len() < 16 << 10, "{} octets", compressed.len());
+    let text = Payload::Random { len: 200_000, seed: 7 };
+    let streamed = deflater.compress_stream(text.stream());
+    let mut inflater = MessageInflater::new(params(false, 15), LIMIT);
+    assert_eq!(inflater.inflate_message(&compressed).unwrap(), bomb.bytes());
+    assert_eq!(inflater.inflate_message(&streamed).unwrap(), text.bytes());
 }
