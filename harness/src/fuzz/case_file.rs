@@ -41,6 +41,22 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
     if let Some(note) = note {
         out.push_str(&format!("note = {}\n", string(note)));
     }
+    body(&mut out, sequence, outcome);
+    out
+}
+
+/// The case [`case`] writes for `sequence`, loaded, without its prose (title, description,
+/// requirement, note: what only reports read): the same steps, timeout and expectations, at a
+/// fraction of the cost. The network fuzzer runs every sequence as this case and writes [`case`]
+/// only for a finding.
+pub fn runnable(sequence: &Sequence, outcome: &Outcome) -> Result<Case, CatalogError> {
+    let mut text = format!("[section]\nid = \"{SECTION}\"\ntitle = \"\"\n[[case]]\nid = \"{SECTION}.0.0\"\ntitle = \"\"\nrfc = \"\"\nlevel = \"MUST\"\nrequirement = \"\"\n");
+    body(&mut text, sequence, outcome);
+    load(&text)
+}
+
+/// What a case does and expects: roles, deflate offer, timeout, steps, close and alternatives.
+fn body(out: &mut String, sequence: &Sequence, outcome: &Outcome) {
     out.push_str("roles = [\"server\"]\n");
     if sequence.deflate {
         out.push_str(&format!("deflate = {{ offer = {} }}\n", string(super::sequence::DEFLATE_OFFER)));
@@ -61,7 +77,6 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
         out.push_str(&format!("  {alternative},\n"));
     }
     out.push_str("]\n");
-    out
 }
 
 /// The case's timeout in seconds: [`BASE_TIMEOUT`], and [`PER_WRITE`] for each write call the
@@ -356,6 +371,19 @@ mod tests {
                 let case = load_case(&sequence);
                 assert!(!case.expect.is_empty() && case.expect.len() <= oracle::expect_sequence(&sequence).alternatives.len());
                 assert_eq!(case.deflate.is_some(), deflate, "a deflate sequence offers permessage-deflate");
+            }
+        }
+    }
+
+    #[test]
+    fn a_runnable_case_runs_and_expects_what_the_written_case_does() {
+        for index in 0..300 {
+            for deflate in [false, true] {
+                let sequence = Sequence::generate(7, index, deflate).until_close();
+                let outcome = oracle::expect_sequence(&sequence);
+                let (written, runnable) = (load_case(&sequence), runnable(&sequence, &outcome).expect("loads"));
+                assert_eq!(format!("{:?}", (&written.steps, &written.expect, &written.close)), format!("{:?}", (&runnable.steps, &runnable.expect, &runnable.close)), "{sequence:?}");
+                assert_eq!((written.timeout, written.deflate.is_some(), &written.roles), (runnable.timeout, runnable.deflate.is_some(), &runnable.roles));
             }
         }
     }
