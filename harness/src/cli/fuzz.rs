@@ -139,12 +139,9 @@ fn summarize(report: &Report, url: &str, config: &Config) {
         say!("  {} more divergent sequences were not minimized (run longer, or with another --seed)", report.unexamined);
     }
     if let Some(reason) = &report.interrupted {
-        let whole = report.findings.iter().filter(|f| !f.minimized && f.kind != Kind::Crash).count();
-        say!(
-            "interrupted: {reason}; {} in flight cut short (undecided), {} written whole, not minimized",
-            count(stats.abandoned, "sequence", "sequences"),
-            count(whole as u64, "finding", "findings"),
-        );
+        let whole = report.findings.iter().filter(|f| !f.minimized && f.kind != Kind::Crash).count() as u64;
+        let whole = if whole > 0 { format!(", {} written whole, not minimized", count(whole, "finding", "findings")) } else { String::new() };
+        say!("interrupted: {reason}; {} in flight cut short (undecided){whole}", count(stats.abandoned, "sequence", "sequences"));
     }
     if let Some(file) = &report.file {
         say!("Findings: {} (wsspec server {url} --catalog {})", file.display(), config.out_dir.display());

@@ -320,12 +320,37 @@ fn event_value(expected: &Expected) -> String {
     table(entries)
 }
 
-/// A payload as text when it is printable UTF-8, else as hex.
+/// A payload as text when it is printable UTF-8, else as hex; one that repeats a unit at most half
+/// its length (a long generated payload repeats the input it was made of) as that unit and its
+/// length, `{ pattern = …, len = … }`, so a 64 KiB payload is not 128 KiB of hex to write and parse.
 fn payload_value(bytes: &[u8]) -> String {
-    match printable(bytes) {
+    let period = period(bytes);
+    let (unit, len) = if bytes.len() >= 64 && period <= bytes.len() / 2 { (&bytes[..period], Some(bytes.len())) } else { (bytes, None) };
+    let value = match printable(unit) {
+        // A prefix of printable UTF-8 that the rest repeats ends on a character boundary: the byte
+        // after it is the first byte again.
         Some(text) => string(text),
-        None => table(vec![("hex", string(&hex::encode(bytes)))]),
+        None => table(vec![("hex", string(&hex::encode(unit)))]),
+    };
+    match (len, printable(unit).is_some()) {
+        (None, _) => value,
+        (Some(len), true) => table(vec![("pattern", value), ("len", len.to_string())]),
+        (Some(len), false) => table(vec![("pattern_hex", string(&hex::encode(unit))), ("len", len.to_string())]),
     }
+}
+
+/// The smallest `p` such that every byte equals the one `p` before it (`bytes.len()` when none
+/// shorter does): the length of `bytes` less its longest border (Knuth–Morris–Pratt).
+fn period(bytes: &[u8]) -> usize {
+    let mut border = vec![0usize; bytes.len()];
+    for i in 1..bytes.len() {
+        let mut k = border[i - 1];
+        while k > 0 && bytes[i] != bytes[k] {
+            k = border[k - 1];
+        }
+        border[i] = k + usize::from(bytes[i] == bytes[k]);
+    }
+    bytes.len() - border.last().copied().unwrap_or(0)
 }
 
 fn printable(bytes: &[u8]) -> Option<&str> {
@@ -373,6 +398,26 @@ mod tests {
                 assert_eq!(case.deflate.is_some(), deflate, "a deflate sequence offers permessage-deflate");
             }
         }
+    }
+
+    #[test]
+    fn a_payload_is_written_as_the_bytes_it_is() {
+        let aperiodic: Vec<u8> = (0..=255u8).chain(0..100).collect();
+        for (bytes, short) in [
+            (b"".to_vec(), true),
+            (b"short".to_vec(), true),
+            ("κόσμε!".repeat(300).into_bytes()[..1001].to_vec(), true),
+            ([0xffu8, 0, 7].repeat(5000), true),
+            (aperiodic, false),
+            (b"ab".repeat(40), true),
+        ] {
+            let text = format!("p = {}", payload_value(&bytes));
+            let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}: {text}"));
+            let payload: crate::catalog::Payload = table["p"].clone().try_into().unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(payload.bytes(), bytes, "{text}");
+            assert!(!short || text.len() < 100, "written short: {text}");
+        }
+        assert_eq!((period(b"abcab"), period(b"aaaa"), period(b"abc"), period(b"")), (3, 1, 3, 0));
     }
 
     #[test]
