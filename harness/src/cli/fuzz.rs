@@ -127,7 +127,7 @@ fn summarize(report: &Report, url: &str, config: &Config) {
         count(report.findings.len() as u64, "finding", "findings"),
     );
     if stats.dropped > 0 {
-        say!("  {} undecided: the WebSocket did not open, while the target opened others and still accepts connections", count(stats.dropped, "sequence", "sequences"));
+        say!("  {} undecided: the WebSocket did not open (the target opened others)", count(stats.dropped, "sequence", "sequences"));
     }
     if stats.unconfirmed > 0 {
         say!("  {} more diverged once and conformed when run again at once: not findings", stats.unconfirmed);

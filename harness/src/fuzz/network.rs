@@ -73,8 +73,8 @@ pub struct Stats {
     pub sequences: u64,
     /// Sequences whose WebSocket opened and that were judged (decided): only those tested anything.
     pub opened: u64,
-    /// Sequences whose WebSocket did not open although the target had opened others and still
-    /// accepts connections: undecided, neither a finding nor a stop.
+    /// Sequences whose WebSocket did not open (a target dropping some connections): undecided,
+    /// neither a finding nor, while others open, a stop.
     pub dropped: u64,
     /// Sequences in flight when an interrupt's grace period ran out: cut short, undecided.
     pub abandoned: u64,
@@ -308,9 +308,9 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 let Ok((index, sequence, trial)) = joined else { continue };
                 stats.sequences += 1;
                 match &trial.result {
-                    TrialResult::NotOpened(_) if crashed => {}
+                    TrialResult::NotOpened(_) if crashed => stats.dropped += 1,
                     TrialResult::NotOpened(reason) => {
-                        in_a_row += 1;
+                        (stats.dropped, in_a_row) = (stats.dropped + 1, in_a_row + 1);
                         last_refusal.clone_from(reason);
                         if stats.opened == 0 {
                             if in_a_row >= refusals {
@@ -318,7 +318,6 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                             }
                             continue;
                         }
-                        stats.dropped += 1;
                         let gone = if in_a_row >= refusals {
                             Some(format!("the target stopped opening WebSockets ({in_a_row} sequences in a row did not open; the last: {reason})"))
                         } else {
