@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Benchmarks, not tests. Executions per second of each libFuzzer target (stable toolchain, no
 # sanitizer, starting from its seed corpus, for SECONDS), then sequences per second of `wsspec fuzz`
-# against the embedded tungstenite server for SECONDS.
-#   fuzz/bench.sh [SECONDS]        default 30
+# against the embedded tungstenite server for SECONDS, with the CPU time (user + sys, wsspec and the
+# embedded server together) per sequence run: on a shared machine the wall-clock rate says more
+# about the load than about wsspec.
+#   fuzz/bench.sh [--network] [SECONDS]   default 30; --network: only the network fuzzer
 set -euo pipefail
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
   sed -n '2,/^set -euo pipefail/{/^#/s/^# \{0,1\}//p}' "$0"
   exit 0
 fi
 
+network_only=false
+if [[ "${1:-}" == --network ]]; then
+  network_only=true
+  shift
+fi
 seconds=${1:-30}
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
   echo "fuzz/bench.sh: SECONDS must be a whole number of seconds, not '$seconds' (--help)" >&2
@@ -16,10 +23,24 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build -q --release -p wsspec
-target/release/wsspec fuzz-seeds fuzz/corpus 2>/dev/null
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
+network() {
+  local out summary run user sys
+  out=$( { /usr/bin/time -f 'cpu %U %S' target/release/wsspec fuzz --duration "$seconds" --seed 1 --out "$scratch/findings" || true; } 2>&1)
+  summary=$(grep -E -A1 'sequences? generated in' <<<"$out")
+  run=$(grep -oE '[0-9]+ run \(' <<<"$summary" | grep -oE '^[0-9]+')
+  read -r _ user sys < <(grep -E '^cpu ' <<<"$out")
+  echo "$summary"
+  awk -v u="$user" -v s="$sys" -v n="$run" 'BEGIN { printf "CPU (user + sys): %.2f s, %.0f us per sequence run\n", u + s, (u + s) * 1e6 / (n > 0 ? n : 1) }'
+}
+if $network_only; then
+  network
+  exit 0
+fi
+
+target/release/wsspec fuzz-seeds fuzz/corpus 2>/dev/null
 (cd fuzz && cargo fuzz build --sanitizer none 2>/dev/null)
 printf '%-18s %10s %10s\n' target runs exec/s
 for target in $(cd fuzz && cargo fuzz list); do
@@ -34,4 +55,4 @@ for target in $(cd fuzz && cargo fuzz list); do
 done
 
 echo
-target/release/wsspec fuzz --duration "$seconds" --seed 1 --out "$scratch/findings" 2>&1 | grep -E 'sequences in'
+network

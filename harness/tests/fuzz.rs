@@ -7,9 +7,9 @@ use std::time::Duration;
 use rstest::rstest;
 use wsspec::{
     catalog::Catalog,
-    engine::{RunOptions, Target},
+    engine::{RunOptions, Stop, Target},
     fuzz::{
-        network::{self, Config, DeflateUse, Report},
+        network::{self, Config, DeflateUse, Progress, Report},
         oracle, tungstenite_peer, Sequence,
     },
     peers::{
@@ -32,7 +32,11 @@ fn the_model_allows_what_tungstenite_does_with_generated_sequences() {
 }
 
 async fn fuzz(url: &str, seed: u32, sequences: u64, out: &std::path::Path) -> Report {
-    let config = Config {
+    network::run(&config(url, seed, sequences, out), &Stop::new(), |_| {}).await.expect("the run completes")
+}
+
+fn config(url: &str, seed: u32, sequences: u64, out: &std::path::Path) -> Config {
+    Config {
         target: Target::parse(url).expect("a ws:// URL"),
         seed,
         jobs: 8,
@@ -42,8 +46,7 @@ async fn fuzz(url: &str, seed: u32, sequences: u64, out: &std::path::Path) -> Re
         options: RunOptions { timeout_scale: 0.5, ..RunOptions::default() },
         out_dir: out.to_path_buf(),
         deflate: DeflateUse::IfAgreed,
-    };
-    network::run(&config, |_| {}).await.expect("the run completes")
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -51,7 +54,8 @@ async fn fuzzing_the_embedded_server_finds_nothing() {
     let server = ReferenceServer::start().await.unwrap();
     let out = tempfile::tempdir().unwrap();
     let report = fuzz(&server.url(), 5, 300, out.path()).await;
-    assert_eq!(report.stats.sequences, 300);
+    let stats = &report.stats;
+    assert_eq!((stats.generated, stats.sequences + stats.undecidable, stats.opened), (300, 300, stats.sequences), "{stats:#?}");
     assert_eq!((report.stats.divergent, report.findings.len()), (0, 0), "{report:#?}");
     assert!(report.file.is_none());
 }
@@ -127,7 +131,7 @@ async fn fuzzing_a_target_that_never_opens_a_websocket_exits_2() {
         (&b""[..], "closed the connection during the opening handshake"),
     ] {
         let url = serve(answer).await;
-        let args = ["fuzz", url.as_str(), "--duration", "60", "--out", dir.as_str()].map(String::from);
+        let args = ["fuzz", url.as_str(), "--duration", "60", "--jobs", "4", "--out", dir.as_str()].map(String::from);
         let (code, _, stderr) = tokio::task::spawn_blocking(move || support::wsspec(&args.each_ref().map(String::as_str))).await.unwrap();
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains(&format!("no sequence could open a WebSocket on {url} (0 of 8 opened)")) && stderr.contains(said), "{stderr}");
@@ -136,5 +140,129 @@ async fn fuzzing_a_target_that_never_opens_a_websocket_exits_2() {
 
     let (code, _, stderr) = support::wsspec(&["fuzz", "--sequences", "20", "--out", &dir]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("20 sequences in") && stderr.contains("20 opened a WebSocket, 0 with permessage-deflate, 0 divergent, 0 findings"), "{stderr}");
+    let number_before = |word: &str| -> u64 {
+        let at = stderr.find(word).unwrap_or_else(|| panic!("no `{word}` in {stderr}"));
+        stderr[..at].trim_end().rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no count before `{word}` in {stderr}"))
+    };
+    let (run, undecidable, decided) = (number_before(" run ("), number_before(" undecidable"), number_before(" decided"));
+    assert!(stderr.contains("20 sequences generated in") && run + undecidable == 20 && decided == run, "{stderr}");
+    assert!(stderr.contains("0 with permessage-deflate, 0 divergent, 0 findings"), "{stderr}");
+}
+
+/// One sequence is "1 sequence", and the summary says how many were run and how many the model
+/// could not judge.
+#[test]
+fn the_summary_counts_in_good_grammar() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = support::wsspec(&["fuzz", "--sequences", "1", "--seed", "1", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1 sequence generated in") && stderr.contains("1 run (") && stderr.contains("0 undecidable (not sent"), "{stderr}");
+    assert!(stderr.contains("1 decided (opened a WebSocket and judged)") && stderr.contains("0 findings"), "{stderr}");
+}
+
+/// A target that drops every fourth connection unanswered is fuzzed, not taken for one on which no
+/// sequence opens: each dropped connection is an undecided sequence.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_dropping_some_connections_is_fuzzed_and_its_drops_are_undecided() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for n in 0usize.. {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let mut head = vec![0u8; 8192];
+                let read = client.read(&mut head).await.unwrap_or(0);
+                if n % 4 == 3 {
+                    return;
+                }
+                let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let _ = server.write_all(&head[..read]).await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    let out = tempfile::tempdir().unwrap();
+    let config = Config { jobs: 16, ..config(&url, 3, 200, out.path()) };
+    let report = network::run(&config, &Stop::new(), |_| {}).await.expect("not stopped: some sequences open");
+    let stats = &report.stats;
+    assert!(stats.dropped > 10 && stats.opened > 100, "{stats:#?}");
+    assert_eq!(stats.opened + stats.dropped, stats.sequences, "{stats:#?}");
+    assert!(report.findings.is_empty(), "a dropped connection is no finding: {report:#?}");
+}
+
+/// Raised while divergences wait for minimization, an interrupt still writes every confirmed one:
+/// those not minimized whole, and each fails on the broken server.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupt_writes_the_divergences_not_yet_minimized_whole() {
+    let broken = FaultyServer::start(Defect::AcceptRsv).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let stop = Stop::new();
+    let config = Config { max_sequences: None, ..config(&broken.url(), 1, 0, out.path()) };
+    let report = network::run(&config, &stop, |event| {
+        if let Progress::Tick(stats) = event {
+            if stats.divergent >= 3 {
+                stop.raise("SIGINT received");
+            }
+        }
+    })
+    .await
+    .expect("the run completes");
+    assert_eq!(report.interrupted.as_deref(), Some("SIGINT received"));
+    assert!(report.findings.iter().any(|f| !f.minimized && f.reproduced), "{report:#?}");
+    let catalog = Catalog::from_dir(out.path()).expect("the findings file loads as a catalog");
+    let ids: Vec<String> = catalog.cases.iter().map(|c| c.id.to_string()).collect();
+    assert_eq!(ids, report.findings.iter().flat_map(|f| f.ids.clone()).collect::<Vec<_>>());
+    let on_broken = support::run(&broken.url(), &catalog.cases).await;
+    let mut failing = support::failing(&on_broken);
+    let mut ids = ids;
+    failing.sort();
+    ids.sort();
+    assert_eq!(failing, ids, "every finding fails on the broken server");
+}
+
+/// `wsspec fuzz` interrupted by SIGINT after its first finding: the finding is in its file, the
+/// summary is printed, and it exits 3.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigint_after_a_finding_keeps_it_and_exits_3() {
+    use std::io::{BufRead, BufReader};
+    let broken = FaultyServer::start(Defect::AcceptRsv).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap().to_string();
+    let args = ["fuzz", &broken.url(), "--seed", "1", "--duration", "120", "--jobs", "8", "--out", &dir].map(String::from);
+    let (code, stderr) = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .args(&args)
+            .env("CI", "1")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("wsspec starts");
+        let (found, heard) = std::sync::mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().expect("piped"));
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in stderr.lines().map_while(Result::ok) {
+                if line.starts_with("finding:") {
+                    let _ = found.send(());
+                }
+                text += &line;
+                text.push('\n');
+            }
+            text
+        });
+        let first = heard.recv_timeout(Duration::from_secs(120));
+        let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+        assert!(first.is_ok() && sent.success(), "a finding within 120 s, then SIGINT");
+        let status = child.wait().expect("wsspec ends");
+        (status.code(), reader.join().expect("stderr read"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted: SIGINT received") && stderr.contains("Findings: "), "{stderr}");
+    let catalog = Catalog::from_dir(out.path()).expect("the findings file loads");
+    assert!(!catalog.cases.is_empty(), "{stderr}");
 }

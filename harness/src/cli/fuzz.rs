@@ -9,9 +9,9 @@ use std::{
 
 use wsspec::{
     catalog::Catalog,
-    engine::{RunOptions, Target},
+    engine::{RunOptions, Stop, Target},
     fuzz::{
-        network::{self, Config, DeflateUse, Kind, Stats},
+        network::{self, Config, DeflateUse, Finding, Kind, Progress, Report, Stats},
         seeds,
     },
     peers::reference_server::ReferenceServer,
@@ -51,6 +51,8 @@ pub struct FuzzArgs {
 }
 
 pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
+    // First, so an interrupt while the embedded server starts ends the run as one (exit 3).
+    let stop = Stop::on_signals().map_err(|e| format!("cannot install the signal handlers: {e}"))?;
     if !(args.duration.is_finite() && args.duration > 0.0) {
         return Err(format!("--duration {} must be a positive number of seconds", args.duration));
     }
@@ -88,49 +90,83 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
     };
     say!("wsspec: fuzzing {url} for {} s, seed {seed}, {} sequences at a time", args.duration, config.jobs);
     let mut status = Status::new();
-    let report = network::run(&config, |stats| status.show(stats)).await.map_err(|e| e.to_string())?;
+    let report = network::run(&config, &stop, |event| match event {
+        Progress::Tick(stats) => status.show(stats),
+        Progress::Finding(finding, file) => {
+            status.finish();
+            say!("finding: {} (written to {})", describe(finding), file.display());
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     status.finish();
+    summarize(&report, &url, &config);
+    Ok(match (&report.interrupted, &report.file) {
+        (Some(_), _) => Outcome::Interrupted,
+        (None, Some(_)) => Outcome::Failed,
+        (None, None) => Outcome::Passed,
+    })
+}
 
+/// The summary: what was generated, run and decided, what was found and where it is.
+fn summarize(report: &Report, url: &str, config: &Config) {
     let stats = &report.stats;
     say!(
-        "\n{} sequences in {:.1} s ({:.0}/s), {} opened a WebSocket, {} with permessage-deflate, {} divergent, {} findings",
-        stats.sequences,
+        "\n{} in {:.1} s: {} run ({:.0}/s), {} (not sent: the model cannot judge them)",
+        count(stats.generated, "sequence generated", "sequences generated"),
         stats.elapsed.as_secs_f64(),
+        stats.sequences,
         stats.per_second(),
-        stats.opened,
+        count(stats.undecidable, "undecidable", "undecidable"),
+    );
+    say!(
+        "  {} (opened a WebSocket and judged), {} with permessage-deflate, {} divergent, {}",
+        count(stats.opened, "decided", "decided"),
         stats.compressed,
         stats.divergent,
-        report.findings.len()
+        count(report.findings.len() as u64, "finding", "findings"),
     );
+    if stats.dropped > 0 {
+        say!("  {} undecided: the WebSocket did not open (the target opened others)", count(stats.dropped, "sequence", "sequences"));
+    }
     if stats.unconfirmed > 0 {
         say!("  {} more diverged once and conformed when run again at once: not findings", stats.unconfirmed);
     }
     for finding in &report.findings {
-        let kind = match finding.kind {
-            Kind::Divergence => "divergence",
-            Kind::Hang => "hang",
-            Kind::Crash => "crash",
-        };
-        let again = if finding.reproduced || finding.kind == Kind::Crash { "" } else { " (its minimized form did not fail again: written whole)" };
-        say!(
-            "  {kind} {} (sequence {}, {} → {} frames){again}: {}",
-            finding.ids.join(", "),
-            finding.index,
-            finding.frames.0,
-            finding.frames.1,
-            finding.reason
-        );
+        say!("  {}", describe(finding));
     }
     if report.unexamined > 0 {
         say!("  {} more divergent sequences were not minimized (run longer, or with another --seed)", report.unexamined);
     }
-    match &report.file {
-        Some(file) => {
-            say!("Findings: {} (wsspec server {url} --catalog {})", file.display(), config.out_dir.display());
-            Ok(Outcome::Failed)
-        }
-        None => Ok(Outcome::Passed),
+    if let Some(reason) = &report.interrupted {
+        let whole = report.findings.iter().filter(|f| !f.minimized && f.kind != Kind::Crash).count() as u64;
+        let whole = if whole > 0 { format!(", {} written whole, not minimized", count(whole, "finding", "findings")) } else { String::new() };
+        say!("interrupted: {reason}; {} in flight cut short (undecided){whole}", count(stats.abandoned, "sequence", "sequences"));
     }
+    if let Some(file) = &report.file {
+        say!("Findings: {} (wsspec server {url} --catalog {})", file.display(), config.out_dir.display());
+    }
+}
+
+/// A finding in a line: its kind, case ids, sequence, frames and how it was written.
+fn describe(finding: &Finding) -> String {
+    let kind = match finding.kind {
+        Kind::Divergence => "divergence",
+        Kind::Hang => "hang",
+        Kind::Crash => "crash",
+    };
+    let how = match finding.kind {
+        Kind::Crash => "",
+        _ if !finding.minimized => " (not minimized: the run was interrupted; written whole)",
+        _ if !finding.reproduced => " (its minimized form did not fail again: written whole)",
+        _ => "",
+    };
+    format!("{kind} {} (sequence {}, {} → {} frames){how}: {}", finding.ids.join(", "), finding.index, finding.frames.0, finding.frames.1, finding.reason)
+}
+
+/// `n` and the noun, singular for one.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Sequences in flight by default: 16 per core, from 16 to 64. A sequence spends most of its time

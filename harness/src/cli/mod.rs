@@ -52,7 +52,7 @@ enum Command {
     Client(client::ClientArgs),
     /// Fuzz a WebSocket server with random frame sequences judged by a model of the RFC; writes
     /// each divergence, minimized, as a case file. Without a URL, fuzzes the embedded server.
-    #[command(after_help = "Exit codes: 0 no finding; 1 findings were written (the summary names the file); 2 the run could\nnot be done: bad arguments, an unreachable target, a target on which no sequence could open a\nWebSocket, an unwritable --out.")]
+    #[command(after_help = "Exit codes: 0 no finding; 1 findings were written (the summary names the file); 2 the run could\nnot be done: bad arguments, an unreachable target, a target on which no sequence could open a\nWebSocket, an unwritable --out; 3 interrupted (SIGINT, SIGTERM): the findings so far are written.")]
     Fuzz(fuzz::FuzzArgs),
     /// Write the seed corpora of the libFuzzer targets in fuzz/ (one folder per target).
     #[command(after_help = "Exit codes: 0 the seeds were written; 2 they could not be (a bad case file, an unwritable DIR).")]

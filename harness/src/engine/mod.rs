@@ -10,6 +10,7 @@ mod event;
 pub mod event_log;
 mod judge;
 mod observation;
+mod read_buffer;
 pub mod opening;
 pub mod receiver;
 mod record;

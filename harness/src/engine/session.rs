@@ -186,7 +186,7 @@ struct Session<'a> {
 
 impl Session<'_> {
     async fn drive(&mut self) {
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = super::read_buffer::ReadBuffer::take();
         let mut moved = 0;
         while !self.tcp_closed {
             if moved >= YIELD_EVERY {

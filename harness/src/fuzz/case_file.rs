@@ -41,6 +41,22 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
     if let Some(note) = note {
         out.push_str(&format!("note = {}\n", string(note)));
     }
+    body(&mut out, sequence, outcome);
+    out
+}
+
+/// The case [`case`] writes for `sequence`, loaded, without its prose (title, description,
+/// requirement, note: what only reports read): the same steps, timeout and expectations, at a
+/// fraction of the cost. The network fuzzer runs every sequence as this case and writes [`case`]
+/// only for a finding.
+pub fn runnable(sequence: &Sequence, outcome: &Outcome) -> Result<Case, CatalogError> {
+    let mut text = format!("[section]\nid = \"{SECTION}\"\ntitle = \"\"\n[[case]]\nid = \"{SECTION}.0.0\"\ntitle = \"\"\nrfc = \"\"\nlevel = \"MUST\"\nrequirement = \"\"\n");
+    body(&mut text, sequence, outcome);
+    load(&text)
+}
+
+/// What a case does and expects: roles, deflate offer, timeout, steps, close and alternatives.
+fn body(out: &mut String, sequence: &Sequence, outcome: &Outcome) {
     out.push_str("roles = [\"server\"]\n");
     if sequence.deflate {
         out.push_str(&format!("deflate = {{ offer = {} }}\n", string(super::sequence::DEFLATE_OFFER)));
@@ -61,7 +77,6 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
         out.push_str(&format!("  {alternative},\n"));
     }
     out.push_str("]\n");
-    out
 }
 
 /// The case's timeout in seconds: [`BASE_TIMEOUT`], and [`PER_WRITE`] for each write call the
@@ -305,12 +320,37 @@ fn event_value(expected: &Expected) -> String {
     table(entries)
 }
 
-/// A payload as text when it is printable UTF-8, else as hex.
+/// A payload as text when it is printable UTF-8, else as hex; one that repeats a unit at most half
+/// its length (a long generated payload repeats the input it was made of) as that unit and its
+/// length, `{ pattern = …, len = … }`, so a 64 KiB payload is not 128 KiB of hex to write and parse.
 fn payload_value(bytes: &[u8]) -> String {
-    match printable(bytes) {
+    let period = period(bytes);
+    let (unit, len) = if bytes.len() >= 64 && period <= bytes.len() / 2 { (&bytes[..period], Some(bytes.len())) } else { (bytes, None) };
+    let value = match printable(unit) {
+        // A prefix of printable UTF-8 that the rest repeats ends on a character boundary: the byte
+        // after it is the first byte again.
         Some(text) => string(text),
-        None => table(vec![("hex", string(&hex::encode(bytes)))]),
+        None => table(vec![("hex", string(&hex::encode(unit)))]),
+    };
+    match (len, printable(unit).is_some()) {
+        (None, _) => value,
+        (Some(len), true) => table(vec![("pattern", value), ("len", len.to_string())]),
+        (Some(len), false) => table(vec![("pattern_hex", string(&hex::encode(unit))), ("len", len.to_string())]),
     }
+}
+
+/// The smallest `p` such that every byte equals the one `p` before it (`bytes.len()` when none
+/// shorter does): the length of `bytes` less its longest border (Knuth–Morris–Pratt).
+fn period(bytes: &[u8]) -> usize {
+    let mut border = vec![0usize; bytes.len()];
+    for i in 1..bytes.len() {
+        let mut k = border[i - 1];
+        while k > 0 && bytes[i] != bytes[k] {
+            k = border[k - 1];
+        }
+        border[i] = k + usize::from(bytes[i] == bytes[k]);
+    }
+    bytes.len() - border.last().copied().unwrap_or(0)
 }
 
 fn printable(bytes: &[u8]) -> Option<&str> {
@@ -356,6 +396,39 @@ mod tests {
                 let case = load_case(&sequence);
                 assert!(!case.expect.is_empty() && case.expect.len() <= oracle::expect_sequence(&sequence).alternatives.len());
                 assert_eq!(case.deflate.is_some(), deflate, "a deflate sequence offers permessage-deflate");
+            }
+        }
+    }
+
+    #[test]
+    fn a_payload_is_written_as_the_bytes_it_is() {
+        let aperiodic: Vec<u8> = (0..=255u8).chain(0..100).collect();
+        for (bytes, short) in [
+            (b"".to_vec(), true),
+            (b"short".to_vec(), true),
+            ("κόσμε!".repeat(300).into_bytes()[..1001].to_vec(), true),
+            ([0xffu8, 0, 7].repeat(5000), true),
+            (aperiodic, false),
+            (b"ab".repeat(40), true),
+        ] {
+            let text = format!("p = {}", payload_value(&bytes));
+            let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}: {text}"));
+            let payload: crate::catalog::Payload = table["p"].clone().try_into().unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(payload.bytes(), bytes, "{text}");
+            assert!(!short || text.len() < 100, "written short: {text}");
+        }
+        assert_eq!((period(b"abcab"), period(b"aaaa"), period(b"abc"), period(b"")), (3, 1, 3, 0));
+    }
+
+    #[test]
+    fn a_runnable_case_runs_and_expects_what_the_written_case_does() {
+        for index in 0..300 {
+            for deflate in [false, true] {
+                let sequence = Sequence::generate(7, index, deflate).until_close();
+                let outcome = oracle::expect_sequence(&sequence);
+                let (written, runnable) = (load_case(&sequence), runnable(&sequence, &outcome).expect("loads"));
+                assert_eq!(format!("{:?}", (&written.steps, &written.expect, &written.close)), format!("{:?}", (&runnable.steps, &runnable.expect, &runnable.close)), "{sequence:?}");
+                assert_eq!((written.timeout, written.deflate.is_some(), &written.roles), (runnable.timeout, runnable.deflate.is_some(), &runnable.roles));
             }
         }
     }

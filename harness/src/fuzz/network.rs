@@ -2,8 +2,11 @@
 //! (the oracle's outcome written in the catalog's format and loaded back), runs on its own connection
 //! through the engine and is judged like any catalog case: a FAILED behavior or a failing close
 //! verdict is a divergence. Divergences are minimized and written to one case file per run; a target
-//! that stops accepting connections is a crash, one that goes silent mid-connection a hang. A target
-//! on which no sequence opens a WebSocket tested nothing: the run stops with an error.
+//! that stops accepting connections (or opening WebSockets) is a crash, one that goes silent
+//! mid-connection a hang. A sequence whose WebSocket does not open while others do is undecided, not
+//! a stop; a target on which no sequence opens a WebSocket tested nothing: the run stops with an
+//! error. The findings file is rewritten at every finding, and an interrupt writes the confirmed
+//! divergences not yet minimized whole, so nothing found is lost.
 
 use std::{
     collections::VecDeque,
@@ -12,19 +15,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::{sync::Semaphore, task::JoinSet, time::timeout};
+use tokio::{sync::Semaphore, task::JoinSet};
 use wsspec_reports::{Behavior, BehaviorClose};
 
 mod findings;
+mod trial;
 
-use findings::{crash, file_text, finding_case, shape};
+use findings::{Form, Recorder};
 
-use super::{case_file, minimize::minimize, oracle, Sequence};
-use crate::{
-    catalog::WriteMode,
-    engine::{judge, probe, run_case, Observation, RunOptions, Target, Verdict},
-    frame::{FrameSpec, OpCode},
-};
+use super::{oracle, Sequence};
+use crate::engine::{probe, RunOptions, Stop, Target, Verdict, GRACE};
 
 /// Candidate runs one minimization may use.
 const MINIMIZE_BUDGET: usize = 300;
@@ -67,9 +67,17 @@ pub enum DeflateUse {
 /// Counts so far.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
+    /// Sequences generated (`--sequences` counts these), sent or not.
+    pub generated: u64,
+    /// Sequences sent and ended: decided ([`Stats::opened`]), dropped or cut short.
     pub sequences: u64,
-    /// Sequences whose WebSocket opened: only those tested anything.
+    /// Sequences whose WebSocket opened and that were judged (decided): only those tested anything.
     pub opened: u64,
+    /// Sequences whose WebSocket did not open (a target dropping some connections): undecided,
+    /// neither a finding nor, while others open, a stop.
+    pub dropped: u64,
+    /// Sequences in flight when an interrupt's grace period ran out: cut short, undecided.
+    pub abandoned: u64,
     pub divergent: u64,
     pub findings: usize,
     pub elapsed: Duration,
@@ -116,6 +124,8 @@ pub struct Finding {
     /// The minimized case failed again when run once more; if not, the original sequence (which
     /// failed twice) is written instead.
     pub reproduced: bool,
+    /// It was minimized; if not, the run was interrupted first (or it is a crash's suspect).
+    pub minimized: bool,
 }
 
 /// How a run went.
@@ -127,6 +137,18 @@ pub struct Report {
     pub file: Option<PathBuf>,
     /// Divergences never minimized (the queue was full, or time was up after the first finding).
     pub unexamined: u64,
+    /// The run was interrupted (SIGINT, SIGTERM): the reason. Confirmed divergences not yet
+    /// minimized were then written whole.
+    pub interrupted: Option<String>,
+}
+
+/// What a run reports as it goes.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// About once a second: the counts so far.
+    Tick(&'a Stats),
+    /// A finding, once it is in the file.
+    Finding(&'a Finding, &'a std::path::Path),
 }
 
 /// Why a run could not be done.
@@ -191,14 +213,15 @@ struct Shared {
     slots: Semaphore,
 }
 
-/// Fuzzes `config.target` until the duration or the sequence count is reached; `progress` is called
-/// about once a second.
-pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Report, FuzzError> {
+/// Fuzzes `config.target` until the duration or the sequence count is reached, or `stop` is raised
+/// (an interrupt: no new sequence starts, those in flight and a minimization under way get
+/// [`GRACE`], and the confirmed divergences not yet minimized are written whole); `progress` hears
+/// about once a second and at each finding.
+pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress)) -> Result<Report, FuzzError> {
     let scale = config.options.timeout_scale;
     probe(&config.target, scale, None).await.map_err(|reason| FuzzError::Unreachable { url: config.target.url.clone(), reason })?;
     let output_error = |source| FuzzError::Output { path: config.out_dir.display().to_string(), source };
     std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
-    let file = config.out_dir.join(format!("fuzz-{}.toml", config.seed));
     let jobs = config.jobs.max(1);
     let shared = Arc::new(Shared { target: config.target.clone(), options: config.options.clone(), slots: Semaphore::new(jobs) });
     let deflate = match config.deflate {
@@ -216,23 +239,34 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
     let mut running = JoinSet::new();
     let mut minimizing = JoinSet::new();
     let mut queue: VecDeque<(u64, Sequence, Trial)> = VecDeque::new();
+    // The divergence being minimized, written whole if an interrupt cuts its minimization short.
+    let mut examining: Option<(u64, Sequence, Trial)> = None;
     // The last sequences that ran, the suspects if the target goes down.
     let mut recent: VecDeque<(u64, Sequence)> = VecDeque::new();
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut cases: Vec<String> = Vec::new();
-    let mut shapes = Vec::new();
-    let (mut next, mut unexamined, mut crashed) = (0u64, 0u64, false);
-    // Why the last sequence failed to open a WebSocket while none had opened one yet.
-    let mut never_opened: Option<String> = None;
+    let mut found = Recorder::new(config.out_dir.join(format!("fuzz-{}.toml", config.seed)));
+    let (mut unexamined, mut crashed) = (0u64, false);
+    // Sequences in a row whose WebSocket did not open, and why the last did not. As the engine's
+    // runner does, the bound is at least the sequences in flight: refusals come back at once while
+    // the sequences that opened are still running, so a target dropping a few is not taken for dead.
+    let (mut in_a_row, mut last_refusal) = (0u64, String::new());
+    let refusals = NEVER_OPENED.max(jobs as u64);
+    // When an interrupt's grace period ends.
+    let mut grace: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
 
     loop {
-        let generating = !crashed && started.elapsed() < config.duration && config.max_sequences.is_none_or(|max| next < max);
+        let interrupted = stop.reason().is_some();
+        if interrupted && grace.is_none() {
+            grace = Some(Instant::now() + GRACE);
+        }
+        let more = |stats: &Stats| config.max_sequences.is_none_or(|max| stats.generated < max);
+        let generating = !crashed && !interrupted && started.elapsed() < config.duration && more(&stats);
         // `--sequences` is checked for every sequence started, not once per round: with more jobs
         // than sequences asked for, a round would otherwise start too many.
-        while generating && running.len() < jobs && config.max_sequences.is_none_or(|max| next < max) {
-            let (sequence, index) = (Sequence::generate(config.seed, next, deflate && next % 2 == 1).until_close(), next);
-            next += 1;
+        while generating && running.len() < jobs && more(&stats) {
+            let index = stats.generated;
+            stats.generated += 1;
+            let sequence = Sequence::generate(config.seed, index, deflate && index % 2 == 1).until_close();
             let outcome = oracle::expect_sequence(&sequence);
             if outcome.undecidable.is_some() {
                 stats.undecidable += 1;
@@ -245,13 +279,14 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                 (index, sequence, trial)
             });
         }
-        if minimizing.is_empty() && !crashed {
+        if minimizing.is_empty() && !crashed && !interrupted {
             // Once time is up only the first divergence is still worth the wait.
-            if !generating && !findings.is_empty() {
+            if !generating && !found.findings.is_empty() {
                 unexamined += queue.len() as u64;
                 queue.clear();
             }
             if let Some((index, sequence, trial)) = queue.pop_front() {
+                examining = Some((index, sequence.clone(), trial.clone()));
                 let shared = shared.clone();
                 minimizing.spawn(async move {
                     let (small, confirmed) = shared.minimize(sequence.clone(), &trial).await;
@@ -259,32 +294,44 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                 });
             }
         }
-        if running.is_empty() && minimizing.is_empty() && queue.is_empty() {
+        if running.is_empty() && minimizing.is_empty() && (queue.is_empty() || interrupted) {
             break;
         }
+        let grace_over = async move {
+            match grace {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             Some(joined) = running.join_next() => {
                 let Ok((index, sequence, trial)) = joined else { continue };
                 stats.sequences += 1;
                 match &trial.result {
-                    TrialResult::NotOpened(_) if crashed => {}
-                    TrialResult::NotOpened(reason) if stats.opened == 0 => {
-                        never_opened = Some(reason.clone());
-                        if stats.sequences >= NEVER_OPENED {
-                            running.abort_all();
-                            break;
-                        }
-                    }
+                    TrialResult::NotOpened(_) if crashed => stats.dropped += 1,
                     TrialResult::NotOpened(reason) => {
-                        if probe(&config.target, scale, None).await.is_err() {
+                        (stats.dropped, in_a_row) = (stats.dropped + 1, in_a_row + 1);
+                        last_refusal.clone_from(reason);
+                        if stats.opened == 0 {
+                            if in_a_row >= refusals {
+                                break;
+                            }
+                            continue;
+                        }
+                        let gone = if in_a_row >= refusals {
+                            Some(format!("the target stopped opening WebSockets ({in_a_row} sequences in a row did not open; the last: {reason})"))
+                        } else {
+                            probe(&config.target, scale, None).await.err().map(|e| format!("the target stopped accepting connections ({reason}; then: {e})"))
+                        };
+                        if let Some(what) = gone {
                             crashed = true;
                             running.abort_all();
-                            findings.push(crash(config, &mut cases, &recent, reason));
-                            wsspec_reports::fs::write_atomically(&file, file_text(config, &cases).as_bytes()).map_err(output_error)?;
+                            found.crash(config, &recent, &what).map_err(output_error)?;
+                            progress(Progress::Finding(found.findings.last().expect("just recorded"), &found.file));
                         }
                     }
                     result => {
-                        stats.opened += 1;
+                        (stats.opened, in_a_row) = (stats.opened + 1, 0);
                         stats.unconfirmed += u64::from(*result == TrialResult::Unconfirmed);
                         if recent.len() == jobs {
                             recent.pop_front();
@@ -302,144 +349,44 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&Stats)) -> Result<Re
                 }
             }
             Some(joined) = minimizing.join_next() => {
+                examining = None;
                 let Ok((index, original, small, trial, confirmed)) = joined else { continue };
-                // A minimized form that did not fail again is not written: the original is, which
-                // failed twice (`checked_trial`).
-                let (small, confirmed) = match confirmed {
-                    Some(again) => (small, Some(again)),
-                    None => (original.clone(), None),
-                };
-                let shape = shape(&small);
-                if shapes.contains(&shape) {
-                    continue;
+                let before = found.findings.len();
+                found.divergence(config, index, &original, &trial, Form::Minimized(small, confirmed)).map_err(output_error)?;
+                if found.findings.len() > before {
+                    progress(Progress::Finding(found.findings.last().expect("just recorded"), &found.file));
                 }
-                shapes.push(shape);
-                let last = confirmed.as_ref().unwrap_or(&trial);
-                let kind = match last.result {
-                    TrialResult::Diverges(kind) => kind,
-                    _ => Kind::Divergence,
-                };
-                let id = format!("{}.{}.{}", case_file::SECTION, config.seed, cases.len() + 1);
-                let note = format!(
-                    "Found by `wsspec fuzz --seed {}` (sequence {index}, minimized from {} to {} frames) against {}{}: {}",
-                    config.seed,
-                    original.frames.len(),
-                    small.frames.len(),
-                    config.target.url,
-                    if confirmed.is_some() { "" } else { "; its minimized form did not fail again, so it is written whole" },
-                    last.reason(),
-                );
-                cases.push(finding_case(&id, &small, &oracle::expect_sequence(&small), &note));
-                wsspec_reports::fs::write_atomically(&file, file_text(config, &cases).as_bytes()).map_err(output_error)?;
-                let frames = (original.frames.len(), small.frames.len());
-                findings.push(Finding { kind, ids: vec![id], index, frames, reason: last.reason(), reproduced: confirmed.is_some() });
+            }
+            _ = stop.raised(), if !interrupted => {}
+            _ = grace_over => {
+                stats.abandoned = running.len() as u64;
+                break;
             }
             _ = ticker.tick() => {
                 stats.elapsed = started.elapsed();
-                stats.findings = findings.len();
-                progress(&stats);
+                stats.findings = found.findings.len();
+                progress(Progress::Tick(&stats));
+            }
+        }
+    }
+    running.abort_all();
+    minimizing.abort_all();
+    let interrupted = stop.reason();
+    if interrupted.is_some() {
+        // Every confirmed divergence (it failed twice) is written, minimized or not.
+        for (index, sequence, trial) in examining.take().into_iter().chain(queue.drain(..)) {
+            let before = found.findings.len();
+            found.divergence(config, index, &sequence, &trial, Form::Interrupted).map_err(output_error)?;
+            if found.findings.len() > before {
+                progress(Progress::Finding(found.findings.last().expect("just recorded"), &found.file));
             }
         }
     }
     stats.elapsed = started.elapsed();
-    stats.findings = findings.len();
-    if let (0, Some(reason)) = (stats.opened, never_opened) {
-        return Err(FuzzError::NeverOpened { url: config.target.url.clone(), tried: stats.sequences, reason });
+    stats.findings = found.findings.len();
+    if stats.opened == 0 && in_a_row > 0 && !crashed && interrupted.is_none() {
+        return Err(FuzzError::NeverOpened { url: config.target.url.clone(), tried: stats.sequences, reason: last_refusal });
     }
-    let file = (!findings.is_empty()).then_some(file);
-    Ok(Report { stats, findings, file, unexamined })
-}
-
-impl Shared {
-    /// Whether the target agrees to permessage-deflate: one connection with [`DEFLATE_OFFER`]
-    /// (`super::sequence::DEFLATE_OFFER`) and a ping; the reason when it does not.
-    async fn agrees_to_deflate(&self) -> Result<(), String> {
-        let ping = FrameSpec::new(OpCode::Ping, "wsspec").masked([1, 2, 3, 4]);
-        let sequence = Sequence { frames: vec![ping], write: WriteMode::Together, deflate: true };
-        let text = case_file::file("", &[finding_case("90.0.0", &sequence, &oracle::expect_sequence(&sequence), "")]);
-        let case = case_file::load(&text).unwrap_or_else(|e| panic!("the case writer wrote a case the loader refuses ({e}):\n{text}"));
-        let bound = Duration::from_secs_f64((case.timeout + 10.0) * self.options.timeout_scale + 10.0);
-        let obs = timeout(bound, run_case(&case, &self.target, &self.options)).await.map_err(|_| "no answer in time".to_string())?;
-        match (&obs.open_error, &obs.violation, obs.deflate) {
-            (Some(error), _, _) => Err(error.clone()),
-            (None, Some(violation), _) => Err(violation.to_string()),
-            (None, None, Some(_)) => Ok(()),
-            (None, None, None) => Err("its 101 has no permessage-deflate".into()),
-        }
-    }
-
-    /// Runs `sequence` as [`Shared::trial`] does and, if it diverges, once more at once: a divergence
-    /// that does not happen again is [`TrialResult::Unconfirmed`], never a finding.
-    async fn checked_trial(&self, sequence: &Sequence, outcome: &oracle::Outcome) -> Trial {
-        let trial = self.trial(sequence, outcome).await;
-        let Some(signature) = trial.signature() else { return trial };
-        let again = self.trial(sequence, outcome).await;
-        if again.signature() == Some(signature) {
-            trial
-        } else {
-            Trial { result: TrialResult::Unconfirmed, ..trial }
-        }
-    }
-
-    /// Runs `sequence` as a case expecting `outcome`, within an outer bound over the engine's own
-    /// bounds.
-    async fn trial(&self, sequence: &Sequence, outcome: &oracle::Outcome) -> Trial {
-        let _slot = self.slots.acquire().await.expect("the semaphore is never closed");
-        let text = case_file::file("", &[finding_case("90.0.0", sequence, outcome, "")]);
-        let case = case_file::load(&text).unwrap_or_else(|e| panic!("the case writer wrote a case the loader refuses ({e}):\n{text}"));
-        let bound = Duration::from_secs_f64((case.timeout + 10.0) * self.options.timeout_scale + 10.0);
-        let obs = timeout(bound, run_case(&case, &self.target, &self.options))
-            .await
-            .unwrap_or_else(|_| Observation::aborted("the sequence overran wsspec's outer time bound (a bug in wsspec)"));
-        let verdict = judge(&case, &obs);
-        let result = if let Some(error) = &obs.open_error {
-            TrialResult::NotOpened(error.clone())
-        } else if verdict.behavior == Behavior::Failed || verdict.behavior_close.is_failure() {
-            let silent = obs.dropped_by_me && obs.remote_close.is_none() && obs.events.is_empty();
-            TrialResult::Diverges(if silent { Kind::Hang } else { Kind::Divergence })
-        } else {
-            TrialResult::Conforms
-        };
-        Trial { verdict, result }
-    }
-
-    /// Minimizes a divergence, keeping candidates that fail with the same verdicts, then runs the
-    /// result once more: the trial is `None` if it did not fail again.
-    async fn minimize(self: Arc<Self>, sequence: Sequence, trial: &Trial) -> (Sequence, Option<Trial>) {
-        let signature = trial.signature();
-        let fails = |candidates: Vec<Sequence>| {
-            let shared = self.clone();
-            async move {
-                let mut runs = JoinSet::new();
-                for (i, candidate) in candidates.into_iter().enumerate() {
-                    let shared = shared.clone();
-                    runs.spawn(async move {
-                        // A candidate the model cannot judge (compressed data cut) does not count.
-                        let outcome = oracle::expect_sequence(&candidate);
-                        if outcome.undecidable.is_some() {
-                            return (i, false);
-                        }
-                        // A connection that did not open (a loaded machine) says nothing: try again.
-                        let mut trial = shared.trial(&candidate, &outcome).await;
-                        for _ in 0..2 {
-                            if !matches!(trial.result, TrialResult::NotOpened(_)) {
-                                break;
-                            }
-                            trial = shared.trial(&candidate, &outcome).await;
-                        }
-                        (i, trial.signature() == signature)
-                    });
-                }
-                let mut answers = vec![false; runs.len()];
-                while let Some(Ok((i, fails))) = runs.join_next().await {
-                    answers[i] = fails;
-                }
-                answers
-            }
-        };
-        let small = minimize(sequence, MINIMIZE_BUDGET, fails).await;
-        let again = self.trial(&small, &oracle::expect_sequence(&small)).await;
-        let confirmed = (again.signature() == signature).then_some(again);
-        (small, confirmed)
-    }
+    let file = (!found.findings.is_empty()).then_some(found.file);
+    Ok(Report { stats, findings: found.findings, file, unexamined, interrupted })
 }

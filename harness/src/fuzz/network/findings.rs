@@ -1,13 +1,99 @@
-//! What `wsspec fuzz` writes: each sequence as a case, the findings file, the suspects of a crash,
-//! and the shape that makes two findings the same.
+//! What `wsspec fuzz` writes: each sequence as a case, the findings file (rewritten whole at every
+//! new finding, so what was found survives a crash or an interrupt), the suspects of a crash, and
+//! the shape that makes two findings the same.
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, path::PathBuf};
 
-use super::{Config, Finding, Kind};
+use super::{Config, Finding, Kind, Trial, TrialResult};
 use crate::{
     frame::OpCode,
     fuzz::{case_file, oracle, Sequence},
 };
+
+/// The findings of a run so far and the file they go to.
+pub(super) struct Recorder {
+    pub(super) file: PathBuf,
+    /// The `[[case]]` text of every finding, in the order found.
+    cases: Vec<String>,
+    /// The shapes written so far: a second finding of the same shape is not written.
+    shapes: Vec<Vec<Shape>>,
+    pub(super) findings: Vec<Finding>,
+}
+
+/// How a divergence reaches the file.
+pub(super) enum Form {
+    /// Minimized: the trial of the minimized form, `None` when it did not fail again (the original,
+    /// which failed twice, is then written whole).
+    Minimized(Sequence, Option<Trial>),
+    /// Written whole because the run was interrupted before it could be minimized.
+    Interrupted,
+}
+
+impl Recorder {
+    pub(super) fn new(file: PathBuf) -> Self {
+        Self { file, cases: Vec::new(), shapes: Vec::new(), findings: Vec::new() }
+    }
+
+    /// Records a confirmed divergence (`trial` of `original`, sequence `index`) in the form given,
+    /// unless one of the same shape was recorded, and rewrites the file.
+    pub(super) fn divergence(&mut self, config: &Config, index: u64, original: &Sequence, trial: &Trial, form: Form) -> std::io::Result<()> {
+        let (small, confirmed, minimized) = match form {
+            Form::Minimized(small, Some(again)) => (small, Some(again), true),
+            Form::Minimized(_, None) => (original.clone(), None, true),
+            Form::Interrupted => (original.clone(), Some(trial.clone()), false),
+        };
+        let shape = shape(&small);
+        if self.shapes.contains(&shape) {
+            return Ok(());
+        }
+        self.shapes.push(shape);
+        let last = confirmed.as_ref().unwrap_or(trial);
+        let kind = match last.result {
+            TrialResult::Diverges(kind) => kind,
+            _ => Kind::Divergence,
+        };
+        let id = self.next_id(config);
+        let how = if minimized {
+            format!("minimized from {} to {} frames", original.frames.len(), small.frames.len())
+        } else {
+            format!("not minimized: the run was interrupted; {} frames", small.frames.len())
+        };
+        let whole = if minimized && confirmed.is_none() { "; its minimized form did not fail again, so it is written whole" } else { "" };
+        let note = format!("Found by `wsspec fuzz --seed {}` (sequence {index}, {how}) against {}{whole}: {}", config.seed, config.target.url, last.reason());
+        self.cases.push(finding_case(&id, &small, &oracle::expect_sequence(&small), &note));
+        self.write(config)?;
+        let frames = (original.frames.len(), small.frames.len());
+        self.findings.push(Finding { kind, ids: vec![id], index, frames, reason: last.reason(), reproduced: confirmed.is_some(), minimized });
+        Ok(())
+    }
+
+    /// Records the last sequences that ran before the target went down (`what` says how) as the
+    /// suspects of a crash, and rewrites the file.
+    pub(super) fn crash(&mut self, config: &Config, recent: &VecDeque<(u64, Sequence)>, what: &str) -> std::io::Result<()> {
+        let note = format!(
+            "Found by `wsspec fuzz --seed {}` against {}: {what}; one of the last sequences that ran is the cause.",
+            config.seed, config.target.url
+        );
+        let mut ids = Vec::new();
+        for (_, sequence) in recent {
+            let id = self.next_id(config);
+            self.cases.push(finding_case(&id, sequence, &oracle::expect_sequence(sequence), &note));
+            ids.push(id);
+        }
+        self.write(config)?;
+        let (index, frames) = recent.back().map_or((0, 0), |(i, s)| (*i, s.frames.len()));
+        self.findings.push(Finding { kind: Kind::Crash, ids, index, frames: (frames, frames), reason: what.to_string(), reproduced: false, minimized: false });
+        Ok(())
+    }
+
+    fn next_id(&self, config: &Config) -> String {
+        format!("{}.{}.{}", case_file::SECTION, config.seed, self.cases.len() + 1)
+    }
+
+    fn write(&self, config: &Config) -> std::io::Result<()> {
+        wsspec_reports::fs::write_atomically(&self.file, file_text(config, &self.cases).as_bytes())
+    }
+}
 
 /// The case for a sequence, expecting what the oracle allows (`outcome`).
 pub(super) fn finding_case(id: &str, sequence: &Sequence, outcome: &oracle::Outcome, note: &str) -> String {
@@ -19,7 +105,7 @@ pub(super) fn finding_case(id: &str, sequence: &Sequence, outcome: &oracle::Outc
     case_file::case(id, &title, note, sequence, outcome)
 }
 
-pub(super) fn file_text(config: &Config, cases: &[String]) -> String {
+fn file_text(config: &Config, cases: &[String]) -> String {
     let comment = format!(
         "Findings of `wsspec fuzz --seed {seed}` against {url}: sequences the target handled in a way\nRFC 6455 does not allow, minimized. Run them again: wsspec server {url} --catalog {dir}",
         seed = config.seed,
@@ -29,25 +115,11 @@ pub(super) fn file_text(config: &Config, cases: &[String]) -> String {
     case_file::file(&comment, cases)
 }
 
-/// The last sequences that ran before the target went down, as cases.
-pub(super) fn crash(config: &Config, cases: &mut Vec<String>, recent: &VecDeque<(u64, Sequence)>, reason: &str) -> Finding {
-    let note = format!(
-        "Found by `wsspec fuzz --seed {}` against {}: the target stopped accepting connections ({reason}); one of the last sequences that ran is the cause.",
-        config.seed, config.target.url
-    );
-    let mut ids = Vec::new();
-    for (_, sequence) in recent {
-        let id = format!("{}.{}.{}", case_file::SECTION, config.seed, cases.len() + 1);
-        cases.push(finding_case(&id, sequence, &oracle::expect_sequence(sequence), &note));
-        ids.push(id);
-    }
-    let (index, frames) = recent.back().map_or((0, 0), |(i, s)| (*i, s.frames.len()));
-    Finding { kind: Kind::Crash, ids, index, frames: (frames, frames), reason: reason.to_string(), reproduced: false }
-}
+/// Per frame: its opcode and flags and whether it carries a payload.
+type Shape = (OpCode, bool, u8, bool, bool, bool);
 
-/// What makes two minimized findings the same: per frame its opcode and flags and whether it carries
-/// a payload.
-pub(super) fn shape(sequence: &Sequence) -> Vec<(OpCode, bool, u8, bool, bool, bool)> {
+/// What makes two minimized findings the same: the [`Shape`] of each frame.
+fn shape(sequence: &Sequence) -> Vec<Shape> {
     sequence
         .frames
         .iter()
