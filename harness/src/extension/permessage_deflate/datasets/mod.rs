@@ -98,37 +98,64 @@ impl Dataset {
 pub struct MessageSlicer {
     data: &'static [u8],
     /// Octet offset of every character, for text sets; `None` for binary (the unit is an octet).
-    chars: Option<Vec<u32>>,
+    chars: Option<&'static [u32]>,
     len: usize,
     next: usize,
+}
+
+impl Dataset {
+    /// The octet offset of every character of a text set (made once per process, like the set):
+    /// a slicer, or a payload's length, costs no pass over the set.
+    fn char_offsets(self) -> Option<&'static [u32]> {
+        static OFFSETS: [OnceLock<Vec<u32>>; 5] = [const { OnceLock::new() }; 5];
+        let index = Self::ALL.iter().position(|set| *set == self).expect("in ALL");
+        self.is_text().then(|| {
+            &OFFSETS[index].get_or_init(|| {
+                let text = std::str::from_utf8(self.bytes()).expect("text sets are UTF-8");
+                text.char_indices().map(|(at, _)| at as u32).collect()
+            })[..]
+        })
+    }
 }
 
 impl MessageSlicer {
     /// Messages of `len` units (characters for a text set, octets otherwise) from `set`.
     pub fn new(set: Dataset, len: usize) -> Self {
-        let data = set.bytes();
-        let chars = set.is_text().then(|| {
-            let text = std::str::from_utf8(data).expect("text sets are UTF-8");
-            text.char_indices().map(|(at, _)| at as u32).collect()
-        });
-        Self { data, chars, len, next: 0 }
+        Self { data: set.bytes(), chars: set.char_offsets(), len, next: 0 }
+    }
+
+    /// The next message's octets as a range of the set: one range, or one to the end and one from
+    /// the start when it wraps round.
+    fn next_ranges(&self) -> (usize, usize, usize) {
+        let units = self.chars.map_or(self.data.len(), <[u32]>::len);
+        let from = self.next;
+        let to = (from + self.len) % units;
+        let offset = |unit: usize| match self.chars {
+            Some(chars) => chars.get(unit).map_or(self.data.len(), |&at| at as usize),
+            None => unit,
+        };
+        (offset(from), offset(to), to)
+    }
+
+    /// The next message's length in octets, without building it (what [`Self::next_message`]
+    /// would return the length of).
+    pub fn next_len(&self) -> usize {
+        if self.len == 0 {
+            return 0;
+        }
+        let (start, end, _) = self.next_ranges();
+        if end > start { end - start } else { self.data.len() - start + end }
     }
 
     /// The next message's payload.
     pub fn next_message(&mut self) -> Vec<u8> {
-        let units = self.chars.as_ref().map_or(self.data.len(), Vec::len);
         if self.len == 0 {
             return Vec::new();
         }
-        let from = self.next;
-        let to = (from + self.len) % units;
+        let (start, end, to) = self.next_ranges();
+        let wraps = to <= self.next;
         self.next = to;
-        let offset = |unit: usize| match &self.chars {
-            Some(chars) => chars.get(unit).map_or(self.data.len(), |&at| at as usize),
-            None => unit,
-        };
-        let (start, end) = (offset(from), offset(to));
-        if to > from {
+        if !wraps {
             self.data[start..end].to_vec()
         } else {
             [&self.data[start..], &self.data[..end]].concat()
