@@ -44,39 +44,75 @@ const NUMBERS: &[i64] = &[
 
 const MAX_DEPTH: usize = 5;
 
-fn key(u: &mut Unstructured) -> Result<String> {
-    Ok(if u.ratio(15, 16)? { u.choose(KEYS)?.to_string() } else { u.arbitrary()? })
+/// The keys a table under `parent` has in the schema, so that most generated tables get past
+/// `deny_unknown_fields` and reach the checks behind it.
+fn vocabulary(parent: &str) -> &'static [&'static str] {
+    match parent {
+        "case" | "template" => &[
+            "id", "title", "description", "rfc", "level", "requirement", "roles", "note", "timeout", "informational",
+            "handshake", "deflate", "http2", "steps", "expect", "close", "tls",
+        ],
+        "steps" => &["frame", "frames", "message", "raw", "close", "pause", "write", "chop", "mark", "await_message", "repeat", "split"],
+        "frame" | "frames" => &["opcode", "fin", "rsv", "mask", "payload", "length_encoding", "declared_length"],
+        "message" => &["opcode", "payload", "frames", "frame_size", "compressed"],
+        "payload" | "raw" | "reason" | "then" | "text" | "binary" | "ping" | "pong" => {
+            &["text", "hex", "pattern", "pattern_hex", "len", "random", "seed", "dataset"]
+        }
+        "close" => &["code", "reason", "payload", "by", "codes", "clean", "wrong_closer_fails", "wrong_code_fails", "drop_mid_message_fails", "code_required"],
+        "expect" => &["events", "grade", "why", "close"],
+        "events" => &["text", "binary", "text_len", "binary_len", "ping", "pong", "mark", "times", "optional"],
+        "split" => &["at", "pause", "mark"],
+        "handshake" => &["request", "response", "status", "headers"],
+        "request" | "response" => &["method", "target", "version", "status", "reason", "remove", "set", "add", "names", "chop", "then", "protocol"],
+        "deflate" => &["offer", "negotiation", "accept", "response"],
+        "http2" => &["probe", "request", "status", "reset"],
+        "params" => &["n", "len"],
+        "section" => &["id", "title", "subsections"],
+        _ => KEYS,
+    }
+}
+
+fn key(u: &mut Unstructured, parent: &str) -> Result<String> {
+    Ok(match u.choose_index(16)? {
+        0 => u.arbitrary()?,
+        1 => u.choose(KEYS)?.to_string(),
+        _ => u.choose(vocabulary(parent))?.to_string(),
+    })
 }
 
 fn string(u: &mut Unstructured) -> Result<String> {
     Ok(if u.ratio(3, 4)? { u.choose(WORDS)?.to_string() } else { u.arbitrary()? })
 }
 
-fn value(u: &mut Unstructured, depth: usize) -> Result<Value> {
+/// A value under `key` (which decides the keys of a table inside it).
+fn value(u: &mut Unstructured, depth: usize, key: &str) -> Result<Value> {
     let kinds = if depth >= MAX_DEPTH { 4 } else { 6 };
     Ok(match u.choose_index(kinds)? {
         0 => Value::String(string(u)?),
         1 => Value::Integer(if u.ratio(3, 4)? { *u.choose(NUMBERS)? } else { u.arbitrary()? }),
         2 => Value::Boolean(u.arbitrary()?),
         3 => Value::Float(u.arbitrary()?),
-        4 => Value::Array(array(u, depth + 1)?),
-        _ => Value::Table(table(u, depth + 1)?),
+        4 => Value::Array(array(u, depth + 1, key)?),
+        _ => Value::Table(table(u, depth + 1, key)?),
     })
 }
 
-fn array(u: &mut Unstructured, depth: usize) -> Result<Vec<Value>> {
+fn array(u: &mut Unstructured, depth: usize, key: &str) -> Result<Vec<Value>> {
     let mut items = Vec::new();
     u.arbitrary_loop(None, Some(8), |u| {
-        items.push(value(u, depth)?);
+        items.push(value(u, depth, key)?);
         Ok(std::ops::ControlFlow::Continue(()))
     })?;
     Ok(items)
 }
 
-fn table(u: &mut Unstructured, depth: usize) -> Result<Table> {
+/// A table under `parent`.
+fn table(u: &mut Unstructured, depth: usize, parent: &str) -> Result<Table> {
     let mut table = Table::new();
     u.arbitrary_loop(None, Some(12), |u| {
-        table.insert(key(u)?, value(u, depth)?);
+        let key = key(u, parent)?;
+        let value = value(u, depth, &key)?;
+        table.insert(key, value);
         Ok(std::ops::ControlFlow::Continue(()))
     })?;
     Ok(table)
@@ -85,9 +121,9 @@ fn table(u: &mut Unstructured, depth: usize) -> Result<Table> {
 /// A file's root: usually a `[section]`, `[[case]]` tables and `[[family]]` tables (the shape of a
 /// catalog file), their contents arbitrary.
 fn root(u: &mut Unstructured) -> Result<Table> {
-    let mut root = if u.ratio(1, 8)? { table(u, 0)? } else { Table::new() };
+    let mut root = if u.ratio(1, 8)? { table(u, 0, "")? } else { Table::new() };
     if u.ratio(15, 16)? {
-        let section = if u.ratio(7, 8)? { fields(u, &[("id", "1"), ("title", "t")])? } else { table(u, 1)? };
+        let section = if u.ratio(7, 8)? { fields(u, "section", &[("id", "1"), ("title", "t")])? } else { table(u, 1, "section")? };
         root.insert("section".into(), Value::Table(section));
     }
     for name in ["case", "family"] {
@@ -96,14 +132,14 @@ fn root(u: &mut Unstructured) -> Result<Table> {
             u.arbitrary_loop(None, Some(4), |u| {
                 let required = [("id", "1.1"), ("title", "t"), ("rfc", "5.2"), ("level", "MUST"), ("requirement", "r")];
                 let item = match (name, u.ratio(3, 4)?) {
-                    ("case", true) => fields(u, &required)?,
+                    ("case", true) => fields(u, "case", &required)?,
                     ("family", true) => {
                         let mut family = Table::new();
-                        family.insert("template".into(), Value::Table(fields(u, &required)?));
-                        family.insert("params".into(), Value::Array(array(u, 1)?));
+                        family.insert("template".into(), Value::Table(fields(u, "template", &required)?));
+                        family.insert("params".into(), Value::Array(array(u, 1, "params")?));
                         family
                     }
-                    _ => table(u, 1)?,
+                    _ => table(u, 1, name)?,
                 };
                 items.push(Value::Table(item));
                 Ok(std::ops::ControlFlow::Continue(()))
@@ -114,15 +150,15 @@ fn root(u: &mut Unstructured) -> Result<Table> {
     Ok(root)
 }
 
-/// A table with the given keys (each value a default or, now and then, arbitrary), then arbitrary
-/// keys.
-fn fields(u: &mut Unstructured, keys: &[(&str, &str)]) -> Result<Table> {
+/// A `parent` table with the given keys (each value a default or, now and then, arbitrary), then
+/// arbitrary keys.
+fn fields(u: &mut Unstructured, parent: &str, keys: &[(&str, &str)]) -> Result<Table> {
     let mut out = Table::new();
     for (key, default) in keys {
-        let value = if u.ratio(7, 8)? { Value::String(default.to_string()) } else { value(u, 2)? };
+        let value = if u.ratio(7, 8)? { Value::String(default.to_string()) } else { value(u, 2, key)? };
         out.insert(key.to_string(), value);
     }
-    out.extend(table(u, 2)?);
+    out.extend(table(u, 2, parent)?);
     Ok(out)
 }
 
