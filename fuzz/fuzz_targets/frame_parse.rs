@@ -16,31 +16,46 @@ use wsspec::{
 
 const LIMIT: u64 = 1 << 16;
 
-/// The system allocator, counting the bytes live and their peak.
+/// The system allocator, counting the bytes live and their peak. libFuzzer runs the target on one
+/// thread, so the counters are read and written with plain loads and stores: an atomic
+/// read-modify-write (and `fetch_max`, a compare-and-swap loop) on every allocation cost more than
+/// the decoder's own work on small frames.
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+fn grew(size: usize) {
+    let live = LIVE.load(Ordering::Relaxed) + size;
+    LIVE.store(live, Ordering::Relaxed);
+    if live > PEAK.load(Ordering::Relaxed) {
+        PEAK.store(live, Ordering::Relaxed);
+    }
+}
+
+fn shrank(size: usize) {
+    LIVE.store(LIVE.load(Ordering::Relaxed).wrapping_sub(size), Ordering::Relaxed);
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
-            PEAK.fetch_max(LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size(), Ordering::Relaxed);
+            grew(layout.size());
         }
         ptr
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        shrank(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let new = unsafe { System.realloc(ptr, layout, new_size) };
         if !new.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            PEAK.fetch_max(LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size, Ordering::Relaxed);
+            shrank(layout.size());
+            grew(new_size);
         }
         new
     }

@@ -125,12 +125,26 @@ impl Catalog {
 
     /// Loads named sources; names are used in errors.
     pub fn from_sources(sources: impl IntoIterator<Item = (String, String)>) -> Result<Self, CatalogError> {
+        Self::from_loaded(sources.into_iter().map(|(file, text)| {
+            let root = parse_file(&file, &text)?;
+            Ok((load_table(&file, root)?, file))
+        }))
+    }
+
+    /// Loads named files already parsed as TOML (the stage after parsing, for a caller holding
+    /// tables rather than text, such as the structured fuzz target); names are used in errors.
+    pub fn from_tables(sources: impl IntoIterator<Item = (String, Table)>) -> Result<Self, CatalogError> {
+        Self::from_loaded(sources.into_iter().map(|(file, root)| Ok((load_table(&file, root)?, file))))
+    }
+
+    /// The catalog of loaded files: ids unique, in their file's section, at most `MAX_CASES`.
+    fn from_loaded(loaded: impl Iterator<Item = Result<((Section, Vec<Case>), String), CatalogError>>) -> Result<Self, CatalogError> {
         let mut sections = Vec::new();
         let mut cases: Vec<Case> = Vec::new();
         // id → file that declared it: a linear duplicate check, whatever the catalog's size.
         let mut declared: HashMap<CaseId, String> = HashMap::new();
-        for (file, text) in sources {
-            let (section, file_cases) = load_file(&file, &text)?;
+        for file_loaded in loaded {
+            let ((section, file_cases), file) = file_loaded?;
             for case in file_cases {
                 let err = |message: String| CatalogError { file: file.clone(), case: Some(case.id.to_string()), field: None, message };
                 if case.id.section().to_string() != section.id {
@@ -161,9 +175,13 @@ impl Catalog {
     }
 }
 
-fn load_file(file: &str, text: &str) -> Result<(Section, Vec<Case>), CatalogError> {
+fn parse_file(file: &str, text: &str) -> Result<Table, CatalogError> {
+    text.parse()
+        .map_err(|e: toml::de::Error| CatalogError { file: file.to_string(), case: None, field: None, message: e.to_string().trim_end().to_string() })
+}
+
+fn load_table(file: &str, mut root: Table) -> Result<(Section, Vec<Case>), CatalogError> {
     let err = |case: Option<String>, field: Option<String>, message: String| CatalogError { file: file.to_string(), case, field, message };
-    let mut root: Table = text.parse().map_err(|e: toml::de::Error| err(None, None, e.to_string().trim_end().to_string()))?;
     let section_value = root.remove("section").ok_or_else(|| err(None, None, "missing [section] table".into()))?;
     let section: Section = deserialize(section_value).map_err(|(field, message)| err(None, Some(format!("section.{field}")), message))?;
     let mut cases = Vec::new();

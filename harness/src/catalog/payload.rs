@@ -40,7 +40,7 @@ impl Payload {
         match self {
             Self::Bytes(b) => b.len(),
             Self::Pattern { len, .. } | Self::Random { len, .. } => *len,
-            Self::Slices { .. } => self.slicer().map_or(0, |mut s| s.next_message().len()),
+            Self::Slices { .. } => self.slicer().map_or(0, |s| s.next_len()),
         }
     }
 

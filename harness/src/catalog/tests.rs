@@ -317,3 +317,16 @@ fn streamed_payloads_are_the_payloads_bytes() {
         assert_eq!(payload.sha1(), sha1_of(&whole), "{payload}, cached");
     }
 }
+
+#[test]
+fn a_data_set_payload_has_the_length_of_its_first_slice_without_building_it() {
+    use crate::extension::permessage_deflate::datasets::Dataset;
+    for set in Dataset::ALL {
+        let units = if set.is_text() { std::str::from_utf8(set.bytes()).unwrap().chars().count() } else { set.size() };
+        // Short, one short of the whole set, the whole set, and wrapping round.
+        for len in [1, 16, 1000, units - 1, units, units + 7, 3 * units - 5] {
+            let payload = Payload::Slices { set, len };
+            assert_eq!(payload.len(), payload.bytes().len(), "{} with len {len}", set.name());
+        }
+    }
+}

@@ -2,7 +2,43 @@
 //! (a declared length above the limit is reported, never allocated) and faithful (it records what
 //! was on the wire, odd encodings included, and leaves judging to the caller).
 
+use std::{fmt, ops::Deref};
+
 use super::{apply_mask, apply_mask_at, LengthEncoding, OpCode};
+
+/// The octets of a frame header as they were on the wire, 2 to 14 (§5.2), kept inline: decoding a
+/// frame allocates nothing for its header. Reads as a byte slice.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RawHeader {
+    bytes: [u8; RawHeader::MAX],
+    len: u8,
+}
+
+impl RawHeader {
+    /// The longest header: 2 octets, 8 of extended length and a 4-octet masking key.
+    pub const MAX: usize = 14;
+
+    /// The header octets `bytes`; `None` if there are more than [`Self::MAX`].
+    pub fn new(bytes: &[u8]) -> Option<Self> {
+        let mut raw = Self { bytes: [0; Self::MAX], len: u8::try_from(bytes.len()).ok()? };
+        raw.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(raw)
+    }
+}
+
+impl Deref for RawHeader {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Debug for RawHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
 
 /// A frame header as it was on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +51,7 @@ pub struct Header {
     /// The length form used; `Bits16`/`Bits64` for a length that would have fit a shorter form.
     pub length_encoding: LengthEncoding,
     /// The raw header bytes, for the wire log.
-    pub raw: Vec<u8>,
+    pub raw: RawHeader,
 }
 
 impl Header {
@@ -172,7 +208,7 @@ pub fn parse_header(data: &[u8]) -> Option<(Header, usize)> {
         mask,
         payload_len,
         length_encoding,
-        raw: data[..n].to_vec(),
+        raw: RawHeader::new(&data[..n]).expect("a header is at most 14 octets"),
     };
     Some((header, n))
 }

@@ -126,21 +126,38 @@ impl MessageSlicer {
         Self { data: set.bytes(), chars: set.char_offsets(), len, next: 0 }
     }
 
-    /// The next message's payload.
-    pub fn next_message(&mut self) -> Vec<u8> {
+    /// The next message's octets as a range of the set: one range, or one to the end and one from
+    /// the start when it wraps round.
+    fn next_ranges(&self) -> (usize, usize, usize) {
         let units = self.chars.map_or(self.data.len(), <[u32]>::len);
-        if self.len == 0 {
-            return Vec::new();
-        }
         let from = self.next;
         let to = (from + self.len) % units;
-        self.next = to;
         let offset = |unit: usize| match self.chars {
             Some(chars) => chars.get(unit).map_or(self.data.len(), |&at| at as usize),
             None => unit,
         };
-        let (start, end) = (offset(from), offset(to));
-        if to > from {
+        (offset(from), offset(to), to)
+    }
+
+    /// The next message's length in octets, without building it (what [`Self::next_message`]
+    /// would return the length of).
+    pub fn next_len(&self) -> usize {
+        if self.len == 0 {
+            return 0;
+        }
+        let (start, end, _) = self.next_ranges();
+        if end > start { end - start } else { self.data.len() - start + end }
+    }
+
+    /// The next message's payload.
+    pub fn next_message(&mut self) -> Vec<u8> {
+        if self.len == 0 {
+            return Vec::new();
+        }
+        let (start, end, to) = self.next_ranges();
+        let wraps = to <= self.next;
+        self.next = to;
+        if !wraps {
             self.data[start..end].to_vec()
         } else {
             [&self.data[start..], &self.data[..end]].concat()
