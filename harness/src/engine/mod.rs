@@ -9,6 +9,7 @@ mod deflate;
 mod event;
 pub mod event_log;
 mod judge;
+mod liveness;
 mod observation;
 pub mod opening;
 pub mod receiver;
