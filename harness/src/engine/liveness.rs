@@ -78,6 +78,11 @@ impl Liveness {
         self.held.iter().find_map(|h| h.open_failure.clone()).unwrap_or_default()
     }
 
+    /// Whether every held case failed at its TCP connect: the target is gone, not refusing.
+    pub fn all_unreached(&self) -> bool {
+        !self.held.is_empty() && self.held.iter().all(|h| h.unreached)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.held.is_empty()
     }
@@ -106,9 +111,8 @@ impl Liveness {
 }
 
 /// Opens one WebSocket with a plain conforming opening handshake (an extended CONNECT over HTTP/2
-/// with `options.http2`) and closes it at once (a masked 1000). `Err` says what the target
-/// answered instead, with the status of its answer when one parsed. Bounded by the opening wait.
-pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), (String, Option<u16>)> {
+/// with `options.http2`) and closes it at once (a masked 1000). Bounded by the opening wait.
+pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), Refused> {
     let mut obs = Observation::starting_now();
     let request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
     let opened = if options.http2 {
@@ -119,7 +123,10 @@ pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), (
     };
     let Some(mut stream) = opened else {
         let error = obs.open_error.unwrap_or_default();
-        return Err((describe_open_failure(&error, &obs.exchange.response), obs.exchange.status));
+        let reached = !obs.exchange.request.is_empty() || obs.http2.is_some();
+        let lacks_rfc8441 = matches!(obs.http2, Some(crate::http2::probe::Finding::NoSetting(_)));
+        let answer = describe_open_failure(&error, &obs.exchange.response);
+        return Err(Refused { answer, status: obs.exchange.status, reached, lacks_rfc8441 });
     };
     let close = FrameSpec::new(OpCode::Close, CloseCode::NORMAL.0.to_be_bytes().to_vec()).masked(rand::random()).encode();
     let _ = timeout(Duration::from_secs(1), async {
@@ -128,6 +135,20 @@ pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), (
     })
     .await;
     Ok(())
+}
+
+/// What the target answered a [`probe`] instead of opening a WebSocket.
+pub(super) struct Refused {
+    /// One line saying what it answered.
+    pub answer: String,
+    /// The status of its answer, when one parsed.
+    pub status: Option<u16>,
+    /// Whether the request was sent: false when the TCP connect (or TLS) failed.
+    pub reached: bool,
+    /// An HTTP/2 server whose SETTINGS do not enable the extended CONNECT: it says plainly that it
+    /// lacks RFC 8441, which its section 22 cases grade (UNIMPLEMENTED), as a server without
+    /// permessage-deflate gets for 12.x.
+    pub lacks_rfc8441: bool,
 }
 
 /// One line saying what the target answered instead of opening a WebSocket.
@@ -193,8 +214,9 @@ mod tests {
         assert_eq!((live.failures(), live.first_failure()), (0, String::new()));
         assert!(live.not_opened(held("c", None, Some(400), at(15))).is_some(), "ended before a case that opened started");
         assert!(live.not_opened(held("d", None, Some(400), at(40))).is_none());
+        assert!(!live.all_unreached());
         assert_eq!(live.drain().len(), 2);
-        assert!(live.opened_any && live.is_empty());
+        assert!(live.opened_any && live.is_empty() && !live.all_unreached());
     }
 
     #[test]

@@ -154,6 +154,8 @@ pub async fn run_cases(
     let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
     // Cases that did not open, held until a case that opened after them vouches for the target.
     let mut live = Liveness::default();
+    // Whether the stop came from a target that could no longer be reached, not one that answered.
+    let mut gone = false;
     // What the first case the target could not be reached for met, when the run went on.
     let mut unreached_answer: Option<String> = None;
     while let Some((case, outcome, span)) = results.recv().await {
@@ -169,6 +171,7 @@ pub async fn run_cases(
                 if let Some(vouched) = live.not_opened(held(judged, span)) {
                     keep(sink, vouched, &mut report, &mut unreached_answer, &mut on_result)?;
                 } else if live.failures() >= OPEN_FAILURES.max(jobs) {
+                    gone = live.all_unreached();
                     abort.raise(live.first_failure());
                 }
             }
@@ -184,8 +187,14 @@ pub async fn run_cases(
     // Cases no case that opened vouches for: one plain opening handshake tells whether the target
     // opens WebSockets at all. An interrupted run does not wait for it; its held cases are not run.
     if abort.reason().is_none() && halt.reason().is_none() && !live.is_empty() {
-        if let Err((answer, status)) = liveness::probe(&config.target, &config.options).await {
-            abort.raise(live.stop_reason(&answer, status));
+        match liveness::probe(&config.target, &config.options).await {
+            // Refusals (no case that should have opened held) of a server that says it lacks RFC 8441.
+            Err(refused) if refused.lacks_rfc8441 && live.failures() == 0 => {}
+            Err(refused) => {
+                gone = !refused.reached;
+                abort.raise(live.stop_reason(&refused.answer, refused.status));
+            }
+            Ok(()) => {}
         }
     }
     if abort.reason().is_some() || halt.reason().is_some() {
@@ -195,7 +204,7 @@ pub async fn run_cases(
         keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
     }
     report.end = match (abort.reason(), halt.reason()) {
-        (Some(answer), _) if !live.opened_any => RunEnd::NeverOpened(answer),
+        (Some(answer), _) if !live.opened_any && !gone => RunEnd::NeverOpened(answer),
         (Some(answer), _) => RunEnd::TargetFailed(answer),
         (None, Some(reason)) if !report.not_run.is_empty() => RunEnd::Interrupted(reason),
         (None, _) if unreached_answer.is_some() => RunEnd::TargetFailed(unreached_answer.unwrap_or_default()),
