@@ -124,9 +124,8 @@ pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), R
     let Some(mut stream) = opened else {
         let error = obs.open_error.unwrap_or_default();
         let reached = !obs.exchange.request.is_empty() || obs.http2.is_some();
-        let lacks_rfc8441 = matches!(obs.http2, Some(crate::http2::probe::Finding::NoSetting(_)));
         let answer = describe_open_failure(&error, &obs.exchange.response);
-        return Err(Refused { answer, status: obs.exchange.status, reached, lacks_rfc8441 });
+        return Err(Refused { answer, status: obs.exchange.status, reached });
     };
     let close = FrameSpec::new(OpCode::Close, CloseCode::NORMAL.0.to_be_bytes().to_vec()).masked(rand::random()).encode();
     let _ = timeout(Duration::from_secs(1), async {
@@ -145,10 +144,6 @@ pub(super) struct Refused {
     pub status: Option<u16>,
     /// Whether the request was sent: false when the TCP connect (or TLS) failed.
     pub reached: bool,
-    /// An HTTP/2 server whose SETTINGS do not enable the extended CONNECT: it says plainly that it
-    /// lacks RFC 8441, which its section 22 cases grade (UNIMPLEMENTED), as a server without
-    /// permessage-deflate gets for 12.x.
-    pub lacks_rfc8441: bool,
 }
 
 /// One line saying what the target answered instead of opening a WebSocket.

@@ -186,15 +186,13 @@ pub async fn run_cases(
     workers.shutdown().await;
     // Cases no case that opened vouches for: one plain opening handshake tells whether the target
     // opens WebSockets at all. An interrupted run does not wait for it; its held cases are not run.
-    if abort.reason().is_none() && halt.reason().is_none() && !live.is_empty() {
-        match liveness::probe(&config.target, &config.options).await {
-            // Refusals (no case that should have opened held) of a server that says it lacks RFC 8441.
-            Err(refused) if refused.lacks_rfc8441 && live.failures() == 0 => {}
-            Err(refused) => {
-                gone = !refused.reached;
-                abort.raise(live.stop_reason(&refused.answer, refused.status));
-            }
-            Ok(()) => {}
+    // Over HTTP/2, section 22 itself grades whether and how a server opens extended CONNECT streams
+    // (lacking RFC 8441, refusing or never answering them), so its refusals alone need no probe.
+    let refusals_graded = config.options.http2 && live.failures() == 0;
+    if abort.reason().is_none() && halt.reason().is_none() && !live.is_empty() && !refusals_graded {
+        if let Err(refused) = liveness::probe(&config.target, &config.options).await {
+            gone = !refused.reached;
+            abort.raise(live.stop_reason(&refused.answer, refused.status));
         }
     }
     if abort.reason().is_some() || halt.reason().is_some() {
