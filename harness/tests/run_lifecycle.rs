@@ -141,9 +141,91 @@ async fn a_refused_handshake_case_does_not_vouch_for_a_target_that_never_opens()
     cases.sort_by_key(|c| !c.id.as_str().starts_with("18."));
     assert_eq!(cases[0].id.as_str(), "18.3.3", "one at a time, the handshake case first");
     let report = run_report(&url, &cases, 1).await;
-    assert!(matches!(&report.end, RunEnd::TargetFailed(answer) if answer.contains("404")), "{:?}", report.end);
+    assert!(matches!(&report.end, RunEnd::NeverOpened(answer) if answer.contains("404")), "{:?}", report.end);
     assert!(report.results.is_empty(), "graded: {:?}", report.results.iter().map(|r| &r.id).collect::<Vec<_>>());
     assert_eq!(report.not_run, ["1.1.1", "1.1.2", "1.1.3", "18.3.3"]);
+}
+
+/// Every case of 18.x may be refused, but a target that refuses them all and a plain opening
+/// handshake too, with one status, is no WebSocket endpoint: the run is not graded (it was: 9 of
+/// them FAILED, exit 1), the cases are not run, and the line says what it answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn handshake_cases_against_an_endpoint_answering_404_are_not_graded() {
+    let url = answering_404().await;
+    let cases = support::cases(&["18.*"]);
+    let report = run_report(&url, &cases, 8).await;
+    // (A case that writes its request one byte at a time may get no answer: the server answers the
+    // first byte and closes while it writes.)
+    let said = "and a plain opening handshake got status 404";
+    assert!(matches!(&report.end, RunEnd::NeverOpened(answer) if answer.contains("cases that ran") && answer.contains(said)), "{:?}", report.end);
+    assert!(report.results.is_empty(), "graded: {:?}", report.results.iter().map(|r| &r.id).collect::<Vec<_>>());
+    assert_eq!(report.not_run.len(), cases.len());
+
+    let out = tempfile::tempdir().unwrap();
+    let args = ["server", &url, "--out", out.path().to_str().unwrap(), "--cases", "18.*"].map(String::from).to_vec();
+    let (code, stderr, _) = wsspec_async(args).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("FAILED 18."), "{stderr}");
+    assert_eq!(stderr.matches("never opened a WebSocket").count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(&format!("{said}: it answered `HTTP/1.1 404 Not Found`")) && stderr.contains("Is it a WebSocket endpoint?"), "{stderr}");
+}
+
+/// A server that refuses the handshakes it must refuse with 400 and opens the rest is graded, even
+/// when no case of the run opened a WebSocket: the plain opening handshake at the end opens.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_refusing_only_bad_handshakes_is_graded_when_no_case_opened() {
+    let (url, _server) = proxy(Duration::ZERO, |_, head| {
+        let hosts = head.to_ascii_lowercase().matches("\r\nhost:").count();
+        (hosts != 1).then_some(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    })
+    .await;
+    let cases = support::cases(&["18.2.1", "18.2.2"]);
+    let report = run_report(&url, &cases, 2).await;
+    assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
+    let verdicts: Vec<_> = report.results.iter().map(|r| (r.id.as_str(), r.entry.behavior.as_str())).collect();
+    assert_eq!(verdicts, [("18.2.1", "OK"), ("18.2.2", "OK")]);
+}
+
+/// A case that opened vouches for the target only from when it started: the cases that failed to
+/// open after the target died (here: every connection from the eighth on is dropped, the first
+/// being wsspec's reachability check, so the last three cases started) while a long case that
+/// opened before was still running are not run, not FAILED (they were, once it ended).
+#[tokio::test(flavor = "multi_thread")]
+async fn cases_that_fail_after_the_target_died_are_not_run_though_an_earlier_case_opened() {
+    let (url, _server) = proxy(Duration::from_millis(300), |n, _| (n >= 7).then_some(b"")).await;
+    let cases = support::cases(&["6.4.1", "1.1.*"]);
+    assert_eq!(cases.len(), 9);
+    let report = run_report(&url, &cases, 4).await;
+    assert!(matches!(&report.end, RunEnd::TargetFailed(answer) if answer.contains("plain opening handshake")), "{:?}", report.end);
+    let failed: Vec<_> = report.results.iter().filter(|r| r.is_failure()).map(|r| (&r.id, &r.reason)).collect();
+    assert!(failed.is_empty(), "graded after the target died: {failed:?}");
+    assert_eq!(report.not_run.len(), 3, "what the dead target dropped: {:?}", report.not_run);
+    assert!(report.not_run.iter().all(|id| id.starts_with("1.1.")), "{:?}", report.not_run);
+    assert_eq!(report.results.len(), 6, "what ran before is kept");
+    assert!(report.results.iter().any(|r| r.id == "6.4.1"), "the long case that opened before is judged");
+}
+
+/// A stopped or interrupted run never passes a gate, even with expectations that accept every
+/// verdict.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_or_interrupted_run_fails_an_accept_all_expectations_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let expect = dir.path().join("expect.toml");
+    let every = r#"["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"]"#;
+    let closes = r#"["OK", "INFORMATIONAL", "FAILED", "WRONG CODE", "UNCLEAN", "FAILED BY CLIENT"]"#;
+    std::fs::write(&expect, format!("[[expect]]\ncases = \"*\"\nbehavior = {every}\nclose = {closes}\nwhy = \"anything\"\n")).unwrap();
+    let expect = expect.to_str().unwrap().to_string();
+    let url = answering_404().await;
+    let out = dir.path().join("stopped");
+    let args = ["server", &url, "--out", out.to_str().unwrap(), "--cases", "18.*", "--expect", &expect].map(String::from).to_vec();
+    let (code, stderr, _) = wsspec_async(args).await;
+    assert_eq!(code, 2, "{stderr}");
+
+    let out = dir.path().join("interrupted");
+    let args = ["server", "--out", out.to_str().unwrap(), "--jobs", "1", "--cases", "1.*", "6.4.*", "--expect", &expect].map(String::from);
+    let interrupt = move || support::interrupted(&args.iter().map(String::as_str).collect::<Vec<_>>(), Duration::from_millis(1500));
+    let (code, stderr) = tokio::task::spawn_blocking(interrupt).await.unwrap();
+    assert_eq!(code, Some(3), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -163,7 +245,8 @@ async fn targets_that_never_open_a_websocket_end_the_run_with_exit_2() {
         let args = ["server", &url, "--out", out.path().to_str().unwrap()].map(String::from).to_vec();
         let (code, stderr, took) = wsspec_async(args).await;
         assert_eq!(code, 2, "{stderr}");
-        assert!(stderr.contains("stopped opening WebSockets after 0 of") && stderr.contains(says), "{stderr}");
+        assert!(stderr.contains("never opened a WebSocket") && stderr.contains(says), "{stderr}");
+        assert_eq!(stderr.matches(" not run").count(), 1, "one line says how the run stopped: {stderr}");
         assert!(took < Duration::from_secs(20), "{took:?}");
         let run = json(&out.path().join("wsspec-run.json"));
         assert_eq!(run["agents"]["UnknownServer"]["state"], "target-failed");
@@ -181,6 +264,7 @@ async fn a_target_that_dies_mid_run_ends_it_with_exit_2() {
     let (code, stderr, took) = run.await.unwrap();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("stopped opening WebSockets after") && stderr.contains("Connection refused"), "{stderr}");
+    assert_eq!(stderr.matches("stopped opening WebSockets").count(), 1, "one line says how the run stopped: {stderr}");
     assert!(took < Duration::from_secs(20), "{took:?}");
     let index = json(&out.path().join("index.json"));
     assert!(!index["UnknownServer"].as_object().unwrap().is_empty(), "what ran is kept");
@@ -194,6 +278,7 @@ fn an_interrupted_run_says_so_and_its_folder_fails_report() {
     let (code, stderr) = support::interrupted(&["server", "--out", dir, "--jobs", "1"], Duration::from_millis(1500));
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("interrupted: ") && stderr.contains(" cases ran (SIGINT received)"), "{stderr}");
+    assert_eq!(stderr.matches("interrupted").count(), 1, "one line says how the run stopped: {stderr}");
     assert!(out.path().join("index.html").exists());
     let (code, _, stderr) = wsspec(&["report", dir]);
     assert_eq!(code, 2, "{stderr}");
@@ -432,4 +517,5 @@ fn a_client_case_cut_short_by_an_interrupt_is_not_run_rather_than_failed() {
     let judged = index.exists() && json(&index)["client"].get("6.4.1").is_some();
     assert!(!judged, "the cut-short case was judged: {}\n{stderr}", std::fs::read_to_string(&index).unwrap_or_default());
     assert!(stderr.contains("interrupted: 0 of 1 case ran"), "{stderr}");
+    assert_eq!(stderr.matches("interrupted").count(), 1, "one line says how the run stopped: {stderr}");
 }

@@ -160,7 +160,8 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     server.halt_on(&stop);
     let url = server.url();
 
-    let mut finished = Finished { outcome: Outcome::Passed, agents: Vec::new(), selected: &selected, exclusions: &exclusions, expected: None };
+    let mut finished =
+        Finished { outcome: Outcome::Passed, agents: Vec::new(), selected: &selected, exclusions: &exclusions, expected: None, stopped_lines: 0 };
     // How the --exec command ended (`exited with 1`), once it has.
     let mut exec_ended = None;
     let interrupted = if serve {
@@ -215,10 +216,9 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     server.close();
     server.settle(if interrupted { GRACE } else { Duration::from_secs(30) }).await;
     let reason = stop.reason();
-    let stopped = reason.as_ref().map(|r| format!("interrupted: {r}"));
     for agent in server.agents() {
         if !finished.agents.contains(&agent) {
-            finished.agent(&server, &agent, stopped.as_deref().filter(|_| interrupted), &args.outputs)?;
+            finished.agent(&server, &agent, reason.as_deref().filter(|_| interrupted), &args.outputs)?;
         }
     }
     let mut outcome = finished.outcome;
@@ -229,7 +229,10 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     if interrupted && complete {
         say!("wsspec: stopped ({}); every client that began ran all its cases", reason.unwrap_or_default());
     } else if interrupted && (ran > 0 || !serve) {
-        say!("interrupted: {ran} of {} ran ({})", selection::plural(total, "case"), reason.unwrap_or_default());
+        // One agent's summary already ended with this line; several (or none) get the totals.
+        if server.agents().len() != 1 || finished.stopped_lines != 1 {
+            say!("interrupted: {ran} of {} ran ({})", selection::plural(total, "case"), reason.unwrap_or_default());
+        }
         outcome = outcome.max(Outcome::Interrupted);
     }
     if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
@@ -255,26 +258,34 @@ struct Finished<'a> {
     exclusions: &'a AgentExclusions,
     /// The agent name --exec or the demo expects results under.
     expected: Option<String>,
+    /// Summaries that ended saying the agent's run was interrupted.
+    stopped_lines: usize,
 }
 
 impl Finished<'_> {
-    /// Summarizes `agent` and records how its run ended; `interrupted` says why it stopped early.
+    /// Summarizes `agent` and records how its run ended; `interrupted` says why it stopped early
+    /// (`SIGINT received`).
     fn agent(&mut self, server: &ClientTestServer, agent: &str, interrupted: Option<&str>, args: &outputs::OutputArgs) -> Result<(), String> {
         let (results, errors, missing) = (server.results(agent), server.errors(agent), server.missing(agent));
         let unran = if interrupted.is_none() { &missing[..] } else { &[] };
         let hint = self.renamed(server, agent, results.is_empty());
+        let selected = self.exclusions.cases_for(agent, self.selected).len();
+        let stopped = interrupted.filter(|_| !missing.is_empty()).map(|why| {
+            self.stopped_lines += 1;
+            format!("interrupted: {} of {} ran ({why}); {} not run", results.len(), selection::plural(selected, "case"), missing.len())
+        });
         let results = AgentResults {
             agent,
             results: &results,
             errors: &errors,
             not_run: if interrupted.is_some() { &missing } else { &[] },
             missing: (unran, hint),
-            selected: self.exclusions.cases_for(agent, self.selected).len(),
+            selected,
             seconds: server.elapsed(agent).as_secs_f64(),
-            stopped: interrupted,
+            stopped: stopped.as_deref(),
         };
         let state = if interrupted.is_some() && !missing.is_empty() { RunState::Interrupted } else { RunState::Complete };
-        sink_end(server, agent, state, interrupted)?;
+        sink_end(server, agent, state, interrupted.map(|why| format!("interrupted: {why}")).as_deref())?;
         let outcome = outputs::finish_agent(&results, args)?;
         self.outcome = self.outcome.max(outcome);
         if !self.agents.iter().any(|a| a == agent) {

@@ -144,7 +144,8 @@ pub struct AgentResults<'a> {
     pub selected: usize,
     /// From the agent's first case to its last result.
     pub seconds: f64,
-    /// Why the run stopped before `not_run`.
+    /// The line saying how the run stopped before `not_run` (`interrupted: 19 of 20 cases ran
+    /// (SIGINT received); 1 not run`): the summary's last, said once.
     pub stopped: Option<&'a str>,
 }
 
@@ -172,8 +173,10 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
         say!("  {failed} failed");
     }
     if !agent.not_run.is_empty() {
-        let why = agent.stopped.map(|s| format!(" ({s})")).unwrap_or_default();
-        say!("  stopped: {} of {} cases ran{why}; {} not run", agent.results.len(), agent.selected, agent.not_run.len());
+        match agent.stopped {
+            Some(line) => say!("  {line}"),
+            None => say!("  stopped: {} of {} cases ran; {} not run", agent.results.len(), agent.selected, agent.not_run.len()),
+        }
     }
     Ok(outcome)
 }

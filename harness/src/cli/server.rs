@@ -175,10 +175,16 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             }
             Err(e) => return Err(e.to_string()),
         };
+        // One line says how the run stopped, at the end of the agent's summary.
+        let ran = format!("{} of {} ran", report.results.len(), selection::plural(cases.len(), "case"));
+        let not_run = report.not_run.len();
         let stopped = match &report.end {
             RunEnd::Complete => None,
-            RunEnd::Interrupted(reason) => Some(format!("interrupted: {reason}")),
-            RunEnd::TargetFailed(answer) => Some(format!("the target stopped opening WebSockets: {answer}")),
+            RunEnd::Interrupted(reason) => Some(format!("interrupted: {ran} ({reason}); {not_run} not run")),
+            RunEnd::TargetFailed(answer) => Some(format!("stopped: {url} stopped opening WebSockets after {ran}; {not_run} not run: {answer}")),
+            RunEnd::NeverOpened(answer) => {
+                Some(format!("stopped: {url} never opened a WebSocket; {not_run} not run: {answer}. Is it a WebSocket endpoint?"))
+            }
         };
         let results = AgentResults {
             agent: &agent,
@@ -195,21 +201,12 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         if let Some(line) = tls_line {
             say!("  {line}");
         }
-        match &report.end {
-            RunEnd::Complete => {}
-            RunEnd::Interrupted(reason) => {
-                say!("interrupted: {} of {} ran ({reason})", report.results.len(), selection::plural(cases.len(), "case"));
-                outcome = outcome.max(Outcome::Interrupted);
-            }
-            RunEnd::TargetFailed(answer) => {
-                say!(
-                    "wsspec: {url} stopped opening WebSockets after {} of {} cases, the rest were not run: {answer}",
-                    report.results.len(),
-                    cases.len()
-                );
-                outcome = outcome.max(Outcome::Incomplete);
-            }
-        }
+        // An interrupted or stopped run never passes, whatever its verdicts and expectations.
+        outcome = outcome.max(match &report.end {
+            RunEnd::Complete => Outcome::Passed,
+            RunEnd::Interrupted(_) => Outcome::Interrupted,
+            RunEnd::TargetFailed(_) | RunEnd::NeverOpened(_) => Outcome::Incomplete,
+        });
     }
     if agents.is_empty() {
         if let Some(reason) = stop.reason() {

@@ -9,6 +9,7 @@ mod deflate;
 mod event;
 pub mod event_log;
 mod judge;
+mod liveness;
 mod observation;
 mod read_buffer;
 pub mod opening;

@@ -4,8 +4,11 @@
 //! Three things end a case without a verdict about the target: wsspec's own failure (a panic in the
 //! case task, wsspec's outer time bound, a local resource error such as too many open files),
 //! recorded as an error and never counted as FAILED; an interrupt (see [`Stop`]); and a target that
-//! stopped opening WebSockets: after [`OPEN_FAILURES`] cases in a row fail to open (or every case
-//! that ran did), the run stops and the rest are not run, rather than graded as hundreds of failures.
+//! stopped opening WebSockets, or never did. A case that did not open is a verdict only once a case
+//! that opened after it vouches for the target ([`liveness`]); when [`OPEN_FAILURES`] cases that
+//! should have opened are held so, the run stops and the rest are not run, rather than graded as
+//! hundreds of failures. A run that ends with cases held asks the target for one plain WebSocket:
+//! refused too, the held cases are not run and the run says what the target answered.
 //!
 //! A case whose TCP connect failed (refused, timed out: nothing was exchanged) counts toward that
 //! stop whatever the case, and is recorded as not run, never as a verdict (a server that died
@@ -28,13 +31,19 @@ use wsspec_reports::{
     CaseRecord, CaseSummary,
 };
 
-use super::{schedule, session::run_case, stop::GRACE, RunOptions, Stop, Target};
+use super::{
+    liveness::{self, Held, Liveness},
+    schedule,
+    session::run_case,
+    stop::GRACE,
+    RunOptions, Stop, Target,
+};
 use crate::catalog::Case;
 
-/// Cases in a row whose WebSocket never opened after which a run stops: the target is gone. With
-/// more cases in flight, the bound is the number in flight: refusals come back in milliseconds while
-/// the cases that opened are still running, so a target that drops a few connections is not taken
-/// for a dead one.
+/// Cases whose WebSocket never opened, with no case that opened after them, after which a run
+/// stops: the target is gone. With more cases in flight, the bound is the number in flight:
+/// refusals come back in milliseconds while the cases that opened are still running, so a target
+/// that drops a few connections is not taken for a dead one.
 pub const OPEN_FAILURES: usize = 3;
 
 /// One run: an agent (the name results are filed under), its address, its options.
@@ -77,18 +86,37 @@ pub enum RunEnd {
     Interrupted(String),
     /// The target stopped opening WebSockets; what it answered.
     TargetFailed(String),
+    /// No case opened a WebSocket, nor did a plain opening handshake: the target is not a
+    /// WebSocket endpoint (a wrong path, a plain HTTP server); what it answered.
+    NeverOpened(String),
 }
 
 /// What one case task ended with.
 enum Outcome {
-    /// `opened`: the target speaks WebSocket (the WebSocket opened, or a handshake case got the
-    /// upgrade, if a wrong one). `open_failure`: it did not open, in a case where that says the
-    /// target is gone or speaks no WebSocket (what it answered); a handshake case refused as it
-    /// may be has neither, and says nothing either way. `unreached`: the TCP connect failed
-    /// (refused, timed out), so nothing was exchanged and the record is no verdict on the target.
-    Judged { record: CaseRecord, opened: bool, open_failure: Option<String>, unreached: bool },
+    Judged(Judged),
     Error(String),
     NotRun,
+}
+
+/// A judged case. `opened`: the target speaks WebSocket (the WebSocket opened, or a handshake case
+/// got the upgrade, if a wrong one). `open_failure`: it did not open, in a case where that says the
+/// target is gone or speaks no WebSocket (what it answered); a handshake case refused as it may be
+/// has neither, and says nothing either way. `unreached`: the TCP connect failed (refused, timed
+/// out), so nothing was exchanged and the record is no verdict on the target. `status`: the status
+/// of the target's answer to the opening handshake, when one parsed.
+struct Judged {
+    record: CaseRecord,
+    opened: bool,
+    open_failure: Option<String>,
+    unreached: bool,
+    status: Option<u16>,
+}
+
+/// When a case task started and ended.
+#[derive(Clone, Copy)]
+struct Span {
+    started: Instant,
+    ended: Instant,
 }
 
 /// Runs `cases` against `config.target`, writing through `sink`; `on_result` sees each judged record
@@ -124,31 +152,27 @@ pub async fn run_cases(
     drop(done);
 
     let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
-    // Cases that did not open, held back until a case opens (they are then recorded) or the
-    // target is judged gone (they are then not run); `failures` of them in a row count toward that.
-    let mut held: Vec<(CaseRecord, Option<String>, bool)> = Vec::new();
-    let mut failures = 0;
-    let mut opened_any = false;
+    // Cases that did not open, held until a case that opened after them vouches for the target.
+    let mut live = Liveness::default();
+    // Whether the stop came from a target that could no longer be reached, not one that answered.
+    let mut gone = false;
     // What the first case the target could not be reached for met, when the run went on.
     let mut unreached_answer: Option<String> = None;
-    while let Some((case, outcome)) = results.recv().await {
+    while let Some((case, outcome, span)) = results.recv().await {
         match outcome {
-            Outcome::Judged { record, opened: true, .. } => {
-                (opened_any, failures) = (true, 0);
-                for entry in held.drain(..).chain([(record, None, false)]) {
+            Outcome::Judged(judged) if judged.opened => {
+                let vouched = live.opened(span.started);
+                for entry in vouched.into_iter().chain([held(judged, span)]) {
                     keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
             }
-            Outcome::Judged { record, .. } if abort.reason().is_some() => report.not_run.push(record.id),
-            // A refused handshake case after the target has opened WebSockets, none held: a verdict.
-            Outcome::Judged { record, open_failure: None, .. } if opened_any && held.is_empty() => {
-                keep(sink, (record, None, false), &mut report, &mut unreached_answer, &mut on_result)?;
-            }
-            Outcome::Judged { record, open_failure, unreached, .. } => {
-                failures += usize::from(open_failure.is_some());
-                held.push((record, open_failure, unreached));
-                if failures >= OPEN_FAILURES.max(jobs) {
-                    abort.raise(first_failure(&held));
+            Outcome::Judged(judged) if abort.reason().is_some() => report.not_run.push(judged.record.id),
+            Outcome::Judged(judged) => {
+                if let Some(vouched) = live.not_opened(held(judged, span)) {
+                    keep(sink, vouched, &mut report, &mut unreached_answer, &mut on_result)?;
+                } else if live.failures() >= OPEN_FAILURES.max(jobs) {
+                    gone = live.all_unreached();
+                    abort.raise(live.first_failure());
                 }
             }
             Outcome::Error(error) => {
@@ -160,17 +184,25 @@ pub async fn run_cases(
     }
     forward.abort();
     workers.shutdown().await;
-    if failures > 0 && !opened_any && abort.reason().is_none() {
-        // Every case that ran and could have opened failed to: the target never speaks WebSocket.
-        abort.raise(first_failure(&held));
+    // Cases no case that opened vouches for: one plain opening handshake tells whether the target
+    // opens WebSockets at all. An interrupted run does not wait for it; its held cases are not run.
+    // Over HTTP/2, section 22 itself grades whether and how a server opens extended CONNECT streams
+    // (lacking RFC 8441, refusing or never answering them), so its refusals alone need no probe.
+    let refusals_graded = config.options.http2 && live.failures() == 0;
+    if abort.reason().is_none() && halt.reason().is_none() && !live.is_empty() && !refusals_graded {
+        if let Err(refused) = liveness::probe(&config.target, &config.options).await {
+            gone = !refused.reached;
+            abort.raise(live.stop_reason(&refused.answer, refused.status));
+        }
     }
-    if abort.reason().is_some() {
-        report.not_run.extend(held.drain(..).map(|(record, _, _)| record.id));
+    if abort.reason().is_some() || halt.reason().is_some() {
+        report.not_run.extend(live.drain().into_iter().map(|entry| entry.record.id));
     }
-    for entry in held {
+    for entry in live.drain() {
         keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
     }
     report.end = match (abort.reason(), halt.reason()) {
+        (Some(answer), _) if !live.opened_any && !gone => RunEnd::NeverOpened(answer),
         (Some(answer), _) => RunEnd::TargetFailed(answer),
         (None, Some(reason)) if !report.not_run.is_empty() => RunEnd::Interrupted(reason),
         (None, _) if unreached_answer.is_some() => RunEnd::TargetFailed(unreached_answer.unwrap_or_default()),
@@ -179,7 +211,7 @@ pub async fn run_cases(
     let (state, why) = match &report.end {
         RunEnd::Complete => (RunState::Complete, None),
         RunEnd::Interrupted(reason) => (RunState::Interrupted, Some(reason.clone())),
-        RunEnd::TargetFailed(answer) => (RunState::TargetFailed, Some(answer.clone())),
+        RunEnd::TargetFailed(answer) | RunEnd::NeverOpened(answer) => (RunState::TargetFailed, Some(answer.clone())),
     };
     sink.end_agent(&config.agent, state, why)?;
     report.results.sort_by_key(|r| case_order(&r.id));
@@ -188,12 +220,13 @@ pub async fn run_cases(
     Ok(report)
 }
 
-/// Takes cases from `queue` one after another until it is empty, and sends each outcome to `done`.
-/// Once the run halts or aborts, the cases left are not run.
-async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<(Case, Outcome)>) {
+/// Takes cases from `queue` one after another until it is empty, and sends each outcome to `done`
+/// with when it started and ended. Once the run halts or aborts, the cases left are not run.
+async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<(Case, Outcome, Span)>) {
     loop {
         // A bulk case's slot is held until its outcome is sent.
         let Some((case, _slot)) = queue.next().await else { return };
+        let started = Instant::now();
         let outcome = if halt.reason().is_some() || abort.reason().is_some() {
             Outcome::NotRun
         } else {
@@ -204,15 +237,15 @@ async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abor
                 _ = abort.raised() => Outcome::NotRun,
             }
         };
-        if done.send((case, outcome)).is_err() {
+        if done.send((case, outcome, Span { started, ended: Instant::now() })).is_err() {
             return;
         }
     }
 }
 
-/// What the first held case that failed to open met: the reason a run that stops gives.
-fn first_failure(held: &[(CaseRecord, Option<String>, bool)]) -> String {
-    held.iter().find_map(|(_, answer, _)| answer.clone()).unwrap_or_default()
+/// A judged case as [`Liveness`] holds it.
+fn held(Judged { record, open_failure, unreached, status, .. }: Judged, span: Span) -> Held {
+    Held { record, open_failure, unreached, status, ended: span.ended }
 }
 
 /// Writes a judged result through `sink`: a result, or wsspec's own error when its case file could
@@ -220,7 +253,7 @@ fn first_failure(held: &[(CaseRecord, Option<String>, bool)]) -> String {
 /// connect failed is not run (`unreached` keeps the first such answer), never a verdict.
 fn keep(
     sink: &Sink,
-    (mut record, answer, unreached): (CaseRecord, Option<String>, bool),
+    Held { mut record, open_failure: answer, unreached, .. }: Held,
     report: &mut RunReport,
     unreached_answer: &mut Option<String>,
     on_result: &mut impl FnMut(&CaseRecord),
@@ -260,12 +293,13 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     // connect that failed (nothing was sent) says the target is gone, whatever the case.
     let unreached = obs.open_error.is_some() && obs.exchange.request.is_empty() && obs.http2.is_none();
     let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.is_some() || super::deflate::extensions_answer_broken(&obs);
-    let open_failure = obs.open_error.as_ref().filter(|_| !refusable || unreached).map(|error| describe_open_failure(error, &obs.exchange.response));
+    let open_failure = obs.open_error.as_ref().filter(|_| !refusable || unreached).map(|error| liveness::describe_open_failure(error, &obs.exchange.response));
     // A handshake case answered with the upgrade (101; 200 over HTTP/2), however wrongly, vouches
     // that the target speaks WebSocket; refused any other way, it says nothing either way.
     let upgraded = obs.exchange.status == Some(if obs.http2.is_some() { 200 } else { 101 });
     let opened = obs.open_error.is_none() || (refusable && upgraded);
-    Outcome::Judged { record: super::report(&config.agent, case, obs), opened, open_failure, unreached }
+    let status = obs.exchange.status;
+    Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, open_failure, unreached, status })
 }
 
 /// Descriptors kept free of cases in flight: the standard streams, the runtime's, the report
@@ -297,29 +331,6 @@ pub(crate) fn is_local_error(error: &str) -> bool {
     ["(os error 23)", "(os error 24)", "(os error 99)", "(os error 105)"].iter().any(|code| error.contains(code))
 }
 
-/// One line saying what the target answered instead of opening a WebSocket.
-fn describe_open_failure(error: &str, response: &[u8]) -> String {
-    if response.starts_with(b"HTTP/") {
-        let head = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
-        let status = crate::preview(head.lines().next().unwrap_or_default().trim().as_bytes(), 120);
-        if status.split_whitespace().nth(1) == Some("101") {
-            format!("its answer `{status}` did not open a WebSocket: {error}")
-        } else {
-            format!("it answered `{status}` instead of 101 Switching Protocols ({error})")
-        }
-    } else if let Some(status) = response.strip_prefix(b":status: ") {
-        // An HTTP/2 answer to the extended CONNECT (RFC 8441), recorded as `:status: 404` lines.
-        let status = crate::preview(status.split(|b| *b == b'\r').next().unwrap_or_default(), 20);
-        format!("it answered the extended CONNECT with status {status} instead of 200 ({error})")
-    } else if matches!(response.first(), Some(0x15 | 0x16)) {
-        "it answered with TLS: is it a wss:// (TLS) server? Give its URL as wss://".to_string()
-    } else if response.is_empty() {
-        error.to_string()
-    } else {
-        format!("it answered something that is not HTTP: {} ({error})", crate::preview(response, 60))
-    }
-}
-
 /// The text of a panic, for the error it becomes.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
@@ -345,14 +356,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn open_failures_say_what_the_target_answered() {
-        let line = describe_open_failure("opening handshake: status 404", b"HTTP/1.1 404 Not Found\r\nServer: x\r\n\r\n");
-        assert!(line.starts_with("it answered `HTTP/1.1 404 Not Found` instead of 101"), "{line}");
-        let bad_101 = describe_open_failure("Sec-WebSocket-Accept is wrong", b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
-        assert_eq!(bad_101, "its answer `HTTP/1.1 101 Switching Protocols` did not open a WebSocket: Sec-WebSocket-Accept is wrong");
-        assert!(describe_open_failure("opening handshake: bad", &[0x15, 0x03, 0x03, 0x00]).contains("TLS"));
-        assert_eq!(describe_open_failure("cannot connect: refused", b""), "cannot connect: refused");
-        assert!(describe_open_failure("x", b":status: 404\r\nserver: y\r\n").contains("status 404 instead of 200"));
+    fn local_errors_are_told_from_the_targets() {
         assert!(is_local_error("cannot connect to 127.0.0.1:9: Too many open files (os error 24)"));
         assert!(!is_local_error("cannot connect to 127.0.0.1:9: Connection refused (os error 111)"));
     }
