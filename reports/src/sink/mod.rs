@@ -24,7 +24,7 @@ use live::hold_live_lock;
 pub use live::folder_in_use;
 
 use crate::{
-    autobahn::{case_report_file, to_json, unique_agent_stem, Index},
+    autobahn::{case_report_file, to_compact_json, to_json, unique_agent_stem, Index},
     fs::{read_regular, write_atomically_open, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
     record_budget, CaseRecord, ReportError,
 };
@@ -253,7 +253,7 @@ impl Sink {
         let path = self.dir.join(&reportfile);
         let case = CaseError { agent: agent.into(), id: id.into(), title: title.into(), error: error.into(), reportfile };
         // Without its file the error is still recorded in wsspec-run.json, which reports read.
-        let _ = self.write_file(&path, &to_json(&case));
+        let _ = self.write_file(&path, &to_compact_json(&case));
         self.update(true, true, |state| {
             if let Some(cases) = state.index.get_mut(agent) {
                 cases.remove(id);
