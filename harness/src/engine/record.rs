@@ -37,19 +37,17 @@ fn bounds_reached(obs: &Observation, gap: Option<&WireGap>) -> Vec<String> {
     if obs.events.elided() > 0 {
         let counts: Vec<String> = obs.events.counts().iter().map(|(kind, n)| format!("{kind} ×{n}")).collect();
         bounds.push(format!(
-            "Events: the target sent {} ({}); the first {} and the last {} are listed (wsspec keeps at most {} + {} per case).",
+            "Events: the target sent {} ({}); the first {} and the last {} are listed.",
             obs.events.len(),
             counts.join(", "),
-            obs.events.head().len(),
-            obs.events.tail().count(),
             event_log::HEAD,
             event_log::TAIL
         ));
     }
     if let Some(gap) = gap {
         bounds.push(format!(
-            "Wire log: {} entries ({} frames, {} bytes of TCP chunks) between its first {} and its last entries were left out \
-             (wsspec keeps about {} KiB of the start and {} KiB of the end of each connection).",
+            "Wire log: {} entries ({} frames, {} bytes) left out after entry {} (wsspec keeps about {} KiB of the start and {} KiB \
+             of the end of a connection).",
             gap.entries,
             gap.frames,
             gap.bytes,
@@ -60,7 +58,7 @@ fn bounds_reached(obs: &Observation, gap: Option<&WireGap>) -> Vec<String> {
     }
     match &obs.violation {
         Some(Violation::Flood { limit }) => {
-            bounds.push(format!("Flood: the target sent {limit} events in one case, wsspec's bound; wsspec failed the connection."))
+            bounds.push(format!("Flood: {limit} events in one case, wsspec's bound; wsspec failed the connection."))
         }
         Some(too_big @ (Violation::FrameTooBig { .. } | Violation::MessageTooBig { .. })) => {
             bounds.push(format!("Message size: {too_big}; wsspec failed the connection rather than buffer it (`max_message`)."))

@@ -23,8 +23,8 @@ pub fn fitted_json(record: &mut CaseRecord, max: usize) -> Vec<u8> {
         json = to_compact_json(&*record);
     }
     record.bounds.push(format!(
-        "The case record took {before} bytes, over its share of wsspec's bound on a run's records ({max} bytes): its wire \
-         log and events were cut further in the middle."
+        "Record: {before} bytes, over its share of wsspec's bound on a run's records ({max} bytes): its wire log and \
+         events were cut further in the middle."
     ));
     to_compact_json(&*record)
 }
