@@ -13,24 +13,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
 use wsspec::{
     engine::{judge, run_case, RunOptions, Target},
-    frame::{FrameSpec, OpCode},
+    frame::OpCode,
 };
 use wsspec_reports::Behavior;
 
 use crate::{
-    hostile_peer::{Act, Peer},
+    hostile_peer::{frame, Act, Peer},
     support::{self, wsspec},
 };
-
-fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> FrameSpec {
-    FrameSpec { fin, ..FrameSpec::new(opcode, payload.to_vec()) }
-}
 
 /// Runs one case of the embedded catalog against `url`; its verdict and reason, within `bound`.
 async fn verdict(id: &str, url: &str, bound: Duration) -> (Behavior, String) {
