@@ -1,8 +1,8 @@
 //! Hostile input outside a case's session: case files that ask for too much, report folders wsspec
 //! did not write (links, FIFOs, devices), agent names chosen by an adversary, a target that crashes
-//! mid-echo, and descriptor exhaustion in client mode. Built on `Peer`, a scriptable in-process
-//! target, and the `wsspec` command; each test checks the exit code, the one line that explains it,
-//! the files written and that it ends within its bound.
+//! mid-echo, and descriptor exhaustion in client mode. Built on `hostile_peer::Peer`, a scriptable
+//! in-process target, and the `wsspec` command; each test checks the exit code, the one line that
+//! explains it, the files written and that it ends within its bound.
 
 use std::{
     fs,
@@ -13,95 +13,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
 use wsspec::{
     engine::{judge, run_case, RunOptions, Target},
-    frame::{FrameSpec, OpCode},
+    frame::OpCode,
 };
 use wsspec_reports::Behavior;
 
-use crate::support::{self, wsspec};
-
-/// What a scripted peer does after the opening handshake, in order.
-#[derive(Clone)]
-pub enum Act {
-    /// Reads until this many bytes of frames have arrived (or the connection ends).
-    Read(usize),
-    /// Writes these frames, as they are.
-    Send(Vec<FrameSpec>),
-    /// Writes this frame again and again until the connection fails.
-    Flood(FrameSpec),
-    /// Writes only the first this many bytes of this frame (a frame cut short).
-    Cut(FrameSpec, usize),
-    /// Closes TCP without a close frame (FIN, not RST: everything read was consumed).
-    Drop,
-}
-
-/// A target that plays `script` on every connection, on an ephemeral loopback port.
-pub struct Peer {
-    pub url: String,
-}
-
-impl Peer {
-    pub async fn start(script: Vec<Act>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("ws://{}/", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(play(stream, script.clone()));
-            }
-        });
-        Self { url }
-    }
-}
-
-async fn play(mut stream: TcpStream, script: Vec<Act>) {
-    if !support::accept_websocket(&mut stream).await {
-        return;
-    }
-    for act in script {
-        match act {
-            Act::Read(mut left) => {
-                let mut buf = vec![0u8; 65536];
-                while left > 0 {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => left = left.saturating_sub(n),
-                    }
-                }
-            }
-            Act::Send(frames) => {
-                let bytes: Vec<u8> = frames.iter().flat_map(FrameSpec::encode).collect();
-                if stream.write_all(&bytes).await.is_err() {
-                    return;
-                }
-            }
-            Act::Cut(frame, len) => {
-                let mut bytes = frame.encode();
-                bytes.truncate(len);
-                if stream.write_all(&bytes).await.is_err() {
-                    return;
-                }
-            }
-            Act::Flood(frame) => {
-                let burst: Vec<u8> = std::iter::repeat_n(frame.encode(), 1000).flatten().collect();
-                while stream.write_all(&burst).await.is_ok() {}
-                return;
-            }
-            Act::Drop => {
-                let _ = stream.shutdown().await;
-                return;
-            }
-        }
-    }
-}
-
-fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> FrameSpec {
-    FrameSpec { fin, ..FrameSpec::new(opcode, payload.to_vec()) }
-}
+use crate::{
+    hostile_peer::{frame, Act, Peer},
+    support::{self, wsspec},
+};
 
 /// Runs one case of the embedded catalog against `url`; its verdict and reason, within `bound`.
 async fn verdict(id: &str, url: &str, bound: Duration) -> (Behavior, String) {

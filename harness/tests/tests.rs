@@ -24,6 +24,10 @@ mod fuzz;
 mod report_outputs;
 // What `report`, `diff` and `--update-expectations` require of a folder; concurrent runs; load bounds.
 mod report_gates;
+// The hostile-peer kit: a scriptable in-process target and the attacks the bounds are stated against.
+mod hostile_peer;
+// Whole runs against each attack of the kit: wall time, files written, report bytes within bounds.
+mod hostile_runs;
 // Hostile input outside a session: case files, report folders, agent names, a crash mid-echo, EMFILE.
 mod hostile_input;
 // Targets that stall, flood, lie about lengths, reset or never speak WebSocket.

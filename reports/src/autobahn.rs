@@ -1,6 +1,7 @@
 //! Autobahn|Testsuite's output layout: `index.json` (agent → case id → verdicts; sorted keys,
-//! indent 3) and one `<agent>_case_<id>.json` per case, its file names and its JSON style. The
-//! files are written by `sink::Sink`, each through a temporary file and a rename (see `fs`).
+//! indent 3, Autobahn's JSON style) and one `<agent>_case_<id>.json` per case (wsspec's own format:
+//! sorted keys, no whitespace, since a whole catalog writes hundreds of them) and its file names.
+//! The files are written by `sink::Sink`, each through a temporary file and a rename (see `fs`).
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -99,6 +100,12 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     let mut ser = serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"   "));
     value.serialize(&mut ser).expect("writing to memory");
     out
+}
+
+/// Serializes a case record: keys sorted as in [`to_json`], without whitespace (a case file is
+/// read by tools, not by people, who read its HTML page; indenting took a third of its bytes).
+pub fn to_compact_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::to_value(value).expect("results serialize")).expect("writing to memory")
 }
 
 /// Reads `OUT/index.json` if there is one that parses (a regular file of at most

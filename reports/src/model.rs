@@ -267,3 +267,34 @@ pub const ELIDED_EVENTS: &str = "… ";
 pub fn elided_events_line(count: u64) -> String {
     format!("{ELIDED_EVENTS}{count} events not kept here (every event is counted by kind in receivedCounts)")
 }
+
+/// How a line in `received` that stands for an event and the same event repeated ends.
+const LIKE_THIS_ONE: &str = " more like this one)";
+
+/// The line in `received` for `event` followed by `more` events exactly like it (a target that
+/// floods pings is one line, not thirty).
+pub fn repeated_event_line(event: &str, more: u64) -> String {
+    format!("{event} (and {more}{LIKE_THIS_ONE}")
+}
+
+/// How many events a line of `received` lists: 1, or 1 + N for [`repeated_event_line`]'s lines, 0
+/// for [`elided_events_line`]'s.
+pub fn events_in_line(line: &str) -> u64 {
+    if line.starts_with(ELIDED_EVENTS) {
+        return 0;
+    }
+    let more = line.strip_suffix(LIKE_THIS_ONE).and_then(|l| l.rsplit_once(" (and ")).and_then(|(_, n)| n.parse::<u64>().ok());
+    1 + more.unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_of_received_says_how_many_events_it_stands_for() {
+        assert_eq!(events_in_line("ping \"a\""), 1);
+        assert_eq!(events_in_line(&repeated_event_line("ping \"(and 3 more like this one)\"", 99_999)), 100_000);
+        assert_eq!(events_in_line(&elided_events_line(5)), 0);
+    }
+}

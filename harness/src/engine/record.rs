@@ -1,6 +1,6 @@
 //! Builds the report record of one case from its observation and verdict.
 
-use wsspec_reports::{autobahn::report_file_name, elided_events_line, iso_utc, text::clip, CaseRecord, ExpectedRecord, WireGap};
+use wsspec_reports::{autobahn::report_file_name, elided_events_line, iso_utc, repeated_event_line, text::clip, CaseRecord, ExpectedRecord, WireGap};
 
 use super::{event::quoted, event_log::{self, EventLog}, judge::Verdict, wire_log::{self, WireLog}, HttpExchange, Observation};
 use crate::{
@@ -9,14 +9,26 @@ use crate::{
 };
 
 /// The events as a record lists them: the kept head, one line counting what was left out, the
-/// kept tail.
+/// kept tail; in each, a run of identical events is one line ("… (and 19 more like this one)").
 fn received(events: &EventLog) -> Vec<String> {
-    let mut lines: Vec<String> = events.head().iter().map(|e| e.to_string()).collect();
+    let mut lines = collapsed(events.head().iter().map(|e| e.to_string()));
     if events.elided() > 0 {
         lines.push(elided_events_line(events.elided() as u64));
     }
-    lines.extend(events.tail().map(|e| e.to_string()));
+    lines.extend(collapsed(events.tail().map(|e| e.to_string())));
     lines
+}
+
+/// `lines` with each run of equal lines as one [`repeated_event_line`].
+fn collapsed(lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut runs: Vec<(String, u64)> = Vec::new();
+    for line in lines {
+        match runs.last_mut() {
+            Some((last, more)) if *last == line => *more += 1,
+            _ => runs.push((line, 0)),
+        }
+    }
+    runs.into_iter().map(|(line, more)| if more == 0 { line } else { repeated_event_line(&line, more) }).collect()
 }
 
 /// The bounds of wsspec `obs` reached, one sentence each, for the record's `bounds`.
@@ -25,19 +37,17 @@ fn bounds_reached(obs: &Observation, gap: Option<&WireGap>) -> Vec<String> {
     if obs.events.elided() > 0 {
         let counts: Vec<String> = obs.events.counts().iter().map(|(kind, n)| format!("{kind} ×{n}")).collect();
         bounds.push(format!(
-            "Events: the target sent {} ({}); the first {} and the last {} are listed (wsspec keeps at most {} + {} per case).",
+            "Events: the target sent {} ({}); the first {} and the last {} are listed.",
             obs.events.len(),
             counts.join(", "),
-            obs.events.head().len(),
-            obs.events.tail().count(),
             event_log::HEAD,
             event_log::TAIL
         ));
     }
     if let Some(gap) = gap {
         bounds.push(format!(
-            "Wire log: {} entries ({} frames, {} bytes of TCP chunks) between its first {} and its last entries were left out \
-             (wsspec keeps about {} KiB of the start and {} KiB of the end of each connection).",
+            "Wire log: {} entries ({} frames, {} bytes) left out after entry {} (wsspec keeps about {} KiB of the start and {} KiB \
+             of the end of a connection).",
             gap.entries,
             gap.frames,
             gap.bytes,
@@ -48,7 +58,7 @@ fn bounds_reached(obs: &Observation, gap: Option<&WireGap>) -> Vec<String> {
     }
     match &obs.violation {
         Some(Violation::Flood { limit }) => {
-            bounds.push(format!("Flood: the target sent {limit} events in one case, wsspec's bound; wsspec failed the connection."))
+            bounds.push(format!("Flood: {limit} events in one case, wsspec's bound; wsspec failed the connection."))
         }
         Some(too_big @ (Violation::FrameTooBig { .. } | Violation::MessageTooBig { .. })) => {
             bounds.push(format!("Message size: {too_big}; wsspec failed the connection rather than buffer it (`max_message`)."))
@@ -179,4 +189,21 @@ fn opening_text(case: &Case) -> Option<String> {
         .collect();
     let with = if headers.is_empty() { String::new() } else { format!(" with {}", headers.join(" and ")) };
     Some(format!("The server answers status {}{with}.", statuses.join(" or ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::event::Event;
+
+    #[test]
+    fn a_flood_of_one_event_is_one_line_per_run() {
+        let mut events = EventLog::default();
+        (0..1000).for_each(|_| events.push(Event::Ping(b"ping!".to_vec())));
+        events.push(Event::Pong(b"x".to_vec()));
+        let lines = received(&events);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0], "ping \"ping!\" (and 19 more like this one)");
+        assert_eq!(lines.iter().map(|l| wsspec_reports::events_in_line(l)).sum::<u64>() + events.elided() as u64, 1001);
+    }
 }

@@ -4,14 +4,14 @@
 //! and events cut further in the middle, keeping how each began and how each ended, and says so in
 //! `bounds`.
 
-use crate::{autobahn::to_json, elided_events_line, text::clip, CaseRecord, WireGap, ELIDED_EVENTS};
+use crate::{autobahn::to_compact_json, elided_events_line, events_in_line, text::clip, CaseRecord, WireGap, ELIDED_EVENTS};
 
 /// Characters of any one text kept when cutting lists is not enough.
 const LAST_RESORT_TEXT: usize = 2_048;
 
 /// `record` as the JSON of its case file, cut to fit `max` bytes.
 pub fn fitted_json(record: &mut CaseRecord, max: usize) -> Vec<u8> {
-    let mut json = to_json(&*record);
+    let mut json = to_compact_json(&*record);
     if json.len() <= max {
         return json;
     }
@@ -20,13 +20,13 @@ pub fn fitted_json(record: &mut CaseRecord, max: usize) -> Vec<u8> {
         if !(cut_wirelog(record) || cut_received(record) || clip_texts(record)) {
             break; // Nothing left to cut: the fixed parts alone are over (never with wsspec's catalog).
         }
-        json = to_json(&*record);
+        json = to_compact_json(&*record);
     }
     record.bounds.push(format!(
-        "The case record took {before} bytes, over its share of wsspec's bound on a run's records ({max} bytes): its wire \
-         log and events were cut further in the middle."
+        "Record: {before} bytes, over its share of wsspec's bound on a run's records ({max} bytes): its wire log and \
+         events were cut further in the middle."
     ));
-    to_json(&*record)
+    to_compact_json(&*record)
 }
 
 /// Removes half of `len` items in a window around `center` (an earlier gap, so the two become
@@ -67,7 +67,7 @@ fn cut_received(record: &mut CaseRecord) -> bool {
     let center = record.received.iter().position(|line| line.starts_with(ELIDED_EVENTS)).unwrap_or(len / 2);
     let cut = middle(len, center);
     let at = cut.start;
-    let removed = record.received.drain(cut).filter(|line| !line.starts_with(ELIDED_EVENTS)).count() as u64;
+    let removed: u64 = record.received.drain(cut).map(|line| events_in_line(&line)).sum();
     record.received_elided += removed;
     record.received.insert(at, elided_events_line(record.received_elided));
     true
@@ -119,7 +119,7 @@ mod tests {
     fn a_small_record_is_left_alone() {
         let mut r = record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok);
         let json = fitted_json(&mut r, MAX_RECORD_REPORT_BYTES);
-        assert_eq!(json, to_json(&r));
+        assert_eq!(json, to_compact_json(&r));
         assert!(r.bounds.is_empty());
     }
 }

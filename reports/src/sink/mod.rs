@@ -24,7 +24,7 @@ use live::hold_live_lock;
 pub use live::folder_in_use;
 
 use crate::{
-    autobahn::{case_report_file, to_json, unique_agent_stem, Index},
+    autobahn::{case_report_file, to_compact_json, to_json, unique_agent_stem, Index},
     fs::{read_regular, write_atomically_open, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
     record_budget, CaseRecord, ReportError,
 };
@@ -225,15 +225,18 @@ impl Sink {
 
     /// Records one judged result: its case file, then its `index.json` entry. Sets the record's
     /// `reportfile` to the agent's case file in this folder; a record over its share of the run's
-    /// budget (`crate::record_budget` of the cases selected for the agent) is cut to it first and
-    /// says so in its `bounds`. A case file that cannot be written makes the case wsspec's own
+    /// budget (`crate::record_budget` of the cases selected for the agent, half of it for a record
+    /// that reached a bound already) is cut to it first and says so in its `bounds`. A case file that cannot be written makes the case wsspec's own
     /// error ([`Recorded::Error`]); only a failure to write `index.json` or `wsspec-run.json` is an
     /// error.
     pub fn record(&self, record: &mut CaseRecord) -> Result<Recorded, ReportError> {
         let budget = {
             let mut state = self.lock();
             record.reportfile = case_report_file(&state.stem(&record.agent), &record.id);
-            record_budget(state.run.agents.get(&record.agent).map_or(1, |run| run.selected.len()))
+            let share = record_budget(state.run.agents.get(&record.agent).map_or(1, |run| run.selected.len()));
+            // A record that already reached a bound (a flood, a cut wire log) is an extract anyway:
+            // half the share, so a target that floods every case keeps the folder small.
+            if record.bounds.is_empty() { share } else { share / 2 }
         };
         let path = self.dir.join(&record.reportfile);
         if let Err(e) = self.write_file(&path, &fit::fitted_json(record, budget)) {
@@ -253,7 +256,7 @@ impl Sink {
         let path = self.dir.join(&reportfile);
         let case = CaseError { agent: agent.into(), id: id.into(), title: title.into(), error: error.into(), reportfile };
         // Without its file the error is still recorded in wsspec-run.json, which reports read.
-        let _ = self.write_file(&path, &to_json(&case));
+        let _ = self.write_file(&path, &to_compact_json(&case));
         self.update(true, true, |state| {
             if let Some(cases) = state.index.get_mut(agent) {
                 cases.remove(id);

@@ -99,6 +99,16 @@ fn a_records_share_of_the_run_budget_depends_on_the_cases_selected() {
     assert!(written.len() <= crate::MIN_RECORD_REPORT_BYTES, "{} bytes", written.len());
     assert!(big.bounds[0].contains("its share"), "{:?}", big.bounds);
     assert_eq!(crate::record_budget(1), crate::MAX_RECORD_REPORT_BYTES);
+
+    // A record that reached a bound before (a flood) gets half the share.
+    let mut flooded = record("a", "1.1.2", Behavior::Failed, BehaviorClose::Unclean);
+    flooded.wirelog = big.wirelog.clone();
+    flooded.wirelog.extend((0..2_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }));
+    flooded.bounds = vec!["Flood: 100000 events in one case, wsspec's bound; wsspec failed the connection.".into()];
+    sink.record(&mut flooded).unwrap();
+    let written = fs::read(dir.path().join("a_case_1_1_2.json")).unwrap();
+    assert!(written.len() <= crate::MIN_RECORD_REPORT_BYTES / 2, "{} bytes", written.len());
+    assert!(flooded.bounds[1].contains("4096 bytes"), "{:?}", flooded.bounds);
 }
 
 #[test]
