@@ -1,6 +1,8 @@
 //! Sequences as catalog cases: the frames as steps and the oracle's alternatives as graded
-//! expectations, in the TOML format of `cases/`. The network fuzzer runs every sequence through this
-//! text and the catalog loader, so a finding's file is known to load and to mean what was run.
+//! expectations, in the TOML format of `cases/` for a finding's file ([`case`]), or built directly
+//! as the case that text loads as ([`runnable`], what the network fuzzer runs for every sequence).
+//! Both come from one plan of steps and alternatives, and a unit test holds them to the same
+//! steps, timeout and expectations.
 //!
 //! The oracle speaks of the server; the catalog speaks of who closes. A well-formed close frame at
 //! which every alternative ends becomes a `close` step (wsspec closes, the server answers or refuses
@@ -10,13 +12,19 @@
 use toml::Value;
 
 use super::{
-    oracle::{wire_header, End, Expected, Outcome, Reply},
+    oracle::{self, wire_header, End, Expected, Outcome, Reply},
     Sequence,
 };
 use crate::{
-    catalog::{Case, Catalog, CatalogError, Grade, WriteMode},
+    catalog::{Case, Catalog, CatalogError, Closer, Grade, WriteMode},
     frame::{parse_close_payload, FrameSpec, LengthEncoding, OpCode},
 };
+
+mod direct;
+#[cfg(test)]
+mod tests;
+
+pub use direct::runnable;
 
 /// The catalog section of fuzz findings, clear of Autobahn's 1–13 and wsspec's own sections.
 pub const SECTION: u32 = 90;
@@ -43,16 +51,6 @@ pub fn case(id: &str, title: &str, note: Option<&str>, sequence: &Sequence, outc
     }
     body(&mut out, sequence, outcome);
     out
-}
-
-/// The case [`case`] writes for `sequence`, loaded, without its prose (title, description,
-/// requirement, note: what only reports read): the same steps, timeout and expectations, at a
-/// fraction of the cost. The network fuzzer runs every sequence as this case and writes [`case`]
-/// only for a finding.
-pub fn runnable(sequence: &Sequence, outcome: &Outcome) -> Result<Case, CatalogError> {
-    let mut text = format!("[section]\nid = \"{SECTION}\"\ntitle = \"\"\n[[case]]\nid = \"{SECTION}.0.0\"\ntitle = \"\"\nrfc = \"\"\nlevel = \"MUST\"\nrequirement = \"\"\n");
-    body(&mut text, sequence, outcome);
-    load(&text)
 }
 
 /// What a case does and expects: roles, deflate offer, timeout, steps, close and alternatives.
@@ -170,30 +168,47 @@ fn close_step(sequence: &Sequence, outcome: &Outcome) -> Option<usize> {
     (well_formed && outcome.alternatives.iter().all(|a| a.at == at)).then_some(at)
 }
 
-fn steps(sequence: &Sequence, outcome: &Outcome) -> Vec<String> {
+/// A step of a sequence's case: frames sent as they are, or wsspec's close with this payload.
+enum PlannedStep<'a> {
+    Frames(Vec<&'a FrameSpec>),
+    Close(&'a [u8]),
+}
+
+/// The steps of a sequence's case: its frames in one step, or around the close step if there is one.
+fn plan_steps<'a>(sequence: &'a Sequence, outcome: &Outcome) -> Vec<PlannedStep<'a>> {
     let close_at = close_step(sequence, outcome);
+    let mut steps = Vec::new();
+    let mut frames = Vec::new();
+    for (i, frame) in sequence.frames.iter().enumerate() {
+        if Some(i) == close_at {
+            if !frames.is_empty() {
+                steps.push(PlannedStep::Frames(std::mem::take(&mut frames)));
+            }
+            steps.push(PlannedStep::Close(&frame.payload));
+        } else {
+            frames.push(frame);
+        }
+    }
+    if !frames.is_empty() {
+        steps.push(PlannedStep::Frames(frames));
+    }
+    steps
+}
+
+fn steps(sequence: &Sequence, outcome: &Outcome) -> Vec<String> {
     let write = match sequence.write {
         WriteMode::Together => None,
         WriteMode::PerFrame => Some(("write", string("per-frame"))),
         WriteMode::Chop(k) => Some(("chop", k.to_string())),
     };
     let step = |action: (&'static str, String)| table([Some(action), write.clone()].into_iter().flatten().collect());
-    let mut steps = Vec::new();
-    let mut frames = Vec::new();
-    for (i, frame) in sequence.frames.iter().enumerate() {
-        if Some(i) == close_at {
-            if !frames.is_empty() {
-                steps.push(step(("frames", array(std::mem::take(&mut frames)))));
-            }
-            steps.push(step(("close", close_value(&frame.payload))));
-        } else {
-            frames.push(frame_value(frame));
-        }
-    }
-    if !frames.is_empty() {
-        steps.push(step(("frames", array(frames))));
-    }
-    steps
+    plan_steps(sequence, outcome)
+        .into_iter()
+        .map(|planned| match planned {
+            PlannedStep::Frames(frames) => step(("frames", array(frames.into_iter().map(frame_value).collect()))),
+            PlannedStep::Close(payload) => step(("close", close_value(payload))),
+        })
+        .collect()
 }
 
 fn frame_value(frame: &FrameSpec) -> String {
@@ -226,27 +241,51 @@ fn frame_value(frame: &FrameSpec) -> String {
 
 /// `close = { code, reason }` when the payload reads that way, else its bytes.
 fn close_value(payload: &[u8]) -> String {
-    match parse_close_payload(payload) {
-        Ok(None) => "{}".into(),
-        Ok(Some((code, reason))) if printable(reason).is_some() => {
-            let mut entries = vec![("code", code.0.to_string())];
+    match close_parts(payload) {
+        Some(None) => "{}".into(),
+        Some(Some((code, reason))) => {
+            let mut entries = vec![("code", code.to_string())];
             if !reason.is_empty() {
                 entries.push(("reason", payload_value(reason)));
             }
             table(entries)
         }
-        _ => table(vec![("payload", payload_value(payload))]),
+        None => table(vec![("payload", payload_value(payload))]),
     }
+}
+
+/// A close payload as a code and a printable reason (`Some(None)`: empty), if it reads that way.
+fn close_parts(payload: &[u8]) -> Option<Option<(u16, &[u8])>> {
+    match parse_close_payload(payload) {
+        Ok(None) => Some(None),
+        Ok(Some((code, reason))) if printable(reason).is_some() => Some(Some((code.0, reason))),
+        _ => None,
+    }
+}
+
+/// An alternative of a sequence's case: the oracle's, with the closing the catalog expects.
+struct PlannedAlternative<'a> {
+    alternative: &'a oracle::Alternative,
+    closing: Closing,
+}
+
+/// The catalog's `close` of an alternative: who closes, the codes (sorted, once each), whether
+/// cleanly, and whether the other closer fails the case.
+#[derive(PartialEq)]
+struct Closing {
+    by: Closer,
+    codes: Vec<u16>,
+    clean: bool,
+    wrong_closer_fails: bool,
 }
 
 /// The alternatives as the catalog's. The judge picks an alternative by its events and closer alone,
 /// so alternatives with the same closer share their close codes (and a clean close is required only
-/// if all of them require it); alternatives that end up the same are written once. Each with its
-/// `close`, the strictest first.
-fn expectations(sequence: &Sequence, outcome: &Outcome) -> Vec<(String, String)> {
+/// if all of them require it); alternatives that end up the same are kept once. The strictest first.
+fn plan_alternatives<'a>(sequence: &Sequence, outcome: &'a Outcome) -> Vec<PlannedAlternative<'a>> {
     let close_at = close_step(sequence, outcome);
     let has_failures = outcome.alternatives.iter().any(|a| matches!(a.end, End::Fails(_)));
-    let closings: Vec<(&str, bool)> = outcome
+    let closings: Vec<(Closer, bool)> = outcome
         .alternatives
         .iter()
         .map(|alternative| {
@@ -254,54 +293,69 @@ fn expectations(sequence: &Sequence, outcome: &Outcome) -> Vec<(String, String)>
             match &alternative.end {
                 // wsspec closes once the replies are in; a server taking a permitted failure branch
                 // may cross that close with its own.
-                End::Open(_) => ("wsspec", !has_failures),
-                End::Answers(_) if at_close_step => ("wsspec", true),
-                End::Fails(_) if at_close_step => ("wsspec", false),
-                End::Answers(_) | End::Fails(_) => ("peer", false),
+                End::Open(_) => (Closer::Wsspec, !has_failures),
+                End::Answers(_) if at_close_step => (Closer::Wsspec, true),
+                End::Fails(_) if at_close_step => (Closer::Wsspec, false),
+                End::Answers(_) | End::Fails(_) => (Closer::Peer, false),
             }
         })
         .collect();
-    let shared = |by: &str| {
+    let shared = |by: Closer| {
         let same: Vec<usize> = (0..closings.len()).filter(|i| closings[*i].0 == by).collect();
         let mut codes: Vec<u16> = same.iter().flat_map(|i| outcome.alternatives[*i].end.codes().to_vec()).collect();
-        if by == "wsspec" && has_failures {
+        if by == Closer::Wsspec && has_failures {
             codes.extend(outcome.alternatives.iter().filter(|a| matches!(a.end, End::Fails(_))).flat_map(|a| a.end.codes().to_vec()));
         }
+        codes.sort_unstable();
+        codes.dedup();
         (codes, same.iter().all(|i| closings[*i].1))
     };
     let mut order: Vec<usize> = (0..outcome.alternatives.len()).collect();
     order.sort_by_key(|i| outcome.alternatives[*i].grade != Grade::Ok);
-    let mut written: Vec<(String, String)> = Vec::new();
-    let mut out = Vec::new();
+    let mut out: Vec<PlannedAlternative<'a>> = Vec::new();
     for i in order {
         let alternative = &outcome.alternatives[i];
         let by = closings[i].0;
         let (codes, clean) = shared(by);
-        let must_fail = by == "peer" && matches!(alternative.end, End::Fails(_)) && alternative.grade == Grade::Ok;
-        let events = array(alternative.replies.iter().map(event_value).collect());
-        let close = closing(by, &codes, clean, must_fail);
-        if written.contains(&(events.clone(), close.clone())) {
+        let wrong_closer_fails = by == Closer::Peer && matches!(alternative.end, End::Fails(_)) && alternative.grade == Grade::Ok;
+        let closing = Closing { by, codes, clean, wrong_closer_fails };
+        // The same events (replies and whether each is optional) and closing: written once.
+        let same_events = |other: &oracle::Alternative| other.replies == alternative.replies;
+        if out.iter().any(|planned| same_events(planned.alternative) && planned.closing == closing) {
             continue;
         }
-        written.push((events.clone(), close.clone()));
-        let mut entries = vec![("events", events)];
-        if alternative.grade == Grade::Informational {
-            entries.push(("grade", string("INFORMATIONAL")));
-        }
-        entries.push(("why", string(alternative.rule.summary)));
-        entries.push(("close", close.clone()));
-        out.push((table(entries), close));
+        out.push(PlannedAlternative { alternative, closing });
     }
     out
 }
 
+/// The alternatives as TOML, each with its `close`, the strictest first.
+fn expectations(sequence: &Sequence, outcome: &Outcome) -> Vec<(String, String)> {
+    plan_alternatives(sequence, outcome)
+        .into_iter()
+        .map(|PlannedAlternative { alternative, closing }| {
+            let events = array(alternative.replies.iter().map(event_value).collect());
+            let close = closing_value(&closing);
+            let mut entries = vec![("events", events)];
+            if alternative.grade == Grade::Informational {
+                entries.push(("grade", string("INFORMATIONAL")));
+            }
+            entries.push(("why", string(alternative.rule.summary)));
+            entries.push(("close", close.clone()));
+            (table(entries), close)
+        })
+        .collect()
+}
+
 /// The catalog's `close` of an alternative.
-fn closing(by: &str, codes: &[u16], clean: bool, wrong_closer_fails: bool) -> String {
-    let mut codes = codes.to_vec();
-    codes.sort_unstable();
-    codes.dedup();
-    let mut entries = vec![("by", string(by)), ("codes", array(codes.iter().map(u16::to_string).collect())), ("clean", clean.to_string())];
-    if wrong_closer_fails {
+fn closing_value(closing: &Closing) -> String {
+    let by = match closing.by {
+        Closer::Wsspec => "wsspec",
+        Closer::Peer => "peer",
+    };
+    let codes = array(closing.codes.iter().map(u16::to_string).collect());
+    let mut entries = vec![("by", string(by)), ("codes", codes), ("clean", closing.clean.to_string())];
+    if closing.wrong_closer_fails {
         entries.push(("wrong_closer_fails", "true".into()));
     }
     table(entries)
@@ -324,8 +378,7 @@ fn event_value(expected: &Expected) -> String {
 /// its length (a long generated payload repeats the input it was made of) as that unit and its
 /// length, `{ pattern = …, len = … }`, so a 64 KiB payload is not 128 KiB of hex to write and parse.
 fn payload_value(bytes: &[u8]) -> String {
-    let period = period(bytes);
-    let (unit, len) = if bytes.len() >= 64 && period <= bytes.len() / 2 { (&bytes[..period], Some(bytes.len())) } else { (bytes, None) };
+    let (unit, len) = payload_parts(bytes);
     let value = match printable(unit) {
         // A prefix of printable UTF-8 that the rest repeats ends on a character boundary: the byte
         // after it is the first byte again.
@@ -336,6 +389,16 @@ fn payload_value(bytes: &[u8]) -> String {
         (None, _) => value,
         (Some(len), true) => table(vec![("pattern", value), ("len", len.to_string())]),
         (Some(len), false) => table(vec![("pattern_hex", string(&hex::encode(unit))), ("len", len.to_string())]),
+    }
+}
+
+/// A payload as the unit it repeats and its length, or as itself (`None`): see [`payload_value`].
+fn payload_parts(bytes: &[u8]) -> (&[u8], Option<usize>) {
+    let period = period(bytes);
+    if bytes.len() >= 64 && period <= bytes.len() / 2 {
+        (&bytes[..period], Some(bytes.len()))
+    } else {
+        (bytes, None)
     }
 }
 
@@ -372,87 +435,4 @@ fn table(entries: Vec<(&str, String)>) -> String {
     }
     let body: Vec<String> = entries.into_iter().map(|(key, value)| format!("{key} = {value}")).collect();
     format!("{{ {} }}", body.join(", "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{catalog::Closer, fuzz::oracle};
-
-    fn sequence(frames: Vec<FrameSpec>) -> Sequence {
-        Sequence { frames, write: WriteMode::Together, deflate: false }
-    }
-
-    fn load_case(sequence: &Sequence) -> Case {
-        let text = file("test", &[case("90.1.1", "t", Some("n"), sequence, &oracle::expect_sequence(sequence))]);
-        load(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
-    }
-
-    #[test]
-    fn generated_sequences_make_loadable_cases() {
-        for index in 0..300 {
-            for deflate in [false, true] {
-                let sequence = Sequence::generate(3, index, deflate);
-                let case = load_case(&sequence);
-                assert!(!case.expect.is_empty() && case.expect.len() <= oracle::expect_sequence(&sequence).alternatives.len());
-                assert_eq!(case.deflate.is_some(), deflate, "a deflate sequence offers permessage-deflate");
-            }
-        }
-    }
-
-    #[test]
-    fn a_payload_is_written_as_the_bytes_it_is() {
-        let aperiodic: Vec<u8> = (0..=255u8).chain(0..100).collect();
-        for (bytes, short) in [
-            (b"".to_vec(), true),
-            (b"short".to_vec(), true),
-            ("κόσμε!".repeat(300).into_bytes()[..1001].to_vec(), true),
-            ([0xffu8, 0, 7].repeat(5000), true),
-            (aperiodic, false),
-            (b"ab".repeat(40), true),
-        ] {
-            let text = format!("p = {}", payload_value(&bytes));
-            let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}: {text}"));
-            let payload: crate::catalog::Payload = table["p"].clone().try_into().unwrap_or_else(|e| panic!("{e}: {text}"));
-            assert_eq!(payload.bytes(), bytes, "{text}");
-            assert!(!short || text.len() < 100, "written short: {text}");
-        }
-        assert_eq!((period(b"abcab"), period(b"aaaa"), period(b"abc"), period(b"")), (3, 1, 3, 0));
-    }
-
-    #[test]
-    fn a_runnable_case_runs_and_expects_what_the_written_case_does() {
-        for index in 0..300 {
-            for deflate in [false, true] {
-                let sequence = Sequence::generate(7, index, deflate).until_close();
-                let outcome = oracle::expect_sequence(&sequence);
-                let (written, runnable) = (load_case(&sequence), runnable(&sequence, &outcome).expect("loads"));
-                assert_eq!(format!("{:?}", (&written.steps, &written.expect, &written.close)), format!("{:?}", (&runnable.steps, &runnable.expect, &runnable.close)), "{sequence:?}");
-                assert_eq!((written.timeout, written.deflate.is_some(), &written.roles), (runnable.timeout, runnable.deflate.is_some(), &runnable.roles));
-            }
-        }
-    }
-
-    #[test]
-    fn the_timeout_grows_with_the_writes_a_sequence_takes() {
-        let big = |write| Sequence { frames: vec![FrameSpec::new(OpCode::Binary, vec![7; 40_000]).masked([1, 2, 3, 4])], write, deflate: false };
-        assert_eq!(load_case(&big(WriteMode::Together)).timeout, BASE_TIMEOUT, "one write: the catalog's default");
-        // 40,008 bytes on the wire (header 8, payload 40,000), a byte a write: 20 s more.
-        assert_eq!(writes(&big(WriteMode::Chop(1))), 40_008);
-        assert_eq!(load_case(&big(WriteMode::Chop(1))).timeout, 21.1);
-        assert_eq!(load_case(&big(WriteMode::Chop(16))).timeout, 2.3);
-    }
-
-    #[test]
-    fn a_close_every_alternative_ends_at_is_wsspecs_close_step() {
-        let key = [9, 9, 9, 9];
-        let answered = load_case(&sequence(vec![FrameSpec::new(OpCode::Text, "a").masked(key), FrameSpec::new(OpCode::Close, *b"\x03\xe8bye").masked(key)]));
-        assert_eq!(answered.steps.len(), 2, "frames, then the close step");
-        assert_eq!(answered.close_for(&answered.expect[0]).by, Closer::Wsspec);
-        let failing_first = load_case(&sequence(vec![FrameSpec::new(OpCode::Text, "a"), FrameSpec::new(OpCode::Close, *b"\x03\xe8").masked(key)]));
-        assert_eq!(failing_first.steps.len(), 1, "the close is only bytes when the server must fail before it");
-        let close = failing_first.close_for(&failing_first.expect[0]);
-        assert_eq!((close.by, close.wrong_closer_fails), (Closer::Peer, true));
-        assert_eq!(failing_first.close.by, Closer::Peer, "events no alternative expects are judged against the strictest closing");
-    }
 }

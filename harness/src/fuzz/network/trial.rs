@@ -11,7 +11,7 @@ use crate::{
     catalog::{Case, WriteMode},
     engine::{judge, run_case, Observation},
     frame::{FrameSpec, OpCode},
-    fuzz::{case_file, minimize::minimize, oracle, Sequence},
+    fuzz::{case_file::runnable, minimize::minimize, oracle, Sequence},
 };
 
 impl Shared {
@@ -105,10 +105,4 @@ impl Shared {
         let confirmed = (again.signature() == signature).then_some(again);
         (small, confirmed)
     }
-}
-
-/// The case a trial of `sequence` runs: [`case_file::runnable`], which a test holds to what a
-/// findings file says.
-fn runnable(sequence: &Sequence, outcome: &oracle::Outcome) -> Case {
-    case_file::runnable(sequence, outcome).unwrap_or_else(|e| panic!("the case writer wrote a case the loader refuses ({e}): {sequence:?}"))
 }
