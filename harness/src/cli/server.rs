@@ -97,12 +97,21 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     let mut agents = Vec::new();
     let mut unreachable = Vec::new();
     for run in runs {
+        let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();
         if let Some(reason) = stop.reason() {
             say!("wsspec: {}: not run ({reason})", agent_name(&run.agent));
             outcome = outcome.max(Outcome::Interrupted);
+            // Once a report exists, an agent the interrupt kept from running is in it, its cases
+            // not run: the report and its JUnit must not look complete without it.
+            if !agents.is_empty() {
+                let secure = run.url.as_deref().map_or(args.embedded_tls, |u| u.starts_with("wss:"));
+                let agent = transport::agent_over(&run.agent, args.http2.then_some(if secure { Transport::H2 } else { Transport::H2c }));
+                let ids = cases.iter().map(|c| c.id.to_string()).collect();
+                sink.begin_agent(&agent, ids).and_then(|()| sink.end_agent(&agent, RunState::Interrupted, Some(reason))).map_err(|e| e.to_string())?;
+                agents.push(agent);
+            }
             continue;
         }
-        let cases: Vec<_> = exclusions.cases_for(&run.agent, &selected).into_iter().cloned().collect();
         // The embedded server lives exactly as long as its run.
         let mut options = options.clone();
         let (url, _server, _h2_server) = match run.url {

@@ -190,7 +190,12 @@ pub async fn run_cases(
     // (lacking RFC 8441, refusing or never answering them), so its refusals alone need no probe.
     let refusals_graded = config.options.http2 && live.failures() == 0;
     if abort.reason().is_none() && halt.reason().is_none() && !live.is_empty() && !refusals_graded {
-        if let Err(refused) = liveness::probe(&config.target, &config.options).await {
+        // A Ctrl-C during the probe ends the run at once: the held cases are then not run.
+        let probed = tokio::select! {
+            probed = liveness::probe(&config.target, &config.options) => Some(probed),
+            () = halt.raised() => None,
+        };
+        if let Some(Err(refused)) = probed {
             gone = !refused.reached;
             abort.raise(live.stop_reason(&refused.answer, refused.status));
         }

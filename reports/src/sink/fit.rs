@@ -29,21 +29,27 @@ pub fn fitted_json(record: &mut CaseRecord, max: usize) -> Vec<u8> {
     to_compact_json(&*record)
 }
 
-/// Removes half of `len` items in a window around `center` (an earlier gap, so the two become
-/// one), clamped to the list: the range removed.
-fn middle(len: usize, center: usize) -> std::ops::Range<usize> {
-    let start = center.saturating_sub(len / 4).min(len - len / 2);
-    start..start + len / 2
+/// Entries kept at each end of a list however often it is cut: how the case began (the opening
+/// handshake, the first frames) and how it ended (the closing handshake).
+const KEEP_AT_EACH_END: usize = 6;
+
+/// The range to remove: half of what lies between the kept ends, in a window that touches
+/// `center` (an earlier gap, so the two become one) as far as the kept ends allow; `None` when
+/// nothing is left between them.
+fn middle(len: usize, center: usize) -> Option<std::ops::Range<usize>> {
+    let (lo, hi) = (KEEP_AT_EACH_END, len.checked_sub(KEEP_AT_EACH_END)?);
+    let width = hi.checked_sub(lo).filter(|between| *between > 0)?.div_ceil(2);
+    let start = center.clamp(lo, hi).saturating_sub(width / 2).clamp(lo, hi - width);
+    Some(start..start + width)
 }
 
 /// Halves the wire log around its gap (or its middle), keeping how it began and how it ended;
 /// false when it is already short.
 fn cut_wirelog(record: &mut CaseRecord) -> bool {
     let len = record.wirelog.len();
-    if len < 8 {
+    let Some(cut) = middle(len, record.wirelog_gap.as_ref().map_or(len / 2, |g| g.at)) else {
         return false;
-    }
-    let cut = middle(len, record.wirelog_gap.as_ref().map_or(len / 2, |g| g.at.min(len)));
+    };
     let at = cut.start;
     let removed: Vec<_> = record.wirelog.drain(cut).collect();
     let frames = removed.iter().filter(|e| e.frame.is_some()).count() as u64;
@@ -61,11 +67,11 @@ fn cut_wirelog(record: &mut CaseRecord) -> bool {
 /// they are already short.
 fn cut_received(record: &mut CaseRecord) -> bool {
     let len = record.received.len();
-    if len < 8 {
-        return false;
-    }
     let center = record.received.iter().position(|line| line.starts_with(ELIDED_EVENTS)).unwrap_or(len / 2);
-    let cut = middle(len, center);
+    // The cut leaves a line counting what it removed: fewer than two lines removed is no progress.
+    let Some(cut) = middle(len, center).filter(|cut| cut.len() >= 2) else {
+        return false;
+    };
     let at = cut.start;
     let removed: u64 = record.received.drain(cut).map(|line| events_in_line(&line)).sum();
     record.received_elided += removed;
@@ -113,6 +119,24 @@ mod tests {
         assert!(r.bounds[0].contains("over its share of wsspec's bound"), "{:?}", r.bounds);
         let back: CaseRecord = serde_json::from_slice(&json).unwrap();
         assert_eq!(back.bounds, r.bounds, "the note is in the file");
+    }
+
+    #[test]
+    fn cutting_again_and_again_keeps_how_the_case_ended() {
+        let mut r = record("a", "9.7.1", Behavior::Ok, BehaviorClose::Ok);
+        let entry = r.wirelog[0].clone();
+        r.wirelog = (0..40).map(|i| crate::WireEntry { t: i as f64, data: "x".repeat(400), ..entry.clone() }).collect();
+        // The engine's own gap near the end, between a long head and a short tail.
+        r.wirelog_gap = Some(WireGap { at: 34, entries: 3_000, frames: 1_500, bytes: 6_000 });
+        r.received = (0..40).map(|i| format!("event {i}")).collect();
+        fitted_json(&mut r, 4_096);
+        let kept: Vec<f64> = r.wirelog.iter().map(|e| e.t).collect();
+        assert_eq!(kept[..KEEP_AT_EACH_END], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "{kept:?}");
+        assert_eq!(kept[kept.len() - KEEP_AT_EACH_END..], [34.0, 35.0, 36.0, 37.0, 38.0, 39.0], "{kept:?}");
+        let gap = r.wirelog_gap.clone().unwrap();
+        assert_eq!(gap.at, KEEP_AT_EACH_END, "one gap, between the kept ends");
+        assert_eq!(gap.entries, 3_000 + 40 - 2 * KEEP_AT_EACH_END as u64);
+        assert_eq!(r.received.last().unwrap(), "event 39");
     }
 
     #[test]
