@@ -15,7 +15,8 @@ use crate::{
 };
 
 /// The case [`super::case`] writes for `sequence`, as the loader would load it, without its prose
-/// (title, description, requirement, note: what only reports read) and under the id `90.0.0`.
+/// (title, description, requirement, note: what only reports read) and under the id `90.0.0`; its
+/// section stays, for the verdict's sentence.
 pub fn runnable(sequence: &Sequence, outcome: &Outcome) -> Case {
     let steps = super::plan_steps(sequence, outcome).into_iter().map(|planned| step(planned, sequence.write)).collect();
     let expect: Vec<Alternative> = super::plan_alternatives(sequence, outcome).iter().map(alternative).collect();
@@ -25,7 +26,7 @@ pub fn runnable(sequence: &Sequence, outcome: &Outcome) -> Case {
         id: format!("{SECTION}.0.0").parse().expect("a case id"),
         title: String::new(),
         description: None,
-        rfc: String::new(),
+        rfc: outcome.rule().rfc.to_string(),
         level: Level::Must,
         requirement: String::new(),
         roles: vec![Role::Server],
