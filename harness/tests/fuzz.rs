@@ -228,36 +228,13 @@ async fn an_interrupt_writes_the_divergences_not_yet_minimized_whole() {
 /// summary is printed, and it exits 3.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_after_a_finding_keeps_it_and_exits_3() {
-    use std::io::{BufRead, BufReader};
     let broken = FaultyServer::start(Defect::AcceptRsv).await.unwrap();
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap().to_string();
     let args = ["fuzz", &broken.url(), "--seed", "1", "--duration", "120", "--jobs", "8", "--out", &dir].map(String::from);
     let (code, stderr) = tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
-            .args(&args)
-            .env("CI", "1")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("wsspec starts");
-        let (found, heard) = std::sync::mpsc::channel();
-        let stderr = BufReader::new(child.stderr.take().expect("piped"));
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            for line in stderr.lines().map_while(Result::ok) {
-                if line.starts_with("finding:") {
-                    let _ = found.send(());
-                }
-                text += &line;
-                text.push('\n');
-            }
-            text
-        });
-        let first = heard.recv_timeout(Duration::from_secs(120));
-        let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
-        assert!(first.is_ok() && sent.success(), "a finding within 120 s, then SIGINT");
-        let status = child.wait().expect("wsspec ends");
-        (status.code(), reader.join().expect("stderr read"))
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        support::interrupted_when(&args, |line| line.starts_with("finding:"), Duration::ZERO)
     })
     .await
     .unwrap();

@@ -1,14 +1,14 @@
 //! `wsspec server`: select cases, run them against each server, summarize, pick the exit code.
 
 use wsspec::{
-    catalog::{AgentExclusions, Patterns, Role},
+    catalog::{AgentExclusions, Case, Patterns, Role},
     engine::{default_jobs, run_cases, RunConfig, RunEnd, RunError, RunOptions, Stop, Target},
     peers::{h2_server::H2ReferenceServer, reference_server::ReferenceServer},
     tls::{certs, Acceptor, Connector},
 };
 
 use wsspec_reports::{
-    sink::{RunState, RunTls},
+    sink::{RunState, RunTls, Sink},
     transport::{self, Transport},
 };
 
@@ -105,9 +105,8 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             // not run: the report and its JUnit must not look complete without it.
             if !agents.is_empty() {
                 let secure = run.url.as_deref().map_or(args.embedded_tls, |u| u.starts_with("wss:"));
-                let agent = transport::agent_over(&run.agent, args.http2.then_some(if secure { Transport::H2 } else { Transport::H2c }));
-                let ids = cases.iter().map(|c| c.id.to_string()).collect();
-                sink.begin_agent(&agent, ids).and_then(|()| sink.end_agent(&agent, RunState::Interrupted, Some(reason))).map_err(|e| e.to_string())?;
+                let agent = filed_as(&run.agent, args.http2, secure);
+                file_not_run(&sink, &agent, &cases, RunState::Interrupted, reason)?;
                 agents.push(agent);
             }
             continue;
@@ -145,9 +144,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         // Recorded with the first result, so a report made with certificate checks off says so.
         let run_tls = options.tls.as_ref().filter(|_| target.secure).map(|c| RunTls { certificate_verified: c.verifies(), trust: c.describe() });
         let mut tls_pending = run_tls.is_some();
-        // Over HTTP/2 the results are filed under `AGENT@h2c` / `AGENT@h2`, beside HTTP/1.1's.
-        let transport = args.http2.then_some(if target.secure { Transport::H2 } else { Transport::H2c });
-        let agent = transport::agent_over(&run.agent, transport);
+        let agent = filed_as(&run.agent, args.http2, target.secure);
         let over = match (args.http2, target.secure) {
             (true, true) => ", over HTTP/2 over TLS (ALPN h2)",
             (true, false) => ", over HTTP/2 (h2c)",
@@ -176,8 +173,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             Err(RunError::Unreachable { url, reason }) if several => {
                 let why = format!("cannot reach the target {url}: {reason}");
                 say!("wsspec: {}: {why}; its {} were not run", agent_name(&agent), selection::plural(cases.len(), "case"));
-                let ids = cases.iter().map(|c| c.id.to_string()).collect();
-                sink.begin_agent(&agent, ids).and_then(|()| sink.end_agent(&agent, RunState::TargetFailed, Some(why))).map_err(|e| e.to_string())?;
+                file_not_run(&sink, &agent, &cases, RunState::TargetFailed, why)?;
                 unreachable.push(format!("{} ({url})", agent_name(&agent)));
                 agents.push(agent);
                 continue;
@@ -231,4 +227,17 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         return Ok(outcome.max(Outcome::Incomplete));
     }
     Ok(outcome)
+}
+
+/// The name `agent`'s results are filed under: over HTTP/2 `AGENT@h2c`, or `AGENT@h2` over TLS,
+/// beside HTTP/1.1's.
+fn filed_as(agent: &str, http2: bool, secure: bool) -> String {
+    transport::agent_over(agent, http2.then_some(if secure { Transport::H2 } else { Transport::H2c }))
+}
+
+/// Files `agent` with every one of `cases` not run, and why (a server down, an interrupt before
+/// its turn): the report keeps its place rather than looking complete without it.
+fn file_not_run(sink: &Sink, agent: &str, cases: &[Case], state: RunState, why: String) -> Result<(), String> {
+    let ids = cases.iter().map(|c| c.id.to_string()).collect();
+    sink.begin_agent(agent, ids).and_then(|()| sink.end_agent(agent, state, Some(why))).map_err(|e| e.to_string())
 }

@@ -91,6 +91,11 @@ pub fn differences(expected: &BTreeMap<String, String>, records: &BTreeMap<Strin
 /// Ctrl-C mid-run; the first line comes once its signal handlers are in place, however loaded the
 /// machine) and waits: its exit code and stderr.
 pub fn interrupted(args: &[&str], after: std::time::Duration) -> (Option<i32>, String) {
+    interrupted_when(args, |_| true, after)
+}
+
+/// As [`interrupted`], counting `after` from the first line on stderr that `cue` accepts.
+pub fn interrupted_when(args: &[&str], cue: impl Fn(&str) -> bool + Send + 'static, after: std::time::Duration) -> (Option<i32>, String) {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
         .args(args)
@@ -98,18 +103,20 @@ pub fn interrupted(args: &[&str], after: std::time::Duration) -> (Option<i32>, S
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("wsspec starts");
-    let (first, said) = std::sync::mpsc::channel();
+    let (cued, heard) = std::sync::mpsc::channel();
     let stderr = BufReader::new(child.stderr.take().expect("piped"));
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
         for line in stderr.lines().map_while(Result::ok) {
+            if cue(&line) {
+                let _ = cued.send(());
+            }
             text += &line;
             text.push('\n');
-            let _ = first.send(());
         }
         text
     });
-    said.recv_timeout(std::time::Duration::from_secs(120)).expect("wsspec says something within 120 s");
+    heard.recv_timeout(std::time::Duration::from_secs(120)).expect("wsspec gives its cue within 120 s");
     std::thread::sleep(after);
     let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
     assert!(sent.success(), "SIGINT sent");
