@@ -136,6 +136,36 @@ async fn junit_holds_this_runs_agents_and_errors_for_an_unreachable_target() {
     assert_eq!(junit(&whole).tests, 5, "`wsspec report` writes every agent of the folder");
 }
 
+/// A `--spec` run interrupted while its first server runs: the servers the interrupt kept from
+/// running are in the report with their cases not run, so neither its JUnit nor `wsspec report`
+/// looks complete.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_spec_run_keeps_the_servers_it_never_reached_in_the_report() {
+    let server = ReferenceServer::start().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("reports");
+    let cases = ["6.4.1", "6.4.2", "6.4.3", "6.4.4", "1.1.1"];
+    let spec = serde_json::json!({"servers": [{"agent": "first", "url": server.url()}, {"agent": "later", "url": server.url()}], "cases": cases});
+    let spec_path = out.path().join("fuzzingclient.json");
+    fs::write(&spec_path, spec.to_string()).unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let (spec_arg, dir_arg, xml) = (path(&spec_path), path(&dir), out.path().join("run.xml"));
+    let xml_arg = path(&xml);
+    let (code, stderr) = tokio::task::spawn_blocking(move || {
+        support::interrupted(&["server", "--spec", &spec_arg, "--out", &dir_arg, "--junit", &xml_arg], Duration::from_millis(300))
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("later: not run (SIGINT received)"), "{stderr}");
+    let report = junit(&xml);
+    assert_eq!(report.tests, 10, "both servers' cases: {report:?}");
+    let later = report.test_suites.iter().flat_map(|s| &s.test_cases).filter(|c| c.classname.as_ref().is_some_and(|n| n.as_str() == "later"));
+    assert!(later.clone().count() == cases.len() && later.clone().all(|c| matches!(c.status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, .. })));
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || wsspec(&["report", &path(&dir)])).await.unwrap();
+    assert_eq!(code, 2, "an interrupted folder never passes: {stderr}");
+}
+
 /// A target that drops every opening handshake: the cases it stopped are `<error>`s.
 #[test]
 fn junit_counts_a_target_that_drops_every_handshake_as_errors() {

@@ -67,6 +67,19 @@ async fn answering_404() -> String {
     url
 }
 
+/// A blackhole: accepts TCP, never answers.
+async fn blackhole() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    url
+}
+
 /// Runs `cases` against `url`, `jobs` at a time, into a throw-away folder: the run's report (how it
 /// ended, what was not run), whatever the verdicts.
 async fn run_report(url: &str, cases: &[wsspec::catalog::Case], jobs: usize) -> RunReport {
@@ -230,16 +243,7 @@ async fn a_stopped_or_interrupted_run_fails_an_accept_all_expectations_gate() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn targets_that_never_open_a_websocket_end_the_run_with_exit_2() {
-    let http = answering_404().await;
-    // A blackhole: accepts TCP, never answers.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hole = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = listener.accept().await {
-            held.push(s);
-        }
-    });
+    let (http, hole) = (answering_404().await, blackhole().await);
     for (url, says) in [(http, "answered `HTTP/1.1 404 Not Found`"), (hole, "no complete opening handshake")] {
         let out = tempfile::tempdir().unwrap();
         let args = ["server", &url, "--out", out.path().to_str().unwrap()].map(String::from).to_vec();
@@ -251,6 +255,20 @@ async fn targets_that_never_open_a_websocket_end_the_run_with_exit_2() {
         let run = json(&out.path().join("wsspec-run.json"));
         assert_eq!(run["agents"]["UnknownServer"]["state"], "target-failed");
     }
+}
+
+/// A Ctrl-C while the run's closing probe waits on a target that never answers (its one case
+/// timed out opening, 10 s at `--timeout-scale 2`; the probe waits as long) ends the run at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupt_during_the_closing_probe_is_not_waited_out() {
+    let hole = blackhole().await;
+    let out = tempfile::tempdir().unwrap();
+    let args = ["server", &hole, "--cases", "1.1.1", "--timeout-scale", "2", "--out", out.path().to_str().unwrap()].map(String::from);
+    let started = std::time::Instant::now();
+    let interrupt = move || support::interrupted(&args.iter().map(String::as_str).collect::<Vec<_>>(), Duration::from_millis(13_000));
+    let (code, stderr) = tokio::task::spawn_blocking(interrupt).await.unwrap();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(19), "the probe was waited out: {:?}", started.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -182,7 +182,6 @@ pub async fn run_cases(
             Outcome::NotRun => report.not_run.push(case.id.to_string()),
         }
     }
-    forward.abort();
     workers.shutdown().await;
     // Cases no case that opened vouches for: one plain opening handshake tells whether the target
     // opens WebSockets at all. An interrupted run does not wait for it; its held cases are not run.
@@ -200,6 +199,8 @@ pub async fn run_cases(
             abort.raise(live.stop_reason(&refused.answer, refused.status));
         }
     }
+    // Forwarding an interrupt as `halt` lasts until here, through the probe.
+    forward.abort();
     if abort.reason().is_some() || halt.reason().is_some() {
         report.not_run.extend(live.drain().into_iter().map(|entry| entry.record.id));
     }
