@@ -55,7 +55,7 @@ fn a_runnable_case_is_the_case_the_written_file_loads_as() {
             for sequence in [generated.clone().until_close(), generated] {
                 let outcome = oracle::expect_sequence(&sequence);
                 let (written, direct) = (load_case(&sequence), runnable(&sequence, &outcome));
-                let runs = |case: &Case| format!("{:?}", (&case.steps, &case.expect, &case.close, &case.deflate, &case.roles, case.level, case.informational));
+                let runs = |case: &Case| format!("{:?}", (&case.steps, &case.expect, &case.close, &case.deflate, &case.roles, &case.rfc, case.level, case.informational));
                 assert_eq!(runs(&written), runs(&direct), "{sequence:?}");
                 assert_eq!(written.timeout.to_bits(), direct.timeout.to_bits(), "{sequence:?}");
                 assert!(direct.handshake.is_none() && direct.http2.is_none() && direct.tls.is_none() && written.handshake.is_none());
