@@ -6,6 +6,11 @@ use std::{fmt, ops::Deref};
 
 use super::{apply_mask, apply_mask_at, LengthEncoding, OpCode};
 
+/// Consumed octets, at least, before [`Decoder::push`] moves the unconsumed rest to the front of its
+/// buffer (and only when more than half of the buffer is consumed, so each move copies fewer octets
+/// than were consumed since the last). Small enough for a fuzzer's inputs of a few KiB to reach.
+const COMPACT_FROM: usize = 4096;
+
 /// The octets of a frame header as they were on the wire, 2 to 14 (§5.2), kept inline: decoding a
 /// frame allocates nothing for its header. Reads as a byte slice.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -150,7 +155,7 @@ impl Decoder {
         if self.pos > 0 && self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
-        } else if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
+        } else if self.pos > COMPACT_FROM && self.pos * 2 > self.buf.len() {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
@@ -225,5 +230,18 @@ mod tests {
         decoder.push(&[0; 10]);
         assert_eq!(decoder.next_frame(), Ok(None));
         assert!(decoder.buf.capacity() < 4096, "{} bytes reserved for 20 received", decoder.buf.capacity());
+    }
+
+    #[test]
+    fn consumed_octets_are_dropped_once_most_of_the_buffer_is_consumed() {
+        let frame = [0x82, 100].into_iter().chain([7; 100]).collect::<Vec<u8>>();
+        let mut decoder = Decoder::new(1 << 20);
+        // 41 frames (4,182 octets, above COMPACT_FROM) and the first 10 octets of the 42nd.
+        decoder.push(&[frame.repeat(41), frame[..10].to_vec()].concat());
+        while decoder.next_frame().expect("no frame over the limit").is_some() {}
+        assert_eq!((decoder.pos, decoder.buffered()), (41 * frame.len(), 10));
+        decoder.push(&frame[10..]);
+        assert_eq!((decoder.pos, decoder.buf.len()), (0, frame.len()), "the 41 consumed frames are gone");
+        assert_eq!(decoder.next_frame().expect("no frame over the limit").map(|f| f.payload), Some(vec![7; 100]));
     }
 }

@@ -8,6 +8,8 @@ use std::{
     path::Path,
 };
 
+mod wire;
+
 use super::{sequence::frame_input, split, Sequence};
 use crate::{
     catalog::{sha1_of, Action, Case, Catalog, MaskDef, Role, WriteMode},
@@ -34,8 +36,11 @@ pub fn generate(catalog: &Catalog, sources: &[(String, String)]) -> BTreeMap<&'s
         seeds.get_mut(target).expect("a known target").insert(seed);
     };
     for case in catalog.cases.iter().filter(|c| c.applies_to(Role::Server)) {
+        let wire = wire::case_wire(case);
+        if !wire.is_empty() {
+            add_wire(&mut add, wire);
+        }
         let Some(sent) = case_frames(case) else { continue };
-        add("frame_parse", split::whole(&sent.wire));
         // The receiver target reads a first byte for the sender: 1 is a client, as these frames are.
         add("receiver", [vec![1], split::whole(&sent.wire)].concat());
         for frame in &sent.frames {
@@ -53,6 +58,9 @@ pub fn generate(catalog: &Catalog, sources: &[(String, String)]) -> BTreeMap<&'s
             add("tungstenite_diff", Sequence { frames: sent.frames, write: sent.write, deflate: false }.to_input());
         }
     }
+    for wire in wire::edge_wires() {
+        add_wire(&mut add, wire);
+    }
     for (_, text) in sources {
         for seed in case_file_seeds(text) {
             add("case_file", seed.into_bytes());
@@ -62,6 +70,13 @@ pub fn generate(catalog: &Catalog, sources: &[(String, String)]) -> BTreeMap<&'s
         add("handshake", answer);
     }
     seeds
+}
+
+/// A `frame_parse` seed, whole and cut into four pieces, the last a few octets from the end: the
+/// decoder's paths between reads, its buffer compacted once most of it is consumed.
+fn add_wire(add: &mut impl FnMut(&'static str, Vec<u8>), wire: Vec<u8>) {
+    add("frame_parse", [&[3, 64, 128, 255][..], &wire].concat());
+    add("frame_parse", split::whole(&wire));
 }
 
 /// Writes the seeds as `dir/<target>/<sha1 of the seed>`; returns how many each target got.
@@ -130,7 +145,10 @@ fn case_frames(case: &Case) -> Option<Sent> {
 }
 
 /// A catalog file cut into one file per `[[case]]` or `[[family]]`, each with the file's `[section]`:
-/// small seeds the loader parses fast.
+/// small seeds the loader parses fast. The first keeps the file's text as it is; the others leave
+/// out what the first already gives the parser (comment lines, blank lines, the section's
+/// `subsections`), so each is little more than its case: TOML parsing is most of what a seed
+/// costs the `case_file` target, in proportion to its length.
 fn case_file_seeds(text: &str) -> Vec<String> {
     let mut blocks = vec![String::new()];
     for line in text.split_inclusive('\n') {
@@ -143,7 +161,37 @@ fn case_file_seeds(text: &str) -> Vec<String> {
     if blocks.is_empty() {
         return vec![head];
     }
-    blocks.into_iter().map(|block| format!("{head}{}", first_row_only(&block))).collect()
+    let short_head = without_subsections(&without_comments(&head));
+    blocks
+        .into_iter()
+        .enumerate()
+        .map(|(i, block)| match i {
+            0 => format!("{head}{}", first_row_only(&block)),
+            _ => format!("{short_head}{}", without_comments(&first_row_only(&block))),
+        })
+        .collect()
+}
+
+/// `text` without its comment lines and blank lines (the catalog has no multi-line strings, so a
+/// line starting with `#` is a comment).
+fn without_comments(text: &str) -> String {
+    text.split_inclusive('\n').filter(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#')).collect()
+}
+
+/// A section head without its `subsections` (an inline table, or a `[section.subsections]` table
+/// running to the next header): the loader keeps them for reports only.
+fn without_subsections(head: &str) -> String {
+    let mut in_table = false;
+    let mut out = String::new();
+    for line in head.split_inclusive('\n') {
+        if line.starts_with('[') {
+            in_table = line.starts_with("[section.subsections]");
+        }
+        if !in_table && !line.starts_with("subsections = ") {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// A family block with only the first row of a multi-line `params` array: sections 12 and 13 have
@@ -189,6 +237,7 @@ fn handshake_answers() -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::LengthEncoding;
 
     #[test]
     fn every_target_gets_seeds_from_the_embedded_catalog() {
@@ -220,6 +269,34 @@ mod tests {
         let decoded = Sequence::decode(&Sequence { frames: sent.frames.clone(), write: sent.write, deflate: false }.to_input());
         assert_eq!(decoded.frames, sent.frames);
         assert_eq!(decoded.frames.iter().map(|f| f.opcode).collect::<Vec<_>>(), [OpCode::Text, OpCode::Ping, OpCode::Continuation]);
+    }
+
+    #[test]
+    fn frame_parse_seeds_keep_every_header_and_few_payload_octets() {
+        let catalog = Catalog::embedded().expect("the embedded catalog loads");
+        let seeds = &generate(&catalog, &Catalog::embedded_sources())["frame_parse"];
+        // The cut points and the frame that crosses the budget, at most a header and PAYLOAD_KEPT.
+        let bound = 4 + wire::SEED_BUDGET + crate::frame::RawHeader::MAX + wire::PAYLOAD_KEPT;
+        assert!(seeds.iter().all(|s| s.len() <= bound), "a seed over {bound} octets");
+        // 9.1.6: a 16 MiB text message, cut after its header (64-bit length form) and the kept octets.
+        let wire = wire::case_wire(catalog.case("9.1.6").expect("case 9.1.6"));
+        let (header, header_len) = crate::frame::parse_header(&wire).expect("a whole header");
+        assert_eq!((header.payload_len, header.length_encoding, header.mask), (16 << 20, LengthEncoding::Bits64, Some(SEED_MASK)));
+        assert_eq!(wire.len(), header_len + wire::PAYLOAD_KEPT);
+        assert!(seeds.contains(&split::whole(&wire)));
+        // Every length form, masked and not, among the seeds' first headers.
+        let forms: BTreeSet<_> = seeds.iter().filter_map(|s| crate::frame::parse_header(&s[1..]).map(|(h, _)| (format!("{:?}", h.length_encoding), h.mask.is_some()))).collect();
+        assert_eq!(forms.len(), 6, "{forms:?}");
+    }
+
+    #[test]
+    fn case_file_seeds_after_the_first_leave_out_comments_and_subsections() {
+        let text = "# a file\n[section]\nid = \"1\"\ntitle = \"T\"\nsubsections = { \"1.1\" = \"S\" }\n\n[[case]]\n# one\nid = \"1.1.1\"\n\n[[case]]\n# two\nid = \"1.1.2\"\n";
+        let seeds = case_file_seeds(text);
+        assert_eq!(seeds[0], "# a file\n[section]\nid = \"1\"\ntitle = \"T\"\nsubsections = { \"1.1\" = \"S\" }\n\n[[case]]\n# one\nid = \"1.1.1\"\n\n");
+        assert_eq!(seeds[1], "[section]\nid = \"1\"\ntitle = \"T\"\n[[case]]\nid = \"1.1.2\"\n");
+        let table = "[section]\nid = \"6\"\n\n[section.subsections]\n\"6.1\" = \"S\"\n\n[[case]]\n";
+        assert_eq!(without_subsections(table), "[section]\nid = \"6\"\n\n[[case]]\n");
     }
 
     #[test]
