@@ -72,9 +72,11 @@ pub fn generate(catalog: &Catalog, sources: &[(String, String)]) -> BTreeMap<&'s
     seeds
 }
 
-/// A `frame_parse` seed, whole and cut into four pieces, the last a few octets from the end: the
-/// decoder's paths between reads, its buffer compacted once most of it is consumed.
+/// A `frame_parse` seed, whole, cut in two halves, and cut into four pieces, the last a few octets
+/// from the end: the decoder's paths between reads, its buffer growing, and compacted once most
+/// of it is consumed.
 fn add_wire(add: &mut impl FnMut(&'static str, Vec<u8>), wire: Vec<u8>) {
+    add("frame_parse", [&[1, 128][..], &wire].concat());
     add("frame_parse", [&[3, 64, 128, 255][..], &wire].concat());
     add("frame_parse", split::whole(&wire));
 }
