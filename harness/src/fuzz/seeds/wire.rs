@@ -2,9 +2,9 @@
 //! decoder's code. Every frame header is kept as the case writes it (its length form, mask and
 //! opcode, a length it lies about), but a payload only up to [`PAYLOAD_KEPT`] octets: a longer
 //! frame is cut there and the seed ends with it, so the decoder waits for the rest, or refuses
-//! the header if it declares more than the target's limit. Before, whole frames made seeds of up
-//! to 540 KB, and libFuzzer (whose `-max_len` is the largest seed) spent its time copying octets
-//! past a header it had already refused.
+//! the header if it declares more than the target's limit. Whole frames made seeds of up to
+//! 540 KB, and libFuzzer (whose `-max_len` is the largest seed) spent its time copying octets past
+//! a header it had already refused, or that no branch depends on.
 
 use crate::{
     catalog::{Action, Case, MaskDef, Payload, PayloadStream, Role},
@@ -13,12 +13,11 @@ use crate::{
 
 use super::SEED_MASK;
 
-/// Payload octets kept of each frame, in octets. Enough for masking's whole-word loop and its
-/// remainder, and for every count of loop iterations libFuzzer tells apart (up to 128 and more)
-/// within one seed.
+/// Octets kept of each frame's payload: enough for masking's whole-word loop and its remainder,
+/// and for every count of loop iterations libFuzzer tells apart (up to 128 and more) in one seed.
 pub(super) const PAYLOAD_KEPT: usize = 1024;
 
-/// A seed ends after the frame that takes it past this many octets.
+/// A seed ends after the frame (or `raw` step) that takes it past this many octets.
 pub(super) const SEED_BUDGET: usize = 4096;
 
 /// How many times a repeated step is written, at most.
