@@ -103,6 +103,9 @@ pub struct Outcome {
     /// Why the model cannot say what a conforming server does with the sequence (compressed data
     /// whose meaning depends on the server's inflater): such a sequence is not judged.
     pub undecidable: Option<&'static str>,
+    /// An alternative leaves the connection open with no message in progress: once its replies have
+    /// come, the server is where a fresh connection starts, and the next sequence may be sent on it.
+    pub idle: bool,
 }
 
 /// What a server under test did, in the model's terms.
@@ -164,13 +167,37 @@ pub fn expect_sequence(sequence: &Sequence) -> Outcome {
     model(&sequence.frames, sequence.deflate)
 }
 
+/// The frames of `frames` that a conforming server reads without closing, failing or being left
+/// mid-message, in order: each frame at which it would close or fail (or after which it owes a
+/// failure for invalid UTF-8) is left out, and what follows the last point at which no message is
+/// in progress is cut. After them the server keeps the connection open and idle
+/// ([`Outcome::idle`]).
+pub fn idle_frames(frames: &[FrameSpec], deflate: bool) -> Vec<FrameSpec> {
+    let mut model = Model { deflate, ..Model::default() };
+    let (mut kept, mut idle_len) = (Vec::new(), 0);
+    for frame in frames {
+        let mut next = model.clone();
+        let read = next.receive(kept.len(), frame).is_continue() && !next.late_utf8 && next.message.as_ref().is_none_or(|m| !m.invalid);
+        if read {
+            model = next;
+            kept.push(frame.clone());
+            if model.message.is_none() {
+                idle_len = kept.len();
+            }
+        }
+    }
+    kept.truncate(idle_len);
+    kept
+}
+
 fn model(frames: &[FrameSpec], deflate: bool) -> Outcome {
     let mut model = Model { deflate, ..Model::default() };
     for (at, frame) in frames.iter().enumerate() {
         if model.receive(at, frame).is_break() {
-            return Outcome { alternatives: model.alternatives, undecidable: model.undecidable };
+            return Outcome { alternatives: model.alternatives, undecidable: model.undecidable, idle: false };
         }
     }
+    let idle = model.message.is_none() && !model.late_utf8;
     let mut codes = vec![1000];
     if let Some(message) = &model.message {
         codes.push(1002);
@@ -179,11 +206,11 @@ fn model(frames: &[FrameSpec], deflate: bool) -> Outcome {
         }
     }
     model.end(frames.len(), End::Open(codes), &RECEIVE);
-    Outcome { alternatives: model.alternatives, undecidable: model.undecidable }
+    Outcome { alternatives: model.alternatives, undecidable: model.undecidable, idle }
 }
 
 /// The server's state along one path through the sequence.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Model {
     alternatives: Vec<Alternative>,
     /// Replies owed so far.
@@ -200,6 +227,7 @@ struct Model {
 }
 
 /// A fragmented message being received.
+#[derive(Clone)]
 struct Message {
     binary: bool,
     /// RSV1 on its first frame: the payload is compressed (permessage-deflate).
