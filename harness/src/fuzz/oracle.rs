@@ -103,8 +103,10 @@ pub struct Outcome {
     /// Why the model cannot say what a conforming server does with the sequence (compressed data
     /// whose meaning depends on the server's inflater): such a sequence is not judged.
     pub undecidable: Option<&'static str>,
-    /// An alternative leaves the connection open with no message in progress: once its replies have
-    /// come, the server is where a fresh connection starts, and the next sequence may be sent on it.
+    /// The server keeps the connection open with no message in progress, and no alternative lets
+    /// it end the connection (not even one it is only permitted, such as refusing a non-minimal
+    /// length): once the replies have come, the server is where a fresh connection starts, and the
+    /// next sequence may be sent on it.
     pub idle: bool,
 }
 
@@ -168,16 +170,16 @@ pub fn expect_sequence(sequence: &Sequence) -> Outcome {
 }
 
 /// The frames of `frames` that a conforming server reads without closing, failing or being left
-/// mid-message, in order: each frame at which it would close or fail (or after which it owes a
-/// failure for invalid UTF-8) is left out, and what follows the last point at which no message is
-/// in progress is cut. After them the server keeps the connection open and idle
+/// mid-message, in order: each frame at which it would or may close or fail (or after which it
+/// owes a failure for invalid UTF-8) is left out, and what follows the last point at which no
+/// message is in progress is cut. After them the server keeps the connection open and idle
 /// ([`Outcome::idle`]).
 pub fn idle_frames(frames: &[FrameSpec], deflate: bool) -> Vec<FrameSpec> {
     let mut model = Model { deflate, ..Model::default() };
     let (mut kept, mut idle_len) = (Vec::new(), 0);
     for frame in frames {
         let mut next = model.clone();
-        let read = next.receive(kept.len(), frame).is_continue() && !next.late_utf8 && next.message.as_ref().is_none_or(|m| !m.invalid);
+        let read = next.receive(kept.len(), frame).is_continue() && next.alternatives.is_empty() && !next.late_utf8;
         if read {
             model = next;
             kept.push(frame.clone());
@@ -197,7 +199,9 @@ fn model(frames: &[FrameSpec], deflate: bool) -> Outcome {
             return Outcome { alternatives: model.alternatives, undecidable: model.undecidable, idle: false };
         }
     }
-    let idle = model.message.is_none() && !model.late_utf8;
+    // Only when no alternative lets the server end the connection: one it may still take (refusing
+    // a non-minimal length, say) would look idle until the server acts on it.
+    let idle = model.message.is_none() && !model.late_utf8 && model.alternatives.is_empty();
     let mut codes = vec![1000];
     if let Some(message) = &model.message {
         codes.push(1002);
