@@ -256,10 +256,10 @@ async fn sigint_after_a_finding_keeps_it_and_exits_3() {
 }
 
 /// A target that answers for a second, then goes silent on every WebSocket (old and new ones: the
-/// handshake is still answered, frames are not): every sequence after that hangs, and minimizing
-/// the first hang, each candidate waiting out its timeouts, would take minutes. The run still ends
-/// soon after `--duration`, with the hang written whole because minimization ran out of its time
-/// budget.
+/// handshake is still answered, frames are not): every sequence after that hangs, and minimizing a
+/// hang, each candidate waiting out its timeouts, could take minutes (154 s with `--duration 5`
+/// before minimization had a time budget). The run ends soon after `--duration`, with the hang
+/// written.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_going_silent_ends_the_run_soon_after_its_duration_with_the_finding_written() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -300,7 +300,9 @@ async fn a_target_going_silent_ends_the_run_soon_after_its_duration_with_the_fin
     let took = started.elapsed();
     assert_eq!(code, 1, "{stderr}");
     assert!(took < Duration::from_secs(60), "the run took {took:?} with --duration 5: {stderr}");
-    assert!(stderr.contains("finding: hang") && stderr.contains("ran out of its time budget"), "{stderr}");
+    // Whether the hang was minimized in time or written whole ("ran out of its time budget")
+    // depends on how long its candidates take; either way it is written.
+    assert!(stderr.contains("finding: hang"), "{stderr}");
     let catalog = Catalog::from_dir(out.path()).expect("the findings file loads");
     assert!(!catalog.cases.is_empty(), "{stderr}");
 }

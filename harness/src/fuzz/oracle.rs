@@ -175,7 +175,7 @@ pub fn expect_sequence(sequence: &Sequence) -> Outcome {
 /// message is in progress is cut. After them the server keeps the connection open and idle
 /// ([`Outcome::idle`]).
 pub fn idle_frames(frames: &[FrameSpec], deflate: bool) -> Vec<FrameSpec> {
-    let mut model = Model { deflate, ..Model::default() };
+    let mut model = Model { deflate, ends_only: true, ..Model::default() };
     let (mut kept, mut idle_len) = (Vec::new(), 0);
     for frame in frames {
         let mut next = model.clone();
@@ -228,6 +228,9 @@ struct Model {
     /// A complete message of invalid UTF-8 was received and the server, on this path, has not failed
     /// for it yet (permitted): whatever ends the connection, it may still be with 1007.
     late_utf8: bool,
+    /// Only where the connection may end matters ([`idle_frames`]): the replies owed and the
+    /// content of uncompressed messages are not kept, so the model is cheap to copy.
+    ends_only: bool,
 }
 
 /// A fragmented message being received.
@@ -257,6 +260,7 @@ impl Model {
             self.permitted_only = true;
         }
         match header.opcode {
+            OpCode::Ping if self.ends_only => {}
             OpCode::Ping => self.replies.push(Reply::Pong(frame.payload.clone())),
             OpCode::Close => return self.close(at, &frame.payload),
             OpCode::Text | OpCode::Binary => {
@@ -290,7 +294,9 @@ impl Model {
         }
         let message = self.message.as_mut().expect("a data frame opens a message or continues one");
         let broke_utf8 = !message.binary && !message.invalid && message.utf8.feed(&frame.payload).is_err();
-        message.payload.extend_from_slice(&frame.payload);
+        if !self.ends_only {
+            message.payload.extend_from_slice(&frame.payload);
+        }
         if broke_utf8 && !frame.fin {
             // Failing here is what §8.1 asks; carrying on to the end of the message is permitted.
             message.invalid = true;
@@ -353,7 +359,7 @@ impl Model {
     /// The echo of a complete message, unless a message before it was invalid: the echo application
     /// fails on that one first.
     fn echo(&mut self, binary: bool, payload: Vec<u8>) {
-        if !self.late_utf8 {
+        if !self.late_utf8 && !self.ends_only {
             self.replies.push(Reply::Echo { binary, payload });
         }
     }
