@@ -29,7 +29,7 @@ trap 'rm -rf "$scratch"' EXIT
 network() {
   local out summary run user sys
   out=$( { /usr/bin/time -f 'cpu %U %S' target/release/wsspec fuzz --duration "$seconds" --seed 1 --out "$scratch/findings" || true; } 2>&1)
-  summary=$(grep -E -A1 'sequences? generated in' <<<"$out")
+  summary=$(grep -E -A2 'sequences? generated in' <<<"$out")
   run=$(grep -oE '[0-9]+ run \(' <<<"$summary" | grep -oE '^[0-9]+')
   read -r _ user sys < <(grep -E '^cpu ' <<<"$out")
   echo "$summary"

@@ -126,6 +126,13 @@ fn summarize(report: &Report, url: &str, config: &Config) {
         stats.divergent,
         count(report.findings.len() as u64, "finding", "findings"),
     );
+    if stats.sequences > 0 {
+        say!(
+            "  {} sent on a new connection, {} on a WebSocket an earlier sequence left open and idle",
+            stats.sequences - stats.reused,
+            stats.reused,
+        );
+    }
     if stats.dropped > 0 {
         say!("  {} undecided: the WebSocket did not open (the target opened others)", count(stats.dropped, "sequence", "sequences"));
     }
@@ -139,7 +146,7 @@ fn summarize(report: &Report, url: &str, config: &Config) {
         say!("  {} more divergent sequences were not minimized (run longer, or with another --seed)", report.unexamined);
     }
     if let Some(reason) = &report.interrupted {
-        let whole = report.findings.iter().filter(|f| !f.minimized && f.kind != Kind::Crash).count() as u64;
+        let whole = report.findings.iter().filter(|f| f.unminimized.is_some() && f.kind != Kind::Crash).count() as u64;
         let whole = if whole > 0 { format!(", {} written whole, not minimized", count(whole, "finding", "findings")) } else { String::new() };
         say!("interrupted: {reason}; {} in flight cut short (undecided){whole}", count(stats.abandoned, "sequence", "sequences"));
     }
@@ -155,13 +162,25 @@ fn describe(finding: &Finding) -> String {
         Kind::Hang => "hang",
         Kind::Crash => "crash",
     };
-    let how = match finding.kind {
-        Kind::Crash => "",
-        _ if !finding.minimized => " (not minimized: the run was interrupted; written whole)",
-        _ if !finding.reproduced => " (its minimized form did not fail again: written whole)",
-        _ => "",
+    let how = match (&finding.unminimized, finding.kind) {
+        (_, Kind::Crash) => String::new(),
+        (Some(why), _) => format!(" (not minimized: {why}; written whole)"),
+        (None, _) if !finding.reproduced => " (its minimized form did not fail again: written whole)".into(),
+        (None, _) => String::new(),
     };
-    format!("{kind} {} (sequence {}, {} → {} frames){how}: {}", finding.ids.join(", "), finding.index, finding.frames.0, finding.frames.1, finding.reason)
+    let after = match finding.after.as_slice() {
+        [] => String::new(),
+        [one] => format!(" after sequence {one} on its connection"),
+        many => format!(" after {} sequences on its connection", many.len()),
+    };
+    format!(
+        "{kind} {} (sequence {}{after}, {} → {} frames){how}: {}",
+        finding.ids.join(", "),
+        finding.index,
+        finding.frames.0,
+        finding.frames.1,
+        finding.reason
+    )
 }
 
 /// `n` and the noun, singular for one.

@@ -50,7 +50,8 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
     if let Some(verdict) = crate::tls::cases::judge(case, obs) {
         return verdict;
     }
-    let closer = if obs.closed_by_me { Closer::Wsspec } else { Closer::Peer };
+    // A WebSocket kept open for the next case is where wsspec would have closed it.
+    let closer = if obs.closed_by_me || obs.kept_open { Closer::Wsspec } else { Closer::Peer };
     // Declined, a case that needs permessage-deflate ends with wsspec's 1000, whatever it expected.
     if let Some(verdict) = super::deflate::judge(case, obs, || judge_close(&CloseExpectation::default(), obs, closer)) {
         return verdict;
@@ -193,6 +194,9 @@ fn grade(grade: Grade) -> Behavior {
 }
 
 fn judge_close(expected: &CloseExpectation, obs: &Observation, closer: Closer) -> (BehaviorClose, String) {
+    if obs.kept_open && expected.by == Closer::Wsspec {
+        return (BehaviorClose::Ok, "The WebSocket was kept open for the next case: its closing handshake is judged with the last case on it.".into());
+    }
     if closer != expected.by {
         let reason = match expected.by {
             Closer::Peer if obs.timed_out => "The target did not fail the connection; wsspec had to close it after the case timeout.",

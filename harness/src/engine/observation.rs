@@ -71,6 +71,10 @@ pub struct Observation {
     pub local_close: Option<(Option<u16>, String)>,
     /// The close code and reason (a preview) the target sent.
     pub remote_close: Option<(Option<u16>, String)>,
+    /// The case ended with the WebSocket open and idle, and wsspec kept the connection for the next
+    /// case instead of closing it (only [`super::run_case_keeping_open`] does): there is no closing
+    /// handshake to judge.
+    pub kept_open: bool,
     /// wsspec failed the connection because the case's time ran out.
     pub timed_out: bool,
     /// wsspec gave up waiting for the rest of the closing handshake.
@@ -114,6 +118,7 @@ impl Observation {
             not_clean_reason: None,
             local_close: None,
             remote_close: None,
+            kept_open: false,
             timed_out: false,
             close_timed_out: false,
             timers_late: Duration::ZERO,

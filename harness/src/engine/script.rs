@@ -51,6 +51,11 @@ impl<'a> Script<'a> {
         self
     }
 
+    /// The deflater, with its context, for the next case on the same connection.
+    pub fn into_deflater(self) -> Option<MessageDeflater> {
+        self.deflater
+    }
+
     /// The next operation; consecutive `together` writes come merged into one of up to
     /// [`MAX_TOGETHER`] bytes, so a step repeated many times is built one write at a time, with the
     /// session awaiting (and its timeout and an interrupt acting) between writes.

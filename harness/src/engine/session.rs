@@ -24,6 +24,7 @@ use super::{
     session_write::{log_tx_frame, write_some, Written},
     transport::Transport,
     wire_log::Dir,
+    kept_open::OpenWebSocket,
     observation::TIMER_TOLERANCE,
     Observation, RunOptions, Target,
 };
@@ -82,7 +83,24 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Obs
 
 /// Runs `case` on a connection whose WebSocket is already open: `role` is what the target is.
 /// `obs` carries what happened before (the handshake).
-pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: Role, options: &RunOptions, mut obs: Observation) -> Observation {
+pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: Role, options: &RunOptions, obs: Observation) -> Observation {
+    let (inflate, deflater) = deflate::codecs(obs.deflate.as_ref(), role, options.max_message);
+    let connection = OpenWebSocket { stream, receiver: Receiver::new(role, options.max_message, inflate), deflater, deflate: obs.deflate.clone() };
+    drive(case, connection, leftover, role, options, obs, false).await.0
+}
+
+/// [`drive_case`] on `connection`; with `keep_open`, a case that ends with the WebSocket open and
+/// idle gives the connection back instead of closing it (see [`OpenWebSocket`]).
+pub(super) async fn drive(
+    case: &Case,
+    connection: OpenWebSocket,
+    leftover: &[u8],
+    role: Role,
+    options: &RunOptions,
+    mut obs: Observation,
+    keep_open: bool,
+) -> (Observation, Option<OpenWebSocket>) {
+    let OpenWebSocket { stream, receiver, deflater, deflate: agreed } = connection;
     let opened_at = Instant::now();
     obs.target_role = role;
     let may_play = deflate::may_play(case, &obs);
@@ -98,7 +116,6 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     let tls = obs.tls.is_some();
     obs.end_words = stream.end_words();
     let (reader, writer) = split(stream);
-    let (inflate, deflater) = deflate::codecs(obs.deflate.as_ref(), role, options.max_message);
     let mut session = Session {
         tls,
         obs,
@@ -107,7 +124,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         writer,
         script: Script::new(&case.steps, role, options.timeout_scale).with_deflater(deflater),
         tracker,
-        receiver: Receiver::new(role, options.max_message, inflate),
+        receiver,
         messages_received: 0,
         pings_unanswered: VecDeque::new(),
         pending: None,
@@ -125,6 +142,7 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
         close_deadline: None,
         close_wait: CLOSE_WAIT.mul_f64(options.timeout_scale),
         timers_late: Duration::ZERO,
+        keep_open,
     };
     if !may_play {
         // A refused permessage-deflate answer fails the connection; a declined one ends the case.
@@ -139,10 +157,11 @@ pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: R
     if let Some(len) = session.receiver.open_message_len() {
         session.obs.log.rx_message_cut(len);
     }
-    let mut obs = session.obs;
-    obs.matched = Some(session.tracker.completed());
+    let Session { mut obs, tracker, reader, writer, receiver, script, .. } = session;
+    obs.matched = Some(tracker.completed());
     obs.duration = opened_at.elapsed();
-    obs
+    let kept = obs.kept_open.then(|| OpenWebSocket { stream: reader.unsplit(writer), receiver, deflater: script.into_deflater(), deflate: agreed });
+    (obs, kept)
 }
 
 struct Session<'a> {
@@ -182,6 +201,8 @@ struct Session<'a> {
     close_wait: Duration,
     /// The most any of wsspec's timers fired late (a starved runtime on a loaded machine).
     timers_late: Duration,
+    /// End the case without closing once the WebSocket is open and idle ([`Session::idle`]).
+    keep_open: bool,
 }
 
 impl Session<'_> {
@@ -199,6 +220,13 @@ impl Session<'_> {
                 break;
             }
             self.advance_script();
+            if self.idle() {
+                self.obs.kept_open = true;
+                self.obs.timers_late = self.timers_late;
+                self.obs.log.event("the case ended with the WebSocket open and idle: wsspec keeps it for the next case");
+                let _ = self.writer.flush().await;
+                return;
+            }
             self.close_when_satisfied();
             let mid_frame = self.partial_frame || self.pending.as_ref().is_some_and(Write::started);
             let can_write = self.pending.is_some() || (!self.replies.is_empty() && !mid_frame);
@@ -268,6 +296,24 @@ impl Session<'_> {
                 "the closing handshake did not complete".into()
             });
         }
+    }
+
+    /// With `keep_open`: the script is over, the events completely match an alternative in which
+    /// wsspec closes, and nothing is under way in either direction (no write, reply or pong owed,
+    /// no ping unanswered, no close, no message of the target's open): the next case may start here.
+    fn idle(&self) -> bool {
+        self.keep_open
+            && self.script_done
+            && !self.sent_close
+            && !self.got_close
+            && self.pending.is_none()
+            && !self.partial_frame
+            && self.replies.is_empty()
+            && self.pings_unanswered.is_empty()
+            && self.pause.is_none()
+            && self.obs.violation.is_none()
+            && self.receiver.open_message_len().is_none()
+            && self.tracker.complete_for(Closer::Wsspec)
     }
 
     /// Takes script operations until one has to wait.

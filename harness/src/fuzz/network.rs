@@ -1,7 +1,8 @@
 //! `wsspec fuzz`: structure-aware fuzzing of a live server. Each generated sequence becomes a case
-//! (the oracle's outcome written in the catalog's format and loaded back), runs on its own connection
-//! through the engine and is judged like any catalog case: a FAILED behavior or a failing close
-//! verdict is a divergence. Divergences are minimized and written to one case file per run; a target
+//! (the oracle's outcome in the catalog's terms), runs through the engine — on a WebSocket an earlier
+//! sequence left open and idle, or on a new connection — and is judged like any catalog case: a
+//! FAILED behavior or a failing close verdict is a divergence. Divergences are confirmed on a new
+//! connection, minimized within a time budget and written to one case file per run; a target
 //! that stops accepting connections (or opening WebSockets) is a crash, one that goes silent
 //! mid-connection a hang. A sequence whose WebSocket does not open while others do is undecided, not
 //! a stop; a target on which no sequence opens a WebSocket tested nothing: the run stops with an
@@ -18,16 +19,29 @@ use std::{
 use tokio::{sync::Semaphore, task::JoinSet};
 use wsspec_reports::{Behavior, BehaviorClose};
 
+mod budget;
+mod connection;
 mod findings;
+mod report;
 mod trial;
 
-use findings::{Form, Recorder};
+use budget::Budget;
+use connection::Connection;
+use findings::{Divergence, Form, Recorder};
+use trial::{Checked, Minimized};
+
+pub use connection::MAX_SEQUENCES as MAX_SEQUENCES_PER_CONNECTION;
+pub use report::{Finding, FuzzError, Kind, Progress, Report, Stats};
 
 use super::{oracle, Sequence};
 use crate::engine::{probe, RunOptions, Stop, Target, Verdict, GRACE};
 
 /// Candidate runs one minimization may use.
 const MINIMIZE_BUDGET: usize = 300;
+/// One sequence in this many is sent whole (up to its first close frame), closes, failures and
+/// all; the others are cut to leave the connection open and idle ([`Sequence::until_idle`]), so
+/// that they can share connections. The same for sequences with and without permessage-deflate.
+const WHOLE_EVERY: u64 = 4;
 /// Divergences kept waiting for minimization; beyond that they are only counted.
 const QUEUE: usize = 8;
 /// Sequences that failed to open a WebSocket, none having opened one, after which the run stops:
@@ -62,109 +76,6 @@ pub enum DeflateUse {
     IfAgreed,
     /// As `IfAgreed`, and a target that declines is an error: the run tests nothing it was asked to.
     Required,
-}
-
-/// Counts so far.
-#[derive(Debug, Clone, Default)]
-pub struct Stats {
-    /// Sequences generated (`--sequences` counts these), sent or not.
-    pub generated: u64,
-    /// Sequences sent and ended: decided ([`Stats::opened`]), dropped or cut short.
-    pub sequences: u64,
-    /// Sequences whose WebSocket opened and that were judged (decided): only those tested anything.
-    pub opened: u64,
-    /// Sequences whose WebSocket did not open (a target dropping some connections): undecided,
-    /// neither a finding nor, while others open, a stop.
-    pub dropped: u64,
-    /// Sequences in flight when an interrupt's grace period ran out: cut short, undecided.
-    pub abandoned: u64,
-    pub divergent: u64,
-    pub findings: usize,
-    pub elapsed: Duration,
-    /// Sequences sent with permessage-deflate agreed (compressed messages among their frames).
-    pub compressed: u64,
-    /// Generated sequences left out because the model cannot judge them
-    /// ([`oracle::Outcome::undecidable`]).
-    pub undecidable: u64,
-    /// Divergent sequences that conformed when run again at once: not findings (a starved run on
-    /// a loaded machine, or a target that is not deterministic), only counted.
-    pub unconfirmed: u64,
-}
-
-impl Stats {
-    pub fn per_second(&self) -> f64 {
-        self.sequences as f64 / self.elapsed.as_secs_f64().max(1e-3)
-    }
-}
-
-/// What kind of trouble a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// The target did something the oracle does not allow.
-    Divergence,
-    /// The target stopped answering mid-connection: wsspec had to drop it after its close went
-    /// unanswered.
-    Hang,
-    /// The target stopped accepting connections; the sequences that ran last are the suspects.
-    Crash,
-}
-
-/// A finding, written to the run's case file.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub kind: Kind,
-    /// Its case ids in the file (several suspects for a crash).
-    pub ids: Vec<String>,
-    /// The sequence's number in the run: `--seed` and this number generate it again.
-    pub index: u64,
-    /// Frames before and after minimization.
-    pub frames: (usize, usize),
-    /// What the target did wrong, as the judge said it.
-    pub reason: String,
-    /// The minimized case failed again when run once more; if not, the original sequence (which
-    /// failed twice) is written instead.
-    pub reproduced: bool,
-    /// It was minimized; if not, the run was interrupted first (or it is a crash's suspect).
-    pub minimized: bool,
-}
-
-/// How a run went.
-#[derive(Debug, Clone)]
-pub struct Report {
-    pub stats: Stats,
-    pub findings: Vec<Finding>,
-    /// The findings file, when there are findings.
-    pub file: Option<PathBuf>,
-    /// Divergences never minimized (the queue was full, or time was up after the first finding).
-    pub unexamined: u64,
-    /// The run was interrupted (SIGINT, SIGTERM): the reason. Confirmed divergences not yet
-    /// minimized were then written whole.
-    pub interrupted: Option<String>,
-}
-
-/// What a run reports as it goes.
-#[derive(Debug)]
-pub enum Progress<'a> {
-    /// About once a second: the counts so far.
-    Tick(&'a Stats),
-    /// A finding, once it is in the file.
-    Finding(&'a Finding, &'a std::path::Path),
-}
-
-/// Why a run could not be done.
-#[derive(Debug, thiserror::Error)]
-pub enum FuzzError {
-    #[error("cannot reach the target {url}: {reason}")]
-    Unreachable { url: String, reason: String },
-    #[error("cannot write findings to {path}: {source}")]
-    Output { path: String, source: std::io::Error },
-    /// The target accepted TCP connections, but not one sequence could open a WebSocket: nothing
-    /// was tested.
-    #[error("no sequence could open a WebSocket on {url} (0 of {tried} opened): {reason}")]
-    NeverOpened { url: String, tried: u64, reason: String },
-    /// Compressed messages were required, and the target does not agree to permessage-deflate.
-    #[error("{url} declined permessage-deflate (offer `{offer}`): {reason}")]
-    DeflateDeclined { url: String, offer: &'static str, reason: String },
 }
 
 /// One sequence run against the target.
@@ -213,34 +124,51 @@ struct Shared {
     slots: Semaphore,
 }
 
+/// `work`, unless `stop` is raised first (`None`).
+async fn unless_stopped<T>(stop: &Stop, work: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        done = work => Some(done),
+        _ = stop.raised() => None,
+    }
+}
+
 /// Fuzzes `config.target` until the duration or the sequence count is reached, or `stop` is raised
 /// (an interrupt: no new sequence starts, those in flight and a minimization under way get
-/// [`GRACE`], and the confirmed divergences not yet minimized are written whole); `progress` hears
-/// about once a second and at each finding.
+/// [`GRACE`], and the confirmed divergences not yet minimized are written whole; an interrupt
+/// during the first probes ends the run at once); `progress` hears about once a second and at
+/// each finding. Minimization is bounded in time ([`Budget`]).
 pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress)) -> Result<Report, FuzzError> {
     let scale = config.options.timeout_scale;
-    probe(&config.target, scale, None).await.map_err(|reason| FuzzError::Unreachable { url: config.target.url.clone(), reason })?;
+    let before_start = || Report { stats: Stats::default(), findings: Vec::new(), file: None, unexamined: 0, interrupted: stop.reason() };
+    let Some(reached) = unless_stopped(stop, probe(&config.target, scale, None)).await else { return Ok(before_start()) };
+    reached.map_err(|reason| FuzzError::Unreachable { url: config.target.url.clone(), reason })?;
     let output_error = |source| FuzzError::Output { path: config.out_dir.display().to_string(), source };
     std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
     let jobs = config.jobs.max(1);
     let shared = Arc::new(Shared { target: config.target.clone(), options: config.options.clone(), slots: Semaphore::new(jobs) });
     let deflate = match config.deflate {
         DeflateUse::Off => false,
-        DeflateUse::IfAgreed => shared.agrees_to_deflate().await.is_ok(),
-        DeflateUse::Required => {
-            let declined = |reason| FuzzError::DeflateDeclined { url: config.target.url.clone(), offer: super::sequence::DEFLATE_OFFER, reason };
-            shared.agrees_to_deflate().await.map_err(declined)?;
-            true
+        DeflateUse::IfAgreed | DeflateUse::Required => {
+            let Some(agreed) = unless_stopped(stop, shared.agrees_to_deflate()).await else { return Ok(before_start()) };
+            if config.deflate == DeflateUse::Required {
+                let url = config.target.url.clone();
+                agreed.clone().map_err(|reason| FuzzError::DeflateDeclined { url, offer: super::sequence::DEFLATE_OFFER, reason })?;
+            }
+            agreed.is_ok()
         }
     };
+    let mut budget = Budget::new(config.duration, scale);
 
     let started = Instant::now();
     let mut stats = Stats::default();
     let mut running = JoinSet::new();
     let mut minimizing = JoinSet::new();
-    let mut queue: VecDeque<(u64, Sequence, Trial)> = VecDeque::new();
+    let mut queue: VecDeque<Divergence> = VecDeque::new();
     // The divergence being minimized, written whole if an interrupt cuts its minimization short.
-    let mut examining: Option<(u64, Sequence, Trial)> = None;
+    let mut examining: Option<Divergence> = None;
+    // WebSockets left open and idle by the sequences that ran on them, without and with
+    // permessage-deflate agreed (a sequence runs on a connection of its own agreement).
+    let mut idle: [Vec<Connection>; 2] = [Vec::new(), Vec::new()];
     // The last sequences that ran, the suspects if the target goes down.
     let mut recent: VecDeque<(u64, Sequence)> = VecDeque::new();
     let mut found = Recorder::new(config.out_dir.join(format!("fuzz-{}.toml", config.seed)));
@@ -267,6 +195,7 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
             let index = stats.generated;
             stats.generated += 1;
             let sequence = Sequence::generate(config.seed, index, deflate && index % 2 == 1).until_close();
+            let sequence = if (index / 2) % WHOLE_EVERY == 0 { sequence } else { sequence.until_idle() };
             let outcome = oracle::expect_sequence(&sequence);
             if outcome.undecidable.is_some() {
                 stats.undecidable += 1;
@@ -274,9 +203,11 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
             }
             stats.compressed += u64::from(sequence.deflate);
             let shared = shared.clone();
+            let connection = idle[usize::from(sequence.deflate)].pop();
+            let keep_open = connection.as_ref().is_none_or(Connection::may_keep);
             running.spawn(async move {
-                let trial = shared.checked_trial(&sequence, &outcome).await;
-                (index, sequence, trial)
+                let checked = shared.checked_trial(index, &sequence, &outcome, connection, keep_open).await;
+                (index, sequence, checked)
             });
         }
         if minimizing.is_empty() && !crashed && !interrupted {
@@ -285,13 +216,25 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 unexamined += queue.len() as u64;
                 queue.clear();
             }
-            if let Some((index, sequence, trial)) = queue.pop_front() {
-                examining = Some((index, sequence.clone(), trial.clone()));
-                let shared = shared.clone();
-                minimizing.spawn(async move {
-                    let (small, confirmed) = shared.minimize(sequence.clone(), &trial).await;
-                    (index, sequence, small, trial, confirmed)
-                });
+            if let Some(divergence) = queue.pop_front() {
+                match budget.next_deadline() {
+                    Some(deadline) => {
+                        examining = Some(divergence.clone());
+                        let shared = shared.clone();
+                        minimizing.spawn(async move {
+                            let started = Instant::now();
+                            let minimized = shared.minimize(divergence.failing.clone(), &divergence.trial, deadline).await;
+                            (divergence, minimized, started.elapsed())
+                        });
+                    }
+                    None => {
+                        let before = found.findings.len();
+                        found.divergence(config, &divergence, Form::Whole(budget.spent_words())).map_err(output_error)?;
+                        if found.findings.len() > before {
+                            progress(Progress::Finding(found.findings.last().expect("just recorded"), &found.file));
+                        }
+                    }
+                }
             }
         }
         if running.is_empty() && minimizing.is_empty() && (queue.is_empty() || interrupted) {
@@ -305,8 +248,13 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
         };
         tokio::select! {
             Some(joined) = running.join_next() => {
-                let Ok((index, sequence, trial)) = joined else { continue };
+                let Ok((index, sequence, checked)) = joined else { continue };
+                let Checked { trial, failing, after, kept, reused } = checked;
                 stats.sequences += 1;
+                stats.reused += u64::from(reused);
+                if let Some(connection) = kept {
+                    idle[usize::from(sequence.deflate)].push(connection);
+                }
                 match &trial.result {
                     TrialResult::NotOpened(_) if crashed => stats.dropped += 1,
                     TrialResult::NotOpened(reason) => {
@@ -321,7 +269,9 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                         let gone = if in_a_row >= refusals {
                             Some(format!("the target stopped opening WebSockets ({in_a_row} sequences in a row did not open; the last: {reason})"))
                         } else {
-                            probe(&config.target, scale, None).await.err().map(|e| format!("the target stopped accepting connections ({reason}; then: {e})"))
+                            // An interrupt while probing: the target is not known to be gone.
+                            let probed = unless_stopped(stop, probe(&config.target, scale, None)).await.and_then(Result::err);
+                            probed.map(|e| format!("the target stopped accepting connections ({reason}; then: {e})"))
                         };
                         if let Some(what) = gone {
                             crashed = true;
@@ -340,7 +290,7 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                         if matches!(result, TrialResult::Diverges(_)) {
                             stats.divergent += 1;
                             if queue.len() < QUEUE {
-                                queue.push_back((index, sequence, trial));
+                                queue.push_back(Divergence { index, failing, trial, after });
                             } else {
                                 unexamined += 1;
                             }
@@ -350,9 +300,14 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
             }
             Some(joined) = minimizing.join_next() => {
                 examining = None;
-                let Ok((index, original, small, trial, confirmed)) = joined else { continue };
+                let Ok((divergence, minimized, took)) = joined else { continue };
+                budget.spend(took);
+                let form = match minimized {
+                    Minimized::Done(small, confirmed) => Form::Minimized(small, confirmed),
+                    Minimized::OutOfTime => Form::Whole(budget.ran_out_words()),
+                };
                 let before = found.findings.len();
-                found.divergence(config, index, &original, &trial, Form::Minimized(small, confirmed)).map_err(output_error)?;
+                found.divergence(config, &divergence, form).map_err(output_error)?;
                 if found.findings.len() > before {
                     progress(Progress::Finding(found.findings.last().expect("just recorded"), &found.file));
                 }
@@ -374,9 +329,9 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
     let interrupted = stop.reason();
     if interrupted.is_some() {
         // Every confirmed divergence (it failed twice) is written, minimized or not.
-        for (index, sequence, trial) in examining.take().into_iter().chain(queue.drain(..)) {
+        for divergence in examining.take().into_iter().chain(queue.drain(..)) {
             let before = found.findings.len();
-            found.divergence(config, index, &sequence, &trial, Form::Interrupted).map_err(output_error)?;
+            found.divergence(config, &divergence, Form::Whole("the run was interrupted".into())).map_err(output_error)?;
             if found.findings.len() > before {
                 progress(Progress::Finding(found.findings.last().expect("just recorded"), &found.file));
             }

@@ -103,6 +103,11 @@ pub struct Outcome {
     /// Why the model cannot say what a conforming server does with the sequence (compressed data
     /// whose meaning depends on the server's inflater): such a sequence is not judged.
     pub undecidable: Option<&'static str>,
+    /// The server keeps the connection open with no message in progress, and no alternative lets
+    /// it end the connection (not even one it is only permitted, such as refusing a non-minimal
+    /// length): once the replies have come, the server is where a fresh connection starts, and the
+    /// next sequence may be sent on it.
+    pub idle: bool,
 }
 
 /// What a server under test did, in the model's terms.
@@ -164,13 +169,39 @@ pub fn expect_sequence(sequence: &Sequence) -> Outcome {
     model(&sequence.frames, sequence.deflate)
 }
 
+/// The frames of `frames` that a conforming server reads without closing, failing or being left
+/// mid-message, in order: each frame at which it would or may close or fail (or after which it
+/// owes a failure for invalid UTF-8) is left out, and what follows the last point at which no
+/// message is in progress is cut. After them the server keeps the connection open and idle
+/// ([`Outcome::idle`]).
+pub fn idle_frames(frames: &[FrameSpec], deflate: bool) -> Vec<FrameSpec> {
+    let mut model = Model { deflate, ends_only: true, ..Model::default() };
+    let (mut kept, mut idle_len) = (Vec::new(), 0);
+    for frame in frames {
+        let mut next = model.clone();
+        let read = next.receive(kept.len(), frame).is_continue() && next.alternatives.is_empty() && !next.late_utf8;
+        if read {
+            model = next;
+            kept.push(frame.clone());
+            if model.message.is_none() {
+                idle_len = kept.len();
+            }
+        }
+    }
+    kept.truncate(idle_len);
+    kept
+}
+
 fn model(frames: &[FrameSpec], deflate: bool) -> Outcome {
     let mut model = Model { deflate, ..Model::default() };
     for (at, frame) in frames.iter().enumerate() {
         if model.receive(at, frame).is_break() {
-            return Outcome { alternatives: model.alternatives, undecidable: model.undecidable };
+            return Outcome { alternatives: model.alternatives, undecidable: model.undecidable, idle: false };
         }
     }
+    // Only when no alternative lets the server end the connection: one it may still take (refusing
+    // a non-minimal length, say) would look idle until the server acts on it.
+    let idle = model.message.is_none() && !model.late_utf8 && model.alternatives.is_empty();
     let mut codes = vec![1000];
     if let Some(message) = &model.message {
         codes.push(1002);
@@ -179,11 +210,11 @@ fn model(frames: &[FrameSpec], deflate: bool) -> Outcome {
         }
     }
     model.end(frames.len(), End::Open(codes), &RECEIVE);
-    Outcome { alternatives: model.alternatives, undecidable: model.undecidable }
+    Outcome { alternatives: model.alternatives, undecidable: model.undecidable, idle }
 }
 
 /// The server's state along one path through the sequence.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Model {
     alternatives: Vec<Alternative>,
     /// Replies owed so far.
@@ -197,9 +228,13 @@ struct Model {
     /// A complete message of invalid UTF-8 was received and the server, on this path, has not failed
     /// for it yet (permitted): whatever ends the connection, it may still be with 1007.
     late_utf8: bool,
+    /// Only where the connection may end matters ([`idle_frames`]): the replies owed and the
+    /// content of uncompressed messages are not kept, so the model is cheap to copy.
+    ends_only: bool,
 }
 
 /// A fragmented message being received.
+#[derive(Clone)]
 struct Message {
     binary: bool,
     /// RSV1 on its first frame: the payload is compressed (permessage-deflate).
@@ -225,6 +260,7 @@ impl Model {
             self.permitted_only = true;
         }
         match header.opcode {
+            OpCode::Ping if self.ends_only => {}
             OpCode::Ping => self.replies.push(Reply::Pong(frame.payload.clone())),
             OpCode::Close => return self.close(at, &frame.payload),
             OpCode::Text | OpCode::Binary => {
@@ -258,7 +294,9 @@ impl Model {
         }
         let message = self.message.as_mut().expect("a data frame opens a message or continues one");
         let broke_utf8 = !message.binary && !message.invalid && message.utf8.feed(&frame.payload).is_err();
-        message.payload.extend_from_slice(&frame.payload);
+        if !self.ends_only {
+            message.payload.extend_from_slice(&frame.payload);
+        }
         if broke_utf8 && !frame.fin {
             // Failing here is what §8.1 asks; carrying on to the end of the message is permitted.
             message.invalid = true;
@@ -321,7 +359,7 @@ impl Model {
     /// The echo of a complete message, unless a message before it was invalid: the echo application
     /// fails on that one first.
     fn echo(&mut self, binary: bool, payload: Vec<u8>) {
-        if !self.late_utf8 {
+        if !self.late_utf8 && !self.ends_only {
             self.replies.push(Reply::Echo { binary, payload });
         }
     }

@@ -99,6 +99,20 @@ impl Sequence {
         self
     }
 
+    /// The sequence without the frames at which a conforming server would close or fail, and
+    /// without a message left unfinished at its end ([`crate::fuzz::oracle::idle_frames`]): after
+    /// it the connection stays open and idle, so another sequence can follow on it. Unchanged when
+    /// no frame would be left. Over the network most sequences are sent so (`wsspec fuzz` shares
+    /// connections between them); the rest keep their closes and failures.
+    pub fn until_idle(self) -> Self {
+        let frames = crate::fuzz::oracle::idle_frames(&self.frames, self.deflate);
+        if frames.is_empty() {
+            self
+        } else {
+            Self { frames, ..self }
+        }
+    }
+
     /// The fuzz input that decodes to this sequence, every frame spelled out, so catalog cases become
     /// seeds. Payloads are cut at 64 KiB and frames beyond [`MAX_FRAMES`] dropped; a declared length
     /// survives only in the form the grammar makes (the 64-bit form with its top bit set).
@@ -404,6 +418,31 @@ mod tests {
         reached("top-bit length", &|f| f.declared_length.is_some());
         reached("16-bit length", &|f| f.payload.len() > 125);
         reached("invalid UTF-8", &|f| f.opcode == OpCode::Text && std::str::from_utf8(&f.payload).is_err());
+    }
+
+    #[test]
+    fn a_sequence_kept_idle_leaves_out_what_ends_the_connection_and_an_unfinished_message() {
+        use crate::fuzz::oracle::expect_sequence;
+        let key = [1, 2, 3, 4];
+        let echo = FrameSpec::new(OpCode::Text, "a").masked(key);
+        let open = FrameSpec { fin: false, ..FrameSpec::new(OpCode::Text, "b").masked(key) };
+        let reserved = FrameSpec { rsv: 2, ..echo.clone() };
+        let close = FrameSpec::new(OpCode::Close, vec![3, 232]).masked(key);
+        let ping = FrameSpec::new(OpCode::Ping, "p").masked(key);
+        let sequence = Sequence { frames: vec![echo.clone(), reserved.clone(), ping.clone(), open, echo.clone(), close], write: WriteMode::Together, deflate: false };
+        assert_eq!(sequence.clone().until_idle().frames, vec![echo.clone(), ping], "RSV2 and the close left out, cut before the unfinished message");
+        let failing = Sequence { frames: vec![reserved], ..sequence.clone() };
+        assert_eq!(failing.clone().until_idle(), failing, "nothing left: unchanged");
+        let mut idle = 0;
+        for index in 0..400 {
+            let generated = Sequence::generate(6, index, false).until_close();
+            let kept = generated.clone().until_idle();
+            assert!(!kept.frames.is_empty() && kept.frames.iter().all(|f| generated.frames.contains(f)), "sequence {index}");
+            idle += usize::from(expect_sequence(&kept).idle);
+        }
+        // The rest are single frames the server must refuse (an explicit frame that took the
+        // whole input), which no cut can keep.
+        assert!(idle >= 240, "only {idle} of 400 sequences kept idle leave the connection idle");
     }
 
     #[test]

@@ -25,8 +25,20 @@ pub(super) enum Form {
     /// Minimized: the trial of the minimized form, `None` when it did not fail again (the original,
     /// which failed twice, is then written whole).
     Minimized(Sequence, Option<Trial>),
-    /// Written whole because the run was interrupted before it could be minimized.
-    Interrupted,
+    /// Written whole, not minimized, for this reason (the run was interrupted first, or
+    /// minimization's time budget ran out).
+    Whole(String),
+}
+
+/// A confirmed divergence: sequence `index` diverged, and `failing` fails the same way on a new
+/// connection: the sequence itself, or the sequences numbered `after` (run before it on its
+/// connection) and it, concatenated.
+#[derive(Debug, Clone)]
+pub(super) struct Divergence {
+    pub(super) index: u64,
+    pub(super) failing: Sequence,
+    pub(super) trial: Trial,
+    pub(super) after: Vec<u64>,
 }
 
 impl Recorder {
@@ -34,13 +46,14 @@ impl Recorder {
         Self { file, cases: Vec::new(), shapes: Vec::new(), findings: Vec::new() }
     }
 
-    /// Records a confirmed divergence (`trial` of `original`, sequence `index`) in the form given,
-    /// unless one of the same shape was recorded, and rewrites the file.
-    pub(super) fn divergence(&mut self, config: &Config, index: u64, original: &Sequence, trial: &Trial, form: Form) -> std::io::Result<()> {
-        let (small, confirmed, minimized) = match form {
-            Form::Minimized(small, Some(again)) => (small, Some(again), true),
-            Form::Minimized(_, None) => (original.clone(), None, true),
-            Form::Interrupted => (original.clone(), Some(trial.clone()), false),
+    /// Records a confirmed divergence in the form given, unless one of the same shape was
+    /// recorded, and rewrites the file.
+    pub(super) fn divergence(&mut self, config: &Config, divergence: &Divergence, form: Form) -> std::io::Result<()> {
+        let Divergence { index, failing: original, trial, after } = divergence;
+        let (small, confirmed, unminimized) = match form {
+            Form::Minimized(small, Some(again)) => (small, Some(again), None),
+            Form::Minimized(_, None) => (original.clone(), None, None),
+            Form::Whole(why) => (original.clone(), Some(trial.clone()), Some(why)),
         };
         let shape = shape(&small);
         if self.shapes.contains(&shape) {
@@ -53,17 +66,31 @@ impl Recorder {
             _ => Kind::Divergence,
         };
         let id = self.next_id(config);
-        let how = if minimized {
-            format!("minimized from {} to {} frames", original.frames.len(), small.frames.len())
-        } else {
-            format!("not minimized: the run was interrupted; {} frames", small.frames.len())
+        let how = match &unminimized {
+            None => format!("minimized from {} to {} frames", original.frames.len(), small.frames.len()),
+            Some(why) => format!("not minimized: {why}; {} frames", small.frames.len()),
         };
-        let whole = if minimized && confirmed.is_none() { "; its minimized form did not fail again, so it is written whole" } else { "" };
-        let note = format!("Found by `wsspec fuzz --seed {}` (sequence {index}, {how}) against {}{whole}: {}", config.seed, config.target.url, last.reason());
+        let needs = if after.is_empty() {
+            String::new()
+        } else {
+            let numbers: Vec<String> = after.iter().map(u64::to_string).collect();
+            format!(" after sequences {} on its connection, which it needs", numbers.join(", "))
+        };
+        let whole = if unminimized.is_none() && confirmed.is_none() { "; its minimized form did not fail again, so it is written whole" } else { "" };
+        let note = format!("Found by `wsspec fuzz --seed {}` (sequence {index}{needs}, {how}) against {}{whole}: {}", config.seed, config.target.url, last.reason());
         self.cases.push(finding_case(&id, &small, &oracle::expect_sequence(&small), &note));
         self.write(config)?;
         let frames = (original.frames.len(), small.frames.len());
-        self.findings.push(Finding { kind, ids: vec![id], index, frames, reason: last.reason(), reproduced: confirmed.is_some(), minimized });
+        self.findings.push(Finding {
+            kind,
+            ids: vec![id],
+            index: *index,
+            after: after.clone(),
+            frames,
+            reason: last.reason(),
+            reproduced: confirmed.is_some(),
+            unminimized,
+        });
         Ok(())
     }
 
@@ -82,7 +109,8 @@ impl Recorder {
         }
         self.write(config)?;
         let (index, frames) = recent.back().map_or((0, 0), |(i, s)| (*i, s.frames.len()));
-        self.findings.push(Finding { kind: Kind::Crash, ids, index, frames: (frames, frames), reason: what.to_string(), reproduced: false, minimized: false });
+        let unminimized = Some("a crash's suspect".to_string());
+        self.findings.push(Finding { kind: Kind::Crash, ids, index, after: Vec::new(), frames: (frames, frames), reason: what.to_string(), reproduced: false, unminimized });
         Ok(())
     }
 
