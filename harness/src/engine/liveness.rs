@@ -11,6 +11,10 @@
 //! if it opens, the held cases are verdicts; if not, they were not run, and the run says what the
 //! target answered (a target answering 404 to every request is not a WebSocket endpoint, and its
 //! refused 18.x cases say nothing about its handshake).
+//!
+//! A case counts as opened the moment its opening handshake completes ([`announce_open`]), not when
+//! it ends: a 6.4.x case opened 2 s before it ends, and the refusals of a target serving only so
+//! many connections at once come back meanwhile.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +26,22 @@ use crate::{
     frame::{CloseCode, FrameSpec, OpCode},
     handshake::{self, RequestSpec},
 };
+
+tokio::task_local! {
+    /// What the case running in this task does when its WebSocket opens.
+    static ON_OPEN: Box<dyn Fn() + Send + Sync>;
+}
+
+/// Runs `case` (one case's future) so that [`announce_open`] calls `on_open`.
+pub(super) async fn watch_open<F: std::future::Future>(on_open: impl Fn() + Send + Sync + 'static, case: F) -> F::Output {
+    ON_OPEN.scope(Box::new(on_open), case).await
+}
+
+/// Says that the case running in this task opened its WebSocket (its opening handshake completed);
+/// nothing outside a run's case task ([`watch_open`]), e.g. in client mode.
+pub(crate) fn announce_open() {
+    let _ = ON_OPEN.try_with(|on_open| on_open());
+}
 
 /// A judged case that did not open its WebSocket, waiting for a case that opened to vouch for it.
 pub(super) struct Held {
@@ -45,6 +65,12 @@ pub(super) struct Liveness {
     vouched_until: Option<Instant>,
     /// Whether any case opened.
     pub opened_any: bool,
+    /// Cases refused while others were in flight (deferred) before any case opened.
+    deferred_unopened: usize,
+    /// What the first of them met.
+    first_deferred: Option<String>,
+    /// Whether any of them got past its TCP connect.
+    deferred_reached: bool,
 }
 
 impl Liveness {
@@ -68,19 +94,33 @@ impl Liveness {
         None
     }
 
+    /// A case refused while others were in flight, deferred to run again alone (`answer`: what it
+    /// met; `unreached`: its TCP connect failed). Before any case opened, it counts toward the stop.
+    pub fn deferred(&mut self, answer: String, unreached: bool) {
+        if !self.opened_any {
+            self.deferred_unopened += 1;
+            self.first_deferred.get_or_insert(answer);
+            self.deferred_reached |= !unreached;
+        }
+    }
+
+    /// Whether the run stops: once `bound` held cases failed to open, or, before any case opened,
+    /// `bound.max(jobs)` held and deferred ones together. What the first of them met, and whether
+    /// every one failed at its TCP connect (the target is gone, not refusing).
+    pub fn stops(&self, bound: usize, jobs: usize) -> Option<(String, bool)> {
+        let failures = self.held.iter().filter(|h| h.open_failure.is_some()).count();
+        let (count, bound) = if self.opened_any { (failures, bound) } else { (failures + self.deferred_unopened, bound.max(jobs)) };
+        if count < bound.max(1) {
+            return None;
+        }
+        let first = self.held.iter().find_map(|h| h.open_failure.clone()).or_else(|| self.first_deferred.clone());
+        let unreached = self.held.iter().all(|h| h.unreached) && (self.opened_any || !self.deferred_reached);
+        Some((first.unwrap_or_default(), unreached))
+    }
+
     /// Held cases that failed to open where they should have: how many, toward the run's stop.
     pub fn failures(&self) -> usize {
         self.held.iter().filter(|h| h.open_failure.is_some()).count()
-    }
-
-    /// What the first held case that failed to open met.
-    pub fn first_failure(&self) -> String {
-        self.held.iter().find_map(|h| h.open_failure.clone()).unwrap_or_default()
-    }
-
-    /// Whether every held case failed at its TCP connect: the target is gone, not refusing.
-    pub fn all_unreached(&self) -> bool {
-        !self.held.is_empty() && self.held.iter().all(|h| h.unreached)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -202,16 +242,40 @@ mod tests {
         assert!(live.not_opened(held("a", Some("gone"), None, at(10))).is_none());
         assert!(live.not_opened(held("b", None, Some(400), at(30))).is_none());
         assert_eq!(live.failures(), 1, "a refusal does not count toward the stop");
+        assert_eq!(live.stops(1, 1), Some(("gone".to_string(), false)));
         // Started at 0 ms, before both ended: vouches for neither.
         assert!(live.opened(at(0)).is_empty());
         let vouched = live.opened(at(20));
         assert_eq!(vouched.iter().map(|h| h.record.id.as_str()).collect::<Vec<_>>(), ["a"]);
-        assert_eq!((live.failures(), live.first_failure()), (0, String::new()));
+        assert_eq!(live.failures(), 0);
+        assert_eq!(live.stops(1, 1), None);
         assert!(live.not_opened(held("c", None, Some(400), at(15))).is_some(), "ended before a case that opened started");
         assert!(live.not_opened(held("d", None, Some(400), at(40))).is_none());
-        assert!(!live.all_unreached());
         assert_eq!(live.drain().len(), 2);
-        assert!(live.opened_any && live.is_empty() && !live.all_unreached());
+        assert!(live.opened_any && live.is_empty());
+    }
+
+    /// Cases deferred (refused while others were in flight) count toward the stop only before any
+    /// case opened, and then toward the larger bound of the cases in flight.
+    #[test]
+    fn deferred_cases_count_toward_the_stop_only_before_a_case_opened() {
+        let mut live = Liveness::default();
+        live.deferred("refused".into(), true);
+        live.deferred("refused again".into(), true);
+        assert_eq!(live.stops(3, 4), None, "2 of 4");
+        live.not_opened(held("c", Some("refused too"), None, Instant::now()));
+        assert_eq!(live.stops(3, 3), Some(("refused too".to_string(), false)), "the held case got past its TCP connect");
+        let mut live = Liveness::default();
+        for _ in 0..3 {
+            live.deferred("connection refused".into(), true);
+        }
+        assert_eq!(live.stops(3, 3), Some(("connection refused".to_string(), true)), "every one unreached: the target is gone");
+        let mut live = Liveness::default();
+        live.opened(Instant::now());
+        for _ in 0..10 {
+            live.deferred("busy".into(), false);
+        }
+        assert_eq!(live.stops(3, 3), None, "after a case opened, deferred cases run again before they count");
     }
 
     #[test]

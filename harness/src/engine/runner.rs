@@ -14,6 +14,15 @@
 //! stop whatever the case, and is recorded as not run, never as a verdict (a server that died
 //! mid-run fails no handshake case).
 //!
+//! wsspec opens up to `jobs` connections at once, where RFC 6455 §4.1 has a client open one at a
+//! time (no more than one in CONNECTING state per address): a server may well serve only so many
+//! at once and refuse the rest. So a case the target refused while other cases were in flight (it
+//! failed to open; a handshake or permessage-deflate case only when answered 503 or 429) is no
+//! verdict yet: it is deferred, the run goes on with at most as many cases in flight as had their
+//! WebSocket open then, and the deferred cases run again at the end, each alone, as Autobahn runs
+//! every case; that attempt is judged. Before any case opened, deferred cases count toward the
+//! stop as failures to open do.
+//!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
 
@@ -41,9 +50,9 @@ use super::{
 use crate::catalog::Case;
 
 /// Cases whose WebSocket never opened, with no case that opened after them, after which a run
-/// stops: the target is gone. With more cases in flight, the bound is the number in flight:
-/// refusals come back in milliseconds while the cases that opened are still running, so a target
-/// that drops a few connections is not taken for a dead one.
+/// stops: the target is gone. Those refused while other cases were in flight are deferred and do
+/// not count, except before any case opened: then the bound is the number in flight (`--jobs`), as
+/// a first wave may all be refused by a target serving fewer at once.
 pub const OPEN_FAILURES: usize = 3;
 
 /// One run: an agent (the name results are filed under), its address, its options.
@@ -73,6 +82,12 @@ pub struct RunReport {
     pub errors: Vec<(String, String)>,
     /// Cases the run stopped before, in case order.
     pub not_run: Vec<String>,
+    /// Cases the target refused while others were in flight, run again alone at the end (or not
+    /// run, when the run stopped first), in case order.
+    pub deferred: Vec<String>,
+    /// The most cases in flight at once when the run ended: `jobs`, or fewer once the target
+    /// refused cases under load.
+    pub at_once: usize,
     pub end: RunEnd,
     /// From the first case's start to the last result.
     pub elapsed: Duration,
@@ -91,6 +106,17 @@ pub enum RunEnd {
     NeverOpened(String),
 }
 
+/// What a case task tells the run.
+enum Message {
+    /// A case's WebSocket opened; when the case started.
+    Opened(Instant),
+    /// A case refused while others were in flight, to run again alone at the end: what the target
+    /// answered, and whether the TCP connect itself failed.
+    Deferred { case: Case, answer: String, unreached: bool },
+    /// A case ended.
+    Ended(Case, Outcome, Span),
+}
+
 /// What one case task ended with.
 enum Outcome {
     Judged(Judged),
@@ -104,9 +130,13 @@ enum Outcome {
 /// has neither, and says nothing either way. `unreached`: the TCP connect failed (refused, timed
 /// out), so nothing was exchanged and the record is no verdict on the target. `status`: the status
 /// of the target's answer to the opening handshake, when one parsed.
+/// `busy`: it did not open in a way a target serving fewer connections at once may answer (a
+/// failure to open, or a refusal with 503 or 429), and what it answered: deferred when other cases
+/// are in flight.
 struct Judged {
     record: CaseRecord,
     opened: bool,
+    busy: Option<String>,
     open_failure: Option<String>,
     unreached: bool,
     status: Option<u16>,
@@ -144,21 +174,39 @@ pub async fn run_cases(
     let jobs = fit_descriptors(config.options.jobs.max(1));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let queue = Arc::new(schedule::Queue::new(cases, jobs, cores));
-    let (done, mut results) = mpsc::unbounded_channel();
+    let (done, mut messages) = mpsc::unbounded_channel();
     let mut workers = JoinSet::new();
     for _ in 0..jobs.min(cases.len().max(1)) {
         workers.spawn(worker(queue.clone(), config.clone(), halt.clone(), abort.clone(), done.clone()));
     }
     drop(done);
 
-    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
+    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), deferred: Vec::new(), at_once: jobs, end: RunEnd::Complete, elapsed: Duration::ZERO };
     // Cases that did not open, held until a case that opened after them vouches for the target.
     let mut live = Liveness::default();
     // Whether the stop came from a target that could no longer be reached, not one that answered.
     let mut gone = false;
     // What the first case the target could not be reached for met, when the run went on.
     let mut unreached_answer: Option<String> = None;
-    while let Some((case, outcome, span)) = results.recv().await {
+    while let Some(message) = messages.recv().await {
+        let (case, outcome, span) = match message {
+            Message::Opened(started) => {
+                for entry in live.opened(started) {
+                    keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
+                }
+                continue;
+            }
+            Message::Deferred { case, answer, unreached } => {
+                report.deferred.push(case.id.to_string());
+                live.deferred(answer, unreached);
+                if let Some((answer, unreached)) = live.stops(OPEN_FAILURES, jobs) {
+                    gone = unreached;
+                    abort.raise(answer);
+                }
+                continue;
+            }
+            Message::Ended(case, outcome, span) => (case, outcome, span),
+        };
         match outcome {
             Outcome::Judged(judged) if judged.opened => {
                 let vouched = live.opened(span.started);
@@ -170,9 +218,9 @@ pub async fn run_cases(
             Outcome::Judged(judged) => {
                 if let Some(vouched) = live.not_opened(held(judged, span)) {
                     keep(sink, vouched, &mut report, &mut unreached_answer, &mut on_result)?;
-                } else if live.failures() >= OPEN_FAILURES.max(jobs) {
-                    gone = live.all_unreached();
-                    abort.raise(live.first_failure());
+                } else if let Some((answer, unreached)) = live.stops(OPEN_FAILURES, jobs) {
+                    gone = unreached;
+                    abort.raise(answer);
                 }
             }
             Outcome::Error(error) => {
@@ -222,28 +270,45 @@ pub async fn run_cases(
     sink.end_agent(&config.agent, state, why)?;
     report.results.sort_by_key(|r| case_order(&r.id));
     report.not_run.sort_by_key(|id| case_order(id));
+    report.deferred.sort_by_key(|id| case_order(id));
+    report.at_once = queue.limit();
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-/// Takes cases from `queue` one after another until it is empty, and sends each outcome to `done`
-/// with when it started and ended. Once the run halts or aborts, the cases left are not run.
-async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<(Case, Outcome, Span)>) {
-    loop {
-        // A bulk case's slot is held until its outcome is sent.
-        let Some((case, _slot)) = queue.next().await else { return };
+/// Takes cases from `queue` one after another until it is empty, and sends what each did to `done`:
+/// that its WebSocket opened, as it opens, then its outcome with when it started and ended, or
+/// that it was deferred. Once the run halts or aborts, the cases left are not run.
+async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<Message>) {
+    // A ticket counts its case in flight (and holds a bulk case's slot) until it drops.
+    while let Some(ticket) = queue.next().await {
         let started = Instant::now();
-        let outcome = if halt.reason().is_some() || abort.reason().is_some() {
+        let stopped = || halt.reason().is_some() || abort.reason().is_some();
+        let outcome = if stopped() {
             Outcome::NotRun
         } else {
-            let play = AssertUnwindSafe(run_one(&case, &config)).catch_unwind();
+            let (mark, opened) = (ticket.open_mark(), done.clone());
+            let announce = move || {
+                if mark() {
+                    let _ = opened.send(Message::Opened(started));
+                }
+            };
+            let play = AssertUnwindSafe(liveness::watch_open(announce, run_one(&ticket.case, &config))).catch_unwind();
             tokio::select! {
                 outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
                 _ = async { halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
                 _ = abort.raised() => Outcome::NotRun,
             }
         };
-        if done.send((case, outcome, Span { started, ended: Instant::now() })).is_err() {
+        let message = match outcome {
+            Outcome::Judged(Judged { busy: Some(answer), unreached, .. }) if !ticket.retry && ticket.others_in_flight() > 0 && !stopped() => {
+                let case = ticket.case.clone();
+                ticket.defer();
+                Message::Deferred { case, answer, unreached }
+            }
+            outcome => Message::Ended(ticket.case.clone(), outcome, Span { started, ended: Instant::now() }),
+        };
+        if done.send(message).is_err() {
             return;
         }
     }
@@ -305,7 +370,14 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let upgraded = obs.exchange.status == Some(if obs.http2.is_some() { 200 } else { 101 });
     let opened = obs.open_error.is_none() || (refusable && upgraded);
     let status = obs.exchange.status;
-    Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, open_failure, unreached, status })
+    // A server at its limit of connections answers 503 (RFC 9110 §15.6.4: "temporary overload") or
+    // 429, or closes: a refusal a handshake case may get says nothing of load, these may.
+    let busy = match (&open_failure, &obs.open_error) {
+        (Some(answer), _) => Some(answer.clone()),
+        (None, Some(error)) if !opened && matches!(status, Some(429 | 503)) => Some(liveness::describe_open_failure(error, &obs.exchange.response)),
+        _ => None,
+    };
+    Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, busy, open_failure, unreached, status })
 }
 
 /// Descriptors kept free of cases in flight: the standard streams, the runtime's, the report

@@ -84,6 +84,7 @@ pub async fn run_case(case: &Case, target: &Target, options: &RunOptions) -> Obs
 /// `obs` carries what happened before (the handshake).
 pub async fn drive_case(case: &Case, stream: Transport, leftover: &[u8], role: Role, options: &RunOptions, mut obs: Observation) -> Observation {
     let opened_at = Instant::now();
+    super::liveness::announce_open();
     obs.target_role = role;
     let may_play = deflate::may_play(case, &obs);
     // A case that cannot play never needs its alternatives (12.x/13.x compile 1000 digests each).
