@@ -144,6 +144,78 @@ async fn a_target_dropping_some_connections_is_not_stopped_with_many_jobs() {
     assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
 }
 
+/// A proxy in front of a fresh reference server that serves at most `limit` connections at once
+/// and answers 503 to the others (as a server with a connection limit, or nginx's `limit_conn`,
+/// does): its URL, and the server to keep alive.
+async fn limited(limit: usize) -> (String, ReferenceServer) {
+    use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let active = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (upstream, active) = (upstream.clone(), active.clone());
+            tokio::spawn(async move {
+                if active.fetch_add(1, Ordering::SeqCst) >= limit {
+                    active.fetch_sub(1, Ordering::SeqCst);
+                    let mut head = [0u8; 4096];
+                    let _ = client.read(&mut head).await;
+                    let _ = client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await;
+                    return;
+                }
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+                active.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (url, backend)
+}
+
+/// (id, behavior, behaviorClose) of each result, in case order.
+fn verdicts(report: &RunReport) -> Vec<(String, String, String)> {
+    report.results.iter().map(|r| (r.id.clone(), r.entry.behavior.as_str().to_string(), r.entry.behavior_close.as_str().to_string())).collect()
+}
+
+/// A server that serves 2 connections at once and answers 503 to the rest, run 8 at a time: the
+/// cases it refused while others ran are deferred and run again alone at the end, the run goes
+/// on 2 at a time, and every case gets the verdict it gets against the same server without the
+/// limit (it was stopped as "never opened a WebSocket": the refusals came back while the opened
+/// 6.4.x cases were in their pauses).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_refusing_beyond_two_connections_is_graded_as_without_the_limit() {
+    let cases = support::cases(&["6.4.*", "5.19", "1.1.*", "2.1", "2.2", "7.1.*", "18.1.1"]);
+    let (url, _server) = limited(2).await;
+    let report = run_report(&url, &cases, 8).await;
+    assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
+    assert!(!report.deferred.is_empty(), "the first wave of 8 met the limit");
+    assert!(report.at_once <= 2, "went on {} at a time", report.at_once);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let plain = ReferenceServer::start().await.unwrap();
+    let expected = run_report(&plain.url(), &cases, 8).await;
+    assert_eq!(expected.end, RunEnd::Complete);
+    assert_eq!(verdicts(&report), verdicts(&expected));
+    assert_eq!(report.results.len(), cases.len());
+}
+
+/// A server that refuses every connection with 503 is still stopped at once: the first wave's
+/// refusals, deferred while the others were in flight, count toward the stop before any case
+/// opened.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_refusing_every_connection_with_503_still_stops_the_run() {
+    let (url, _server) = limited(0).await;
+    let cases = support::cases(&["1.*", "2.*", "6.4.*"]);
+    let started = Instant::now();
+    let report = run_report(&url, &cases, 8).await;
+    assert!(matches!(&report.end, RunEnd::NeverOpened(answer) if answer.contains("503")), "{:?}", report.end);
+    assert!(report.results.is_empty(), "graded: {:?}", verdicts(&report));
+    assert_eq!(report.not_run.len(), cases.len());
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
 /// A handshake case refused as it may be says nothing on whether the target speaks WebSocket: it
 /// neither counts toward the stop nor vouches for the target, whichever case ends first (under
 /// load, one used to end first and the cases after it were graded as hundreds of failures).
@@ -202,14 +274,15 @@ async fn a_server_refusing_only_bad_handshakes_is_graded_when_no_case_opened() {
 /// A case that opened vouches for the target only from when it started: the cases that failed to
 /// open after the target died (here: every connection from the eighth on is dropped, the first
 /// being wsspec's reachability check, so the last three cases started) while a long case that
-/// opened before was still running are not run, not FAILED (they were, once it ended).
+/// opened before was still running are not run, not FAILED (they were, once it ended). Refused
+/// while 6.4.1 was open, they are deferred and run again alone: dropped again, they stop the run.
 #[tokio::test(flavor = "multi_thread")]
 async fn cases_that_fail_after_the_target_died_are_not_run_though_an_earlier_case_opened() {
     let (url, _server) = proxy(Duration::from_millis(300), |n, _| (n >= 7).then_some(b"")).await;
     let cases = support::cases(&["6.4.1", "1.1.*"]);
     assert_eq!(cases.len(), 9);
     let report = run_report(&url, &cases, 4).await;
-    assert!(matches!(&report.end, RunEnd::TargetFailed(answer) if answer.contains("plain opening handshake")), "{:?}", report.end);
+    assert!(matches!(&report.end, RunEnd::TargetFailed(answer) if answer.contains("closed the connection")), "{:?}", report.end);
     let failed: Vec<_> = report.results.iter().filter(|r| r.is_failure()).map(|r| (&r.id, &r.reason)).collect();
     assert!(failed.is_empty(), "graded after the target died: {failed:?}");
     assert_eq!(report.not_run.len(), 3, "what the dead target dropped: {:?}", report.not_run);

@@ -282,6 +282,7 @@ impl Finished<'_> {
             missing: (unran, hint),
             selected,
             seconds: server.elapsed(agent).as_secs_f64(),
+            notes: &[],
             stopped: stopped.as_deref(),
         };
         let state = if interrupted.is_some() && !missing.is_empty() { RunState::Interrupted } else { RunState::Complete };

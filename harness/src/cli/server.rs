@@ -191,7 +191,19 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 Some(format!("stopped: {url} never opened a WebSocket; {not_run} not run: {answer}. Is it a WebSocket endpoint?"))
             }
         };
+        // Cases refused under load ran again alone: the target serves fewer at once than --jobs.
+        let notes: Vec<String> = match report.deferred.len() {
+            0 => Vec::new(),
+            n => vec![format!(
+                "{} refused while other cases were in flight ran again alone at the end: the target serves fewer connections at once than {}; the run went on with at most {} (--jobs {} suits it)",
+                selection::plural(n, "case"),
+                options.jobs,
+                report.at_once,
+                report.at_once
+            )],
+        };
         let results = AgentResults {
+            notes: &notes,
             agent: &agent,
             results: &report.results,
             errors: &report.errors,

@@ -65,8 +65,8 @@ pub(super) struct Liveness {
     vouched_until: Option<Instant>,
     /// Whether any case opened.
     pub opened_any: bool,
-    /// Cases refused while others were in flight (deferred) before any case opened.
-    deferred_unopened: usize,
+    /// Cases refused while others were in flight but none open (deferred), since a case last opened.
+    deferred: usize,
     /// What the first of them met.
     first_deferred: Option<String>,
     /// Whether any of them got past its TCP connect.
@@ -78,6 +78,7 @@ impl Liveness {
     /// it started), in the order they came.
     pub fn opened(&mut self, started: Instant) -> Vec<Held> {
         self.opened_any = true;
+        (self.deferred, self.first_deferred, self.deferred_reached) = (0, None, false);
         self.vouched_until = self.vouched_until.max(Some(started));
         let (vouched, held) = std::mem::take(&mut self.held).into_iter().partition(|h| h.ended <= started);
         self.held = held;
@@ -94,27 +95,24 @@ impl Liveness {
         None
     }
 
-    /// A case refused while others were in flight, deferred to run again alone (`answer`: what it
-    /// met; `unreached`: its TCP connect failed). Before any case opened, it counts toward the stop.
+    /// A case refused while others were in flight but no other case's WebSocket was open,
+    /// deferred to run again alone (`answer`: what it met; `unreached`: its TCP connect failed):
+    /// until a case opens, it counts toward the stop (the target may be gone, not busy).
     pub fn deferred(&mut self, answer: String, unreached: bool) {
-        if !self.opened_any {
-            self.deferred_unopened += 1;
-            self.first_deferred.get_or_insert(answer);
-            self.deferred_reached |= !unreached;
-        }
+        self.deferred += 1;
+        self.first_deferred.get_or_insert(answer);
+        self.deferred_reached |= !unreached;
     }
 
-    /// Whether the run stops: once `bound` held cases failed to open, or, before any case opened,
-    /// `bound.max(jobs)` held and deferred ones together. What the first of them met, and whether
-    /// every one failed at its TCP connect (the target is gone, not refusing).
-    pub fn stops(&self, bound: usize, jobs: usize) -> Option<(String, bool)> {
-        let failures = self.held.iter().filter(|h| h.open_failure.is_some()).count();
-        let (count, bound) = if self.opened_any { (failures, bound) } else { (failures + self.deferred_unopened, bound.max(jobs)) };
-        if count < bound.max(1) {
+    /// Whether the run stops: once `bound` cases failed to open, held or [`deferred`](Self::deferred),
+    /// with no case that opened since. What the first of them met, and whether every one failed
+    /// at its TCP connect (the target is gone, not refusing).
+    pub fn stops(&self, bound: usize) -> Option<(String, bool)> {
+        if self.failures() + self.deferred < bound.max(1) {
             return None;
         }
         let first = self.held.iter().find_map(|h| h.open_failure.clone()).or_else(|| self.first_deferred.clone());
-        let unreached = self.held.iter().all(|h| h.unreached) && (self.opened_any || !self.deferred_reached);
+        let unreached = self.held.iter().all(|h| h.unreached) && !self.deferred_reached;
         Some((first.unwrap_or_default(), unreached))
     }
 
@@ -242,40 +240,36 @@ mod tests {
         assert!(live.not_opened(held("a", Some("gone"), None, at(10))).is_none());
         assert!(live.not_opened(held("b", None, Some(400), at(30))).is_none());
         assert_eq!(live.failures(), 1, "a refusal does not count toward the stop");
-        assert_eq!(live.stops(1, 1), Some(("gone".to_string(), false)));
+        assert_eq!(live.stops(1), Some(("gone".to_string(), false)));
         // Started at 0 ms, before both ended: vouches for neither.
         assert!(live.opened(at(0)).is_empty());
         let vouched = live.opened(at(20));
         assert_eq!(vouched.iter().map(|h| h.record.id.as_str()).collect::<Vec<_>>(), ["a"]);
         assert_eq!(live.failures(), 0);
-        assert_eq!(live.stops(1, 1), None);
+        assert_eq!(live.stops(1), None);
         assert!(live.not_opened(held("c", None, Some(400), at(15))).is_some(), "ended before a case that opened started");
         assert!(live.not_opened(held("d", None, Some(400), at(40))).is_none());
         assert_eq!(live.drain().len(), 2);
         assert!(live.opened_any && live.is_empty());
     }
 
-    /// Cases deferred (refused while others were in flight) count toward the stop only before any
-    /// case opened, and then toward the larger bound of the cases in flight.
+    /// Cases deferred while no other case was open count toward the stop with the held failures,
+    /// until a case opens.
     #[test]
-    fn deferred_cases_count_toward_the_stop_only_before_a_case_opened() {
+    fn deferred_cases_count_toward_the_stop_until_a_case_opens() {
         let mut live = Liveness::default();
         live.deferred("refused".into(), true);
         live.deferred("refused again".into(), true);
-        assert_eq!(live.stops(3, 4), None, "2 of 4");
+        assert_eq!(live.stops(4), None, "2 of 4");
         live.not_opened(held("c", Some("refused too"), None, Instant::now()));
-        assert_eq!(live.stops(3, 3), Some(("refused too".to_string(), false)), "the held case got past its TCP connect");
+        assert_eq!(live.stops(3), Some(("refused too".to_string(), false)), "the held case got past its TCP connect");
         let mut live = Liveness::default();
         for _ in 0..3 {
             live.deferred("connection refused".into(), true);
         }
-        assert_eq!(live.stops(3, 3), Some(("connection refused".to_string(), true)), "every one unreached: the target is gone");
-        let mut live = Liveness::default();
+        assert_eq!(live.stops(3), Some(("connection refused".to_string(), true)), "every one unreached: the target is gone");
         live.opened(Instant::now());
-        for _ in 0..10 {
-            live.deferred("busy".into(), false);
-        }
-        assert_eq!(live.stops(3, 3), None, "after a case opened, deferred cases run again before they count");
+        assert_eq!(live.stops(3), None, "a case opened since");
     }
 
     #[test]

@@ -20,8 +20,8 @@
 //! failed to open; a handshake or permessage-deflate case only when answered 503 or 429) is no
 //! verdict yet: it is deferred, the run goes on with at most as many cases in flight as had their
 //! WebSocket open then, and the deferred cases run again at the end, each alone, as Autobahn runs
-//! every case; that attempt is judged. Before any case opened, deferred cases count toward the
-//! stop as failures to open do.
+//! every case; that attempt is judged. A case deferred while no other case's WebSocket was open
+//! counts toward the stop as a failure to open does (the target may be gone, not busy).
 //!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
@@ -50,9 +50,11 @@ use super::{
 use crate::catalog::Case;
 
 /// Cases whose WebSocket never opened, with no case that opened after them, after which a run
-/// stops: the target is gone. Those refused while other cases were in flight are deferred and do
-/// not count, except before any case opened: then the bound is the number in flight (`--jobs`), as
-/// a first wave may all be refused by a target serving fewer at once.
+/// stops: the target is gone. With more cases in flight, the bound is the number in flight:
+/// failures come back in milliseconds while the cases that opened are still running, so a target
+/// that drops a few connections is not taken for a dead one. A case refused while other cases'
+/// WebSockets were open is deferred and does not count (the target was serving them); one refused
+/// while none was open counts, until a case opens.
 pub const OPEN_FAILURES: usize = 3;
 
 /// One run: an agent (the name results are filed under), its address, its options.
@@ -111,8 +113,9 @@ enum Message {
     /// A case's WebSocket opened; when the case started.
     Opened(Instant),
     /// A case refused while others were in flight, to run again alone at the end: what the target
-    /// answered, and whether the TCP connect itself failed.
-    Deferred { case: Case, answer: String, unreached: bool },
+    /// answered, whether the TCP connect itself failed, and whether other cases' WebSockets were
+    /// open (the target was serving them).
+    Deferred { case: Case, answer: String, unreached: bool, serving: bool },
     /// A case ended.
     Ended(Case, Outcome, Span),
 }
@@ -196,10 +199,12 @@ pub async fn run_cases(
                 }
                 continue;
             }
-            Message::Deferred { case, answer, unreached } => {
+            Message::Deferred { case, answer, unreached, serving } => {
                 report.deferred.push(case.id.to_string());
-                live.deferred(answer, unreached);
-                if let Some((answer, unreached)) = live.stops(OPEN_FAILURES, jobs) {
+                if !serving {
+                    live.deferred(answer, unreached);
+                }
+                if let Some((answer, unreached)) = live.stops(OPEN_FAILURES.max(queue.limit())) {
                     gone = unreached;
                     abort.raise(answer);
                 }
@@ -218,7 +223,7 @@ pub async fn run_cases(
             Outcome::Judged(judged) => {
                 if let Some(vouched) = live.not_opened(held(judged, span)) {
                     keep(sink, vouched, &mut report, &mut unreached_answer, &mut on_result)?;
-                } else if let Some((answer, unreached)) = live.stops(OPEN_FAILURES, jobs) {
+                } else if let Some((answer, unreached)) = live.stops(OPEN_FAILURES.max(queue.limit())) {
                     gone = unreached;
                     abort.raise(answer);
                 }
@@ -303,8 +308,8 @@ async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abor
         let message = match outcome {
             Outcome::Judged(Judged { busy: Some(answer), unreached, .. }) if !ticket.retry && ticket.others_in_flight() > 0 && !stopped() => {
                 let case = ticket.case.clone();
-                ticket.defer();
-                Message::Deferred { case, answer, unreached }
+                let serving = ticket.defer();
+                Message::Deferred { case, answer, unreached, serving }
             }
             outcome => Message::Ended(ticket.case.clone(), outcome, Span { started, ended: Instant::now() }),
         };
