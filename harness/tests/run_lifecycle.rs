@@ -419,6 +419,15 @@ fn command_line_cases_narrow_a_spec() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.ends_with("1 case\n"), "{stdout}");
     assert!(stderr.contains("narrow the spec file's selection: 1 of its 9 cases"), "{stderr}");
+
+    // The count is of the cases that run: without --http2, not section 22's.
+    let (code, stdout, stderr) = wsspec(&["server", "--list"]);
+    assert_eq!(code, 0, "{stderr}");
+    let over_http1 = stdout.lines().last().and_then(|l| l.strip_suffix(" cases")).unwrap_or_else(|| panic!("{stdout}")).to_string();
+    std::fs::write(&spec, r#"{"servers": [{"url": "ws://127.0.0.1:9"}], "cases": ["*"]}"#).unwrap();
+    let (code, _, stderr) = wsspec(&["server", "--spec", spec.to_str().unwrap(), "--cases", "1.1.1", "--list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("narrow the spec file's selection: 1 of its {over_http1} cases")), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -71,7 +71,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             (None, AgentExclusions::default(), out, vec![Run { agent, url: args.url.clone(), hostname: None }])
         }
     };
-    let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection)?;
+    let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection, |c| c.runs_over_http2(args.http2))?;
     let selected = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
 
