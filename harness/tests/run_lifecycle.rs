@@ -291,6 +291,55 @@ async fn cases_that_fail_after_the_target_died_are_not_run_though_an_earlier_cas
     assert!(report.results.iter().any(|r| r.id == "6.4.1"), "the long case that opened before is judged");
 }
 
+/// A proxy in front of a fresh reference server that, once `kill` is sent, drops every connection
+/// and stops listening, as a killed process does: its URL, the server to keep alive, and the switch.
+async fn killable() -> (String, ReferenceServer, tokio::sync::watch::Sender<bool>) {
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (kill, killed) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut dead = killed.clone();
+        loop {
+            let mut client = tokio::select! {
+                accepted = listener.accept() => match accepted { Ok((client, _)) => client, Err(_) => return },
+                _ = dead.wait_for(|k| *k) => return,
+            };
+            let (upstream, mut dead) = (upstream.clone(), killed.clone());
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = dead.wait_for(|k| *k) => {}
+                }
+            });
+        }
+    });
+    (url, backend, kill)
+}
+
+/// The cases in their pauses when the target is killed (6.4.1, 6.4.2) are graded on what they saw,
+/// its TCP drop: FAILED, and the stop line names them (wsspec cannot tell a crash on their stimulus
+/// from a kill, and a crash is what a user must see); the cases after are not run, and the run
+/// exits 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn cases_in_flight_when_the_target_is_killed_are_graded_and_named() {
+    let (url, _server, kill) = killable().await;
+    let out = tempfile::tempdir().unwrap();
+    let args = ["server", &url, "--out", out.path().to_str().unwrap(), "--jobs", "2", "--cases", "6.4.1", "6.4.2", "1.*", "2.*"];
+    let run = tokio::spawn(wsspec_async(args.map(String::from).to_vec()));
+    // In their first pause (1 s: against tungstenite, which fails fast, each takes about 1 s).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill.send(true).unwrap();
+    let (code, stderr, took) = run.await.unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("FAILED 6.4.1") && stderr.contains("FAILED 6.4.2"), "{stderr}");
+    assert!(stderr.contains("stopped opening WebSockets after 2 of 29 cases ran (6.4.1, 6.4.2 failed as it went: a crash on their stimulus"), "{stderr}");
+    assert!(stderr.contains("27 not run: cannot connect"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
 /// A stopped or interrupted run never passes a gate, even with expectations that accept every
 /// verdict.
 #[tokio::test(flavor = "multi_thread")]

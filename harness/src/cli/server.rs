@@ -186,7 +186,14 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         let stopped = match &report.end {
             RunEnd::Complete => None,
             RunEnd::Interrupted(reason) => Some(format!("interrupted: {ran} ({reason}); {not_run} not run")),
-            RunEnd::TargetFailed(answer) => Some(format!("stopped: {url} stopped opening WebSockets after {ran}; {not_run} not run: {answer}")),
+            RunEnd::TargetFailed(answer) => {
+                // Graded on what they saw: a crash on their stimulus is what a user needs to see.
+                let went = match report.failed_as_it_went.as_slice() {
+                    [] => String::new(),
+                    ids => format!(" ({} failed as it went: a crash on {} stimulus, or stopped from outside)", outputs::abbreviate(ids), if ids.len() == 1 { "its" } else { "their" }),
+                };
+                Some(format!("stopped: {url} stopped opening WebSockets after {ran}{went}; {not_run} not run: {answer}"))
+            }
             RunEnd::NeverOpened(answer) => {
                 Some(format!("stopped: {url} never opened a WebSocket; {not_run} not run: {answer}. Is it a WebSocket endpoint?"))
             }

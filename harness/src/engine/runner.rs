@@ -87,6 +87,10 @@ pub struct RunReport {
     /// Cases the target refused while others were in flight, run again alone at the end (or not
     /// run, when the run stopped first), in case order.
     pub deferred: Vec<String>,
+    /// When the target stopped opening WebSockets: the cases that opened, failed, and ended after
+    /// the last WebSocket it opened, in case order. Graded on what they saw, which may be the
+    /// target going away (a crash on their stimulus, or a kill from outside: wsspec cannot tell).
+    pub failed_as_it_went: Vec<String>,
     /// The most cases in flight at once when the run ended: `jobs`, or fewer once the target
     /// refused cases under load.
     pub at_once: usize,
@@ -184,16 +188,19 @@ pub async fn run_cases(
     }
     drop(done);
 
-    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), deferred: Vec::new(), at_once: jobs, end: RunEnd::Complete, elapsed: Duration::ZERO };
+    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), deferred: Vec::new(), failed_as_it_went: Vec::new(), at_once: jobs, end: RunEnd::Complete, elapsed: Duration::ZERO };
     // Cases that did not open, held until a case that opened after them vouches for the target.
     let mut live = Liveness::default();
     // Whether the stop came from a target that could no longer be reached, not one that answered.
     let mut gone = false;
     // What the first case the target could not be reached for met, when the run went on.
     let mut unreached_answer: Option<String> = None;
+    // When a WebSocket last opened, and the cases that opened and failed, with when they ended.
+    let (mut last_open, mut failed_open) = (None, Vec::new());
     while let Some(message) = messages.recv().await {
         let (case, outcome, span) = match message {
             Message::Opened(started) => {
+                last_open = Some(Instant::now());
                 for entry in live.opened(started) {
                     keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
@@ -217,6 +224,9 @@ pub async fn run_cases(
                 let vouched = live.opened(span.started);
                 for entry in vouched.into_iter().chain([held(judged, span)]) {
                     keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
+                }
+                if report.results.last().is_some_and(|r| r.id == case.id.as_str() && r.is_failure()) {
+                    failed_open.push((case.id.to_string(), span.ended));
                 }
             }
             Outcome::Judged(judged) if abort.reason().is_some() => report.not_run.push(judged.record.id),
@@ -267,6 +277,10 @@ pub async fn run_cases(
         (None, _) if unreached_answer.is_some() => RunEnd::TargetFailed(unreached_answer.unwrap_or_default()),
         _ => RunEnd::Complete,
     };
+    if let (RunEnd::TargetFailed(_), Some(last_open)) = (&report.end, last_open) {
+        report.failed_as_it_went = failed_open.into_iter().filter(|(_, ended)| *ended >= last_open).map(|(id, _)| id).collect();
+        report.failed_as_it_went.sort_by_key(|id| case_order(id));
+    }
     let (state, why) = match &report.end {
         RunEnd::Complete => (RunState::Complete, None),
         RunEnd::Interrupted(reason) => (RunState::Interrupted, Some(reason.clone())),
