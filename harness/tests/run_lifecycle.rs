@@ -199,6 +199,14 @@ async fn a_server_refusing_beyond_two_connections_is_graded_as_without_the_limit
     assert_eq!(expected.end, RunEnd::Complete);
     assert_eq!(verdicts(&report), verdicts(&expected));
     assert_eq!(report.results.len(), cases.len());
+
+    // The summary says so, and what --jobs suits the target; the run passes as without the limit.
+    let out = tempfile::tempdir().unwrap();
+    let args = ["server", &url, "--out", out.path().to_str().unwrap(), "--jobs", "8", "--cases", "6.4.1", "6.4.2", "1.1.*"];
+    let (code, stderr, _) = wsspec_async(args.map(String::from).to_vec()).await;
+    assert_eq!(code, 0, "{stderr}");
+    let said = "refused while other cases were in flight ran again alone at the end: the target serves fewer connections at once than 8; the run went on with at most";
+    assert!(stderr.contains(said), "{stderr}");
 }
 
 /// A server that refuses every connection with 503 is still stopped at once: the first wave's

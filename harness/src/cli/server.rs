@@ -199,14 +199,17 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             }
         };
         // Cases refused under load ran again alone: the target serves fewer at once than --jobs.
-        let notes: Vec<String> = match report.deferred.len() {
-            0 => Vec::new(),
-            n => vec![format!(
-                "{} refused while other cases were in flight ran again alone at the end: the target serves fewer connections at once than {}; the run went on with at most {} (--jobs {} suits it)",
+        let reran = report.deferred.iter().filter(|id| !report.not_run.contains(id)).count();
+        let notes: Vec<String> = match (reran, report.at_once < options.jobs) {
+            (0, _) => Vec::new(),
+            (n, lowered) => vec![format!(
+                "{} refused while other cases were in flight ran again alone at the end{}",
                 selection::plural(n, "case"),
-                options.jobs,
-                report.at_once,
-                report.at_once
+                if lowered {
+                    format!(": the target serves fewer connections at once than {}; the run went on with at most {} (--jobs {} suits it)", options.jobs, report.at_once, report.at_once)
+                } else {
+                    String::new()
+                }
             )],
         };
         let results = AgentResults {
