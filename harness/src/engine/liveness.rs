@@ -65,12 +65,6 @@ pub(super) struct Liveness {
     vouched_until: Option<Instant>,
     /// Whether any case opened.
     pub opened_any: bool,
-    /// Cases refused while others were in flight but none open (deferred), since a case last opened.
-    deferred: usize,
-    /// What the first of them met.
-    first_deferred: Option<String>,
-    /// Whether any of them got past its TCP connect.
-    deferred_reached: bool,
 }
 
 impl Liveness {
@@ -78,7 +72,6 @@ impl Liveness {
     /// it started), in the order they came.
     pub fn opened(&mut self, started: Instant) -> Vec<Held> {
         self.opened_any = true;
-        (self.deferred, self.first_deferred, self.deferred_reached) = (0, None, false);
         self.vouched_until = self.vouched_until.max(Some(started));
         let (vouched, held) = std::mem::take(&mut self.held).into_iter().partition(|h| h.ended <= started);
         self.held = held;
@@ -95,25 +88,14 @@ impl Liveness {
         None
     }
 
-    /// A case refused while others were in flight but no other case's WebSocket was open,
-    /// deferred to run again alone (`answer`: what it met; `unreached`: its TCP connect failed):
-    /// until a case opens, it counts toward the stop (the target may be gone, not busy).
-    pub fn deferred(&mut self, answer: String, unreached: bool) {
-        self.deferred += 1;
-        self.first_deferred.get_or_insert(answer);
-        self.deferred_reached |= !unreached;
-    }
-
-    /// Whether the run stops: once `bound` cases failed to open, held or [`deferred`](Self::deferred),
-    /// with no case that opened since. What the first of them met, and whether every one failed
-    /// at its TCP connect (the target is gone, not refusing).
+    /// Whether the run stops: once `bound` held cases failed to open. What the first of them met,
+    /// and whether every held case failed at its TCP connect (the target is gone, not refusing).
     pub fn stops(&self, bound: usize) -> Option<(String, bool)> {
-        if self.failures() + self.deferred < bound.max(1) {
+        if self.failures() < bound.max(1) {
             return None;
         }
-        let first = self.held.iter().find_map(|h| h.open_failure.clone()).or_else(|| self.first_deferred.clone());
-        let unreached = self.held.iter().all(|h| h.unreached) && !self.deferred_reached;
-        Some((first.unwrap_or_default(), unreached))
+        let first = self.held.iter().find_map(|h| h.open_failure.clone());
+        Some((first.unwrap_or_default(), self.held.iter().all(|h| h.unreached)))
     }
 
     /// Held cases that failed to open where they should have: how many, toward the run's stop.
@@ -251,25 +233,6 @@ mod tests {
         assert!(live.not_opened(held("d", None, Some(400), at(40))).is_none());
         assert_eq!(live.drain().len(), 2);
         assert!(live.opened_any && live.is_empty());
-    }
-
-    /// Cases deferred while no other case was open count toward the stop with the held failures,
-    /// until a case opens.
-    #[test]
-    fn deferred_cases_count_toward_the_stop_until_a_case_opens() {
-        let mut live = Liveness::default();
-        live.deferred("refused".into(), true);
-        live.deferred("refused again".into(), true);
-        assert_eq!(live.stops(4), None, "2 of 4");
-        live.not_opened(held("c", Some("refused too"), None, Instant::now()));
-        assert_eq!(live.stops(3), Some(("refused too".to_string(), false)), "the held case got past its TCP connect");
-        let mut live = Liveness::default();
-        for _ in 0..3 {
-            live.deferred("connection refused".into(), true);
-        }
-        assert_eq!(live.stops(3), Some(("connection refused".to_string(), true)), "every one unreached: the target is gone");
-        live.opened(Instant::now());
-        assert_eq!(live.stops(3), None, "a case opened since");
     }
 
     #[test]

@@ -19,9 +19,9 @@
 //! at once and refuse the rest. So a case the target refused while other cases were in flight (it
 //! failed to open; a handshake or permessage-deflate case only when answered 503 or 429) is no
 //! verdict yet: it is deferred, the run goes on with at most as many cases in flight as had their
-//! WebSocket open then, and the deferred cases run again at the end, each alone, as Autobahn runs
-//! every case; that attempt is judged. A case deferred while no other case's WebSocket was open
-//! counts toward the stop as a failure to open does (the target may be gone, not busy).
+//! WebSocket open then (or were in flight, when none had), and the deferred cases run again at the end, each alone, as Autobahn runs
+//! every case; that attempt is judged. A target that does not answer at all, or cannot be reached,
+//! is not busy but maybe gone: such a case is never deferred and counts toward the stop.
 //!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
@@ -55,9 +55,9 @@ pub(crate) use super::faults::{inject_panic, panic_message};
 /// Cases whose WebSocket never opened, with no case that opened after them, after which a run
 /// stops: the target is gone. With more cases in flight, the bound is the number in flight:
 /// failures come back in milliseconds while the cases that opened are still running, so a target
-/// that drops a few connections is not taken for a dead one. A case refused while other cases'
-/// WebSockets were open is deferred and does not count (the target was serving them); one refused
-/// while none was open counts, until a case opens.
+/// that drops a few connections is not taken for a dead one. A case the target refused (an answer,
+/// a closed connection) while other cases were in flight is deferred and does not count; one it
+/// did not answer within the opening wait, or that could not connect, counts.
 pub const OPEN_FAILURES: usize = 3;
 
 /// One run: an agent (the name results are filed under), its address, its options.
@@ -119,10 +119,8 @@ pub enum RunEnd {
 enum Message {
     /// A case's WebSocket opened; when the case started.
     Opened(Instant),
-    /// A case refused while others were in flight, to run again alone at the end: what the target
-    /// answered, whether the TCP connect itself failed, and whether other cases' WebSockets were
-    /// open (the target was serving them).
-    Deferred { case: Case, answer: String, unreached: bool, serving: bool },
+    /// A case refused while others were in flight, to run again alone at the end.
+    Deferred(Case),
     /// A case ended.
     Ended(Case, Outcome, Span),
 }
@@ -141,8 +139,8 @@ enum Outcome {
 /// out), so nothing was exchanged and the record is no verdict on the target. `status`: the status
 /// of the target's answer to the opening handshake, when one parsed.
 /// `busy`: it did not open in a way a target serving fewer connections at once may answer (a
-/// failure to open, or a refusal with 503 or 429), and what it answered: deferred when other cases
-/// are in flight.
+/// failure to open answered with a status or a closed connection, or a refusal with 503 or 429),
+/// and what it answered: deferred when other cases are in flight.
 struct Judged {
     record: CaseRecord,
     opened: bool,
@@ -209,15 +207,8 @@ pub async fn run_cases(
                 }
                 continue;
             }
-            Message::Deferred { case, answer, unreached, serving } => {
+            Message::Deferred(case) => {
                 report.deferred.push(case.id.to_string());
-                if !serving {
-                    live.deferred(answer, unreached);
-                }
-                if let Some((answer, unreached)) = live.stops(OPEN_FAILURES.max(queue.limit())) {
-                    gone = unreached;
-                    abort.raise(answer);
-                }
                 continue;
             }
             Message::Ended(case, outcome, span) => (case, outcome, span),
@@ -323,10 +314,10 @@ async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abor
             }
         };
         let message = match outcome {
-            Outcome::Judged(Judged { busy: Some(answer), unreached, .. }) if !ticket.retry && ticket.others_in_flight() > 0 && !stopped() => {
+            Outcome::Judged(Judged { busy: Some(_), .. }) if !ticket.retry && ticket.others_in_flight() > 0 && !stopped() => {
                 let case = ticket.case.clone();
-                let serving = ticket.defer();
-                Message::Deferred { case, answer, unreached, serving }
+                ticket.defer();
+                Message::Deferred(case)
             }
             outcome => Message::Ended(ticket.case.clone(), outcome, Span { started, ended: Instant::now() }),
         };
@@ -394,7 +385,9 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let status = obs.exchange.status;
     // A server at its limit of connections answers 503 (RFC 9110 §15.6.4: "temporary overload") or
     // 429, or closes: a refusal a handshake case may get says nothing of load, these may.
+    // A target that does not answer at all, or cannot be reached, is not busy: it may be gone.
     let busy = match (&open_failure, &obs.open_error) {
+        (_, Some(error)) if unreached || super::opening::unanswered(error) => None,
         (Some(answer), _) => Some(answer.clone()),
         (None, Some(error)) if !opened && matches!(status, Some(429 | 503)) => Some(liveness::describe_open_failure(error, &obs.exchange.response)),
         _ => None,

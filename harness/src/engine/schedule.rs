@@ -208,17 +208,14 @@ impl Ticket {
         self.queue.state().in_flight - 1
     }
 
-    /// Puts the case back, to run again alone once every other case has started and ended. When
-    /// other cases' WebSockets are open, lowers the limit to how many: as many as the target served
-    /// when it refused this one. Returns whether any was (a target serving none is not refusing
-    /// for load: it may be gone).
-    pub fn defer(self) -> bool {
+    /// Puts the case back, to run again alone once every other case has started and ended, and
+    /// lowers the limit to the other cases whose WebSocket is open now: as many as the target
+    /// served when it refused this one (when none is open yet, to the others in flight, at least 1).
+    pub fn defer(self) {
         let mut state = self.queue.state();
-        if state.open > 0 {
-            state.limit = state.limit.min(state.open);
-        }
+        let served = if state.open > 0 { state.open } else { state.in_flight - 1 };
+        state.limit = state.limit.min(served.max(1));
         state.deferred.push_back(self.case.clone());
-        state.open > 0
     }
 }
 
@@ -328,7 +325,7 @@ mod tests {
         assert_eq!(tickets[3].others_in_flight(), 3);
         let ids: Vec<String> = tickets.iter().map(|t| t.case.id.to_string()).collect();
         let last = cases.iter().map(|c| c.id.to_string()).find(|id| !ids.contains(id)).unwrap();
-        assert!(tickets.pop().unwrap().defer());
+        tickets.pop().unwrap().defer();
         assert_eq!(queue.limit(), 2, "two were open when it was refused");
         tickets.pop();
         let next = tokio::spawn({
