@@ -37,6 +37,7 @@ if [[ -z ${WSSPEC:-} ]]; then
   cargo build -q --release -p wsspec
   WSSPEC=$ROOT/target/release/wsspec
 fi
+[[ -x $WSSPEC ]] || { echo "bench/deflate.sh: WSSPEC=$WSSPEC is not an executable file" >&2; exit 2; }
 STATE=$ROOT/.bench/deflate-$server
 rm -rf "$STATE"
 mkdir -p "$STATE"

@@ -12,7 +12,8 @@
 #
 # The server is `wsspec reference-server` (tokio-tungstenite echo), a fresh one per tool run, on 127.0.0.1.
 # Autobahn|Testsuite is installed into .bench/ab once (Python 2.7 from pyenv, `pip install
-# autobahntestsuite`; see interop/autobahn-comparison.md); set WSTEST to use another `wstest`.
+# autobahntestsuite`; see interop/autobahn-comparison.md); set WSTEST to use another `wstest`, and WSSPEC=PATH
+# to measure that wsspec binary instead of building the release one.
 # Everything stays on loopback: Autobahn's fuzzingclient only makes outgoing connections.
 # Prints a Markdown table (medians over --runs, default 3) and keeps the raw numbers in .bench/results.tsv.
 set -euo pipefail
@@ -34,8 +35,11 @@ done
 
 mkdir -p "$STATE"
 cd "$ROOT"
-cargo build -q --release -p wsspec
-WSSPEC=$ROOT/target/release/wsspec
+if [[ -z ${WSSPEC:-} ]]; then
+  cargo build -q --release -p wsspec
+  WSSPEC=$ROOT/target/release/wsspec
+fi
+[[ -x $WSSPEC ]] || { echo "bench/run.sh: WSSPEC=$WSSPEC is not an executable file" >&2; exit 2; }
 SECTIONS=('1.*' '2.*' '3.*' '4.*' '5.*' '6.*' '7.*' '9.*' '10.*')
 
 if ((autobahn)) && [[ -z ${WSTEST:-} ]]; then

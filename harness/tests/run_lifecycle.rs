@@ -144,6 +144,86 @@ async fn a_target_dropping_some_connections_is_not_stopped_with_many_jobs() {
     assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
 }
 
+/// A proxy in front of a fresh reference server that serves at most `limit` connections at once
+/// and answers 503 to the others (as a server with a connection limit, or nginx's `limit_conn`,
+/// does): its URL, and the server to keep alive.
+async fn limited(limit: usize) -> (String, ReferenceServer) {
+    use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let active = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (upstream, active) = (upstream.clone(), active.clone());
+            tokio::spawn(async move {
+                if active.fetch_add(1, Ordering::SeqCst) >= limit {
+                    active.fetch_sub(1, Ordering::SeqCst);
+                    let mut head = [0u8; 4096];
+                    let _ = client.read(&mut head).await;
+                    let _ = client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await;
+                    return;
+                }
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+                active.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (url, backend)
+}
+
+/// (id, behavior, behaviorClose) of each result, in case order.
+fn verdicts(report: &RunReport) -> Vec<(String, String, String)> {
+    report.results.iter().map(|r| (r.id.clone(), r.entry.behavior.as_str().to_string(), r.entry.behavior_close.as_str().to_string())).collect()
+}
+
+/// A server that serves 2 connections at once and answers 503 to the rest, run 8 at a time: the
+/// cases it refused while others ran are deferred and run again alone at the end, the run goes
+/// on 2 at a time, and every case gets the verdict it gets against the same server without the
+/// limit (it was stopped as "never opened a WebSocket": the refusals came back while the opened
+/// 6.4.x cases were in their pauses).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_refusing_beyond_two_connections_is_graded_as_without_the_limit() {
+    let cases = support::cases(&["6.4.*", "5.19", "1.1.*", "2.1", "2.2", "7.1.*", "18.1.1"]);
+    let (url, _server) = limited(2).await;
+    let report = run_report(&url, &cases, 8).await;
+    assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
+    assert!(!report.deferred.is_empty(), "the first wave of 8 met the limit");
+    assert!(report.at_once <= 2, "went on {} at a time", report.at_once);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let plain = ReferenceServer::start().await.unwrap();
+    let expected = run_report(&plain.url(), &cases, 8).await;
+    assert_eq!(expected.end, RunEnd::Complete);
+    assert_eq!(verdicts(&report), verdicts(&expected));
+    assert_eq!(report.results.len(), cases.len());
+
+    // The summary says so, and what --jobs suits the target; the run passes as without the limit.
+    let out = tempfile::tempdir().unwrap();
+    let args = ["server", &url, "--out", out.path().to_str().unwrap(), "--jobs", "8", "--cases", "6.4.1", "6.4.2", "1.1.*"];
+    let (code, stderr, _) = wsspec_async(args.map(String::from).to_vec()).await;
+    assert_eq!(code, 0, "{stderr}");
+    let said = "refused while other cases were in flight ran again alone at the end: the target serves fewer connections at once than 8; the run went on with at most";
+    assert!(stderr.contains(said), "{stderr}");
+}
+
+/// A server that refuses every connection with 503 is still stopped at once: the first wave's
+/// refusals, deferred while the others were in flight, count toward the stop before any case
+/// opened.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_refusing_every_connection_with_503_still_stops_the_run() {
+    let (url, _server) = limited(0).await;
+    let cases = support::cases(&["1.*", "2.*", "6.4.*"]);
+    let started = Instant::now();
+    let report = run_report(&url, &cases, 8).await;
+    assert!(matches!(&report.end, RunEnd::NeverOpened(answer) if answer.contains("503")), "{:?}", report.end);
+    assert!(report.results.is_empty(), "graded: {:?}", verdicts(&report));
+    assert_eq!(report.not_run.len(), cases.len());
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
 /// A handshake case refused as it may be says nothing on whether the target speaks WebSocket: it
 /// neither counts toward the stop nor vouches for the target, whichever case ends first (under
 /// load, one used to end first and the cases after it were graded as hundreds of failures).
@@ -202,20 +282,70 @@ async fn a_server_refusing_only_bad_handshakes_is_graded_when_no_case_opened() {
 /// A case that opened vouches for the target only from when it started: the cases that failed to
 /// open after the target died (here: every connection from the eighth on is dropped, the first
 /// being wsspec's reachability check, so the last three cases started) while a long case that
-/// opened before was still running are not run, not FAILED (they were, once it ended).
+/// opened before was still running are not run, not FAILED (they were, once it ended). Refused
+/// while 6.4.1 was open, they are deferred and run again alone: dropped again, they stop the run.
 #[tokio::test(flavor = "multi_thread")]
 async fn cases_that_fail_after_the_target_died_are_not_run_though_an_earlier_case_opened() {
     let (url, _server) = proxy(Duration::from_millis(300), |n, _| (n >= 7).then_some(b"")).await;
     let cases = support::cases(&["6.4.1", "1.1.*"]);
     assert_eq!(cases.len(), 9);
     let report = run_report(&url, &cases, 4).await;
-    assert!(matches!(&report.end, RunEnd::TargetFailed(answer) if answer.contains("plain opening handshake")), "{:?}", report.end);
+    assert!(matches!(&report.end, RunEnd::TargetFailed(answer) if answer.contains("closed the connection")), "{:?}", report.end);
     let failed: Vec<_> = report.results.iter().filter(|r| r.is_failure()).map(|r| (&r.id, &r.reason)).collect();
     assert!(failed.is_empty(), "graded after the target died: {failed:?}");
     assert_eq!(report.not_run.len(), 3, "what the dead target dropped: {:?}", report.not_run);
     assert!(report.not_run.iter().all(|id| id.starts_with("1.1.")), "{:?}", report.not_run);
     assert_eq!(report.results.len(), 6, "what ran before is kept");
     assert!(report.results.iter().any(|r| r.id == "6.4.1"), "the long case that opened before is judged");
+}
+
+/// A proxy in front of a fresh reference server that, once `kill` is sent, drops every connection
+/// and stops listening, as a killed process does: its URL, the server to keep alive, and the switch.
+async fn killable() -> (String, ReferenceServer, tokio::sync::watch::Sender<bool>) {
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (kill, killed) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut dead = killed.clone();
+        loop {
+            let mut client = tokio::select! {
+                accepted = listener.accept() => match accepted { Ok((client, _)) => client, Err(_) => return },
+                _ = dead.wait_for(|k| *k) => return,
+            };
+            let (upstream, mut dead) = (upstream.clone(), killed.clone());
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = dead.wait_for(|k| *k) => {}
+                }
+            });
+        }
+    });
+    (url, backend, kill)
+}
+
+/// The cases in their pauses when the target is killed (6.4.1, 6.4.2) are graded on what they saw,
+/// its TCP drop: FAILED, and the stop line names them (wsspec cannot tell a crash on their stimulus
+/// from a kill, and a crash is what a user must see); the cases after are not run, and the run
+/// exits 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn cases_in_flight_when_the_target_is_killed_are_graded_and_named() {
+    let (url, _server, kill) = killable().await;
+    let out = tempfile::tempdir().unwrap();
+    let args = ["server", &url, "--out", out.path().to_str().unwrap(), "--jobs", "2", "--cases", "6.4.1", "6.4.2", "1.*", "2.*"];
+    let run = tokio::spawn(wsspec_async(args.map(String::from).to_vec()));
+    // In their first pause (1 s: against tungstenite, which fails fast, each takes about 1 s).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill.send(true).unwrap();
+    let (code, stderr, took) = run.await.unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("FAILED 6.4.1") && stderr.contains("FAILED 6.4.2"), "{stderr}");
+    assert!(stderr.contains("stopped opening WebSockets after 2 of 29 cases ran (6.4.1, 6.4.2 failed as it went: a crash on their stimulus"), "{stderr}");
+    assert!(stderr.contains("27 not run: cannot connect"), "{stderr}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
 }
 
 /// A stopped or interrupted run never passes a gate, even with expectations that accept every
@@ -346,6 +476,15 @@ fn command_line_cases_narrow_a_spec() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.ends_with("1 case\n"), "{stdout}");
     assert!(stderr.contains("narrow the spec file's selection: 1 of its 9 cases"), "{stderr}");
+
+    // The count is of the cases that run: without --http2, not section 22's.
+    let (code, stdout, stderr) = wsspec(&["server", "--list"]);
+    assert_eq!(code, 0, "{stderr}");
+    let over_http1 = stdout.lines().last().and_then(|l| l.strip_suffix(" cases")).unwrap_or_else(|| panic!("{stdout}")).to_string();
+    std::fs::write(&spec, r#"{"servers": [{"url": "ws://127.0.0.1:9"}], "cases": ["*"]}"#).unwrap();
+    let (code, _, stderr) = wsspec(&["server", "--spec", spec.to_str().unwrap(), "--cases", "1.1.1", "--list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("narrow the spec file's selection: 1 of its {over_http1} cases")), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

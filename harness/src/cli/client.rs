@@ -105,7 +105,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         outdir = spec.selection.outdir;
     }
     let out = outputs::report_folder(args.out.as_deref(), outdir.as_deref(), "reports/clients");
-    let mut selected = selection::select(&catalog, Role::Client, spec_patterns, &args.selection)?;
+    let mut selected = selection::select(&catalog, Role::Client, spec_patterns, &args.selection, |_| true)?;
     outputs::check(&args.outputs, &catalog)?;
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
@@ -282,6 +282,7 @@ impl Finished<'_> {
             missing: (unran, hint),
             selected,
             seconds: server.elapsed(agent).as_secs_f64(),
+            notes: &[],
             stopped: stopped.as_deref(),
         };
         let state = if interrupted.is_some() && !missing.is_empty() { RunState::Interrupted } else { RunState::Complete };

@@ -144,6 +144,9 @@ pub struct AgentResults<'a> {
     pub selected: usize,
     /// From the agent's first case to its last result.
     pub seconds: f64,
+    /// Lines about how the run went, said before the last: e.g. that the target refused cases
+    /// while others were in flight and they ran again.
+    pub notes: &'a [String],
     /// The line saying how the run stopped before `not_run` (`interrupted: 19 of 20 cases ran
     /// (SIGINT received); 1 not run`): the summary's last, said once.
     pub stopped: Option<&'a str>,
@@ -171,6 +174,9 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
         outcome = outcome.max(Outcome::Failed);
     } else {
         say!("  {failed} failed");
+    }
+    for note in agent.notes {
+        say!("  {note}");
     }
     if !agent.not_run.is_empty() {
         match agent.stopped {
@@ -352,8 +358,11 @@ fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], headin
     }
     let counts = |pairs: Vec<(&str, usize)>| pairs.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
     say!("\n{}: {heading}", agent_name(agent));
-    say!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
-    say!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
+    // A run where no case ran has no counts to show.
+    if !results.is_empty() {
+        say!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
+        say!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
+    }
     let mut failed = 0;
     for (id, entry, record) in results {
         let (label, why) = match gate.status(agent, id, entry, record.as_deref()) {

@@ -71,7 +71,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             (None, AgentExclusions::default(), out, vec![Run { agent, url: args.url.clone(), hostname: None }])
         }
     };
-    let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection)?;
+    let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection, |c| c.runs_over_http2(args.http2))?;
     let selected = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
 
@@ -186,12 +186,34 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         let stopped = match &report.end {
             RunEnd::Complete => None,
             RunEnd::Interrupted(reason) => Some(format!("interrupted: {ran} ({reason}); {not_run} not run")),
-            RunEnd::TargetFailed(answer) => Some(format!("stopped: {url} stopped opening WebSockets after {ran}; {not_run} not run: {answer}")),
+            RunEnd::TargetFailed(answer) => {
+                // Graded on what they saw: a crash on their stimulus is what a user needs to see.
+                let went = match report.failed_as_it_went.as_slice() {
+                    [] => String::new(),
+                    ids => format!(" ({} failed as it went: a crash on {} stimulus, or stopped from outside)", outputs::abbreviate(ids), if ids.len() == 1 { "its" } else { "their" }),
+                };
+                Some(format!("stopped: {url} stopped opening WebSockets after {ran}{went}; {not_run} not run: {answer}"))
+            }
             RunEnd::NeverOpened(answer) => {
                 Some(format!("stopped: {url} never opened a WebSocket; {not_run} not run: {answer}. Is it a WebSocket endpoint?"))
             }
         };
+        // Cases refused under load ran again alone: the target serves fewer at once than --jobs.
+        let reran = report.deferred.iter().filter(|id| !report.not_run.contains(id)).count();
+        let notes: Vec<String> = match (reran, report.at_once < options.jobs) {
+            (0, _) => Vec::new(),
+            (n, lowered) => vec![format!(
+                "{} refused while other cases were in flight ran again alone at the end{}",
+                selection::plural(n, "case"),
+                if lowered {
+                    format!(": the target serves fewer connections at once than {}; the run went on with at most {} (--jobs {} suits it)", options.jobs, report.at_once, report.at_once)
+                } else {
+                    String::new()
+                }
+            )],
+        };
         let results = AgentResults {
+            notes: &notes,
             agent: &agent,
             results: &report.results,
             errors: &report.errors,

@@ -11,6 +11,10 @@
 //! if it opens, the held cases are verdicts; if not, they were not run, and the run says what the
 //! target answered (a target answering 404 to every request is not a WebSocket endpoint, and its
 //! refused 18.x cases say nothing about its handshake).
+//!
+//! A case counts as opened the moment its opening handshake completes ([`announce_open`]), not when
+//! it ends: a 6.4.x case opened 2 s before it ends, and the refusals of a target serving only so
+//! many connections at once come back meanwhile.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +26,22 @@ use crate::{
     frame::{CloseCode, FrameSpec, OpCode},
     handshake::{self, RequestSpec},
 };
+
+tokio::task_local! {
+    /// What the case running in this task does when its WebSocket opens.
+    static ON_OPEN: Box<dyn Fn() + Send + Sync>;
+}
+
+/// Runs `case` (one case's future) so that [`announce_open`] calls `on_open`.
+pub(super) async fn watch_open<F: std::future::Future>(on_open: impl Fn() + Send + Sync + 'static, case: F) -> F::Output {
+    ON_OPEN.scope(Box::new(on_open), case).await
+}
+
+/// Says that the case running in this task opened its WebSocket (its opening handshake completed);
+/// nothing outside a run's case task ([`watch_open`]), e.g. in client mode.
+pub(crate) fn announce_open() {
+    let _ = ON_OPEN.try_with(|on_open| on_open());
+}
 
 /// A judged case that did not open its WebSocket, waiting for a case that opened to vouch for it.
 pub(super) struct Held {
@@ -68,19 +88,19 @@ impl Liveness {
         None
     }
 
+    /// Whether the run stops: once `bound` held cases failed to open. What the first of them met,
+    /// and whether every held case failed at its TCP connect (the target is gone, not refusing).
+    pub fn stops(&self, bound: usize) -> Option<(String, bool)> {
+        if self.failures() < bound.max(1) {
+            return None;
+        }
+        let first = self.held.iter().find_map(|h| h.open_failure.clone());
+        Some((first.unwrap_or_default(), self.held.iter().all(|h| h.unreached)))
+    }
+
     /// Held cases that failed to open where they should have: how many, toward the run's stop.
     pub fn failures(&self) -> usize {
         self.held.iter().filter(|h| h.open_failure.is_some()).count()
-    }
-
-    /// What the first held case that failed to open met.
-    pub fn first_failure(&self) -> String {
-        self.held.iter().find_map(|h| h.open_failure.clone()).unwrap_or_default()
-    }
-
-    /// Whether every held case failed at its TCP connect: the target is gone, not refusing.
-    pub fn all_unreached(&self) -> bool {
-        !self.held.is_empty() && self.held.iter().all(|h| h.unreached)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -202,16 +222,17 @@ mod tests {
         assert!(live.not_opened(held("a", Some("gone"), None, at(10))).is_none());
         assert!(live.not_opened(held("b", None, Some(400), at(30))).is_none());
         assert_eq!(live.failures(), 1, "a refusal does not count toward the stop");
+        assert_eq!(live.stops(1), Some(("gone".to_string(), false)));
         // Started at 0 ms, before both ended: vouches for neither.
         assert!(live.opened(at(0)).is_empty());
         let vouched = live.opened(at(20));
         assert_eq!(vouched.iter().map(|h| h.record.id.as_str()).collect::<Vec<_>>(), ["a"]);
-        assert_eq!((live.failures(), live.first_failure()), (0, String::new()));
+        assert_eq!(live.failures(), 0);
+        assert_eq!(live.stops(1), None);
         assert!(live.not_opened(held("c", None, Some(400), at(15))).is_some(), "ended before a case that opened started");
         assert!(live.not_opened(held("d", None, Some(400), at(40))).is_none());
-        assert!(!live.all_unreached());
         assert_eq!(live.drain().len(), 2);
-        assert!(live.opened_any && live.is_empty() && !live.all_unreached());
+        assert!(live.opened_any && live.is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::catalog;
 
 mod deflate;
 mod event;
+mod faults;
 pub mod event_log;
 mod judge;
 mod kept_open;

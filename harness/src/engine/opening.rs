@@ -19,6 +19,14 @@ use crate::{
 
 /// How long the opening handshake may take (Autobahn's 5 s).
 const OPEN_WAIT: Duration = Duration::from_secs(5);
+/// How an opening handshake the target did not answer within [`OPEN_WAIT`] is told.
+const NO_ANSWER: &str = "no complete opening handshake";
+
+/// Whether `open_error` says the target did not answer the opening handshake in time (rather than
+/// refusing it, closing or resetting the connection).
+pub(crate) fn unanswered(open_error: &str) -> bool {
+    open_error.starts_with(NO_ANSWER)
+}
 
 /// Connects to `target`, sends `request` and reads the answer. Returns the stream and the bytes
 /// read past the head when the answer opens the WebSocket (§4.1); otherwise `None`, with
@@ -32,7 +40,7 @@ pub async fn open(target: &Target, request: &RequestSpec, options: &RunOptions, 
             None
         }
         Err(_) => {
-            obs.open_error = Some(format!("no complete opening handshake within {:.1} s", open_wait.as_secs_f64()));
+            obs.open_error = Some(format!("{NO_ANSWER} within {:.1} s", open_wait.as_secs_f64()));
             None
         }
     }

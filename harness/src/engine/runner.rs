@@ -14,6 +14,15 @@
 //! stop whatever the case, and is recorded as not run, never as a verdict (a server that died
 //! mid-run fails no handshake case).
 //!
+//! wsspec opens up to `jobs` connections at once, where RFC 6455 §4.1 has a client open one at a
+//! time (no more than one in CONNECTING state per address): a server may well serve only so many
+//! at once and refuse the rest. So a case the target refused while other cases were in flight (it
+//! failed to open; a handshake or permessage-deflate case only when answered 503 or 429) is no
+//! verdict yet: it is deferred, the run goes on with at most as many cases in flight as had their
+//! WebSocket open then (or were in flight, when none had), and the deferred cases run again at the end, each alone, as Autobahn runs
+//! every case; that attempt is judged. A target that does not answer at all, or cannot be reached,
+//! is not busy but maybe gone: such a case is never deferred and counts toward the stop.
+//!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
 
@@ -33,6 +42,7 @@ use wsspec_reports::{
 
 use super::{
     liveness::{self, Held, Liveness},
+    faults::{fit_descriptors, is_local_error},
     schedule,
     session::run_case,
     stop::GRACE,
@@ -40,10 +50,14 @@ use super::{
 };
 use crate::catalog::Case;
 
+pub(crate) use super::faults::{inject_panic, panic_message};
+
 /// Cases whose WebSocket never opened, with no case that opened after them, after which a run
 /// stops: the target is gone. With more cases in flight, the bound is the number in flight:
-/// refusals come back in milliseconds while the cases that opened are still running, so a target
-/// that drops a few connections is not taken for a dead one.
+/// failures come back in milliseconds while the cases that opened are still running, so a target
+/// that drops a few connections is not taken for a dead one. A case the target refused (an answer,
+/// a closed connection) while other cases were in flight is deferred and does not count; one it
+/// did not answer within the opening wait, or that could not connect, counts.
 pub const OPEN_FAILURES: usize = 3;
 
 /// One run: an agent (the name results are filed under), its address, its options.
@@ -73,6 +87,16 @@ pub struct RunReport {
     pub errors: Vec<(String, String)>,
     /// Cases the run stopped before, in case order.
     pub not_run: Vec<String>,
+    /// Cases the target refused while others were in flight, run again alone at the end (or not
+    /// run, when the run stopped first), in case order.
+    pub deferred: Vec<String>,
+    /// When the target stopped opening WebSockets: the cases that opened, failed, and ended after
+    /// the last WebSocket it opened, in case order. Graded on what they saw, which may be the
+    /// target going away (a crash on their stimulus, or a kill from outside: wsspec cannot tell).
+    pub failed_as_it_went: Vec<String>,
+    /// The most cases in flight at once when the run ended: `jobs`, or fewer once the target
+    /// refused cases under load.
+    pub at_once: usize,
     pub end: RunEnd,
     /// From the first case's start to the last result.
     pub elapsed: Duration,
@@ -91,6 +115,16 @@ pub enum RunEnd {
     NeverOpened(String),
 }
 
+/// What a case task tells the run.
+enum Message {
+    /// A case's WebSocket opened; when the case started.
+    Opened(Instant),
+    /// A case refused while others were in flight, to run again alone at the end.
+    Deferred(Case),
+    /// A case ended.
+    Ended(Case, Outcome, Span),
+}
+
 /// What one case task ended with.
 enum Outcome {
     Judged(Judged),
@@ -104,9 +138,13 @@ enum Outcome {
 /// has neither, and says nothing either way. `unreached`: the TCP connect failed (refused, timed
 /// out), so nothing was exchanged and the record is no verdict on the target. `status`: the status
 /// of the target's answer to the opening handshake, when one parsed.
+/// `busy`: it did not open in a way a target serving fewer connections at once may answer (a
+/// failure to open answered with a status or a closed connection, or a refusal with 503 or 429),
+/// and what it answered: deferred when other cases are in flight.
 struct Judged {
     record: CaseRecord,
     opened: bool,
+    busy: Option<String>,
     open_failure: Option<String>,
     unreached: bool,
     status: Option<u16>,
@@ -144,35 +182,54 @@ pub async fn run_cases(
     let jobs = fit_descriptors(config.options.jobs.max(1));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let queue = Arc::new(schedule::Queue::new(cases, jobs, cores));
-    let (done, mut results) = mpsc::unbounded_channel();
+    let (done, mut messages) = mpsc::unbounded_channel();
     let mut workers = JoinSet::new();
     for _ in 0..jobs.min(cases.len().max(1)) {
         workers.spawn(worker(queue.clone(), config.clone(), halt.clone(), abort.clone(), done.clone()));
     }
     drop(done);
 
-    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), end: RunEnd::Complete, elapsed: Duration::ZERO };
+    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), deferred: Vec::new(), failed_as_it_went: Vec::new(), at_once: jobs, end: RunEnd::Complete, elapsed: Duration::ZERO };
     // Cases that did not open, held until a case that opened after them vouches for the target.
     let mut live = Liveness::default();
     // Whether the stop came from a target that could no longer be reached, not one that answered.
     let mut gone = false;
     // What the first case the target could not be reached for met, when the run went on.
     let mut unreached_answer: Option<String> = None;
-    while let Some((case, outcome, span)) = results.recv().await {
+    // When a WebSocket last opened, and the cases that opened and failed, with when they ended.
+    let (mut last_open, mut failed_open) = (None, Vec::new());
+    while let Some(message) = messages.recv().await {
+        let (case, outcome, span) = match message {
+            Message::Opened(started) => {
+                last_open = Some(Instant::now());
+                for entry in live.opened(started) {
+                    keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
+                }
+                continue;
+            }
+            Message::Deferred(case) => {
+                report.deferred.push(case.id.to_string());
+                continue;
+            }
+            Message::Ended(case, outcome, span) => (case, outcome, span),
+        };
         match outcome {
             Outcome::Judged(judged) if judged.opened => {
                 let vouched = live.opened(span.started);
                 for entry in vouched.into_iter().chain([held(judged, span)]) {
                     keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
+                if report.results.last().is_some_and(|r| r.id == case.id.as_str() && r.is_failure()) {
+                    failed_open.push((case.id.to_string(), span.ended));
+                }
             }
             Outcome::Judged(judged) if abort.reason().is_some() => report.not_run.push(judged.record.id),
             Outcome::Judged(judged) => {
                 if let Some(vouched) = live.not_opened(held(judged, span)) {
                     keep(sink, vouched, &mut report, &mut unreached_answer, &mut on_result)?;
-                } else if live.failures() >= OPEN_FAILURES.max(jobs) {
-                    gone = live.all_unreached();
-                    abort.raise(live.first_failure());
+                } else if let Some((answer, unreached)) = live.stops(OPEN_FAILURES.max(queue.limit())) {
+                    gone = unreached;
+                    abort.raise(answer);
                 }
             }
             Outcome::Error(error) => {
@@ -214,6 +271,10 @@ pub async fn run_cases(
         (None, _) if unreached_answer.is_some() => RunEnd::TargetFailed(unreached_answer.unwrap_or_default()),
         _ => RunEnd::Complete,
     };
+    if let (RunEnd::TargetFailed(_), Some(last_open)) = (&report.end, last_open) {
+        report.failed_as_it_went = failed_open.into_iter().filter(|(_, ended)| *ended >= last_open).map(|(id, _)| id).collect();
+        report.failed_as_it_went.sort_by_key(|id| case_order(id));
+    }
     let (state, why) = match &report.end {
         RunEnd::Complete => (RunState::Complete, None),
         RunEnd::Interrupted(reason) => (RunState::Interrupted, Some(reason.clone())),
@@ -222,28 +283,45 @@ pub async fn run_cases(
     sink.end_agent(&config.agent, state, why)?;
     report.results.sort_by_key(|r| case_order(&r.id));
     report.not_run.sort_by_key(|id| case_order(id));
+    report.deferred.sort_by_key(|id| case_order(id));
+    report.at_once = queue.limit();
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-/// Takes cases from `queue` one after another until it is empty, and sends each outcome to `done`
-/// with when it started and ended. Once the run halts or aborts, the cases left are not run.
-async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<(Case, Outcome, Span)>) {
-    loop {
-        // A bulk case's slot is held until its outcome is sent.
-        let Some((case, _slot)) = queue.next().await else { return };
+/// Takes cases from `queue` one after another until it is empty, and sends what each did to `done`:
+/// that its WebSocket opened, as it opens, then its outcome with when it started and ended, or
+/// that it was deferred. Once the run halts or aborts, the cases left are not run.
+async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<Message>) {
+    // A ticket counts its case in flight (and holds a bulk case's slot) until it drops.
+    while let Some(ticket) = queue.next().await {
         let started = Instant::now();
-        let outcome = if halt.reason().is_some() || abort.reason().is_some() {
+        let stopped = || halt.reason().is_some() || abort.reason().is_some();
+        let outcome = if stopped() {
             Outcome::NotRun
         } else {
-            let play = AssertUnwindSafe(run_one(&case, &config)).catch_unwind();
+            let (mark, opened) = (ticket.open_mark(), done.clone());
+            let announce = move || {
+                if mark() {
+                    let _ = opened.send(Message::Opened(started));
+                }
+            };
+            let play = AssertUnwindSafe(liveness::watch_open(announce, run_one(&ticket.case, &config))).catch_unwind();
             tokio::select! {
                 outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
                 _ = async { halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
                 _ = abort.raised() => Outcome::NotRun,
             }
         };
-        if done.send((case, outcome, Span { started, ended: Instant::now() })).is_err() {
+        let message = match outcome {
+            Outcome::Judged(Judged { busy: Some(_), .. }) if !ticket.retry && ticket.others_in_flight() > 0 && !stopped() => {
+                let case = ticket.case.clone();
+                ticket.defer();
+                Message::Deferred(case)
+            }
+            outcome => Message::Ended(ticket.case.clone(), outcome, Span { started, ended: Instant::now() }),
+        };
+        if done.send(message).is_err() {
             return;
         }
     }
@@ -305,65 +383,20 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let upgraded = obs.exchange.status == Some(if obs.http2.is_some() { 200 } else { 101 });
     let opened = obs.open_error.is_none() || (refusable && upgraded);
     let status = obs.exchange.status;
-    Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, open_failure, unreached, status })
-}
-
-/// Descriptors kept free of cases in flight: the standard streams, the runtime's, the report
-/// folder's writes, an embedded server's listener.
-const SPARE_DESCRIPTORS: u64 = 24;
-
-/// `jobs`, lowered so cases in flight fit the open-file limit (RLIMIT_NOFILE) with
-/// [`SPARE_DESCRIPTORS`] left for the report folder, at two descriptors a case (its connection and,
-/// for the embedded server, the other end); says so in one line when it lowers it.
-fn fit_descriptors(jobs: usize) -> usize {
-    #[cfg(unix)]
-    {
-        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: getrlimit writes the struct it is given and nothing else.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 && limit.rlim_cur != libc::RLIM_INFINITY {
-            let fit = usize::try_from(limit.rlim_cur.saturating_sub(SPARE_DESCRIPTORS) / 2).unwrap_or(usize::MAX).max(1);
-            if fit < jobs {
-                eprintln!("wsspec: {fit} cases at a time, not {jobs}: the open-file limit (ulimit -n) is {}", limit.rlim_cur);
-                return fit;
-            }
-        }
-    }
-    jobs
-}
-
-/// Errors of the machine wsspec runs on, not of the target: too many open files (EMFILE, ENFILE),
-/// no buffer space (ENOBUFS), no local port left (EADDRNOTAVAIL).
-pub(crate) fn is_local_error(error: &str) -> bool {
-    ["(os error 23)", "(os error 24)", "(os error 99)", "(os error 105)"].iter().any(|code| error.contains(code))
-}
-
-/// The text of a panic, for the error it becomes.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
-    format!("wsspec panicked while running this case (a bug in wsspec): {}", text.unwrap_or_else(|| "no message".into()))
-}
-
-/// Test hook of debug builds: `WSSPEC_TEST_PANIC=<case id>` makes that case's task panic, so the
-/// tests can check that wsspec's own failure is reported as such.
-pub(crate) fn inject_panic(case: &Case) {
-    if cfg!(debug_assertions) && std::env::var("WSSPEC_TEST_PANIC").is_ok_and(|id| id == case.id.as_str()) {
-        panic!("injected by WSSPEC_TEST_PANIC");
-    }
+    // A server at its limit of connections answers 503 (RFC 9110 §15.6.4: "temporary overload") or
+    // 429, or closes: a refusal a handshake case may get says nothing of load, these may.
+    // A target that does not answer at all, or cannot be reached, is not busy: it may be gone.
+    let busy = match (&open_failure, &obs.open_error) {
+        (_, Some(error)) if unreached || super::opening::unanswered(error) => None,
+        (Some(answer), _) => Some(answer.clone()),
+        (None, Some(error)) if !opened && matches!(status, Some(429 | 503)) => Some(liveness::describe_open_failure(error, &obs.exchange.response)),
+        _ => None,
+    };
+    Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, busy, open_failure, unreached, status })
 }
 
 /// The target answers TCP and, for `wss://`, completes a TLS handshake with a certificate wsspec
 /// accepts: otherwise no case could be run (exit 2), and every case would only say so.
 async fn check_reachable(target: &Target, options: &RunOptions) -> Result<(), RunError> {
     super::transport::probe(target, options.timeout_scale, options.tls.as_ref()).await.map_err(|reason| RunError::Unreachable { url: target.url.clone(), reason })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_errors_are_told_from_the_targets() {
-        assert!(is_local_error("cannot connect to 127.0.0.1:9: Too many open files (os error 24)"));
-        assert!(!is_local_error("cannot connect to 127.0.0.1:9: Connection refused (os error 111)"));
-    }
 }

@@ -14,10 +14,13 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
 };
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::catalog::{Action, Case, WriteMode};
 
@@ -85,11 +88,36 @@ pub fn is_bulk(case: &Case) -> bool {
     volume >= BULK_BYTES
 }
 
-/// The cases left to start, in [`order`], shared by the run's workers; at most `bulk_slots` bulk
-/// cases ([`is_bulk`]) run at once.
+/// The cases left to start, in [`order`], shared by the run's workers: at most `limit` in flight
+/// (`jobs`, lowered when the target refuses cases under load), at most `bulk_slots` bulk cases
+/// ([`is_bulk`]) at once, and the deferred cases last, each alone.
 pub struct Queue {
-    cases: Mutex<VecDeque<(Case, bool)>>,
+    state: Mutex<State>,
     bulk: Arc<Semaphore>,
+    /// Woken when a case ends.
+    changed: Notify,
+}
+
+struct State {
+    /// The cases not started yet, in order, each with whether it is bulk.
+    cases: VecDeque<(Case, bool)>,
+    /// Cases the target refused while others were in flight, to run again alone at the end.
+    deferred: VecDeque<Case>,
+    in_flight: usize,
+    /// Cases in flight whose WebSocket is open.
+    open: usize,
+    /// The most cases started at once.
+    limit: usize,
+}
+
+/// A case handed to a worker, held while it runs: it counts as in flight until dropped.
+pub struct Ticket {
+    pub case: Case,
+    /// Whether it runs again after it was deferred: alone, and not deferred again.
+    pub retry: bool,
+    queue: Arc<Queue>,
+    opened: Arc<AtomicBool>,
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Queue {
@@ -102,29 +130,105 @@ impl Queue {
                 (case, bulk)
             })
             .collect();
-        Self { cases: Mutex::new(cases), bulk: Arc::new(Semaphore::new(bulk_slots.max(1))) }
+        let state = State { cases, deferred: VecDeque::new(), in_flight: 0, open: 0, limit: jobs.max(1) };
+        Self { state: Mutex::new(state), bulk: Arc::new(Semaphore::new(bulk_slots.max(1))), changed: Notify::new() }
     }
 
-    /// The next case to start: the first in order that may start now (a bulk case only with a
-    /// free slot, returned with it, to hold while it runs); when only bulk cases are left and no
-    /// slot is free, waits for one. `None` once every case has started.
-    pub async fn next(&self) -> Option<(Case, Option<OwnedSemaphorePermit>)> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next case to start, once fewer than the limit are in flight: the first in order that
+    /// may start now (a bulk case only with a free slot, kept in its ticket); when only bulk cases
+    /// are left and no slot is free, waits for one. Once every case has started, the deferred ones,
+    /// each when nothing else is in flight. `None` once every case, deferred or not, has started.
+    pub async fn next(self: &Arc<Self>) -> Option<Ticket> {
         let mut waited = None;
         loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let mut wants_bulk = false;
             {
-                let mut cases = self.cases.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                if cases.is_empty() {
+                let mut state = self.state();
+                if state.cases.is_empty() && state.deferred.is_empty() {
                     return None;
                 }
-                let slot = waited.take().or_else(|| self.bulk.clone().try_acquire_owned().ok());
-                if let Some(at) = cases.iter().position(|(_, bulk)| slot.is_some() || !bulk) {
-                    let (case, bulk) = cases.remove(at).expect("the position is in the queue");
-                    // A slot taken for a light case goes back as it drops.
-                    return Some((case, slot.filter(|_| bulk)));
+                if state.in_flight < state.limit && !state.cases.is_empty() {
+                    let slot = waited.take().or_else(|| self.bulk.clone().try_acquire_owned().ok());
+                    if let Some(at) = state.cases.iter().position(|(_, bulk)| slot.is_some() || !bulk) {
+                        let (case, bulk) = state.cases.remove(at).expect("the position is in the queue");
+                        // A slot taken for a light case goes back as it drops.
+                        return Some(self.ticket(&mut state, case, false, slot.filter(|_| bulk)));
+                    }
+                    wants_bulk = true;
+                } else if state.cases.is_empty() && state.in_flight == 0 {
+                    let case = state.deferred.pop_front().expect("a deferred case is left");
+                    return Some(self.ticket(&mut state, case, true, None));
                 }
             }
-            waited = Some(self.bulk.clone().acquire_owned().await.expect("the semaphore is never closed"));
+            if wants_bulk {
+                tokio::select! {
+                    slot = self.bulk.clone().acquire_owned() => waited = Some(slot.expect("the semaphore is never closed")),
+                    () = changed => {}
+                }
+            } else {
+                changed.await;
+            }
         }
+    }
+
+    fn ticket(self: &Arc<Self>, state: &mut State, case: Case, retry: bool, slot: Option<OwnedSemaphorePermit>) -> Ticket {
+        state.in_flight += 1;
+        Ticket { case, retry, queue: self.clone(), opened: Arc::default(), _slot: slot }
+    }
+
+    /// The most cases started at once now: `jobs`, or fewer once cases were deferred.
+    pub fn limit(&self) -> usize {
+        self.state().limit
+    }
+}
+
+impl Ticket {
+    /// Marks the case's WebSocket open, for as long as the case runs; callable from the case's own
+    /// task (`'static`). The mark returns true the first time.
+    pub fn open_mark(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let (queue, opened) = (self.queue.clone(), self.opened.clone());
+        move || {
+            let first = !opened.swap(true, Ordering::SeqCst);
+            if first {
+                queue.state().open += 1;
+            }
+            first
+        }
+    }
+
+    /// How many other cases are in flight now.
+    pub fn others_in_flight(&self) -> usize {
+        self.queue.state().in_flight - 1
+    }
+
+    /// Puts the case back, to run again alone once every other case has started and ended, and
+    /// lowers the limit to the other cases whose WebSocket is open now: as many as the target
+    /// served when it refused this one (when none is open yet, to the others in flight, at least 1).
+    pub fn defer(self) {
+        let mut state = self.queue.state();
+        let served = if state.open > 0 { state.open } else { state.in_flight - 1 };
+        state.limit = state.limit.min(served.max(1));
+        state.deferred.push_back(self.case.clone());
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        {
+            let mut state = self.queue.state();
+            state.in_flight -= 1;
+            if self.opened.load(Ordering::SeqCst) {
+                state.open -= 1;
+            }
+        }
+        self.queue.changed.notify_waiters();
     }
 }
 
@@ -176,22 +280,20 @@ mod tests {
     async fn bulk_cases_wait_for_a_slot_while_the_light_ones_start() {
         let cases = deflate_cases(&["12.1.1", "12.1.10", "12.2.10", "12.3.10", "13.7.1"]);
         let queue = Arc::new(Queue::new(&cases, 8, 2));
-        let mut started = Vec::new();
-        let mut slots = Vec::new();
+        let mut tickets = Vec::new();
         for _ in 0..4 {
-            let (case, slot) = queue.next().await.unwrap();
-            started.push(case.id.to_string());
-            slots.extend(slot);
+            tickets.push(queue.next().await.unwrap());
         }
         // Two bulk cases (longest first), then the light ones pass the third bulk case.
+        let started: Vec<&str> = tickets.iter().map(|t| t.case.id.as_str()).collect();
         assert_eq!(started, ["12.1.10", "12.2.10", "12.1.1", "13.7.1"]);
         let waiting = tokio::spawn({
             let queue = queue.clone();
-            async move { queue.next().await.map(|(case, slot)| (case.id.to_string(), slot.is_some())) }
+            async move { queue.next().await.map(|t| (t.case.id.to_string(), t._slot.is_some())) }
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "the third bulk case waits while two run");
-        drop(slots.pop());
+        drop(tickets.remove(1));
         assert_eq!(waiting.await.unwrap(), Some(("12.3.10".to_string(), true)));
         assert!(queue.next().await.is_none());
     }
@@ -199,12 +301,49 @@ mod tests {
     #[tokio::test]
     async fn one_job_keeps_catalog_order() {
         let cases = deflate_cases(&["12.1.1", "12.1.10", "12.2.10", "13.7.1"]);
-        let queue = Queue::new(&cases, 1, 1);
+        let queue = Arc::new(Queue::new(&cases, 1, 1));
         let mut started = Vec::new();
-        while let Some((case, slot)) = queue.next().await {
-            started.push(case.id.to_string());
-            drop(slot);
+        while let Some(ticket) = queue.next().await {
+            started.push(ticket.case.id.to_string());
         }
         assert_eq!(started, ["12.1.1", "12.1.10", "12.2.10", "13.7.1"]);
+    }
+
+    /// A case refused while others ran lowers the limit to the cases open then, and runs again
+    /// last, alone: after every other case has started and ended.
+    #[tokio::test]
+    async fn a_deferred_case_lowers_the_limit_and_runs_last_alone() {
+        let cases = deflate_cases(&["1.1.1", "1.1.2", "1.1.3", "1.1.4", "1.1.5"]);
+        let queue = Arc::new(Queue::new(&cases, 4, 1));
+        let mut tickets = Vec::new();
+        for _ in 0..4 {
+            tickets.push(queue.next().await.unwrap());
+        }
+        for ticket in &tickets[..2] {
+            assert!(ticket.open_mark()() && !ticket.open_mark()(), "marked once");
+        }
+        assert_eq!(tickets[3].others_in_flight(), 3);
+        let ids: Vec<String> = tickets.iter().map(|t| t.case.id.to_string()).collect();
+        let last = cases.iter().map(|c| c.id.to_string()).find(|id| !ids.contains(id)).unwrap();
+        tickets.pop().unwrap().defer();
+        assert_eq!(queue.limit(), 2, "two were open when it was refused");
+        tickets.pop();
+        let next = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.next().await.map(|t| (t.case.id.to_string(), t.retry)) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!next.is_finished(), "two in flight: at the limit");
+        tickets.pop();
+        assert_eq!(next.await.unwrap(), Some((last, false)));
+        let deferred = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.next().await.map(|t| (t.case.id.to_string(), t.retry)) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!deferred.is_finished(), "the deferred case waits until nothing else is in flight");
+        tickets.clear();
+        assert_eq!(deferred.await.unwrap(), Some((ids[3].clone(), true)));
+        assert!(queue.next().await.is_none());
     }
 }

@@ -102,6 +102,7 @@ pub(super) async fn drive(
 ) -> (Observation, Option<OpenWebSocket>) {
     let OpenWebSocket { stream, receiver, deflater, deflate: agreed } = connection;
     let opened_at = Instant::now();
+    super::liveness::announce_open();
     obs.target_role = role;
     let may_play = deflate::may_play(case, &obs);
     // A case that cannot play never needs its alternatives (12.x/13.x compile 1000 digests each).
