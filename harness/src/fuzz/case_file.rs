@@ -394,11 +394,12 @@ fn payload_value(bytes: &[u8]) -> String {
 
 /// A payload as the unit it repeats and its length, or as itself (`None`): see [`payload_value`].
 fn payload_parts(bytes: &[u8]) -> (&[u8], Option<usize>) {
-    let period = period(bytes);
-    if bytes.len() >= 64 && period <= bytes.len() / 2 {
-        (&bytes[..period], Some(bytes.len()))
-    } else {
-        (bytes, None)
+    if bytes.len() < 64 {
+        return (bytes, None);
+    }
+    match period(bytes) {
+        period if period <= bytes.len() / 2 => (&bytes[..period], Some(bytes.len())),
+        _ => (bytes, None),
     }
 }
 
