@@ -14,6 +14,9 @@ use crate::{
     CaseRecord, WireGap, ELIDED_EVENTS, MAX_REASON_CHARS, MAX_RECORD_REPORT_BYTES,
 };
 
+/// Characters of a reason kept however far the other texts are clipped.
+const REASON_FLOOR: usize = 240;
+
 /// One way of cutting a record, tried in [`CUTS`] order, each as long as it cuts something.
 #[derive(Debug, Clone, Copy)]
 enum Cut {
@@ -134,7 +137,14 @@ fn cut_received(record: &mut CaseRecord, keep: usize) -> bool {
 /// longer.
 fn clip_texts(record: &mut CaseRecord, max: usize) -> bool {
     let mut clipped = false;
-    let texts = [&mut record.http_request, &mut record.http_response, &mut record.result, &mut record.result_close]
+    // A reason is what a reader looks for first: it keeps at least REASON_FLOOR characters.
+    for reason in [&mut record.result, &mut record.result_close] {
+        if reason.chars().count() > max.max(REASON_FLOOR) + 64 {
+            *reason = clip(reason, max.max(REASON_FLOOR));
+            clipped = true;
+        }
+    }
+    let texts = [&mut record.http_request, &mut record.http_response]
         .into_iter()
         .chain([&mut record.remote_close_reason, &mut record.was_not_clean_reason, &mut record.tls].into_iter().flatten())
         .chain(record.received.iter_mut())
