@@ -48,7 +48,8 @@ pub fn fitted_json(record: &mut CaseRecord, share: u64) -> (Vec<u8>, u64) {
     }
     record.bounds.push(format!(
         "Record: its case file and page took {used} bytes on disk, over its share of wsspec's bound on a run's report \
-         ({share} bytes): its wire log and events were cut further in the middle."
+         ({share} bytes): its wire log and events were cut further in the middle, and its long texts clipped where that \
+         was not enough."
     ));
     let mut cuts = CUTS.iter();
     let mut cut = cuts.next();
@@ -62,7 +63,8 @@ pub fn fitted_json(record: &mut CaseRecord, share: u64) -> (Vec<u8>, u64) {
             used = files_on_disk(record, &json);
         }
         if !(changed && again) {
-            // Past the last cut, the fixed parts alone are over (never with wsspec's catalog).
+            // Past the last cut, the case's own texts alone are over: the excess comes off the
+            // shares of the cases after it (`CaseFilesBudget::settle`).
             cut = cuts.next();
         }
     }
