@@ -47,9 +47,10 @@ pub fn case_files_budget(selected: usize) -> u64 {
 }
 
 /// A run's account of its case files on disk. Each case, as it is recorded, reserves a fair part of
-/// what is left (what is left divided by the cases still to come, in whole blocks, within
-/// [`MIN_CASE_SHARE`] and [`MAX_CASE_SHARE`]) and gives back what it did not use, so small records
-/// (most cases) leave room for big ones and the sum never passes [`case_files_budget`].
+/// what is left (what is left divided by the cases still to come, rounded up to whole blocks as far
+/// as every case to come keeps [`MIN_CASE_SHARE`], within [`MIN_CASE_SHARE`] and
+/// [`MAX_CASE_SHARE`]) and gives back what it did not use, so small records (most cases) leave room
+/// for big ones and the sum never passes [`case_files_budget`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseFilesBudget {
     /// Bytes on disk not reserved yet.
@@ -69,7 +70,11 @@ impl CaseFilesBudget {
     pub fn reserve(&mut self, reached_a_bound: bool) -> u64 {
         let fair = self.left / self.cases_left.max(1) as u64;
         let fair = if reached_a_bound { fair / 2 } else { fair };
-        let share = (fair / BLOCK * BLOCK).clamp(MIN_CASE_SHARE, MAX_CASE_SHARE);
+        // Rounded up to whole blocks (a share of 3.4 blocks would waste the 0.4), as far as every
+        // case still to come keeps at least the least share.
+        let others = self.cases_left.saturating_sub(1) as u64 * MIN_CASE_SHARE;
+        let most = self.left.saturating_sub(others) / BLOCK * BLOCK;
+        let share = fair.div_ceil(BLOCK).saturating_mul(BLOCK).min(most).clamp(MIN_CASE_SHARE, MAX_CASE_SHARE);
         self.left = self.left.saturating_sub(share);
         self.cases_left = self.cases_left.saturating_sub(1);
         share
