@@ -12,12 +12,14 @@
 # --quick runs only the second. Attacks (see bench/hostile_peer.py): echo (the baseline), ping-flood,
 # text-flood, huge (a 16 MiB message for every frame), frag (an endless message of 1-byte fragments),
 # drip (echoes one byte every 20 ms), blackhole (never answers), crash9 (drops TCP mid-echo on the 9.x
-# messages). Set WSSPEC to measure another build. Needs python3 and GNU time. Raw numbers: .bench/hostile.tsv; report folders: .bench/hostile/.
+# messages), chatty (distinct pings, messages and markup in every case, a markup close reason). Set
+# WSSPEC to measure another build. Needs python3 and GNU time. Raw numbers: .bench/hostile.tsv; report
+# folders: .bench/hostile/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=$ROOT/.bench/hostile
-attacks="echo ping-flood text-flood huge frag drip blackhole crash9" quick=0
+attacks="echo ping-flood text-flood huge frag drip blackhole crash9 chatty" quick=0
 while (($#)); do
   case $1 in
     --attacks) attacks=$2; shift ;;

@@ -13,6 +13,10 @@ Modes (what the server does on every connection):
   blackhole   accepts TCP, reads, never answers
   crash9      echoes, but on a message of 64 KiB or more sends half of it unfinished and drops TCP
               (a server that crashes on the 9.x cases)
+  chatty      opens the WebSocket with markup in its response headers, sends 14 rounds of a distinct
+              125-byte ping, a distinct binary message and a distinct markup text message, then
+              echoes; answers a close with a 125-byte close frame whose reason is markup (every case's
+              record and page filled with distinct, escape-heavy text)
 """
 import asyncio
 import base64
@@ -21,7 +25,7 @@ import struct
 import sys
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-MODES = ("echo", "ping-flood", "text-flood", "huge", "frag", "drip", "blackhole", "crash9")
+MODES = ("echo", "ping-flood", "text-flood", "huge", "frag", "drip", "blackhole", "crash9", "chatty")
 
 
 def frame(opcode, payload, fin=True):
@@ -56,7 +60,7 @@ async def read_frame(reader):
     return b0 & 0x80, b0 & 0x0F, unmask(key, payload) if key else payload
 
 
-async def accept(reader, writer):
+async def accept(reader, writer, extra=""):
     request = await reader.readuntil(b"\r\n\r\n")
     key = b""
     for line in request.split(b"\r\n")[1:]:
@@ -66,11 +70,22 @@ async def accept(reader, writer):
     accept_key = base64.b64encode(hashlib.sha1(key + GUID).digest()).decode()
     writer.write(
         ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Accept: %s\r\n\r\n" % accept_key).encode())
+         "Sec-WebSocket-Accept: %s\r\n%s\r\n" % (accept_key, extra)).encode())
     await writer.drain()
 
 
 HUGE = frame(1, b"a" * (16 << 20))
+MARKUP = '<script>alert(%d)</script>&amp;"\'</td></tr><!--'
+CHATTY_HEADERS = "X-Evil: <script>alert('hdr')</script>\r\nServer: </pre><img src=x onerror=alert(1)>\r\n"
+CHATTY_CLOSE = frame(8, b"\x03\xe8" + (b"<b onmouseover=alert(2)>" * 6)[:123])
+
+
+def chatter(writer):
+    """14 rounds of a distinct 125-byte ping, binary message and markup text message."""
+    for i in range(14):
+        writer.write(frame(9, (("P%d<>for i in range(25):" % i) * 30).encode()[:125]))
+        writer.write(frame(2, bytes([i]) * 200 + b"<>for i in range(25):" * i))
+        writer.write(frame(1, (MARKUP % i).encode() + b"x" * i))
 
 
 async def flood(writer, burst):
@@ -89,7 +104,7 @@ async def echo_loop(reader, writer, mode):
             await writer.drain()
             continue
         if op == 8:
-            writer.write(frame(8, payload[:2]))
+            writer.write(CHATTY_CLOSE if mode == "chatty" else frame(8, payload[:2]))
             await writer.drain()
             return
         if op == 9:
@@ -127,7 +142,10 @@ async def handle(reader, writer, mode):
             while await reader.read(65536):
                 pass
             return
-        await accept(reader, writer)
+        await accept(reader, writer, CHATTY_HEADERS if mode == "chatty" else "")
+        if mode == "chatty":
+            chatter(writer)
+            await writer.drain()
         if mode == "ping-flood":
             await flood(writer, frame(9, b"ping!"))
         elif mode == "text-flood":

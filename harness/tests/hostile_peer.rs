@@ -1,7 +1,7 @@
 //! The hostile-peer kit: `Peer`, an in-process target on an ephemeral loopback port that plays a
 //! script of `Act`s on every connection after answering the opening handshake, and the scripts of
 //! the attacks wsspec's bounds are stated against (`ping_flood`, `text_flood`, `huge_answers`,
-//! `endless_fragments`, `crash_on_big_messages`). Tests build other behaviours from the same acts.
+//! `endless_fragments`, `crash_on_big_messages`, `chatty`). Tests build other behaviours from the same acts.
 //! Peak memory is not asserted here (the tests share one process): `bench/hostile.sh` measures
 //! wsspec's peak RSS against the same attacks, out of process.
 
@@ -31,6 +31,8 @@ pub enum Act {
     /// Echoes every frame as it came (opcode, FIN, payload) and answers a close with its close,
     /// until a message reaches this many bytes: then goes on with the next act.
     EchoBelow(usize),
+    /// Echoes every frame as it came, and answers a close with this close frame's payload.
+    EchoClosingWith(Vec<u8>),
 }
 
 /// A target that plays `script` on every connection, on an ephemeral loopback port.
@@ -81,6 +83,26 @@ pub fn crash_on_big_messages() -> Vec<Act> {
     vec![Act::EchoBelow(65_536), Act::Send(vec![frame(OpCode::Text, false, &[b'B'; 100])]), Act::Drop]
 }
 
+/// Markup a chatty target fills its texts with (escaped, each `"` takes 6 bytes on a page).
+const MARKUP: &str = "<script>alert(1)</script>&amp;\"'</td></tr><!--";
+
+/// A target with something different to say in every case, all of it markup: 14 rounds of a
+/// distinct 125-byte ping, a distinct binary message and a distinct text message, then an echo
+/// server that answers a close with a 123-byte markup reason. Every event is one line of a record,
+/// and no two collapse into one.
+pub fn chatty() -> Vec<Act> {
+    let chatter = (0..14u8).flat_map(|i| {
+        let ping = format!("P{i}<>\"{MARKUP}").repeat(4).into_bytes();
+        let mut binary = vec![i; 200];
+        binary.extend(MARKUP.repeat(usize::from(i)).as_bytes());
+        let text = format!("{MARKUP}{i}{}", "x".repeat(usize::from(i)));
+        [frame(OpCode::Ping, true, &ping[..125]), frame(OpCode::Binary, true, &binary), frame(OpCode::Text, true, text.as_bytes())]
+    });
+    let mut close = 1000u16.to_be_bytes().to_vec();
+    close.extend(&"<b onmouseover=alert(2)>".repeat(6).as_bytes()[..123]);
+    vec![Act::Send(chatter.collect()), Act::EchoClosingWith(close)]
+}
+
 async fn play(mut stream: TcpStream, script: Vec<Act>) {
     if !support::accept_websocket(&mut stream).await {
         return;
@@ -128,16 +150,21 @@ async fn play(mut stream: TcpStream, script: Vec<Act>) {
                 return;
             }
             Act::EchoBelow(limit) => {
-                if !echo_below(&mut stream, limit).await {
+                if !echo_below(&mut stream, limit, None).await {
                     return;
                 }
+            }
+            Act::EchoClosingWith(close) => {
+                echo_below(&mut stream, usize::MAX, Some(close)).await;
+                return;
             }
         }
     }
 }
 
-/// Echoes frames until a message reaches `limit` bytes (true) or the connection ends (false).
-async fn echo_below(stream: &mut TcpStream, limit: usize) -> bool {
+/// Echoes frames until a message reaches `limit` bytes (true) or the connection ends (false); a
+/// close is answered with `close` as its payload, or with the payload it came with.
+async fn echo_below(stream: &mut TcpStream, limit: usize, close: Option<Vec<u8>>) -> bool {
     let (mut decoder, mut buf, mut message) = (Decoder::new(64 << 20), vec![0u8; 65536], 0);
     loop {
         let n = match stream.read(&mut buf).await {
@@ -148,7 +175,8 @@ async fn echo_below(stream: &mut TcpStream, limit: usize) -> bool {
         while let Ok(Some(frame)) = decoder.next_frame() {
             let opcode = frame.header.opcode;
             if opcode == OpCode::Close {
-                let _ = stream.write_all(&FrameSpec::new(OpCode::Close, frame.payload).encode()).await;
+                let payload = close.as_ref().map_or(frame.payload, Clone::clone);
+                let _ = stream.write_all(&FrameSpec::new(OpCode::Close, payload).encode()).await;
                 return false;
             }
             let opcode = match opcode {

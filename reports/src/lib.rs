@@ -3,6 +3,7 @@
 //! and, rendered from those stored results, the HTML report, JUnit XML and the comparison of two runs.
 
 pub mod autobahn;
+pub mod budget;
 pub mod diff;
 pub mod fs;
 pub mod html;

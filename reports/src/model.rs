@@ -245,20 +245,14 @@ impl CaseSummary {
     }
 }
 
-/// The most bytes a case record's JSON file may take; a record over it is cut (its wire log and
-/// events first) and says so in `bounds`.
+/// The most bytes a case record's JSON file may take, however few cases a run selects; within it,
+/// a record takes its share of the run's report budget (`budget::CaseFilesBudget`). A record over
+/// either is cut (its wire log and events first) and says so in `bounds`.
 pub const MAX_RECORD_REPORT_BYTES: usize = 96 * 1024;
-/// The bytes the case records of one agent's run share: each record may take this divided by the
-/// cases selected, but at least [`MIN_RECORD_REPORT_BYTES`] and at most [`MAX_RECORD_REPORT_BYTES`],
-/// so a target that fills every record keeps the report folder small.
-pub const RUN_RECORDS_BUDGET: usize = 4 << 20;
-/// The least bytes a case record may take (a record of a case that ran normally is smaller).
-pub const MIN_RECORD_REPORT_BYTES: usize = 8 * 1024;
 
-/// The most bytes one case record of a run of `selected` cases may take (see [`RUN_RECORDS_BUDGET`]).
-pub fn record_budget(selected: usize) -> usize {
-    (RUN_RECORDS_BUDGET / selected.max(1)).clamp(MIN_RECORD_REPORT_BYTES, MAX_RECORD_REPORT_BYTES)
-}
+/// The most characters of a reason (`result`, `resultClose`) a record keeps: a reason is a sentence
+/// or two, and the report's index and a failing page's banner repeat it.
+pub const MAX_REASON_CHARS: usize = 600;
 
 /// How the line in `received` that stands for left-out events begins.
 pub const ELIDED_EVENTS: &str = "… ";

@@ -205,6 +205,17 @@ impl Tracker {
         self.alternatives.iter().map(|(a, p)| a.is_complete(p)).collect()
     }
 
+    /// Whether a message of this type with at least `len` bytes, arriving next, could still advance
+    /// some alternative: false once a message in progress is longer than any the alternatives
+    /// expect next (an echo longer than what was sent), so that it cannot match, whenever it ends.
+    pub fn may_take_message(&self, binary: bool, len: u64) -> bool {
+        self.alternatives.iter().any(|(alternative, positions)| {
+            alternative.items.iter().zip(positions).any(|((matcher, _), live)| {
+                *live && matches!(matcher, Matcher::Message { binary: b, len: l, .. } if *b == binary && *l as u64 >= len)
+            })
+        })
+    }
+
     /// No alternative can match, whatever comes next: the behavior verdict is settled.
     pub fn is_dead(&self) -> bool {
         self.alternatives.iter().all(|(_, p)| !p.iter().any(|x| *x))
@@ -242,6 +253,16 @@ mod tests {
         assert_eq!(Event::Ping(Vec::new()).to_string(), "ping (empty)");
         assert_eq!(quoted("é".repeat(40).as_bytes(), 65), format!("\"{}\"…", "é".repeat(32)), "cut between characters");
         assert_eq!(quoted(b"0x41", 64), "\"0x41\"", "text that looks like hex stays text");
+    }
+
+    #[test]
+    fn a_message_longer_than_any_expected_next_cannot_match() {
+        let echo = EventPattern { kind: EventKind::Text(Payload::Bytes(b"hello".to_vec())), times: 1, optional: false };
+        let tracker = Tracker::new(vec![alternative(vec![pong(0, true), echo])]);
+        assert!(tracker.may_take_message(false, 5), "the echo may still come");
+        assert!(!tracker.may_take_message(false, 6), "longer than the echo");
+        assert!(!tracker.may_take_message(true, 1), "a binary message where text is expected");
+        assert!(!Tracker::new(vec![alternative(vec![pong(0, false)])]).may_take_message(false, 0), "no message expected");
     }
 
     #[test]

@@ -7,8 +7,9 @@ use super::{event::CompiledAlternative, event_log, opening::{judge_opening, Open
 use crate::catalog::{Alternative, Case, CloseExpectation, Closer, Grade, Level, Role};
 use crate::frame::CloseCode;
 
-/// Events a reason lists before it counts the rest.
-const REASON_EVENTS: usize = 20;
+/// Events a reason names before it counts the rest (the record lists more): a reason is one
+/// sentence, and the report's index repeats it for every case.
+const REASON_EVENTS: usize = 3;
 const _: () = assert!(REASON_EVENTS <= event_log::HEAD, "a reason lists kept events only");
 
 /// The verdicts and a one-line reason for each.
@@ -109,6 +110,19 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
         behavior = missed(case.level);
         result = if close_fails_behavior { format!("{fault} {result_close}") } else { fault };
     }
+    if let Some(bound) = obs.frames_bound.filter(|b| !b.settled && obs.violation.is_none()) {
+        // wsspec's own bound ended the case before its verdict was settled (the message could
+        // still have been the right echo): not the target's fault.
+        behavior = Behavior::Informational;
+        behavior_close = BehaviorClose::Informational;
+        result = format!(
+            "wsspec stopped reading a message of the target's at its bound of {} frames per message ({} bytes so far) and \
+             failed the connection (1009): whether the target's message was right cannot be told, which only informs.",
+            super::MAX_MESSAGE_FRAMES,
+            bound.len
+        );
+        result_close = "wsspec failed the connection at its own bound: the closing handshake is not judged.".to_string();
+    }
     if case.informational {
         behavior = Behavior::Informational;
         behavior_close = BehaviorClose::Informational;
@@ -122,13 +136,18 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
 /// What the target sent, for a reason: a preview and a count, so that a flooding target does not
 /// make a reason of megabytes; `nothing` when it sent nothing.
 fn received(obs: &Observation) -> String {
+    let unfinished = obs.unfinished.map(|m| {
+        let kind = if m.binary { "binary" } else { "text" };
+        format!("an unfinished {kind} message ({} bytes so far, in {} frames)", m.len, m.frames)
+    });
     if obs.events.is_empty() {
-        return "nothing".to_string();
+        return unfinished.unwrap_or_else(|| "nothing".to_string());
     }
     let shown: Vec<String> = obs.events.head().iter().take(REASON_EVENTS).map(|e| e.to_string()).collect();
     let more = obs.events.len().saturating_sub(REASON_EVENTS);
-    let more = if more > 0 { format!(" and {more} more events") } else { String::new() };
-    format!("{}{more}", shown.join(", "))
+    let more = if more > 0 { format!(" and {more} more events (listed in the record)") } else { String::new() };
+    let unfinished = unfinished.map(|u| format!(", then {u}")).unwrap_or_default();
+    format!("{}{more}{unfinished}", shown.join(", "))
 }
 
 /// The fault, when the case expects the target to fail the connection and send nothing (every
@@ -295,5 +314,39 @@ mod tests {
         assert!(verdict.result.starts_with("The server refused or broke the opening handshake") && verdict.result.contains("status 404"), "{}", verdict.result);
         let silent = judge(case, &Observation::aborted("no complete opening handshake within 5.0 s"));
         assert!(silent.result.contains("never completed: no complete opening handshake"), "{}", silent.result);
+    }
+
+    /// What wsspec saw when it stopped reading an endless message at its bound on frames.
+    fn stopped_at_frames_bound(settled: bool) -> Observation {
+        let mut obs = Observation::starting_now();
+        obs.closed_by_me = true;
+        obs.dropped_by_me = true;
+        let frames = super::super::MAX_MESSAGE_FRAMES + 1;
+        obs.frames_bound = Some(super::super::FramesBound { frames, len: frames, settled });
+        obs.unfinished = Some(super::super::receiver::OpenMessage { binary: false, len: frames, frames, transformed: false });
+        obs
+    }
+
+    #[test]
+    fn wsspecs_bound_on_frames_is_not_the_targets_failure_unless_the_case_had_failed() {
+        // 9.1.6 expects a 16 MiB echo: 1,048,577 one-byte frames may still have been its start.
+        let undecided = judge(&case("9.1.6"), &stopped_at_frames_bound(false));
+        assert_eq!((undecided.behavior, undecided.behavior_close), (Behavior::Informational, BehaviorClose::Informational));
+        assert!(undecided.result.contains("at its bound of 1048576 frames per message"), "{}", undecided.result);
+        // 1.1.1 expects an empty echo: the message was wrong long before the bound.
+        let settled = judge(&case("1.1.1"), &stopped_at_frames_bound(true));
+        assert_eq!(settled.behavior, Behavior::Failed, "{}", settled.result);
+        assert!(settled.result.contains("an unfinished text message (1048577 bytes so far, in 1048577 frames)"), "{}", settled.result);
+    }
+
+    #[test]
+    fn a_reason_names_a_few_events_and_counts_the_rest() {
+        let mut obs = closed_with(1000, true);
+        for i in 0..50u8 {
+            obs.events.push(super::super::Event::Ping(vec![b'<'; 100 + usize::from(i)]));
+        }
+        let verdict = judge(&case("1.1.1"), &obs);
+        assert!(verdict.result.contains("and 47 more events (listed in the record)"), "{}", verdict.result);
+        assert!(verdict.result.len() < 600, "{} bytes: {}", verdict.result.len(), verdict.result);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{event_log::EventLog, wire_log::{Dir, WireLog}};
+use super::{event_log::EventLog, receiver::OpenMessage, wire_log::{Dir, WireLog}};
 use crate::{
     catalog::Role,
     extension::permessage_deflate::params::Agreed,
@@ -100,6 +100,24 @@ pub struct Observation {
     pub tls_refusal: Option<String>,
     /// How the transport's end is worded in the log and the reasons (TCP, or an HTTP/2 stream).
     pub end_words: super::EndWords,
+    /// The target's data message still unfinished when the case ended (its frames so far).
+    pub unfinished: Option<OpenMessage>,
+    /// wsspec stopped reading a message at its bound on frames per message
+    /// (`session::MAX_MESSAGE_FRAMES`) and failed the connection.
+    pub frames_bound: Option<FramesBound>,
+}
+
+/// A message of the target's that reached wsspec's bound on frames per message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FramesBound {
+    /// Its data frames when wsspec stopped reading.
+    pub frames: u64,
+    /// Its payload bytes by then.
+    pub len: u64,
+    /// The behavior verdict was already settled (no alternative could match, or the message was
+    /// already longer than any the case expects): the bound decides nothing. Otherwise whether
+    /// the target was right cannot be told.
+    pub settled: bool,
 }
 
 impl Observation {
@@ -131,6 +149,8 @@ impl Observation {
             tls: None,
             tls_refusal: None,
             end_words: super::EndWords::default(),
+            unfinished: None,
+            frames_bound: None,
         }
     }
 

@@ -65,6 +65,20 @@ pub enum Received {
     Unreadable(Violation),
 }
 
+/// The target's data message still being received, as far as it came: what the session checks it
+/// against before it ends (an echo already longer than any the case expects, a bound on frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenMessage {
+    pub binary: bool,
+    /// Payload bytes received so far; for a message an extension transforms, as received
+    /// (compressed), not as the application will see it.
+    pub len: u64,
+    /// Its data frames so far, the one arriving included.
+    pub frames: u64,
+    /// An extension transforms it at its final frame (permessage-deflate).
+    pub transformed: bool,
+}
+
 /// A data message being received.
 struct Message {
     binary: bool,
@@ -76,6 +90,8 @@ struct Message {
     whole: Vec<u8>,
     /// Bytes received so far.
     len: usize,
+    /// Data frames so far.
+    frames: u64,
     sha1: Sha1,
     preview: Vec<u8>,
     utf8: Utf8Validator,
@@ -148,10 +164,10 @@ impl Receiver {
         self.decoder.push(data);
     }
 
-    /// Payload bytes of the target's message still unfinished (its first frame's header came, its
-    /// final frame did not end), `None` when no message is open. A frame cut short counts.
-    pub fn open_message_len(&self) -> Option<u64> {
-        self.message.as_ref().map(|m| m.len as u64)
+    /// The target's message still unfinished (its first frame's header came, its final frame did
+    /// not end), `None` when no message is open. A frame cut short counts.
+    pub fn open_message(&self) -> Option<OpenMessage> {
+        self.message.as_ref().map(|m| OpenMessage { binary: m.binary, len: m.len as u64, frames: m.frames, transformed: m.transformed })
     }
 
     /// The next thing the bytes so far amount to, `None` if more bytes are needed. Every complete
@@ -212,6 +228,7 @@ impl Receiver {
                 transformed,
                 whole: Vec::new(),
                 len: 0,
+                frames: 0,
                 sha1: Sha1::new(),
                 preview: Vec::new(),
                 utf8: Utf8Validator::new(),
@@ -220,6 +237,9 @@ impl Receiver {
         let too_big = data && self.message.as_ref().is_some_and(|m| (m.len as u64).saturating_add(header.payload_len) > self.max_message as u64);
         let violation = violation.or(too_big.then_some(Violation::MessageTooBig { limit: self.max_message }));
         let data = data && !too_big;
+        if let Some(message) = self.message.as_mut().filter(|_| data) {
+            message.frames += 1;
+        }
         self.frame = Some(InFrame { header, violation, data, kept: Vec::new(), bad_utf8: false });
     }
 

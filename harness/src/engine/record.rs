@@ -56,6 +56,15 @@ fn bounds_reached(obs: &Observation, gap: Option<&WireGap>) -> Vec<String> {
             wire_log::TAIL_BYTES / 1024
         ));
     }
+    if let Some(bound) = obs.frames_bound {
+        bounds.push(format!(
+            "Frames per message: a message of the target's reached {} frames ({} bytes), over wsspec's bound of {}; wsspec \
+             failed the connection (1009).",
+            bound.frames,
+            bound.len,
+            super::MAX_MESSAGE_FRAMES
+        ));
+    }
     match &obs.violation {
         Some(Violation::Flood { limit }) => {
             bounds.push(format!("Flood: {limit} events in one case, wsspec's bound; wsspec failed the connection."))

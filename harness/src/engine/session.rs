@@ -42,6 +42,13 @@ const MAX_QUEUED_REPLIES: usize = 16;
 /// Events a target may send in one case before it counts as flooding (they are counted, and only a
 /// preview is kept: see `EventLog`).
 const MAX_EVENTS: usize = 100_000;
+/// The most data frames wsspec reads of one message from the target: 1,048,576, as many as a case
+/// may cut one of its own messages into (`catalog::MAX_FRAGMENTS`), so a target echoing frame by
+/// frame always fits. A message of more (an endless stream of tiny or empty fragments, which no
+/// byte bound stops) reaches wsspec's own bound: wsspec fails the connection with 1009 (§7.4.1,
+/// as §10.4 lets a receiver protect itself), the record says so, and the case is not the
+/// target's failure unless its verdict was already settled (see `judge`).
+pub const MAX_MESSAGE_FRAMES: u64 = crate::catalog::MAX_FRAGMENTS as u64;
 /// Bytes moved (read or written) after which the session yields to the runtime (64 KiB): a case
 /// streaming megabytes generates, masks and digests them a read or write at a time, and lets the
 /// other cases in flight run between them.
@@ -127,6 +134,7 @@ pub(super) async fn drive(
         tracker,
         receiver,
         messages_received: 0,
+        open_message_settled: false,
         pings_unanswered: VecDeque::new(),
         pending: None,
         partial_frame: false,
@@ -155,8 +163,9 @@ pub(super) async fn drive(
         session.on_bytes(leftover);
     }
     session.drive().await;
-    if let Some(len) = session.receiver.open_message_len() {
-        session.obs.log.rx_message_cut(len);
+    if let Some(open) = session.receiver.open_message() {
+        session.obs.log.rx_message_cut(open.len);
+        session.obs.unfinished = Some(open);
     }
     let Session { mut obs, tracker, reader, writer, receiver, script, .. } = session;
     obs.matched = Some(tracker.completed());
@@ -179,6 +188,8 @@ struct Session<'a> {
     /// Checks and reassembles what the target sends.
     receiver: Receiver,
     messages_received: usize,
+    /// The message the target is sending cannot match, however it ends (see `check_open_message`).
+    open_message_settled: bool,
     /// Payloads of the pings wsspec sent that no pong answered yet, oldest first.
     pings_unanswered: VecDeque<Vec<u8>>,
     pending: Option<Write<'a>>,
@@ -313,7 +324,7 @@ impl Session<'_> {
             && self.pings_unanswered.is_empty()
             && self.pause.is_none()
             && self.obs.violation.is_none()
-            && self.receiver.open_message_len().is_none()
+            && self.receiver.open_message().is_none()
             && self.tracker.complete_for(Closer::Wsspec)
     }
 
@@ -498,6 +509,46 @@ impl Session<'_> {
                 }
             }
         }
+        self.check_open_message();
+    }
+
+    /// Settles what a message still arriving decides: one longer than any message the case expects
+    /// next cannot match however it ends (an echo longer than what was sent), so the case ends
+    /// soon, as when no alternative can match; one of more than [`MAX_MESSAGE_FRAMES`] frames
+    /// reaches wsspec's bound, and wsspec fails the connection (1009).
+    fn check_open_message(&mut self) {
+        let Some(open) = self.receiver.open_message() else { return };
+        if self.sent_close || self.got_close || self.tcp_closed {
+            return;
+        }
+        // A compressed message is compared once inflated: its length on the wire says nothing yet.
+        if !open.transformed && !self.open_message_settled && !self.tracker.may_take_message(open.binary, open.len) {
+            self.open_message_settled = true;
+            self.end_soon(&format!(
+                "a message still arriving ({} bytes so far) is longer than any the case expects next: no expected alternative can match",
+                open.len
+            ));
+        }
+        if open.frames > MAX_MESSAGE_FRAMES {
+            let settled = self.open_message_settled || self.tracker.is_dead();
+            self.obs.frames_bound = Some(super::FramesBound { frames: open.frames, len: open.len, settled });
+            self.obs.log.event(format!(
+                "a message of more than {MAX_MESSAGE_FRAMES} frames ({} bytes so far), wsspec's bound: wsspec fails the connection",
+                open.len
+            ));
+            self.send_close(CloseCode::MESSAGE_TOO_BIG, "");
+        }
+    }
+
+    /// The behavior verdict is settled: gives the target the usual close wait to fail the
+    /// connection itself rather than the whole case timeout (1,000 s for 9.5 and 9.6). `why` goes
+    /// to the wire log.
+    fn end_soon(&mut self, why: &str) {
+        let soon = Instant::now() + self.close_wait;
+        if soon < self.deadline {
+            self.obs.log.event(format!("{why}: the case ends soon"));
+            self.deadline = soon;
+        }
     }
 
     /// Queues a pong; with [`MAX_QUEUED_REPLIES`] replies unwritten (a target that pings without
@@ -527,13 +578,7 @@ impl Session<'_> {
         self.tracker.push(&event);
         self.obs.events.push(event);
         if self.tracker.is_dead() && !self.sent_close && !self.got_close {
-            // The behavior verdict is settled; give the target the usual close wait to fail the
-            // connection itself rather than the whole case timeout (100 s for 9.x).
-            let soon = Instant::now() + self.close_wait;
-            if soon < self.deadline {
-                self.obs.log.event("no expected alternative can match any more: the case ends soon");
-                self.deadline = soon;
-            }
+            self.end_soon("no expected alternative can match any more");
         }
     }
 

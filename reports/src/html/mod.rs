@@ -10,6 +10,7 @@ use std::{
     collections::BTreeMap,
     io,
     path::{Path, PathBuf},
+    sync::OnceLock,
     time::SystemTime,
 };
 
@@ -20,8 +21,9 @@ use crate::{
     autobahn::report_page_name,
     fs::write_atomically,
     iso_utc, section_of, subsection_of,
+    text::clip,
     transport::{split_agent, Transport, HTTP_1_1_LABEL},
-    BehaviorClose, CaseResult, Output, ReportError, SectionTitles, Unrun,
+    BehaviorClose, CaseRecord, CaseResult, Output, ReportError, SectionTitles, Status, Unrun,
 };
 use view::{badge, close_badge, legend_of, Badge, CasePage, LEGEND, MISSING};
 
@@ -39,6 +41,39 @@ fn escape_visibly(input: &str, out: &mut dyn io::Write) -> io::Result<()> {
     tera::escape_html(rest, out)
 }
 
+/// Characters of a reason `index.html` shows on hover over a cell: the index has a row per case,
+/// so it never repeats more of what a target made wsspec write (the page has the whole reason).
+pub const TIP_CHARS: usize = 64;
+
+/// The report's templates, parsed once, escaping with [`escape_visibly`].
+fn templates() -> &'static Tera {
+    static TEMPLATES: OnceLock<Tera> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let mut tera = Tera::new();
+        tera.add_raw_templates([
+            ("base.html", include_str!("templates/base.html")),
+            ("index.html", include_str!("templates/index.html")),
+            ("case.html", include_str!("templates/case.html")),
+            ("filter.js", include_str!("templates/filter.js")),
+        ])
+        .expect("the report templates are valid");
+        tera.set_escape_fn(escape_visibly);
+        tera
+    })
+}
+
+/// The bytes of the page `record` gets in a report rendered without expectations (a failing result's
+/// banner repeats its reason), so the sink can bound a case's page before it writes the record.
+/// With expectations a banner may say a little more (at most `view::BANNER_CHARS` characters).
+pub(crate) fn case_page_bytes(record: &CaseRecord) -> usize {
+    let entry = record.index_entry();
+    let status = Status::of_verdicts(&entry, Some(record.reason()));
+    let page = CasePage::new(&record.agent, &record.id, &entry, Some(record), &status, String::new());
+    Context::from_serialize(&page)
+        .and_then(|context| templates().render("case.html", &context))
+        .map_or(0, |html| html.len())
+}
+
 /// Closing verdicts in the order the agent table shows them.
 const CLOSE_ORDER: [BehaviorClose; 6] = [
     BehaviorClose::Ok,
@@ -51,7 +86,6 @@ const CLOSE_ORDER: [BehaviorClose; 6] = [
 
 /// Writes the HTML report into a folder as results come.
 pub struct Html {
-    tera: Tera,
     dir: PathBuf,
     sections: SectionTitles,
     agents: Vec<AgentSummary>,
@@ -148,17 +182,8 @@ const STYLE_SHEET: &str = "wsspec.css";
 impl Html {
     /// A report of `agents` (every agent of the results, in index order) written into `dir`.
     pub fn new(dir: &Path, agents: impl IntoIterator<Item = String>, sections: SectionTitles) -> Self {
-        let mut tera = Tera::new();
-        tera.add_raw_templates([
-            ("base.html", include_str!("templates/base.html")),
-            ("index.html", include_str!("templates/index.html")),
-            ("case.html", include_str!("templates/case.html")),
-            ("filter.js", include_str!("templates/filter.js")),
-        ])
-        .expect("the report templates are valid");
-        tera.set_escape_fn(escape_visibly);
         let agents = agents.into_iter().map(AgentSummary::new).collect();
-        Self { tera, dir: dir.to_path_buf(), sections, agents, rows: Vec::new(), notes: Vec::new() }
+        Self { dir: dir.to_path_buf(), sections, agents, rows: Vec::new(), notes: Vec::new() }
     }
 
     /// Adds lines to the index page's header about how the runs were made (see
@@ -172,7 +197,7 @@ impl Html {
         let path = self.dir.join(file);
         let failed = |e: tera::Error| ReportError::write(&path, io::Error::other(format!("template {template}: {e}")));
         let context = Context::from_serialize(page).map_err(failed)?;
-        let html = self.tera.render(template, &context).map_err(failed)?;
+        let html = templates().render(template, &context).map_err(failed)?;
         write_atomically(&path, html.as_bytes()).map_err(|e| ReportError::write(&path, e))
     }
 }
@@ -198,7 +223,7 @@ impl Output for Html {
             behavior: badge(legend),
             close: close_badge(entry.behavior_close, entry.remote_close_code),
             href: page,
-            tip: status.why().map_or_else(|| record.map_or(String::new(), |r| r.reason().to_string()), str::to_string),
+            tip: clip(status.why().unwrap_or_else(|| record.map_or("", CaseRecord::reason)), TIP_CHARS),
             failing: status.fails_run(),
             legend,
         });
@@ -217,7 +242,7 @@ impl Output for Html {
         self.agents[column].counts[MISSING] += 1;
         self.agents[column].failing += 1;
         let mut cell = Cell::missing();
-        (cell.behavior.label, cell.close.label, cell.tip, cell.failing) = (label.to_string(), label.to_string(), tip, true);
+        (cell.behavior.label, cell.close.label, cell.tip, cell.failing) = (label.to_string(), label.to_string(), clip(&tip, TIP_CHARS), true);
         self.row(id).cells[column] = Some(cell);
         Ok(())
     }

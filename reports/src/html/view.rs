@@ -9,6 +9,9 @@ use crate::{text::clip, Behavior, BehaviorClose, CaseRecord, ExpectedRecord, Ind
 const MAX_TEXT: usize = 1_000;
 /// Rows of a list (events, wire log entries) shown on a page.
 const MAX_ROWS: usize = 2_000;
+/// Characters of a result's status banner shown: its reason (at most `MAX_REASON_CHARS`) and what
+/// the expectations say of it.
+pub const BANNER_CHARS: usize = crate::MAX_REASON_CHARS + 200;
 /// Characters of each raw handshake shown.
 const MAX_HANDSHAKE: usize = 16_384;
 
@@ -70,14 +73,18 @@ pub struct StatusView {
     pub why: String,
 }
 
-pub fn status_view(status: &Status) -> Option<StatusView> {
+/// The banner of `status`. A run without expectations fails a result for its own reason: the page
+/// shows that reason under Outcome, so the banner points there rather than repeat it (`reason`).
+pub fn status_view(status: &Status, reason: Option<&str>) -> Option<StatusView> {
     let (class, title) = match status {
         Status::Passed => return None,
         Status::Failed { .. } => ("fail", "Fails the run"),
         Status::Expected { .. } => ("expected", "As expected"),
         Status::Stale { .. } => ("fail", "Stale expectation, fails the run"),
     };
-    Some(StatusView { class, title, why: status.why().unwrap_or_default().to_string() })
+    let why = status.why().unwrap_or_default();
+    let why = if reason == Some(why) { "its verdicts break a MUST: the reason is under Outcome.".to_string() } else { clip(why, BANNER_CHARS) };
+    Some(StatusView { class, title, why })
 }
 
 /// `16 MiB (16,777,216 bytes)`; small sizes as plain bytes.
@@ -220,7 +227,7 @@ impl CasePage {
             close: close_badge(entry.behavior_close, entry.remote_close_code),
             behavior_verdict: entry.behavior.as_str(),
             close_verdict: entry.behavior_close.as_str(),
-            status: status_view(status),
+            status: status_view(status, record.map(CaseRecord::reason)),
             duration: entry.duration,
             record: record.map(RecordView::new),
             unreadable,

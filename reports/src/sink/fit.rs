@@ -1,53 +1,109 @@
-//! The last bound on a case file: whatever wrote the record, its JSON is at most its share of the
-//! run's budget (`crate::record_budget`, never over `MAX_RECORD_REPORT_BYTES`). The engine bounds
-//! each part (events, wire log, heads) on its own; a record still over its share has its wire log
-//! and events cut further in the middle, keeping how each began and how each ended, and says so in
-//! `bounds`.
+//! The last bound on a case's files: whatever wrote the record, its JSON and the page a report
+//! renders of it take at most its share of the run's report budget on disk, in whole blocks
+//! (`crate::budget`), and the JSON at most `MAX_RECORD_REPORT_BYTES`. The engine bounds each part
+//! (events, wire log, heads) on its own; here a reason is cut to `MAX_REASON_CHARS`, and a record
+//! still over its share has its wire log and events cut further in the middle, keeping how each
+//! began and how each ended, then its long texts clipped, and says so in `bounds`.
 
-use crate::{autobahn::to_compact_json, elided_events_line, events_in_line, text::clip, CaseRecord, WireGap, ELIDED_EVENTS};
+use crate::{
+    autobahn::to_compact_json,
+    budget::on_disk,
+    elided_events_line, events_in_line,
+    html::case_page_bytes,
+    text::clip,
+    CaseRecord, WireGap, ELIDED_EVENTS, MAX_REASON_CHARS, MAX_RECORD_REPORT_BYTES,
+};
 
-/// Characters of any one text kept when cutting lists is not enough.
-const LAST_RESORT_TEXT: usize = 2_048;
+/// Characters of a reason kept however far the other texts are clipped.
+const REASON_FLOOR: usize = 240;
 
-/// `record` as the JSON of its case file, cut to fit `max` bytes.
-pub fn fitted_json(record: &mut CaseRecord, max: usize) -> Vec<u8> {
+/// One way of cutting a record, tried in [`CUTS`] order, each as long as it cuts something.
+#[derive(Debug, Clone, Copy)]
+enum Cut {
+    /// Halve the wire log, then the events, in the middle, keeping this many entries at each end.
+    Lists(usize),
+    /// Clip every text the target had a say in to this many characters.
+    Texts(usize),
+}
+
+/// The cuts, gentlest first: the first and last [`KEEP_AT_EACH_END`] entries stay unless the texts,
+/// clipped to 512 characters, are still over; then two at each end (the handshake, the closing),
+/// then one.
+const CUTS: [Cut; 7] =
+    [Cut::Lists(KEEP_AT_EACH_END), Cut::Texts(2_048), Cut::Texts(512), Cut::Lists(2), Cut::Texts(128), Cut::Lists(1), Cut::Texts(48)];
+
+/// What `record`'s two files take on disk: its JSON and the page a report renders of it.
+fn files_on_disk(record: &CaseRecord, json: &[u8]) -> u64 {
+    on_disk(json.len() as u64) + on_disk(case_page_bytes(record) as u64)
+}
+
+/// `record` as the JSON of its case file, cut so that it and its page take at most `share` bytes on
+/// disk (see the module doc); returns the JSON and what the two files take on disk.
+pub fn fitted_json(record: &mut CaseRecord, share: u64) -> (Vec<u8>, u64) {
+    clip_reasons(record);
     let mut json = to_compact_json(&*record);
-    if json.len() <= max {
-        return json;
-    }
-    let before = json.len();
-    while json.len() > max {
-        if !(cut_wirelog(record) || cut_received(record) || clip_texts(record)) {
-            break; // Nothing left to cut: the fixed parts alone are over (never with wsspec's catalog).
-        }
-        json = to_compact_json(&*record);
+    let mut used = files_on_disk(record, &json);
+    if used <= share && json.len() <= MAX_RECORD_REPORT_BYTES {
+        return (json, used);
     }
     record.bounds.push(format!(
-        "Record: {before} bytes, over its share of wsspec's bound on a run's records ({max} bytes): its wire log and \
-         events were cut further in the middle."
+        "Record: its case file and page took {used} bytes on disk, over its share of wsspec's bound on a run's report \
+         ({share} bytes): its wire log and events were cut further in the middle, and its long texts clipped where that \
+         was not enough."
     ));
-    to_compact_json(&*record)
+    let mut cuts = CUTS.iter();
+    let mut cut = cuts.next();
+    while let Some(how) = cut.filter(|_| used > share || json.len() > MAX_RECORD_REPORT_BYTES) {
+        let (changed, again) = match *how {
+            Cut::Lists(keep) => (cut_wirelog(record, keep) || cut_received(record, keep), true),
+            Cut::Texts(max) => (clip_texts(record, max), false),
+        };
+        if changed {
+            json = to_compact_json(&*record);
+            used = files_on_disk(record, &json);
+        }
+        if !(changed && again) {
+            // Past the last cut, the case's own texts alone are over: the excess comes off the
+            // shares of the cases after it (`CaseFilesBudget::settle`).
+            cut = cuts.next();
+        }
+    }
+    (json, used)
+}
+
+/// Cuts `result` and `result_close` to [`MAX_REASON_CHARS`], noting it in `bounds`.
+fn clip_reasons(record: &mut CaseRecord) {
+    let mut clipped = false;
+    for reason in [&mut record.result, &mut record.result_close] {
+        if reason.chars().count() > MAX_REASON_CHARS + 64 {
+            *reason = clip(reason, MAX_REASON_CHARS);
+            clipped = true;
+        }
+    }
+    if clipped {
+        record.bounds.push(format!("Reason: cut to its first {MAX_REASON_CHARS} characters (the events are listed below)."));
+    }
 }
 
 /// Entries kept at each end of a list however often it is cut: how the case began (the opening
 /// handshake, the first frames) and how it ended (the closing handshake).
 const KEEP_AT_EACH_END: usize = 6;
 
-/// The range to remove: half of what lies between the kept ends, in a window that touches
-/// `center` (an earlier gap, so the two become one) as far as the kept ends allow; `None` when
-/// nothing is left between them.
-fn middle(len: usize, center: usize) -> Option<std::ops::Range<usize>> {
-    let (lo, hi) = (KEEP_AT_EACH_END, len.checked_sub(KEEP_AT_EACH_END)?);
+/// The range to remove: half of what lies between the `keep` entries kept at each end, in a window
+/// that touches `center` (an earlier gap, so the two become one) as far as the kept ends allow;
+/// `None` when nothing is left between them.
+fn middle(len: usize, center: usize, keep: usize) -> Option<std::ops::Range<usize>> {
+    let (lo, hi) = (keep, len.checked_sub(keep)?);
     let width = hi.checked_sub(lo).filter(|between| *between > 0)?.div_ceil(2);
     let start = center.clamp(lo, hi).saturating_sub(width / 2).clamp(lo, hi - width);
     Some(start..start + width)
 }
 
-/// Halves the wire log around its gap (or its middle), keeping how it began and how it ended;
-/// false when it is already short.
-fn cut_wirelog(record: &mut CaseRecord) -> bool {
+/// Halves the wire log around its gap (or its middle), keeping `keep` entries at each end (how it
+/// began and how it ended); false when it is already short.
+fn cut_wirelog(record: &mut CaseRecord, keep: usize) -> bool {
     let len = record.wirelog.len();
-    let Some(cut) = middle(len, record.wirelog_gap.as_ref().map_or(len / 2, |g| g.at)) else {
+    let Some(cut) = middle(len, record.wirelog_gap.as_ref().map_or(len / 2, |g| g.at), keep) else {
         return false;
     };
     let at = cut.start;
@@ -63,13 +119,13 @@ fn cut_wirelog(record: &mut CaseRecord) -> bool {
     true
 }
 
-/// Halves the kept events around the line that counts left-out ones (or the middle); false when
-/// they are already short.
-fn cut_received(record: &mut CaseRecord) -> bool {
+/// Halves the kept events around the line that counts left-out ones (or the middle), keeping `keep`
+/// lines at each end; false when they are already short.
+fn cut_received(record: &mut CaseRecord, keep: usize) -> bool {
     let len = record.received.len();
     let center = record.received.iter().position(|line| line.starts_with(ELIDED_EVENTS)).unwrap_or(len / 2);
     // The cut leaves a line counting what it removed: fewer than two lines removed is no progress.
-    let Some(cut) = middle(len, center).filter(|cut| cut.len() >= 2) else {
+    let Some(cut) = middle(len, center, keep).filter(|cut| cut.len() >= 2) else {
         return false;
     };
     let at = cut.start;
@@ -79,16 +135,25 @@ fn cut_received(record: &mut CaseRecord) -> bool {
     true
 }
 
-/// Clips every long text of the record; false when none was long.
-fn clip_texts(record: &mut CaseRecord) -> bool {
+/// Clips every text of the record the target had a say in to `max` characters; false when none was
+/// longer.
+fn clip_texts(record: &mut CaseRecord, max: usize) -> bool {
     let mut clipped = false;
-    let texts = [&mut record.http_request, &mut record.http_response, &mut record.result, &mut record.result_close]
+    // A reason is what a reader looks for first: it keeps at least REASON_FLOOR characters.
+    for reason in [&mut record.result, &mut record.result_close] {
+        if reason.chars().count() > max.max(REASON_FLOOR) + 64 {
+            *reason = clip(reason, max.max(REASON_FLOOR));
+            clipped = true;
+        }
+    }
+    let texts = [&mut record.http_request, &mut record.http_response]
         .into_iter()
+        .chain([&mut record.remote_close_reason, &mut record.was_not_clean_reason, &mut record.tls].into_iter().flatten())
         .chain(record.received.iter_mut())
         .chain(record.wirelog.iter_mut().map(|e| &mut e.data));
     for text in texts {
-        if text.chars().count() > LAST_RESORT_TEXT + 64 {
-            *text = clip(text, LAST_RESORT_TEXT);
+        if text.chars().count() > max + 64 {
+            *text = clip(text, max);
             clipped = true;
         }
     }
@@ -99,7 +164,7 @@ fn clip_texts(record: &mut CaseRecord) -> bool {
 mod tests {
     use super::*;
     use crate::testing::record;
-    use crate::{Behavior, BehaviorClose, MAX_RECORD_REPORT_BYTES};
+    use crate::{budget::MAX_CASE_SHARE, Behavior, BehaviorClose};
 
     #[test]
     fn a_huge_record_is_cut_to_the_bound_and_says_so() {
@@ -108,8 +173,9 @@ mod tests {
         r.wirelog = (0..20_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }).collect();
         r.received = (0..5_000).map(|i| format!("ping {i}")).collect();
         r.http_response = "x".repeat(1 << 20);
-        let json = fitted_json(&mut r, MAX_RECORD_REPORT_BYTES);
+        let (json, used) = fitted_json(&mut r, MAX_CASE_SHARE);
         assert!(json.len() <= MAX_RECORD_REPORT_BYTES, "{} bytes", json.len());
+        assert!(used <= MAX_CASE_SHARE && used == files_on_disk(&r, &json), "{used} bytes on disk");
         assert_eq!(r.wirelog.first().unwrap().t, 0.0, "the head is kept");
         assert_eq!(r.wirelog.last().unwrap().t, 19_999.0, "the tail is kept");
         let gap = r.wirelog_gap.clone().unwrap();
@@ -129,21 +195,51 @@ mod tests {
         // The engine's own gap near the end, between a long head and a short tail.
         r.wirelog_gap = Some(WireGap { at: 34, entries: 3_000, frames: 1_500, bytes: 6_000 });
         r.received = (0..40).map(|i| format!("event {i}")).collect();
-        fitted_json(&mut r, 4_096);
+        fitted_json(&mut r, 6 * crate::budget::BLOCK);
         let kept: Vec<f64> = r.wirelog.iter().map(|e| e.t).collect();
         assert_eq!(kept[..KEEP_AT_EACH_END], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "{kept:?}");
         assert_eq!(kept[kept.len() - KEEP_AT_EACH_END..], [34.0, 35.0, 36.0, 37.0, 38.0, 39.0], "{kept:?}");
         let gap = r.wirelog_gap.clone().unwrap();
-        assert_eq!(gap.at, KEEP_AT_EACH_END, "one gap, between the kept ends");
-        assert_eq!(gap.entries, 3_000 + 40 - 2 * KEEP_AT_EACH_END as u64);
+        assert!(gap.at >= KEEP_AT_EACH_END && kept.len() < 40, "{gap:?}");
+        assert_eq!(gap.entries as usize + kept.len(), 3_000 + 40, "one gap, between the kept ends");
         assert_eq!(r.received.last().unwrap(), "event 39");
+    }
+
+    #[test]
+    fn a_long_reason_is_cut_whatever_the_share() {
+        let mut r = record("a", "1.1.1", Behavior::Failed, BehaviorClose::Unclean);
+        r.result = "x".repeat(10_000);
+        fitted_json(&mut r, MAX_CASE_SHARE);
+        assert!(r.result.chars().count() < MAX_REASON_CHARS + 64, "{}", r.result.len());
+        assert!(r.bounds.iter().any(|b| b.starts_with("Reason: cut")), "{:?}", r.bounds);
     }
 
     #[test]
     fn a_small_record_is_left_alone() {
         let mut r = record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok);
-        let json = fitted_json(&mut r, MAX_RECORD_REPORT_BYTES);
+        let (json, used) = fitted_json(&mut r, MAX_CASE_SHARE);
         assert_eq!(json, to_compact_json(&r));
+        assert_eq!(used, 2 * crate::budget::BLOCK, "a block each");
         assert!(r.bounds.is_empty());
+    }
+
+    #[test]
+    fn markup_in_every_text_is_bounded_on_the_page_too() {
+        // Escaped, a `"` takes 6 bytes on the page: the page, not the JSON, is the bigger file.
+        // As the engine writes them: events with a preview of 64 bytes, a reason naming three of
+        // them, a head of 16 KiB, a close reason of 123 bytes; every byte the target chose is markup.
+        let mut r = record("a", "1.1.1", Behavior::Failed, BehaviorClose::Unclean);
+        let markup = |n: usize| "\"<b>\"".repeat(n);
+        let events: Vec<String> = (0..40).map(|i| format!("text message ({} bytes) \"{}\"…", 200 + i, markup(12))).collect();
+        r.result = format!("Received {} and 37 more events (listed in the record), which no expected alternative allows.", events[..3].join(", "));
+        r.http_response = markup(16 * 1024 / 5);
+        r.remote_close_reason = Some(markup(123 / 5));
+        r.received = events;
+        let share = 3 * crate::budget::BLOCK;
+        let (json, used) = fitted_json(&mut r, share);
+        assert!(used <= share, "{used} bytes on disk");
+        assert!(case_page_bytes(&r) as u64 <= share - on_disk(json.len() as u64));
+        assert!(r.bounds.iter().any(|b| b.starts_with("Record: ")), "{:?}", r.bounds);
+        assert_eq!((r.requirement.as_str(), r.level.as_str(), r.rfc.as_str()), ("An endpoint MUST …", "MUST", "5.6"), "kept whole");
     }
 }

@@ -25,8 +25,9 @@ pub use live::folder_in_use;
 
 use crate::{
     autobahn::{case_report_file, to_compact_json, to_json, unique_agent_stem, Index},
+    budget::CaseFilesBudget,
     fs::{read_regular, write_atomically_open, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
-    record_budget, CaseRecord, ReportError,
+    CaseRecord, ReportError,
 };
 
 /// The name of wsspec's own account of the runs that wrote a folder.
@@ -154,6 +155,8 @@ struct State {
     run: RunFile,
     /// agent → the file stem of its case files in this folder (`autobahn::unique_agent_stem`).
     stems: BTreeMap<String, String>,
+    /// agent → what its run's case files may still take on disk (begun with the agent's run).
+    budgets: BTreeMap<String, CaseFilesBudget>,
     /// The identity of `index.json` and `wsspec-run.json` as last read or written: when the files on
     /// disk are still these, nobody else wrote them and the copies above are current.
     seen: (Option<FileId>, Option<FileId>),
@@ -192,7 +195,7 @@ impl Sink {
         check_writable(dir)?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = open_lock_file(&lock_path).map_err(|e| ReportError::write(&lock_path, e))?;
-        let state = State { index: Index::new(), run: RunFile::default(), stems: BTreeMap::new(), seen: (None, None) };
+        let state = State { index: Index::new(), run: RunFile::default(), stems: BTreeMap::new(), budgets: BTreeMap::new(), seen: (None, None) };
         let reserve = (0..RESERVE).filter_map(|_| open_lock_file(&lock_path).ok()).collect();
         let live = hold_live_lock(dir);
         let sink = Self { dir: dir.to_path_buf(), state: Mutex::new(state), lock_file: lock, _live: live, reserve: Mutex::new(reserve) };
@@ -217,6 +220,7 @@ impl Sink {
             // The stem is chosen before the agent's old entries go, so a re-run keeps its file names.
             let stem = state.stem(agent);
             state.index.remove(agent);
+            state.budgets.insert(agent.to_string(), CaseFilesBudget::new(selected.len()));
             let run = AgentRun { selected, state: RunState::Running, stopped: None, errors: BTreeMap::new(), tls: None };
             state.run.agents.insert(agent.to_string(), run);
             remove_case_files(&dir, &stem)
@@ -224,22 +228,26 @@ impl Sink {
     }
 
     /// Records one judged result: its case file, then its `index.json` entry. Sets the record's
-    /// `reportfile` to the agent's case file in this folder; a record over its share of the run's
-    /// budget (`crate::record_budget` of the cases selected for the agent, half of it for a record
-    /// that reached a bound already) is cut to it first and says so in its `bounds`. A case file that cannot be written makes the case wsspec's own
-    /// error ([`Recorded::Error`]); only a failure to write `index.json` or `wsspec-run.json` is an
-    /// error.
+    /// `reportfile` to the agent's case file in this folder. The record and the page a report
+    /// renders of it take at most the share of the run's report budget the record reserves
+    /// (`budget::CaseFilesBudget`, begun by [`begin_agent`](Self::begin_agent)); a record over it is
+    /// cut to it first and says so in its `bounds`. A case file that cannot be written makes the
+    /// case wsspec's own error ([`Recorded::Error`]); only a failure to write `index.json` or
+    /// `wsspec-run.json` is an error.
     pub fn record(&self, record: &mut CaseRecord) -> Result<Recorded, ReportError> {
-        let budget = {
+        let share = {
             let mut state = self.lock();
             record.reportfile = case_report_file(&state.stem(&record.agent), &record.id);
-            let share = record_budget(state.run.agents.get(&record.agent).map_or(1, |run| run.selected.len()));
-            // A record that already reached a bound (a flood, a cut wire log) is an extract anyway:
-            // half the share, so a target that floods every case keeps the folder small.
-            if record.bounds.is_empty() { share } else { share / 2 }
+            let selected = state.run.agents.get(&record.agent).map_or(1, |run| run.selected.len());
+            state.budgets.entry(record.agent.clone()).or_insert_with(|| CaseFilesBudget::new(selected)).reserve(!record.bounds.is_empty())
         };
         let path = self.dir.join(&record.reportfile);
-        if let Err(e) = self.write_file(&path, &fit::fitted_json(record, budget)) {
+        let (json, used) = fit::fitted_json(record, share);
+        let written = self.write_file(&path, &json);
+        if let Some(budget) = self.lock().budgets.get_mut(&record.agent) {
+            budget.settle(share, if written.is_ok() { used } else { 0 });
+        }
+        if let Err(e) = written {
             let error = format!("cannot write its case file {}: {e}", path.display());
             self.error(&record.agent, &record.id, &record.title, &error)?;
             return Ok(Recorded::Error(error));

@@ -86,29 +86,39 @@ fn an_unwritable_or_unreadable_folder_is_refused_at_open() {
 
 #[test]
 fn a_records_share_of_the_run_budget_depends_on_the_cases_selected() {
+    use crate::budget::{on_disk, BLOCK, MIN_CASE_SHARE};
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::open(dir.path()).unwrap();
-    let selected: Vec<String> = (1..=1000).map(|i| format!("1.1.{i}")).collect();
+    let selected: Vec<String> = (1..=600).map(|i| format!("1.1.{i}")).collect();
     sink.begin_agent("a", selected).unwrap();
+    // The record and the page a report renders of it, on disk.
+    let on_disk_of = |r: &CaseRecord| {
+        let written = fs::read(dir.path().join(&r.reportfile)).unwrap();
+        on_disk(written.len() as u64) + on_disk(crate::html::case_page_bytes(r) as u64)
+    };
     let mut big = record("a", "1.1.1", Behavior::Ok, BehaviorClose::Ok);
     let entry = big.wirelog[0].clone();
     big.wirelog = (0..2_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }).collect();
     sink.record(&mut big).unwrap();
-    let written = fs::read(dir.path().join("a_case_1_1_1.json")).unwrap();
-    assert_eq!(crate::record_budget(1000), crate::MIN_RECORD_REPORT_BYTES);
-    assert!(written.len() <= crate::MIN_RECORD_REPORT_BYTES, "{} bytes", written.len());
+    assert!(on_disk_of(&big) <= 4 * BLOCK, "{} bytes on disk", on_disk_of(&big));
     assert!(big.bounds[0].contains("its share"), "{:?}", big.bounds);
-    assert_eq!(crate::record_budget(1), crate::MAX_RECORD_REPORT_BYTES);
 
-    // A record that reached a bound before (a flood) gets half the share.
+    // A record that reached a bound before (a flood) gets half the share: here the least, a block each.
     let mut flooded = record("a", "1.1.2", Behavior::Failed, BehaviorClose::Unclean);
     flooded.wirelog = big.wirelog.clone();
     flooded.wirelog.extend((0..2_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }));
     flooded.bounds = vec!["Flood: 100000 events in one case, wsspec's bound; wsspec failed the connection.".into()];
     sink.record(&mut flooded).unwrap();
-    let written = fs::read(dir.path().join("a_case_1_1_2.json")).unwrap();
-    assert!(written.len() <= crate::MIN_RECORD_REPORT_BYTES / 2, "{} bytes", written.len());
-    assert!(flooded.bounds[1].contains("4096 bytes"), "{:?}", flooded.bounds);
+    assert!(on_disk_of(&flooded) <= MIN_CASE_SHARE, "{} bytes on disk", on_disk_of(&flooded));
+    assert!(flooded.bounds[1].contains(&format!("({MIN_CASE_SHARE} bytes)")), "{:?}", flooded.bounds);
+
+    // A run of one case gives it the most a case may take.
+    sink.begin_agent("b", vec!["1.1.1".into()]).unwrap();
+    let mut alone = record("b", "1.1.1", Behavior::Ok, BehaviorClose::Ok);
+    alone.wirelog = (0..200).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }).collect();
+    sink.record(&mut alone).unwrap();
+    assert!(alone.bounds.is_empty() && alone.wirelog.len() == 200, "{:?}", alone.bounds);
+    assert!(on_disk_of(&alone) > 4 * BLOCK, "{} bytes on disk", on_disk_of(&alone));
 }
 
 #[test]
