@@ -16,8 +16,8 @@
 //!
 //! wsspec opens up to `jobs` connections at once, where RFC 6455 §4.1 has a client open one at a
 //! time (no more than one in CONNECTING state per address): a server may well serve only so many
-//! at once and refuse the rest. So a case the target refused while other cases were in flight (it
-//! failed to open; a handshake or permessage-deflate case only when answered 503 or 429) is no
+//! at once and refuse the rest. So a case the target refused while other cases were in flight (answered 503 or
+//! 429, or closed before any answer; a handshake or permessage-deflate case only on 503 or 429) is no
 //! verdict yet: it is deferred, the run goes on with at most as many cases in flight as had their
 //! WebSocket open then (or were in flight, when none had), and the deferred cases run again at the end, each alone, as Autobahn runs
 //! every case; that attempt is judged. A target that does not answer at all, or cannot be reached,
@@ -138,8 +138,8 @@ enum Outcome {
 /// has neither, and says nothing either way. `unreached`: the TCP connect failed (refused, timed
 /// out), so nothing was exchanged and the record is no verdict on the target. `status`: the status
 /// of the target's answer to the opening handshake, when one parsed.
-/// `busy`: it did not open in a way a target serving fewer connections at once may answer (a
-/// failure to open answered with a status or a closed connection, or a refusal with 503 or 429),
+/// `busy`: it did not open in a way a target serving fewer connections at once may answer (503 or
+/// 429, or a connection closed before any answer),
 /// and what it answered: deferred when other cases are in flight.
 struct Judged {
     record: CaseRecord,
@@ -384,12 +384,14 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let opened = obs.open_error.is_none() || (refusable && upgraded);
     let status = obs.exchange.status;
     // A server at its limit of connections answers 503 (RFC 9110 §15.6.4: "temporary overload") or
-    // 429, or closes: a refusal a handshake case may get says nothing of load, these may.
-    // A target that does not answer at all, or cannot be reached, is not busy: it may be gone.
-    let busy = match (&open_failure, &obs.open_error) {
-        (_, Some(error)) if unreached || super::opening::unanswered(error) => None,
-        (Some(answer), _) => Some(answer.clone()),
-        (None, Some(error)) if !opened && matches!(status, Some(429 | 503)) => Some(liveness::describe_open_failure(error, &obs.exchange.response)),
+    // 429, or closes before answering; a case that may be refused (a handshake case) is busy only
+    // on the first two. Any other answer (a 101 wsspec must fail, a 404) says nothing of load, and
+    // a target that does not answer at all, or cannot be reached, is not busy: it may be gone.
+    let busy = match &obs.open_error {
+        Some(error) if unreached || super::opening::unanswered(error) => None,
+        Some(error) if !opened && (matches!(status, Some(429 | 503)) || (status.is_none() && !refusable)) => {
+            Some(liveness::describe_open_failure(error, &obs.exchange.response))
+        }
         _ => None,
     };
     Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, busy, open_failure, unreached, status })
