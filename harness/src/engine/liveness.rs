@@ -131,7 +131,8 @@ impl Liveness {
 }
 
 /// Opens one WebSocket with a plain conforming opening handshake (an extended CONNECT over HTTP/2
-/// with `options.http2`) and closes it at once (a masked 1000). Bounded by the opening wait.
+/// with `options.http2`) and closes it at once (a masked 1000). Bounded by the opening wait. `Ok`
+/// too when the target answers with the upgrade (101; 200 over HTTP/2) in a way wsspec must fail.
 pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), Refused> {
     let mut obs = Observation::starting_now();
     let request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
@@ -142,6 +143,11 @@ pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), R
         opening::open(target, &request, options, &mut obs).await.map(|(stream, _)| stream)
     };
     let Some(mut stream) = opened else {
+        // An upgrade wsspec must fail (a wrong `Sec-WebSocket-Accept`, a subprotocol not offered)
+        // still says the target answers WebSocket handshakes: the held cases' verdicts say how.
+        if obs.exchange.status == Some(if options.http2 { 200 } else { 101 }) {
+            return Ok(());
+        }
         let error = obs.open_error.unwrap_or_default();
         let reached = !obs.exchange.request.is_empty() || obs.http2.is_some();
         let answer = describe_open_failure(&error, &obs.exchange.response);

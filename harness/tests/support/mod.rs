@@ -42,6 +42,7 @@ pub async fn run_with(url: &str, cases: &[Case], options: RunOptions) -> Result<
         assert_eq!(report.results.len(), these.len(), "every result was handed over");
         let (overloaded, errors): (Vec<_>, Vec<_>) = report.errors.iter().partition(|(_, e)| e.contains("the machine is overloaded"));
         assert!(errors.is_empty(), "wsspec's own errors: {errors:?}");
+        assert!(report.not_run.is_empty(), "cases left out as not run: {:?} ({:?})", report.not_run, report.end);
         records.append(&mut these);
         pending.retain(|c| overloaded.iter().any(|(id, _)| id == c.id.as_str()));
         if pending.is_empty() {
