@@ -225,6 +225,32 @@ async fn a_server_refusing_beyond_two_connections_is_fuzzed_at_its_pace() {
     assert!(std::fs::read_dir(out.path()).map_or(true, |mut d| d.next().is_none()), "no findings file: {stderr}");
 }
 
+/// A target that goes down mid-run (it stops listening after 40 connections) is still a crash
+/// finding, not refusals run again: its connects fail, they are not answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_going_down_mid_run_is_a_crash_finding() {
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for _ in 0..40 {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    let out = tempfile::tempdir().unwrap();
+    let config = Config { deflate: DeflateUse::Off, ..config(&url, 2, 500, out.path()) };
+    let report = network::run(&config, &Stop::new(), |_| {}).await.expect("some sequences opened");
+    assert!(report.findings.iter().any(|f| f.kind == network::Kind::Crash), "{report:#?}");
+    assert_eq!(report.stats.refused, 0, "a connect that fails is no refusal: {:#?}", report.stats);
+}
+
 /// Raised while divergences wait for minimization, an interrupt still writes every confirmed one:
 /// those not minimized whole, and each fails on the broken server.
 #[tokio::test(flavor = "multi_thread")]
