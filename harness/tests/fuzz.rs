@@ -205,6 +205,52 @@ async fn a_target_dropping_some_connections_is_fuzzed_and_its_drops_are_undecide
     assert!(report.findings.is_empty(), "a dropped connection is no finding: {report:#?}");
 }
 
+/// A server that serves 2 connections at once and answers 503 to the others is fuzzed at its pace
+/// with the default 32 in flight: its 503s while others were open are refusals, run again later
+/// with fewer at once, not a target on which nothing opens nor a crash.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_refusing_beyond_two_connections_is_fuzzed_at_its_pace() {
+    let (url, _server) = support::limited(2).await;
+    let out = tempfile::tempdir().unwrap();
+    let args = ["fuzz", url.as_str(), "--sequences", "300", "--seed", "1", "--out", out.path().to_str().unwrap()].map(String::from);
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || support::wsspec(&args.each_ref().map(String::as_str))).await.unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let number_before = |word: &str| -> u64 {
+        let at = stderr.find(word).unwrap_or_else(|| panic!("no `{word}` in {stderr}"));
+        stderr[..at].trim_end().rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no count before `{word}` in {stderr}"))
+    };
+    let (decided, run, refusals) = (number_before(" decided"), number_before(" run ("), number_before(" refusal"));
+    assert!(decided > 0 && refusals > 0 && decided <= run, "{stderr}");
+    assert!(stderr.contains(" 0 divergent, 0 findings"), "{stderr}");
+    assert!(std::fs::read_dir(out.path()).map_or(true, |mut d| d.next().is_none()), "no findings file: {stderr}");
+}
+
+/// A target that goes down mid-run (it stops listening after 40 connections) is still a crash
+/// finding, not refusals run again: its connects fail, they are not answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_going_down_mid_run_is_a_crash_finding() {
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for _ in 0..40 {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    let out = tempfile::tempdir().unwrap();
+    let config = Config { deflate: DeflateUse::Off, ..config(&url, 2, 500, out.path()) };
+    let report = network::run(&config, &Stop::new(), |_| {}).await.expect("some sequences opened");
+    assert!(report.findings.iter().any(|f| f.kind == network::Kind::Crash), "{report:#?}");
+    assert_eq!(report.stats.refused, 0, "a connect that fails is no refusal: {:#?}", report.stats);
+}
+
 /// Raised while divergences wait for minimization, an interrupt still writes every confirmed one:
 /// those not minimized whole, and each fails on the broken server.
 #[tokio::test(flavor = "multi_thread")]

@@ -144,37 +144,6 @@ async fn a_target_dropping_some_connections_is_not_stopped_with_many_jobs() {
     assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
 }
 
-/// A proxy in front of a fresh reference server that serves at most `limit` connections at once
-/// and answers 503 to the others (as a server with a connection limit, or nginx's `limit_conn`,
-/// does): its URL, and the server to keep alive.
-async fn limited(limit: usize) -> (String, ReferenceServer) {
-    use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
-    let backend = ReferenceServer::start().await.unwrap();
-    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    let active = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let (upstream, active) = (upstream.clone(), active.clone());
-            tokio::spawn(async move {
-                if active.fetch_add(1, Ordering::SeqCst) >= limit {
-                    active.fetch_sub(1, Ordering::SeqCst);
-                    let mut head = [0u8; 4096];
-                    let _ = client.read(&mut head).await;
-                    let _ = client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await;
-                    return;
-                }
-                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-                active.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
-    });
-    (url, backend)
-}
-
 /// (id, behavior, behaviorClose) of each result, in case order.
 fn verdicts(report: &RunReport) -> Vec<(String, String, String)> {
     report.results.iter().map(|r| (r.id.clone(), r.entry.behavior.as_str().to_string(), r.entry.behavior_close.as_str().to_string())).collect()
@@ -188,7 +157,7 @@ fn verdicts(report: &RunReport) -> Vec<(String, String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_refusing_beyond_two_connections_is_graded_as_without_the_limit() {
     let cases = support::cases(&["6.4.*", "5.19", "1.1.*", "2.1", "2.2", "7.1.*", "18.1.1"]);
-    let (url, _server) = limited(2).await;
+    let (url, _server) = support::limited(2).await;
     let report = run_report(&url, &cases, 8).await;
     assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
     assert!(!report.deferred.is_empty(), "the first wave of 8 met the limit");
@@ -214,7 +183,7 @@ async fn a_server_refusing_beyond_two_connections_is_graded_as_without_the_limit
 /// opened.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_refusing_every_connection_with_503_still_stops_the_run() {
-    let (url, _server) = limited(0).await;
+    let (url, _server) = support::limited(0).await;
     let cases = support::cases(&["1.*", "2.*", "6.4.*"]);
     let started = Instant::now();
     let report = run_report(&url, &cases, 8).await;

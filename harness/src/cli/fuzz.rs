@@ -133,6 +133,12 @@ fn summarize(report: &Report, url: &str, config: &Config) {
             stats.reused,
         );
     }
+    if stats.refused > 0 {
+        say!(
+            "  {} while other connections were open (a target serving only so many at once): run again later, fewer at once",
+            count(stats.refused, "refusal", "refusals"),
+        );
+    }
     if stats.dropped > 0 {
         say!("  {} undecided: the WebSocket did not open (the target opened others)", count(stats.dropped, "sequence", "sequences"));
     }

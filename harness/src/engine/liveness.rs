@@ -33,7 +33,7 @@ tokio::task_local! {
 }
 
 /// Runs `case` (one case's future) so that [`announce_open`] calls `on_open`.
-pub(super) async fn watch_open<F: std::future::Future>(on_open: impl Fn() + Send + Sync + 'static, case: F) -> F::Output {
+pub(crate) async fn watch_open<F: std::future::Future>(on_open: impl Fn() + Send + Sync + 'static, case: F) -> F::Output {
     ON_OPEN.scope(Box::new(on_open), case).await
 }
 

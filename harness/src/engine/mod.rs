@@ -32,6 +32,7 @@ pub use event::Event;
 pub use event_log::EventLog;
 pub(crate) use deflate::answer_offer;
 pub use judge::{judge, missed, Verdict};
+pub(crate) use liveness::watch_open;
 pub use kept_open::{run_case_keeping_open, OpenWebSocket};
 pub use observation::{FramesBound, HttpExchange, Observation};
 pub use opening::{judge_opening, run_opening, OpeningExpectation};

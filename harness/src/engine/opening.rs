@@ -28,6 +28,15 @@ pub(crate) fn unanswered(open_error: &str) -> bool {
     open_error.starts_with(NO_ANSWER)
 }
 
+/// Whether the WebSocket of `obs` did not open because the target refused it with an answer (a
+/// status, a closed or reset connection): the request was sent and the target neither stayed
+/// silent past the opening wait nor was unreachable. A server at its limit of connections refuses
+/// this way; a target that is gone does not answer at all.
+pub(crate) fn refused_with_answer(obs: &Observation) -> bool {
+    let reached = !obs.exchange.request.is_empty() || obs.http2.is_some();
+    obs.open_error.as_deref().is_some_and(|error| reached && !unanswered(error))
+}
+
 /// Connects to `target`, sends `request` and reads the answer. Returns the stream and the bytes
 /// read past the head when the answer opens the WebSocket (§4.1); otherwise `None`, with
 /// `obs.open_error` saying why and `obs.exchange.error` what the target's head got wrong.

@@ -12,7 +12,10 @@
 use std::{
     collections::VecDeque,
     path::PathBuf,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -47,6 +50,11 @@ const QUEUE: usize = 8;
 /// Sequences that failed to open a WebSocket, none having opened one, after which the run stops:
 /// the target accepts TCP but does not speak WebSocket there, and nothing would be tested.
 const NEVER_OPENED: u64 = 8;
+/// Times a sequence refused with an answer while others held connections is run again; after that
+/// it is undecided.
+const RETRIES: u8 = 4;
+/// How long a sequence refused once waits before it runs again; twice as long at each refusal.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// One fuzzing run.
 #[derive(Debug, Clone)]
@@ -89,8 +97,10 @@ struct Trial {
 enum TrialResult {
     Conforms,
     Diverges(Kind),
-    /// The WebSocket never opened: the target may be gone.
-    NotOpened(String),
+    /// The WebSocket never opened: the target may be gone, or at its limit of connections when it
+    /// refused with an answer (`answered`: a status, a closed connection; not silence, not an
+    /// unreachable address: [`refused_with_answer`](crate::engine::opening::refused_with_answer)).
+    NotOpened { reason: String, answered: bool },
     /// It diverged, and conformed when run again: not reported.
     Unconfirmed,
 }
@@ -122,6 +132,10 @@ struct Shared {
     target: Target,
     options: RunOptions,
     slots: Semaphore,
+    /// Trials whose WebSocket is open now (from their opening handshake to their end).
+    open: Arc<AtomicUsize>,
+    /// Whether any trial's opening handshake completed.
+    opened_any: Arc<AtomicBool>,
 }
 
 /// `work`, unless `stop` is raised first (`None`).
@@ -145,7 +159,7 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
     let output_error = |source| FuzzError::Output { path: config.out_dir.display().to_string(), source };
     std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
     let jobs = config.jobs.max(1);
-    let shared = Arc::new(Shared { target: config.target.clone(), options: config.options.clone(), slots: Semaphore::new(jobs) });
+    let shared = Arc::new(Shared { target: config.target.clone(), options: config.options.clone(), slots: Semaphore::new(jobs), open: Arc::default(), opened_any: Arc::default() });
     let deflate = match config.deflate {
         DeflateUse::Off => false,
         DeflateUse::IfAgreed | DeflateUse::Required => {
@@ -181,6 +195,14 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
     // When an interrupt's grace period ends.
     let mut grace: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    // Sequences refused with an answer while others held connections (a target serving only so
+    // many at once), to run again, with the times they were refused; and the sequences in flight at
+    // once, lowered at each such refusal to the connections the target served then.
+    let (mut deferred, mut limit): (VecDeque<(u64, u8)>, usize) = (VecDeque::new(), jobs);
+    let sequence_for = |index: u64| {
+        let sequence = Sequence::generate(config.seed, index, deflate && index % 2 == 1).until_close();
+        if (index / 2) % WHOLE_EVERY == 0 { sequence } else { sequence.until_idle() }
+    };
 
     loop {
         let interrupted = stop.reason().is_some();
@@ -191,23 +213,33 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
         let generating = !crashed && !interrupted && started.elapsed() < config.duration && more(&stats);
         // `--sequences` is checked for every sequence started, not once per round: with more jobs
         // than sequences asked for, a round would otherwise start too many.
-        while generating && running.len() < jobs && more(&stats) {
-            let index = stats.generated;
-            stats.generated += 1;
-            let sequence = Sequence::generate(config.seed, index, deflate && index % 2 == 1).until_close();
-            let sequence = if (index / 2) % WHOLE_EVERY == 0 { sequence } else { sequence.until_idle() };
+        // Refused sequences go first, as long as time is left.
+        let retrying = !crashed && !interrupted && started.elapsed() < config.duration;
+        while retrying && running.len() < limit {
+            let (index, refused) = match deferred.pop_front() {
+                Some(retry) => retry,
+                None if generating && more(&stats) => {
+                    stats.generated += 1;
+                    (stats.generated - 1, 0)
+                }
+                None => break,
+            };
+            let sequence = sequence_for(index);
             let outcome = oracle::expect_sequence(&sequence);
             if outcome.undecidable.is_some() {
                 stats.undecidable += 1;
                 continue;
             }
-            stats.compressed += u64::from(sequence.deflate);
+            stats.compressed += u64::from(sequence.deflate && refused == 0);
             let shared = shared.clone();
             let connection = idle[usize::from(sequence.deflate)].pop();
             let keep_open = connection.as_ref().is_none_or(Connection::may_keep);
             running.spawn(async move {
+                // A refused sequence waits first: a server counts a connection until it has
+                // closed it, which may be after wsspec saw it end.
+                tokio::time::sleep(RETRY_PAUSE * ((1u32 << refused) - 1)).await;
                 let checked = shared.checked_trial(index, &sequence, &outcome, connection, keep_open).await;
-                (index, sequence, checked)
+                (index, refused, sequence, checked)
             });
         }
         if minimizing.is_empty() && !crashed && !interrupted {
@@ -248,19 +280,36 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
         };
         tokio::select! {
             Some(joined) = running.join_next() => {
-                let Ok((index, sequence, checked)) = joined else { continue };
+                let Ok((index, refused, sequence, checked)) = joined else { continue };
                 let Checked { trial, failing, after, kept, reused } = checked;
+                let idle_open = idle.iter().map(Vec::len).sum::<usize>();
+                if matches!(trial.result, TrialResult::NotOpened { answered: true, .. }) && !crashed && running.len() + idle_open > 0 {
+                    // Refused with an answer while other connections were open or opening: the
+                    // target's limit, not its end. Run at most as many at once as it served then
+                    // (the open ones, else the others in flight), without the idle connections
+                    // that hold its places, and run the sequence again later.
+                    let served = shared.open.load(Ordering::SeqCst) + idle_open;
+                    limit = limit.min(if served > 0 { served } else { running.len() }.max(1));
+                    idle = [Vec::new(), Vec::new()];
+                    stats.refused += 1;
+                    if refused < RETRIES {
+                        deferred.push_back((index, refused + 1));
+                    } else {
+                        (stats.sequences, stats.dropped) = (stats.sequences + 1, stats.dropped + 1);
+                    }
+                    continue;
+                }
                 stats.sequences += 1;
                 stats.reused += u64::from(reused);
                 if let Some(connection) = kept {
                     idle[usize::from(sequence.deflate)].push(connection);
                 }
                 match &trial.result {
-                    TrialResult::NotOpened(_) if crashed => stats.dropped += 1,
-                    TrialResult::NotOpened(reason) => {
+                    TrialResult::NotOpened { .. } if crashed => stats.dropped += 1,
+                    TrialResult::NotOpened { reason, .. } => {
                         (stats.dropped, in_a_row) = (stats.dropped + 1, in_a_row + 1);
                         last_refusal.clone_from(reason);
-                        if stats.opened == 0 {
+                        if !shared.opened_any.load(Ordering::SeqCst) {
                             if in_a_row >= refusals {
                                 break;
                             }
@@ -337,9 +386,11 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
             }
         }
     }
+    // Refused sequences left when the run ended were sent and not decided.
+    (stats.sequences, stats.dropped) = (stats.sequences + deferred.len() as u64, stats.dropped + deferred.len() as u64);
     stats.elapsed = started.elapsed();
     stats.findings = found.findings.len();
-    if stats.opened == 0 && in_a_row > 0 && !crashed && interrupted.is_none() {
+    if !shared.opened_any.load(Ordering::SeqCst) && in_a_row > 0 && !crashed && interrupted.is_none() {
         return Err(FuzzError::NeverOpened { url: config.target.url.clone(), tried: stats.sequences, reason: last_refusal });
     }
     let file = (!found.findings.is_empty()).then_some(found.file);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use wsspec::{
     catalog::{case_matches, Case, Catalog, Role},
     engine::{run_cases, RunConfig, RunError, RunOptions, Stop, Target},
+    peers::reference_server::ReferenceServer,
 };
 use wsspec_reports::{sink::Sink, CaseRecord, IndexEntry};
 
@@ -153,4 +154,36 @@ pub async fn accept_websocket(stream: &mut tokio::net::TcpStream) -> bool {
         wsspec::handshake::accept_key(&key)
     );
     stream.write_all(response.as_bytes()).await.is_ok()
+}
+
+/// A proxy in front of a fresh reference server that serves at most `limit` connections at once
+/// and answers 503 to the others (as a server with a connection limit, or nginx's `limit_conn`,
+/// does): its URL, and the server to keep alive.
+pub async fn limited(limit: usize) -> (String, ReferenceServer) {
+    use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let active = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (upstream, active) = (upstream.clone(), active.clone());
+            tokio::spawn(async move {
+                if active.fetch_add(1, Ordering::SeqCst) >= limit {
+                    active.fetch_sub(1, Ordering::SeqCst);
+                    let mut head = [0u8; 4096];
+                    let _ = client.read(&mut head).await;
+                    let _ = client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await;
+                    return;
+                }
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+                active.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (url, backend)
 }

@@ -18,6 +18,11 @@ pub struct Stats {
     /// Sequences whose WebSocket did not open (a target dropping some connections): undecided,
     /// neither a finding nor, while others open, a stop.
     pub dropped: u64,
+    /// Times a sequence was refused with an answer (a status, a closed connection) while other
+    /// connections were open or opening: a target serving only so many at once. Not counted as
+    /// run; the sequence is run again later, fewer at once ([`Stats::dropped`] after a few times,
+    /// or when the run ends first).
+    pub refused: u64,
     /// Sequences in flight when an interrupt's grace period ran out: cut short, undecided.
     pub abandoned: u64,
     pub divergent: u64,

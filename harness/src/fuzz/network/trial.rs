@@ -4,7 +4,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
@@ -19,7 +19,7 @@ use wsspec_reports::Behavior;
 use super::{connection::Connection, Kind, Shared, Trial, TrialResult, MINIMIZE_BUDGET};
 use crate::{
     catalog::{Case, WriteMode},
-    engine::{judge, run_case, run_case_keeping_open, Observation, OpenWebSocket},
+    engine::{judge, opening::refused_with_answer, run_case, run_case_keeping_open, watch_open, Observation, OpenWebSocket},
     frame::{FrameSpec, OpCode},
     fuzz::{case_file::runnable, minimize::minimize, oracle, Sequence},
 };
@@ -36,6 +36,20 @@ pub(super) struct Checked {
     pub(super) kept: Option<Connection>,
     /// It ran on a WebSocket an earlier sequence left open.
     pub(super) reused: bool,
+}
+
+/// A trial's WebSocket counted open in [`Shared::open`] (once `marked`), until the mark drops.
+struct OpenMark {
+    open: Arc<AtomicUsize>,
+    marked: Arc<AtomicBool>,
+}
+
+impl Drop for OpenMark {
+    fn drop(&mut self) {
+        if self.marked.load(Ordering::SeqCst) {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 /// How a minimization ended.
@@ -121,12 +135,24 @@ impl Shared {
     /// case left it open and idle.
     async fn trial(&self, case: &Case, reused: Option<OpenWebSocket>, keep_open: bool) -> (Trial, Option<OpenWebSocket>) {
         let _slot = self.slots.acquire().await.expect("the semaphore is never closed");
-        let (obs, kept) = timeout(self.bound(case), run_case_keeping_open(case, reused, keep_open, &self.target, &self.options))
+        // Counted open from its opening handshake (or at once on a reused WebSocket) to its end,
+        // even when the trial is dropped unfinished.
+        let mark = OpenMark { open: self.open.clone(), marked: Arc::default() };
+        let (open, opened_any, marked) = (self.open.clone(), self.opened_any.clone(), mark.marked.clone());
+        let on_open = move || {
+            if !marked.swap(true, Ordering::SeqCst) {
+                open.fetch_add(1, Ordering::SeqCst);
+                opened_any.store(true, Ordering::SeqCst);
+            }
+        };
+        let run = timeout(self.bound(case), run_case_keeping_open(case, reused, keep_open, &self.target, &self.options));
+        let (obs, kept) = watch_open(on_open, run)
             .await
             .unwrap_or_else(|_| (Observation::aborted("the sequence overran wsspec's outer time bound (a bug in wsspec)"), None));
+        drop(mark);
         let verdict = judge(case, &obs);
         let result = if let Some(error) = &obs.open_error {
-            TrialResult::NotOpened(error.clone())
+            TrialResult::NotOpened { reason: error.clone(), answered: refused_with_answer(&obs) }
         } else if verdict.behavior == Behavior::Failed || verdict.behavior_close.is_failure() {
             let silent = obs.dropped_by_me && obs.remote_close.is_none() && obs.events.is_empty();
             TrialResult::Diverges(if silent { Kind::Hang } else { Kind::Divergence })
@@ -164,7 +190,7 @@ impl Shared {
                         let case = runnable(&candidate, &outcome);
                         let mut trial = shared.trial(&case, None, false).await.0;
                         for _ in 0..2 {
-                            if !matches!(trial.result, TrialResult::NotOpened(_)) {
+                            if !matches!(trial.result, TrialResult::NotOpened { .. }) {
                                 break;
                             }
                             trial = shared.trial(&case, None, false).await.0;
