@@ -5,6 +5,7 @@
 # embedded server together) per sequence run: on a shared machine the wall-clock rate says more
 # about the load than about wsspec.
 #   fuzz/bench.sh [--network] [SECONDS]   default 30; --network: only the network fuzzer
+# WSSPEC=PATH uses that wsspec binary instead of building one (as bench/*.sh do).
 set -euo pipefail
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
   sed -n '2,/^set -euo pipefail/{/^#/s/^# \{0,1\}//p}' "$0"
@@ -22,13 +23,18 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-cargo build -q --release -p wsspec
+if [[ -z ${WSSPEC:-} ]]; then
+  echo "fuzz/bench.sh: building wsspec (release; WSSPEC=PATH skips this)" >&2
+  cargo build -q --release -p wsspec
+  WSSPEC=target/release/wsspec
+fi
+[[ -x $WSSPEC ]] || { echo "fuzz/bench.sh: WSSPEC=$WSSPEC is not an executable" >&2; exit 2; }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 network() {
   local out summary run user sys
-  out=$( { /usr/bin/time -f 'cpu %U %S' target/release/wsspec fuzz --duration "$seconds" --seed 1 --out "$scratch/findings" || true; } 2>&1)
+  out=$( { /usr/bin/time -f 'cpu %U %S' "$WSSPEC" fuzz --duration "$seconds" --seed 1 --out "$scratch/findings" || true; } 2>&1)
   summary=$(grep -E -A2 'sequences? generated in' <<<"$out")
   run=$(grep -oE '[0-9]+ run \(' <<<"$summary" | grep -oE '^[0-9]+')
   read -r _ user sys < <(grep -E '^cpu ' <<<"$out")
@@ -40,7 +46,7 @@ if $network_only; then
   exit 0
 fi
 
-target/release/wsspec fuzz-seeds fuzz/corpus 2>/dev/null
+"$WSSPEC" fuzz-seeds fuzz/corpus 2>/dev/null
 (cd fuzz && cargo fuzz build --sanitizer none 2>/dev/null)
 printf '%-18s %10s %10s\n' target runs exec/s
 for target in $(cd fuzz && cargo fuzz list); do
