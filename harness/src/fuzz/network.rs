@@ -306,7 +306,7 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 }
                 match &trial.result {
                     TrialResult::NotOpened { .. } if crashed => stats.dropped += 1,
-                    TrialResult::NotOpened { reason, .. } => {
+                    TrialResult::NotOpened { reason, answered } => {
                         (stats.dropped, in_a_row) = (stats.dropped + 1, in_a_row + 1);
                         last_refusal.clone_from(reason);
                         if !shared.opened_any.load(Ordering::SeqCst) {
@@ -319,8 +319,14 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                             Some(format!("the target stopped opening WebSockets ({in_a_row} sequences in a row did not open; the last: {reason})"))
                         } else {
                             // An interrupt while probing: the target is not known to be gone.
-                            let probed = unless_stopped(stop, probe(&config.target, scale, None)).await.and_then(Result::err);
-                            probed.map(|e| format!("the target stopped accepting connections ({reason}; then: {e})"))
+                            let probed = unless_stopped(stop, probe(&config.target, scale, None)).await;
+                            match probed {
+                                Some(Err(e)) => Some(format!("the target stopped accepting connections ({reason}; then: {e})")),
+                                // It takes connections but left an opening handshake unanswered
+                                // after opening others: it hangs.
+                                Some(Ok(())) if !answered => Some(format!("the target stopped answering opening handshakes ({reason})")),
+                                _ => None,
+                            }
                         };
                         if let Some(what) = gone {
                             crashed = true;

@@ -79,7 +79,7 @@ impl Shared {
     /// Runs sequence `index` as [`Shared::trial`] does, on `connection` when given, keeping the
     /// connection for the next sequence when the sequence leaves it idle and `keep_open` allows.
     /// A divergence is run again on a new connection and counts only if it fails the same way
-    /// again ([`TrialResult::Unconfirmed`] otherwise). One seen on a reused connection that does not
+    /// again ([`TrialResult::Unconfirmed`] otherwise; the rerun's result when it did not open). One seen on a reused connection that does not
     /// fail alone is run once more after the sequences before it on that connection, concatenated
     /// into one sequence on a new connection: if that fails (twice, or once the same way as on the
     /// reused connection), the concatenation is what a finding sends.
@@ -106,6 +106,11 @@ impl Shared {
         let (again, _) = self.trial(&case, None, false).await;
         if again.signature() == Some(signature) {
             return alone(trial);
+        }
+        // A rerun that could not open says nothing of the divergence, and may say the target is
+        // gone (a target gone silent hangs the sequence, then every handshake): the caller decides.
+        if matches!(again.result, TrialResult::NotOpened { .. }) {
+            return alone(again);
         }
         let unconfirmed = |trial: Trial| alone(Trial { result: TrialResult::Unconfirmed, ..trial });
         if history.is_empty() {
