@@ -248,7 +248,9 @@ async fn a_target_going_down_mid_run_is_a_crash_finding() {
     let config = Config { deflate: DeflateUse::Off, ..config(&url, 2, 500, out.path()) };
     let report = network::run(&config, &Stop::new(), |_| {}).await.expect("some sequences opened");
     assert!(report.findings.iter().any(|f| f.kind == network::Kind::Crash), "{report:#?}");
-    assert_eq!(report.stats.refused, 0, "a connect that fails is no refusal: {:#?}", report.stats);
+    // A connect that fails is no refusal; only a connect still queued when the listener closed is
+    // reset, which reads as one: at most one per sequence in flight.
+    assert!(report.stats.refused <= 2, "a connect that fails is no refusal: {:#?}", report.stats);
 }
 
 /// Raised while divergences wait for minimization, an interrupt still writes every confirmed one:
