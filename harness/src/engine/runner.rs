@@ -388,8 +388,7 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     // on the first two. Any other answer (a 101 wsspec must fail, a 404) says nothing of load, and
     // a target that does not answer at all, or cannot be reached, is not busy: it may be gone.
     let busy = match &obs.open_error {
-        Some(error) if unreached || super::opening::unanswered(error) => None,
-        Some(error) if !opened && (matches!(status, Some(429 | 503)) || (status.is_none() && !refusable)) => {
+        Some(error) if super::opening::refused_with_answer(&obs) && !opened && (matches!(status, Some(429 | 503)) || (status.is_none() && !refusable)) => {
             Some(liveness::describe_open_failure(error, &obs.exchange.response))
         }
         _ => None,
