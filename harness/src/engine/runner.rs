@@ -315,8 +315,16 @@ async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abor
         };
         let message = match outcome {
             Outcome::Judged(Judged { busy: Some(_), .. }) if !ticket.retry && ticket.others_in_flight() > 0 && !stopped() => {
+                // Busy, or refusing this request? A plain opening handshake tells, on this case's
+                // slot: refused too, the target is at its limit. Either way the case runs again
+                // alone (a slot may have freed between the two refusals: only alone is sound).
+                let at_limit = tokio::select! {
+                    probed = liveness::probe(&config.target, &config.options) => probed.is_err(),
+                    () = halt.raised() => true,
+                    () = abort.raised() => true,
+                };
                 let case = ticket.case.clone();
-                ticket.defer();
+                ticket.defer(at_limit);
                 Message::Deferred(case)
             }
             outcome => Message::Ended(ticket.case.clone(), outcome, Span { started, ended: Instant::now() }),
@@ -384,11 +392,14 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let opened = obs.open_error.is_none() || (refusable && upgraded);
     let status = obs.exchange.status;
     // A server at its limit of connections answers 503 (RFC 9110 §15.6.4: "temporary overload") or
-    // 429, or closes before answering; a case that may be refused (a handshake case) is busy only
-    // on the first two. Any other answer (a 101 wsspec must fail, a 404) says nothing of load, and
-    // a target that does not answer at all, or cannot be reached, is not busy: it may be gone.
+    // 429, or closes (resets) the connection before answering; a case that may be refused (a
+    // handshake case) is busy on the last only when nothing at all came back (a server may close
+    // on a request it rejects, and is judged on it once the case runs alone). Any other answer (a
+    // 101 wsspec must fail, a 404) says nothing of load, and a target that does not answer at
+    // all, or cannot be reached, is not busy: it may be gone.
+    let closed_unanswered = status.is_none() && (!refusable || obs.exchange.response.is_empty());
     let busy = match &obs.open_error {
-        Some(error) if super::opening::refused_with_answer(&obs) && !opened && (matches!(status, Some(429 | 503)) || (status.is_none() && !refusable)) => {
+        Some(error) if super::opening::refused_with_answer(&obs) && !opened && (matches!(status, Some(429 | 503)) || closed_unanswered) => {
             Some(liveness::describe_open_failure(error, &obs.exchange.response))
         }
         _ => None,

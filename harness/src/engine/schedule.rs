@@ -208,13 +208,16 @@ impl Ticket {
         self.queue.state().in_flight - 1
     }
 
-    /// Puts the case back, to run again alone once every other case has started and ended, and
-    /// lowers the limit to the other cases whose WebSocket is open now: as many as the target
-    /// served when it refused this one (when none is open yet, to the others in flight, at least 1).
-    pub fn defer(self) {
+    /// Puts the case back, to run again alone once every other case has started and ended; with
+    /// `at_limit` (the target refused a plain opening handshake too), lowers the limit to the
+    /// other cases whose WebSocket is open now: as many as the target served when it refused this
+    /// one (when none is open yet, to the others in flight, at least 1).
+    pub fn defer(self, at_limit: bool) {
         let mut state = self.queue.state();
         let served = if state.open > 0 { state.open } else { state.in_flight - 1 };
-        state.limit = state.limit.min(served.max(1));
+        if at_limit {
+            state.limit = state.limit.min(served.max(1));
+        }
         state.deferred.push_back(self.case.clone());
     }
 }
@@ -325,7 +328,7 @@ mod tests {
         assert_eq!(tickets[3].others_in_flight(), 3);
         let ids: Vec<String> = tickets.iter().map(|t| t.case.id.to_string()).collect();
         let last = cases.iter().map(|c| c.id.to_string()).find(|id| !ids.contains(id)).unwrap();
-        tickets.pop().unwrap().defer();
+        tickets.pop().unwrap().defer(true);
         assert_eq!(queue.limit(), 2, "two were open when it was refused");
         tickets.pop();
         let next = tokio::spawn({
