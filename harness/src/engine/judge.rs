@@ -58,7 +58,7 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
         return verdict;
     }
     if let Some(error) = &obs.open_error {
-        return unopened(obs, error);
+        return unopened(case, obs, error);
     }
     let completed = |i: usize, a: &Alternative| match &obs.matched {
         Some(matched) => matched.get(i).copied().unwrap_or(false),
@@ -177,9 +177,15 @@ fn left_a_message_open(obs: &Observation) -> bool {
 }
 
 /// A WebSocket that never opened: FAILED, with the requirement the target's head broke when that
-/// is why.
-fn unopened(obs: &Observation, error: &str) -> Verdict {
+/// is why. A server answering a status other than 101 broke no head rule: §4.2.2 lets it refuse a
+/// connection with an HTTP error code; it refused the case's valid request, and so failed what
+/// the case requires.
+fn unopened(case: &Case, obs: &Observation, error: &str) -> Verdict {
     let result = match &obs.exchange.error {
+        Some(crate::handshake::HandshakeError::Status(status)) if obs.target_role == Role::Server => format!(
+            "The server refused the case's valid opening handshake with status {status} instead of 101 Switching Protocols: §4.2.2 lets a server refuse a connection with an HTTP error code, but then it does not do what this case requires ({}).",
+            super::opening::cite(&case.rfc)
+        ),
         Some(broken) => {
             let (rfc, sentence) = broken.requirement(obs.target_role);
             let what = match obs.target_role {

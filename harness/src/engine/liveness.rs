@@ -16,16 +16,12 @@
 //! it ends: a 6.4.x case opened 2 s before it ends, and the refusals of a target serving only so
 //! many connections at once come back meanwhile.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio::{io::AsyncWriteExt, time::timeout};
 use wsspec_reports::CaseRecord;
 
 use super::{opening, Observation, RunOptions, Target, Transport};
-use crate::{
-    frame::{CloseCode, FrameSpec, OpCode},
-    handshake::{self, RequestSpec},
-};
+use crate::handshake::{self, RequestSpec};
 
 tokio::task_local! {
     /// What the case running in this task does when its WebSocket opens.
@@ -118,10 +114,12 @@ impl Liveness {
         let answered: Vec<u16> = self.held.iter().filter_map(|h| h.status).collect();
         match probe_status {
             Some(status) if !answered.is_empty() && answered.iter().all(|s| *s == status) => {
+                // The held cases are "not run" in the summary: they were tried, not run.
                 let cases = match (answered.len(), self.held.len()) {
-                    (1, 1) => "the 1 case that ran".to_string(),
-                    (k, n) if k == n => format!("all {n} cases that ran"),
-                    (k, n) => format!("{k} of the {n} cases that ran (the rest got no answer)"),
+                    (1, 1) => "the one case tried".to_string(),
+                    (2, 2) => "both cases tried".to_string(),
+                    (k, n) if k == n => format!("all {n} cases tried"),
+                    (k, n) => format!("{k} of the {n} cases tried (the others got no answer)"),
                 };
                 format!("{cases} and a plain opening handshake got status {status}: {answer}")
             }
@@ -131,9 +129,10 @@ impl Liveness {
 }
 
 /// Opens one WebSocket with a plain conforming opening handshake (an extended CONNECT over HTTP/2
-/// with `options.http2`) and closes it at once (a masked 1000). Bounded by the opening wait. `Ok`
-/// too when the target answers with the upgrade (101; 200 over HTTP/2) in a way wsspec must fail.
-pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), Refused> {
+/// with `options.http2`) and closes it at once ([`opening::close_at_once`]). Bounded by the
+/// opening wait and the close wait. `Ok` (when its handshake completed) too when the target
+/// answers with the upgrade (101; 200 over HTTP/2) in a way wsspec must fail.
+pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<Instant, Refused> {
     let mut obs = Observation::starting_now();
     let request = RequestSpec::websocket(&target.host_header, &target.resource, &handshake::random_key());
     let opened = if options.http2 {
@@ -142,24 +141,20 @@ pub(super) async fn probe(target: &Target, options: &RunOptions) -> Result<(), R
     } else {
         opening::open(target, &request, options, &mut obs).await.map(|(stream, _)| stream)
     };
-    let Some(mut stream) = opened else {
+    let Some(stream) = opened else {
         // An upgrade wsspec must fail (a wrong `Sec-WebSocket-Accept`, a subprotocol not offered)
         // still says the target answers WebSocket handshakes: the held cases' verdicts say how.
         if obs.exchange.status == Some(if options.http2 { 200 } else { 101 }) {
-            return Ok(());
+            return Ok(Instant::now());
         }
         let error = obs.open_error.unwrap_or_default();
         let reached = !obs.exchange.request.is_empty() || obs.http2.is_some();
         let answer = describe_open_failure(&error, &obs.exchange.response);
         return Err(Refused { answer, status: obs.exchange.status, reached });
     };
-    let close = FrameSpec::new(OpCode::Close, CloseCode::NORMAL.0.to_be_bytes().to_vec()).masked(rand::random()).encode();
-    let _ = timeout(Duration::from_secs(1), async {
-        let _ = stream.write_all(&close).await;
-        let _ = stream.shutdown().await;
-    })
-    .await;
-    Ok(())
+    let opened = Instant::now();
+    opening::close_at_once(stream).await;
+    Ok(opened)
 }
 
 /// What the target answered a [`probe`] instead of opening a WebSocket.
@@ -197,6 +192,8 @@ pub(super) fn describe_open_failure(error: &str, response: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -246,11 +243,12 @@ mod tests {
         let now = Instant::now();
         let mut live = Liveness::default();
         live.not_opened(held("18.1.1", None, Some(404), now));
+        assert_eq!(live.stop_reason("it answered 404", Some(404)), "the one case tried and a plain opening handshake got status 404: it answered 404");
         live.not_opened(held("18.1.2", None, Some(404), now));
-        assert_eq!(live.stop_reason("it answered 404", Some(404)), "all 2 cases that ran and a plain opening handshake got status 404: it answered 404");
+        assert_eq!(live.stop_reason("it answered 404", Some(404)), "both cases tried and a plain opening handshake got status 404: it answered 404");
         assert_eq!(live.stop_reason("no answer", None), "a plain opening handshake did not open either: no answer");
         live.not_opened(held("18.8.1", None, None, now));
-        assert!(live.stop_reason("x", Some(404)).starts_with("2 of the 3 cases that ran (the rest got no answer) and a plain opening handshake got status 404"));
+        assert!(live.stop_reason("x", Some(404)).starts_with("2 of the 3 cases tried (the others got no answer) and a plain opening handshake got status 404"));
         live.not_opened(held("18.1.3", None, Some(400), now));
         assert!(live.stop_reason("it answered 404", Some(404)).starts_with("a plain opening handshake did not open either"));
     }

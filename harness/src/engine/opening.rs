@@ -140,18 +140,32 @@ impl OpeningExpectation {
 pub async fn run_opening(request: &RequestSpec, target: &Target, options: &RunOptions) -> Observation {
     let mut obs = Observation::starting_now();
     let started = std::time::Instant::now();
-    if let Some((mut stream, _)) = open(target, request, options, &mut obs).await {
-        let close = FrameSpec::new(OpCode::Close, CloseCode::NORMAL.0.to_be_bytes().to_vec()).masked(rand::random()).encode();
-        obs.log.chunk(Dir::Tx, &close);
-        let _ = timeout(Duration::from_secs(1), async {
-            let _ = stream.write_all(&close).await;
-            let _ = stream.shutdown().await;
-        })
-        .await;
+    if let Some((stream, _)) = open(target, request, options, &mut obs).await {
+        obs.log.chunk(Dir::Tx, &close_at_once(stream).await);
         obs.closed_by_me = true;
     }
     obs.duration = started.elapsed();
     obs
+}
+
+/// How long [`close_at_once`] waits for the target to close the TCP connection.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// Closes a WebSocket that just opened: sends a masked 1000 and shuts down the sending side, then
+/// waits (within [`CLOSE_WAIT`], reading and discarding what comes) until the target closes the
+/// TCP connection, as §7.1.1 has a client do. A target serving only so many connections at once
+/// counts this one until then: a case started right after must not meet it. Returns the close
+/// frame sent.
+pub(super) async fn close_at_once(mut stream: Transport) -> Vec<u8> {
+    let close = FrameSpec::new(OpCode::Close, CloseCode::NORMAL.0.to_be_bytes().to_vec()).masked(rand::random()).encode();
+    let _ = timeout(CLOSE_WAIT, async {
+        let _ = stream.write_all(&close).await;
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+    close
 }
 
 /// Judges the server's answer to a handshake case's request: a status in `expect.statuses` with

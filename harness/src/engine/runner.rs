@@ -90,9 +90,11 @@ pub struct RunReport {
     /// Cases the target refused while others were in flight, run again alone at the end (or not
     /// run, when the run stopped first), in case order.
     pub deferred: Vec<String>,
-    /// When the target stopped opening WebSockets: the cases that opened, failed, and ended after
-    /// the last WebSocket it opened, in case order. Graded on what they saw, which may be the
-    /// target going away (a crash on their stimulus, or a kill from outside: wsspec cannot tell).
+    /// When the target stopped opening WebSockets: the cases that opened and failed because the
+    /// target went away (it closed or reset the connection without a closing handshake, and
+    /// nothing else failed first: no violation, no timeout), ending after the last opening
+    /// handshake it completed, in case order. Graded on what they saw (a crash on their stimulus,
+    /// or a kill from outside: wsspec cannot tell).
     pub failed_as_it_went: Vec<String>,
     /// The most cases in flight at once when the run ended: `jobs`, or fewer once the target
     /// refused cases under load.
@@ -117,8 +119,9 @@ pub enum RunEnd {
 
 /// What a case task tells the run.
 enum Message {
-    /// A case's WebSocket opened; when the case started.
-    Opened(Instant),
+    /// A WebSocket opened (a case's, or a plain opening handshake's): when the case or probe
+    /// started, and when its opening handshake completed.
+    Opened { started: Instant, at: Instant },
     /// A case refused while others were in flight, to run again alone at the end.
     Deferred(Case),
     /// A case ended.
@@ -139,11 +142,14 @@ enum Outcome {
 /// out), so nothing was exchanged and the record is no verdict on the target. `status`: the status
 /// of the target's answer to the opening handshake, when one parsed.
 /// `busy`: it did not open in a way a target serving fewer connections at once may answer (503 or
-/// 429, or a connection closed before any answer),
-/// and what it answered: deferred when other cases are in flight.
+/// 429, or a connection closed before any answer), and what it answered: deferred when other
+/// cases are in flight. `went_away`: its WebSocket opened and the target then closed or reset the
+/// connection without a closing handshake, with nothing else failed first (no protocol
+/// violation, no timeout, no close of wsspec's own).
 struct Judged {
     record: CaseRecord,
     opened: bool,
+    went_away: bool,
     busy: Option<String>,
     open_failure: Option<String>,
     unreached: bool,
@@ -196,12 +202,13 @@ pub async fn run_cases(
     let mut gone = false;
     // What the first case the target could not be reached for met, when the run went on.
     let mut unreached_answer: Option<String> = None;
-    // When a WebSocket last opened, and the cases that opened and failed, with when they ended.
+    // When an opening handshake last completed, and the cases that opened and failed because the
+    // target went away, with when they ended.
     let (mut last_open, mut failed_open) = (None, Vec::new());
     while let Some(message) = messages.recv().await {
         let (case, outcome, span) = match message {
-            Message::Opened(started) => {
-                last_open = Some(Instant::now());
+            Message::Opened { started, at } => {
+                last_open = last_open.max(Some(at));
                 for entry in live.opened(started) {
                     keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
@@ -215,11 +222,12 @@ pub async fn run_cases(
         };
         match outcome {
             Outcome::Judged(judged) if judged.opened => {
+                let went_away = judged.went_away;
                 let vouched = live.opened(span.started);
                 for entry in vouched.into_iter().chain([held(judged, span)]) {
                     keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
-                if report.results.last().is_some_and(|r| r.id == case.id.as_str() && r.is_failure()) {
+                if went_away && report.results.last().is_some_and(|r| r.id == case.id.as_str() && r.is_failure()) {
                     failed_open.push((case.id.to_string(), span.ended));
                 }
             }
@@ -303,7 +311,7 @@ async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abor
             let (mark, opened) = (ticket.open_mark(), done.clone());
             let announce = move || {
                 if mark() {
-                    let _ = opened.send(Message::Opened(started));
+                    let _ = opened.send(Message::Opened { started, at: Instant::now() });
                 }
             };
             let play = AssertUnwindSafe(liveness::watch_open(announce, run_one(&ticket.case, &config))).catch_unwind();
@@ -318,11 +326,16 @@ async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abor
                 // Busy, or refusing this request? A plain opening handshake tells, on this case's
                 // slot: refused too, the target is at its limit. Either way the case runs again
                 // alone (a slot may have freed between the two refusals: only alone is sound).
-                let at_limit = tokio::select! {
-                    probed = liveness::probe(&config.target, &config.options) => probed.is_err(),
-                    () = halt.raised() => true,
-                    () = abort.raised() => true,
+                let probed = Instant::now();
+                let opened = tokio::select! {
+                    probe = liveness::probe(&config.target, &config.options) => probe.ok(),
+                    () = halt.raised() => None,
+                    () = abort.raised() => None,
                 };
+                if let Some(at) = opened {
+                    let _ = done.send(Message::Opened { started: probed, at });
+                }
+                let at_limit = opened.is_none();
                 let case = ticket.case.clone();
                 ticket.defer(at_limit);
                 Message::Deferred(case)
@@ -391,6 +404,12 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
     let upgraded = obs.exchange.status == Some(if obs.http2.is_some() { 200 } else { 101 });
     let opened = obs.open_error.is_none() || (refusable && upgraded);
     let status = obs.exchange.status;
+    // (A handshake case ends at its opening handshake: no session, no unclean end to tell.)
+    let went_away = obs.open_error.is_none()
+        && obs.not_clean_reason.is_some()
+        && obs.remote_close.is_none()
+        && obs.violation.is_none()
+        && !(obs.dropped_by_me || obs.timed_out || obs.close_timed_out || obs.kept_open);
     // A server at its limit of connections answers 503 (RFC 9110 §15.6.4: "temporary overload") or
     // 429, or closes (resets) the connection before answering; a case that may be refused (a
     // handshake case) is busy on the last only when nothing at all came back (a server may close
@@ -404,7 +423,7 @@ async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
         }
         _ => None,
     };
-    Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, busy, open_failure, unreached, status })
+    Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, went_away, busy, open_failure, unreached, status })
 }
 
 /// The target answers TCP and, for `wss://`, completes a TLS handshake with a certificate wsspec

@@ -160,6 +160,12 @@ pub async fn accept_websocket(stream: &mut tokio::net::TcpStream) -> bool {
 /// and answers 503 to the others (as a server with a connection limit, or nginx's `limit_conn`,
 /// does): its URL, and the server to keep alive.
 pub async fn limited(limit: usize) -> (String, ReferenceServer) {
+    limited_with(limit, b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await
+}
+
+/// As [`limited`], writing `refusal` to the connections beyond `limit` (nothing: closed unanswered,
+/// as a TCP proxy with a connection cap does). A connection counts until both sides have closed.
+pub async fn limited_with(limit: usize, refusal: &'static [u8]) -> (String, ReferenceServer) {
     use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let backend = ReferenceServer::start().await.unwrap();
@@ -175,7 +181,7 @@ pub async fn limited(limit: usize) -> (String, ReferenceServer) {
                     active.fetch_sub(1, Ordering::SeqCst);
                     let mut head = [0u8; 4096];
                     let _ = client.read(&mut head).await;
-                    let _ = client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await;
+                    let _ = client.write_all(refusal).await;
                     return;
                 }
                 if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
