@@ -215,6 +215,49 @@ async fn a_server_refusing_every_deflate_offer_with_503_keeps_the_run_concurrent
     assert_eq!(verdicts(&report), verdicts(&alone));
 }
 
+/// A 503 to a case running alone is graded on the server's refusal: §4.2.2 lets a server refuse
+/// with an HTTP error code, so the reason says the server refused the case's valid request, not
+/// that it broke the client's MUST to fail the connection (the wrong party's requirement).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_503_to_a_case_alone_says_the_server_refused() {
+    // Connection 0 is wsspec's reachability check, 1 is 1.1.1, 2 is 1.1.2.
+    let (url, _server) = proxy(Duration::ZERO, |n, _| (n == 2).then_some(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")).await;
+    let report = run_report(&url, &support::cases(&["1.1.1", "1.1.2"]), 1).await;
+    assert_eq!(report.end, RunEnd::Complete);
+    let refused = report.results.iter().find(|r| r.id == "1.1.2").unwrap();
+    assert!(refused.is_failure(), "{:?}", refused.reason);
+    assert!(refused.reason.contains("The server refused the case's valid opening handshake with status 503"), "{}", refused.reason);
+    assert!(!refused.reason.contains("client MUST"), "{}", refused.reason);
+}
+
+/// A case that opened and failed for its own reason (here a frame with RSV1 set, no extension
+/// agreed) before the target died is not named among the cases that "failed as it went": only
+/// cases the target went away on are (it named every failed case that ended after the last
+/// WebSocket opened). The target here opens one WebSocket, then stops listening.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_failing_on_its_own_is_not_named_as_failed_as_the_target_went() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        // Connection 0 is wsspec's reachability check, 1 is the first case; then the listener drops.
+        for _ in 0..2 {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                if support::accept_websocket(&mut stream).await {
+                    let _ = stream.write_all(&[0xC1, 0x00]).await;
+                    let mut rest = [0u8; 64];
+                    let _ = stream.read(&mut rest).await;
+                }
+            });
+        }
+    });
+    let report = run_report(&url, &support::cases(&["1.1.*"]), 1).await;
+    assert!(matches!(report.end, RunEnd::TargetFailed(_)), "{:?}", report.end);
+    let failed: Vec<_> = report.results.iter().filter(|r| r.is_failure()).map(|r| r.id.as_str()).collect();
+    assert_eq!(failed, ["1.1.1"], "{:?}", report.results);
+    assert!(report.failed_as_it_went.is_empty(), "{:?}", report.failed_as_it_went);
+}
+
 /// A server that refuses every connection with 503 is still stopped at once: the first wave's
 /// refusals, deferred while the others were in flight, count toward the stop before any case
 /// opened.
