@@ -16,12 +16,15 @@
 //!
 //! wsspec opens up to `jobs` connections at once, where RFC 6455 §4.1 has a client open one at a
 //! time (no more than one in CONNECTING state per address): a server may well serve only so many
-//! at once and refuse the rest. So a case the target refused while other cases were in flight (answered 503 or
-//! 429, or closed before any answer; a handshake or permessage-deflate case only on 503 or 429) is no
-//! verdict yet: it is deferred, the run goes on with at most as many cases in flight as had their
-//! WebSocket open then (or were in flight, when none had), and the deferred cases run again at the end, each alone, as Autobahn runs
-//! every case; that attempt is judged. A target that does not answer at all, or cannot be reached,
-//! is not busy but maybe gone: such a case is never deferred and counts toward the stop.
+//! at once and refuse the rest. So a case the target refused while other cases were in flight
+//! (answered 503 or 429, or closed or reset before any answer, which may also be a server's answer
+//! to a bad handshake case: only alone can the two be told apart) is no verdict yet: it is
+//! deferred, and runs again at the end, alone, as Autobahn runs every case; that attempt is
+//! judged. Whether the target was busy or refuses that kind of request (a permessage-deflate
+//! offer), one plain opening handshake on the case's slot tells: refused too, the run goes on with
+//! at most as many cases in flight as had their WebSocket open then (or were in flight, when none
+//! had); opened, the limit stays. A target that does not answer at all, or cannot be reached, is
+//! not busy but maybe gone: such a case is never deferred and counts toward the stop.
 //!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
