@@ -317,7 +317,9 @@ mod tests {
         refused.exchange.error = Some(HandshakeError::Status(404));
         let verdict = judge(case, &refused);
         assert_eq!((verdict.behavior, verdict.behavior_close), (Behavior::Failed, BehaviorClose::Failed));
-        assert!(verdict.result.starts_with("The server refused or broke the opening handshake") && verdict.result.contains("status 404"), "{}", verdict.result);
+        // §4.2.2 lets a server refuse with a status: the client's MUST to fail is not the server's.
+        assert!(verdict.result.starts_with("The server refused the case's valid opening handshake with status 404"), "{}", verdict.result);
+        assert!(!verdict.result.contains("client MUST"), "{}", verdict.result);
         let silent = judge(case, &Observation::aborted("no complete opening handshake within 5.0 s"));
         assert!(silent.result.contains("never completed: no complete opening handshake"), "{}", silent.result);
     }
