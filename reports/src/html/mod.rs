@@ -54,6 +54,7 @@ fn templates() -> &'static Tera {
             ("base.html", include_str!("templates/base.html")),
             ("index.html", include_str!("templates/index.html")),
             ("case.html", include_str!("templates/case.html")),
+            ("unfinished.html", include_str!("templates/unfinished.html")),
             ("filter.js", include_str!("templates/filter.js")),
         ])
         .expect("the report templates are valid");
@@ -92,6 +93,39 @@ pub struct Html {
     rows: Vec<PendingRow>,
     /// Lines the index page's header shows about how the runs were made (certificate checks off).
     notes: Vec<String>,
+    /// Runs that did not complete, said at the top of the index page.
+    incomplete: Vec<IncompleteRun>,
+}
+
+/// An agent's run that did not complete (interrupted, its target gone, killed, still running), as
+/// the top of `index.html` says it: every text in it comes from the folder, so it is escaped.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncompleteRun {
+    pub agent: String,
+    /// How and why it stopped (`interrupted: SIGINT received`, what the target answered).
+    pub why: String,
+    /// How many cases were selected for it.
+    pub selected: usize,
+    /// How many of them were not run: counted as `Not run` cells come (see [`Output::unrun`]).
+    pub not_run: usize,
+}
+
+impl IncompleteRun {
+    /// Every run of `results` that did not complete (`sink::RunState` other than complete), with
+    /// why, in agent order.
+    pub fn of(results: &crate::StoredResults) -> Vec<Self> {
+        let runs = results.run.agents.iter().filter(|(_, run)| run.state != crate::sink::RunState::Complete);
+        runs.map(|(agent, run)| {
+            let state = results.state_text(run.state);
+            let why = match &run.stopped {
+                Some(stopped) if stopped.starts_with(state) => stopped.clone(),
+                Some(stopped) => format!("{state}: {stopped}"),
+                None => state.to_string(),
+            };
+            Self { agent: agent.clone(), why, selected: run.selected.len(), not_run: 0 }
+        })
+        .collect()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -174,6 +208,7 @@ struct IndexPage<'a> {
     cases: usize,
     columns: usize,
     notes: &'a [String],
+    incomplete: &'a [IncompleteRun],
 }
 
 /// The report pages' style sheet, written into the report folder beside them.
@@ -183,7 +218,14 @@ impl Html {
     /// A report of `agents` (every agent of the results, in index order) written into `dir`.
     pub fn new(dir: &Path, agents: impl IntoIterator<Item = String>, sections: SectionTitles) -> Self {
         let agents = agents.into_iter().map(AgentSummary::new).collect();
-        Self { dir: dir.to_path_buf(), sections, agents, rows: Vec::new(), notes: Vec::new() }
+        Self { dir: dir.to_path_buf(), sections, agents, rows: Vec::new(), notes: Vec::new(), incomplete: Vec::new() }
+    }
+
+    /// Says at the top of the index page which runs did not complete, why, and how many of their
+    /// cases were not run ([`IncompleteRun::of`]).
+    pub fn with_incomplete(mut self, runs: Vec<IncompleteRun>) -> Self {
+        self.incomplete = runs;
+        self
     }
 
     /// Adds lines to the index page's header about how the runs were made (see
@@ -241,6 +283,9 @@ impl Output for Html {
         };
         self.agents[column].counts[MISSING] += 1;
         self.agents[column].failing += 1;
+        if let (Unrun::NotRun(_) | Unrun::TargetFailed(_), Some(run)) = (why, self.incomplete.iter_mut().find(|r| r.agent == agent)) {
+            run.not_run += 1;
+        }
         let mut cell = Cell::missing();
         (cell.behavior.label, cell.close.label, cell.tip, cell.failing) = (label.to_string(), label.to_string(), clip(&tip, TIP_CHARS), true);
         self.row(id).cells[column] = Some(cell);
@@ -314,9 +359,26 @@ impl Output for Html {
             columns: 4 + 2 * self.agents.len(),
             rows,
             notes: &self.notes,
+            incomplete: &self.incomplete,
         };
         self.render("index.html", &page, "index.html")
     }
+}
+
+/// The page `index.html` holds while a run is under way: the report of the run has not been written
+/// yet, and if wsspec is killed it stays, so the folder never shows an earlier run's report as this
+/// one's. Replaced atomically by the report when the run ends.
+pub fn write_unfinished(dir: &Path) -> Result<(), ReportError> {
+    let path = dir.join("index.html");
+    let page = UnfinishedPage { started: iso_utc(SystemTime::now()) };
+    let failed = |e: tera::Error| ReportError::write(&path, io::Error::other(format!("template unfinished.html: {e}")));
+    let html = templates().render("unfinished.html", &Context::from_serialize(&page).map_err(failed)?).map_err(failed)?;
+    write_atomically(&path, html.as_bytes()).map_err(|e| ReportError::write(&path, e))
+}
+
+#[derive(Serialize)]
+struct UnfinishedPage {
+    started: String,
 }
 
 impl Html {
