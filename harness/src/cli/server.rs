@@ -96,6 +96,10 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     // Before the first case, every agent of the run is marked running (its earlier results go) and
     // the reports read at the end say the run did not finish until it writes them: a run killed at
     // any moment never leaves an earlier run's results that read as this one's.
+    // Bad input first, so it never costs a folder its earlier results.
+    for url in runs.iter().filter_map(|r| r.url.as_deref()) {
+        Target::parse(url)?;
+    }
     for run in &runs {
         let ids = exclusions.cases_for(&run.agent, &selected).iter().map(|c| c.id.to_string()).collect();
         sink.begin_agent(&filed_as(&run.agent, args.http2, is_secure(run, args.embedded_tls)), ids).map_err(|e| e.to_string())?;
@@ -184,8 +188,11 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 continue;
             }
             Err(e @ RunError::Unreachable { .. }) => {
-                // Begun above: recorded as stopped, not as a run still going.
+                // Begun above: recorded as stopped, not as a run still going, and the reports
+                // marked unfinished at the start say its cases were not run, and why.
                 sink.end_agent(&agent, RunState::TargetFailed, Some(e.to_string())).map_err(|e| e.to_string())?;
+                agents.push(agent);
+                outputs::finish_run(&out, &agents, Outcome::Incomplete, &args.outputs)?;
                 return Err(e.to_string());
             }
             Err(e) => return Err(e.to_string()),
