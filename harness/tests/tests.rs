@@ -38,6 +38,8 @@ mod handshake_peers;
 mod http2;
 // Cases that end at the opening handshake: broken requests, the recorded exchange, the judge.
 mod opening_handshake;
+// Runs stopped by a signal or killed: what the exit code, the summary and every report file say.
+mod killed_runs;
 // A run's life: wsspec's own errors, interrupts, dead targets, re-runs, `client --spec`.
 mod run_lifecycle;
 // wss:// in both roles: the catalog over TLS, the TLS section for clients, the TLS options.

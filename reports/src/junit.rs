@@ -152,6 +152,24 @@ impl Output for Junit {
     }
 }
 
+/// Writes at `path`, atomically, the JUnit file a run leaves until it writes its own at the end: one
+/// `<error>` testcase saying the run did not finish. A run killed (`kill -9`) or crashed then leaves
+/// this, never an earlier run's file that a CI gate would read as this run passing.
+pub fn write_unfinished(path: &Path) -> Result<(), ReportError> {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status
+        .set_message("the run did not finish: wsspec is still running, or it stopped before it wrote its results (killed, crashed, or no case ran)")
+        .set_type("run incomplete");
+    let mut case = TestCase::new("the run did not finish", status);
+    case.set_classname("wsspec");
+    let mut suite = TestSuite::new("wsspec run");
+    suite.add_test_case(case);
+    let mut report = Report::new("wsspec");
+    report.add_test_suite(suite);
+    let xml = report.to_string().map_err(|e| ReportError::write(path, io::Error::other(e.to_string())))?;
+    write_atomically(path, xml.as_bytes()).map_err(|e| ReportError::write(path, e))
+}
+
 /// The failure text: why each verdict is what it is, the expected alternatives, what came.
 fn expected_and_observed(r: &CaseRecord) -> String {
     let mut text = format!(
@@ -248,6 +266,18 @@ mod tests {
             matches!(skipped, TestCaseStatus::Skipped { message: Some(m), .. } if m.as_str() == "expected UNIMPLEMENTED / OK: no permessage-deflate"),
             "{skipped:?}"
         );
+    }
+
+    #[test]
+    fn the_file_of_an_unfinished_run_never_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junit.xml");
+        std::fs::write(&path, "<testsuites tests=\"1\" failures=\"0\" errors=\"0\"/>").unwrap();
+        write_unfinished(&path).unwrap();
+        let report = Report::deserialize_from_str(&std::fs::read_to_string(&path).unwrap()).expect("well-formed JUnit");
+        assert_eq!((report.tests, report.failures, report.errors), (1, 0, 1));
+        let case = &report.test_suites[0].test_cases[0];
+        assert!(matches!(&case.status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, message: Some(m), .. } if m.as_str().contains("did not finish")), "{:?}", case.status);
     }
 
     #[test]

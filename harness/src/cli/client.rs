@@ -121,6 +121,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let serve = args.exec.is_none() && (args.serve || args.spec.is_some() || args.until.is_some());
     let until = args.until.or(if args.spec.is_some() { None } else { Some(1) });
     let sink = Arc::new(outputs::open_sink(&out, &catalog)?);
+    outputs::mark_unfinished(&out, &args.outputs)?;
 
     let listen = listen.unwrap_or_else(|| if serve || args.spec.is_some() { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
     let acceptor = if use_tls {
@@ -247,7 +248,12 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         // A driver that never starts is a broken setup, not a client failing its cases.
         return Err(format!("the client under test never connected: `{command}` {ended}"));
     }
-    Ok(outcome)
+    // A signal while the last results settled or the reports were written; serving until stopped
+    // (--spec), a signal is how the run ends and was answered above.
+    if interrupted || (serve && until.is_none()) {
+        return Ok(outcome);
+    }
+    Ok(super::signal_received(&stop, outcome, "after the client had run its cases"))
 }
 
 /// The agents summarized so far, and what they make of the run.

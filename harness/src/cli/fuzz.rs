@@ -101,11 +101,12 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
     .map_err(|e| e.to_string())?;
     status.finish();
     summarize(&report, &url, &config);
-    Ok(match (&report.interrupted, &report.file) {
+    let outcome = match (&report.interrupted, &report.file) {
         (Some(_), _) => Outcome::Interrupted,
         (None, Some(_)) => Outcome::Failed,
         (None, None) => Outcome::Passed,
-    })
+    };
+    Ok(super::signal_received(&stop, outcome, "as the run ended"))
 }
 
 /// The summary: what was generated, run and decided, what was found and where it is.

@@ -26,7 +26,7 @@ use clap::{Parser, Subcommand};
 /// WebSocket (RFC 6455) conformance suite: runs a declarative catalog of cases against a server and
 /// writes Autobahn-compatible reports.
 #[derive(Debug, Parser)]
-#[command(name = "wsspec", version, about, after_help = "Exit codes: 0 passed (no case failed, no fuzz finding, no verdict changed), 1 failed (a case failed, a\nfinding, a changed verdict), 2 the run could not be done, or not completely (bad input, unreachable target,\nunwritable output, wsspec's own error, a target that stopped answering, an incomplete report folder), with\none line saying why; 3 interrupted (SIGINT, SIGTERM) before every case ran. `wsspec help COMMAND` gives\neach command's exit codes.")]
+#[command(name = "wsspec", version, about, after_help = "Exit codes: 0 passed (no case failed, no fuzz finding, no verdict changed), 1 failed (a case failed, a\nfinding, a changed verdict), 2 the run could not be done, or not completely (bad input, unreachable target,\nunwritable output, wsspec's own error, a target that stopped answering, an incomplete report folder), with\none line saying why; 3 interrupted (SIGINT, SIGTERM), even when every case still ran. `wsspec help COMMAND` gives\neach command's exit codes.")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -38,7 +38,8 @@ or behaviorClose FAILED, WRONG CODE or UNCLEAN (with --expect: an unexpected res
 could not be done: bad arguments, a bad URL, spec, case or expectations file, a case pattern that selects
 nothing, an unreachable target or one that stopped answering, an unwritable report folder, wsspec's own
 error on a case, a client-testing server stopped before any client ran a case; 3 interrupted (SIGINT,
-SIGTERM) before every case ran (client --spec: only when a client that began has not run all its cases).";
+SIGTERM), even when the cases in flight all ended in the grace period (client --spec: only when a client
+that began has not run all its cases).";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -198,6 +199,23 @@ impl Outcome {
             Self::Incomplete => 2,
             Self::Interrupted => 3,
         }
+    }
+}
+
+/// A signal that cut nothing short: it came after every case had started, and the cases in flight
+/// ended within the grace period (or it came while the reports were written). The results are
+/// complete (`wsspec-run.json` says so, and `wsspec report` gates on them), but the user or CI asked
+/// the run to stop, so it ends as an interrupted run does (exit 3), as any Unix tool stopped by
+/// Ctrl-C fails, with one line saying what the signal did. `when` says at what point it came (`after
+/// every case had started`). Unchanged when no signal came or the run already ends as interrupted
+/// (a line already said so).
+pub fn signal_received(stop: &wsspec::engine::Stop, outcome: Outcome, when: &str) -> Outcome {
+    match stop.reason() {
+        Some(reason) if outcome < Outcome::Interrupted => {
+            say!("interrupted: {reason} {when}; nothing was cut short, the results are complete (`wsspec report` gates on them), but the run was asked to stop: exit 3");
+            Outcome::Interrupted
+        }
+        _ => outcome,
     }
 }
 

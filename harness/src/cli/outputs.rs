@@ -14,7 +14,9 @@ use wsspec::{
     expectations::Expectations,
 };
 use wsspec_reports::{
-    case_order, html::Html, junit::Junit, render, sink::Sink, Behavior, BehaviorClose, CaseRecord, CaseSummary, IndexEntry, Output, ReportError,
+    case_order,
+    html::{self, Html, IncompleteRun},
+    junit::{self, Junit}, render, sink::Sink, Behavior, BehaviorClose, CaseRecord, CaseSummary, IndexEntry, Output, ReportError,
     SectionTitles,
     Status, StoredResults,
 };
@@ -126,6 +128,19 @@ pub fn open_sink(out: &Path, catalog: &Catalog) -> Result<Sink, String> {
     let sink = Sink::open(out).map_err(|e| format!("the report folder: {e}"))?;
     sink.set_sections(section_titles(catalog).0).map_err(|e| e.to_string())?;
     Ok(sink)
+}
+
+/// Replaces, before any case runs, every report file a gate may read that the run writes only at
+/// its end: `index.html` and the `--junit` file then say the run did not finish until the run
+/// writes them (each atomically), so a run killed at any moment (`kill -9`) never leaves an
+/// earlier run's report that reads as this one passing. (`index.json` and `wsspec-run.json` are
+/// written as results come; the sink marks the run's agents as running.)
+pub fn mark_unfinished(out: &Path, args: &OutputArgs) -> Result<(), String> {
+    html::write_unfinished(out).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.junit {
+        junit::write_unfinished(path).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// One agent's part of a run, as its summary shows it.
@@ -269,6 +284,11 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
     let rendered = std::fs::symlink_metadata(out.join("index.json")).is_ok();
     if rendered {
         render_reports(out, agents, args, &Gate::load(args, |_| true)?)?;
+    } else if let Err(e) = std::fs::remove_file(out.join("index.html")) {
+        // The page `mark_unfinished` left says a run may still be going: none is, and none reported.
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(format!("cannot remove {}: {e}", out.join("index.html").display()));
+        }
     }
     if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
         let results = StoredResults::load(out).map_err(|e| e.to_string())?;
@@ -292,7 +312,8 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
             say!("expectations: {} left unchanged: the run is interrupted or incomplete, so its results are not all there", path.display());
         } else if args.update_expectations {
             let updated = expectations.updated(of_run);
-            std::fs::write(path, updated.to_toml()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            // Whole or not at all: a run killed while it writes leaves the earlier file.
+            wsspec_reports::fs::write_atomically(path, updated.to_toml().as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             let entries = match updated.entries.len() {
                 1 => "1 entry".to_string(),
                 n => format!("{n} entries"),
@@ -325,7 +346,8 @@ fn render_reports(out: &Path, agents: &[String], args: &OutputArgs, gate: &Gate)
     };
     // How each wss:// run checked the certificate, in the header: a report made without checks says so.
     let notes = results.run.agents.iter().filter_map(|(agent, run)| run.tls.as_ref().map(|tls| tls.note(agent))).collect();
-    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(Html::new(out, results.agents(), titles.clone()).with_notes(notes))];
+    let html = Html::new(out, results.agents(), titles.clone()).with_notes(notes).with_incomplete(IncompleteRun::of(&results));
+    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(html)];
     if let Some(path) = &args.junit {
         outputs.push(Box::new(Junit::new(path, titles).only(agents.iter().cloned())));
     }

@@ -93,6 +93,18 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         ..RunOptions::default()
     };
     let several = runs.len() > 1;
+    // Before the first case, every agent of the run is marked running (its earlier results go) and
+    // the reports read at the end say the run did not finish until it writes them: a run killed at
+    // any moment never leaves an earlier run's results that read as this one's.
+    // Bad input first, so it never costs a folder its earlier results.
+    for url in runs.iter().filter_map(|r| r.url.as_deref()) {
+        Target::parse(url)?;
+    }
+    for run in &runs {
+        let ids = exclusions.cases_for(&run.agent, &selected).iter().map(|c| c.id.to_string()).collect();
+        sink.begin_agent(&filed_as(&run.agent, args.http2, is_secure(run, args.embedded_tls)), ids).map_err(|e| e.to_string())?;
+    }
+    outputs::mark_unfinished(&out, &args.outputs)?;
     let mut outcome = Outcome::Passed;
     let mut agents = Vec::new();
     let mut unreachable = Vec::new();
@@ -101,14 +113,11 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         if let Some(reason) = stop.reason() {
             say!("wsspec: {}: not run ({reason})", agent_name(&run.agent));
             outcome = outcome.max(Outcome::Interrupted);
-            // Once a report exists, an agent the interrupt kept from running is in it, its cases
-            // not run: the report and its JUnit must not look complete without it.
-            if !agents.is_empty() {
-                let secure = run.url.as_deref().map_or(args.embedded_tls, |u| u.starts_with("wss:"));
-                let agent = filed_as(&run.agent, args.http2, secure);
-                file_not_run(&sink, &agent, &cases, RunState::Interrupted, reason)?;
-                agents.push(agent);
-            }
+            // An agent the interrupt kept from running is in the report, its cases not run: the
+            // report and its JUnit must not look complete without it.
+            let agent = filed_as(&run.agent, args.http2, is_secure(&run, args.embedded_tls));
+            file_not_run(&sink, &agent, &cases, RunState::Interrupted, reason)?;
+            agents.push(agent);
             continue;
         }
         // The embedded server lives exactly as long as its run.
@@ -178,6 +187,14 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 agents.push(agent);
                 continue;
             }
+            Err(e @ RunError::Unreachable { .. }) => {
+                // Begun above: recorded as stopped, not as a run still going, and the reports
+                // marked unfinished at the start say its cases were not run, and why.
+                sink.end_agent(&agent, RunState::TargetFailed, Some(e.to_string())).map_err(|e| e.to_string())?;
+                agents.push(agent);
+                outputs::finish_run(&out, &agents, Outcome::Incomplete, &args.outputs)?;
+                return Err(e.to_string());
+            }
             Err(e) => return Err(e.to_string()),
         };
         // One line says how the run stopped, at the end of the agent's summary.
@@ -235,20 +252,18 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             RunEnd::TargetFailed(_) | RunEnd::NeverOpened(_) => Outcome::Incomplete,
         });
     }
-    if agents.is_empty() {
-        if let Some(reason) = stop.reason() {
-            // Interrupted before the first case: there is no report to finish.
-            say!("interrupted before the first case ({reason})");
-            return Ok(Outcome::Interrupted);
-        }
-    }
     say!("Reports: {}", out.join("index.json").display());
-    let outcome = outputs::finish_run(&out, &agents, outcome, &args.outputs)?;
+    let mut outcome = outputs::finish_run(&out, &agents, outcome, &args.outputs)?;
     if !unreachable.is_empty() {
         say!("wsspec: could not reach {}: their cases were not run", unreachable.join(", "));
-        return Ok(outcome.max(Outcome::Incomplete));
+        outcome = outcome.max(Outcome::Incomplete);
     }
-    Ok(outcome)
+    Ok(super::signal_received(&stop, outcome, "after every case had started, and they all ended within the grace period"))
+}
+
+/// Whether `run` is over TLS: a `wss://` URL, or the embedded server with `--embedded-tls`.
+fn is_secure(run: &Run, embedded_tls: bool) -> bool {
+    run.url.as_deref().map_or(embedded_tls, |u| u.starts_with("wss:"))
 }
 
 /// The name `agent`'s results are filed under: over HTTP/2 `AGENT@h2c`, or `AGENT@h2` over TLS,

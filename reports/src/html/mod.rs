@@ -4,6 +4,7 @@
 //! from `index.json`'s `reportfile` when it is a plain file name, else `autobahn::agent_file_stem`, so
 //! a hostile agent name stays inside the folder.
 
+mod incomplete;
 mod view;
 
 use std::{
@@ -25,6 +26,7 @@ use crate::{
     transport::{split_agent, Transport, HTTP_1_1_LABEL},
     BehaviorClose, CaseRecord, CaseResult, Output, ReportError, SectionTitles, Status, Unrun,
 };
+pub use incomplete::{write_unfinished, IncompleteRun};
 use view::{badge, close_badge, legend_of, Badge, CasePage, LEGEND, MISSING};
 
 /// The escape of every text a page shows: HTML's (`&`, `<`, `>`, quotes), and every control
@@ -54,6 +56,7 @@ fn templates() -> &'static Tera {
             ("base.html", include_str!("templates/base.html")),
             ("index.html", include_str!("templates/index.html")),
             ("case.html", include_str!("templates/case.html")),
+            ("unfinished.html", include_str!("templates/unfinished.html")),
             ("filter.js", include_str!("templates/filter.js")),
         ])
         .expect("the report templates are valid");
@@ -92,6 +95,8 @@ pub struct Html {
     rows: Vec<PendingRow>,
     /// Lines the index page's header shows about how the runs were made (certificate checks off).
     notes: Vec<String>,
+    /// Runs that did not complete, said at the top of the index page.
+    incomplete: Vec<IncompleteRun>,
 }
 
 #[derive(Debug, Serialize)]
@@ -174,6 +179,7 @@ struct IndexPage<'a> {
     cases: usize,
     columns: usize,
     notes: &'a [String],
+    incomplete: &'a [IncompleteRun],
 }
 
 /// The report pages' style sheet, written into the report folder beside them.
@@ -183,7 +189,14 @@ impl Html {
     /// A report of `agents` (every agent of the results, in index order) written into `dir`.
     pub fn new(dir: &Path, agents: impl IntoIterator<Item = String>, sections: SectionTitles) -> Self {
         let agents = agents.into_iter().map(AgentSummary::new).collect();
-        Self { dir: dir.to_path_buf(), sections, agents, rows: Vec::new(), notes: Vec::new() }
+        Self { dir: dir.to_path_buf(), sections, agents, rows: Vec::new(), notes: Vec::new(), incomplete: Vec::new() }
+    }
+
+    /// Says at the top of the index page which runs did not complete, why, and how many of their
+    /// cases were not run ([`IncompleteRun::of`]).
+    pub fn with_incomplete(mut self, runs: Vec<IncompleteRun>) -> Self {
+        self.incomplete = runs;
+        self
     }
 
     /// Adds lines to the index page's header about how the runs were made (see
@@ -241,6 +254,9 @@ impl Output for Html {
         };
         self.agents[column].counts[MISSING] += 1;
         self.agents[column].failing += 1;
+        if let (Unrun::NotRun(_) | Unrun::TargetFailed(_), Some(run)) = (why, self.incomplete.iter_mut().find(|r| r.agent == agent)) {
+            run.not_run += 1;
+        }
         let mut cell = Cell::missing();
         (cell.behavior.label, cell.close.label, cell.tip, cell.failing) = (label.to_string(), label.to_string(), clip(&tip, TIP_CHARS), true);
         self.row(id).cells[column] = Some(cell);
@@ -314,6 +330,7 @@ impl Output for Html {
             columns: 4 + 2 * self.agents.len(),
             rows,
             notes: &self.notes,
+            incomplete: &self.incomplete,
         };
         self.render("index.html", &page, "index.html")
     }

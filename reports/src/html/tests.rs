@@ -189,3 +189,7 @@ fn agents_over_http1_only_keep_one_heading_row() {
     assert!(!index.contains("class=\"transport\""));
     assert!(index.contains("<th colspan=\"2\" class=\"agent\">a</th><th colspan=\"2\" class=\"agent\">b</th>"));
 }
+
+#[cfg(test)]
+#[path = "incomplete_tests.rs"]
+mod incomplete_tests;
