@@ -11,4 +11,6 @@ for source in fuzz/fuzz_targets/*.rs; do
   target=$(basename "$source" .rs)
   cp "fuzz/target/x86_64-unknown-linux-gnu/release/$target" "$OUT/"
   (cd "$WORK/seeds/$target" && zip -q -r "$OUT/${target}_seed_corpus.zip" .)
+  # OSS-Fuzz's convention: $OUT/TARGET.dict is passed to the fuzzer as its dictionary.
+  if [[ -f "fuzz/$target.dict" ]]; then cp "fuzz/$target.dict" "$OUT/"; fi
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks, not tests. Executions per second of each libFuzzer target (stable toolchain, no
-# sanitizer, starting from its seed corpus, for SECONDS), then sequences per second of `wsspec fuzz`
+# sanitizer, starting from its seed corpus with its dictionary fuzz/TARGET.dict if there is one, for
+# SECONDS; wall clock from libFuzzer's stats, and per CPU-second of the target's process), then sequences per second of `wsspec fuzz`
 # against the embedded tungstenite server for SECONDS, with the CPU time (user + sys, wsspec and the
 # embedded server together) per sequence run: on a shared machine the wall-clock rate says more
 # about the load than about wsspec.
@@ -47,17 +48,29 @@ if $network_only; then
 fi
 
 "$WSSPEC" fuzz-seeds fuzz/corpus 2>/dev/null
-(cd fuzz && cargo fuzz build --sanitizer none 2>/dev/null)
-printf '%-18s %10s %10s\n' target runs exec/s
+# The throughput build: optimized, overflow checks on, without the rest of debug assertions (std's
+# debug-only precondition checks; wsspec has no `debug_assert!`), which cost frame_parse 12% of its
+# instructions at equal coverage (fuzz/README.md, Throughput, round 3). fuzz/smoke.sh (CI) keeps them.
+# Its own target dir, so switching between this and the smoke's build rebuilds neither.
+(cd fuzz && RUSTFLAGS="-Coverflow-checks=on" cargo fuzz build --sanitizer none -O --target-dir target/throughput \
+  2>/dev/null)
+bin=fuzz/target/throughput/$(rustc -vV | sed -n 's/^host: //p')/release
+printf '%-18s %10s %10s %14s %8s\n' target runs exec/s 'per CPU-s' cov
 for target in $(cd fuzz && cargo fuzz list); do
   # A copy of the seeds, so the benchmark's finds do not grow fuzz/corpus (some targets have none).
   mkdir -p "$scratch/$target"
   if [[ -d "fuzz/corpus/$target" ]]; then cp -r "fuzz/corpus/$target/." "$scratch/$target/"; fi
-  out=$(cd fuzz && cargo fuzz run --sanitizer none "$target" "$scratch/$target" -- \
-    -max_total_time="$seconds" -print_final_stats=1 2>&1)
+  dict=()
+  if [[ -f "fuzz/$target.dict" ]]; then dict=("-dict=fuzz/$target.dict"); fi
+  out=$(/usr/bin/time -f 'cpu %U %S' "$bin/$target" "${dict[@]}" -artifact_prefix="$scratch/" \
+    -max_total_time="$seconds" -print_final_stats=1 "$scratch/$target" 2>&1)
   done_runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' <<<"$out" | grep -o '[0-9]*$')
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' <<<"$out" | grep -o '[0-9]*$')
-  printf '%-18s %10s %10s\n' "$target" "$done_runs" "$rate"
+  # Edges covered, from libFuzzer's last status line.
+  cov=$({ grep -oE 'cov: [0-9]+' <<<"$out" || echo 'cov: -'; } | tail -n 1 | cut -d' ' -f2)
+  read -r _ user sys < <(grep -E '^cpu ' <<<"$out")
+  per_cpu=$(awk -v u="$user" -v s="$sys" -v n="$done_runs" 'BEGIN { printf "%.0f", n / (u + s > 0 ? u + s : 1) }')
+  printf '%-18s %10s %10s %14s %8s\n' "$target" "$done_runs" "$rate" "$per_cpu" "$cov"
 done
 
 echo

@@ -22,7 +22,7 @@ cd fuzz
 cargo fuzz build --sanitizer none
 # FUZZ_JOBS targets at a time (default 2, one per core of a CI runner), so a new target does not
 # lengthen the step by its FUZZ_SECONDS; the binaries are run directly, cargo-fuzz's way (its
-# artifact prefix, its `-dict` if any), without a cargo lock taken per target.
+# artifact prefix, its dictionary `TARGET.dict` if any), without a cargo lock taken per target.
 parallel=${FUZZ_JOBS:-2}
 bin=target/$(rustc -vV | sed -n 's/^host: //p')/release
 logs=$(mktemp -d)
@@ -30,8 +30,10 @@ trap 'rm -rf "$logs"' EXIT
 run() {
   local target=$1
   mkdir -p "corpus/$target" "artifacts/$target"
-  if "$bin/$target" -artifact_prefix="artifacts/$target/" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "corpus/$target" >"$logs/$target" 2>&1; then
+  local dict=()
+  if [[ -f "$target.dict" ]]; then dict=("-dict=$target.dict"); fi
+  if "$bin/$target" "${dict[@]}" -artifact_prefix="artifacts/$target/" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 "corpus/$target" >"$logs/$target" 2>&1; then
     echo ok >"$logs/$target.status"
   fi
 }
