@@ -45,3 +45,5 @@ mod run_lifecycle;
 // wss:// in both roles: the catalog over TLS, the TLS section for clients, the TLS options.
 mod tls;
 mod support;
+// Targets that ping and send unsolicited pongs on their own: the same verdicts, in both roles.
+mod keepalive;

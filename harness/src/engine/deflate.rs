@@ -180,7 +180,7 @@ pub fn accepted_invalid_answer(case: &Case, obs: &Observation, received: &str) -
     let compressed = matches!(obs.violation, Some(Violation::ReservedBits { rsv }) if rsv & 0b100 != 0);
     let went_on = if compressed {
         "went on to use permessage-deflate: it sent a frame with RSV1 set, a compressed message".to_string()
-    } else if obs.violation.is_none() && !obs.events.is_empty() {
+    } else if obs.violation.is_none() && obs.events.heeded() > 0 {
         format!("went on with the connection: it sent {received}")
     } else if obs.violation.is_none() && obs.timed_out && obs.remote_close.is_none() {
         "kept the connection open until the case timeout".to_string()

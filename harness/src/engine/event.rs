@@ -34,8 +34,13 @@ pub fn quoted_prefix(prefix: &[u8], len: usize, max: usize) -> String {
 pub enum Event {
     /// `preview` is the start of the payload as [`quoted`] shows it.
     Message { binary: bool, len: usize, sha1: [u8; 20], preview: String },
+    /// A ping of the target's own, which wsspec answers (RFC 6455 §5.5.2): [incidental](Event::is_incidental).
     Ping(Vec<u8>),
+    /// A pong with the application data of a ping of wsspec's still unanswered (§5.5.3).
     Pong(Vec<u8>),
+    /// A pong that answers none of wsspec's unanswered pings: a heartbeat, which §5.5.3 allows at
+    /// any time ("A Pong frame MAY be sent unsolicited"); [incidental](Event::is_incidental).
+    UnsolicitedPong(Vec<u8>),
     Mark(String),
 }
 
@@ -45,15 +50,25 @@ impl Event {
     }
 
     /// The kind an event is counted under in a report: `text message`, `binary message`, `ping`,
-    /// `pong` or `mark`.
+    /// `pong`, `unsolicited pong` or `mark`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Message { binary: false, .. } => "text message",
             Self::Message { binary: true, .. } => "binary message",
             Self::Ping(_) => "ping",
             Self::Pong(_) => "pong",
+            Self::UnsolicitedPong(_) => "unsolicited pong",
             Self::Mark(_) => "mark",
         }
+    }
+
+    /// Whether the target may send this event anywhere, whatever the case expects: a ping of its
+    /// own ("An endpoint MAY send a Ping frame any time after the connection is established and
+    /// before the connection is closed", RFC 6455 §5.5.2; §5.4 lets control frames come between
+    /// the fragments of a message) or an unsolicited pong (§5.5.3). Matching lets one pass
+    /// wherever it comes: an alternative that names it may take it, the others skip it.
+    pub fn is_incidental(&self) -> bool {
+        matches!(self, Self::Ping(_) | Self::UnsolicitedPong(_))
     }
 }
 
@@ -68,6 +83,8 @@ impl fmt::Display for Event {
             Self::Pong(p) if p.is_empty() => f.write_str("pong (empty)"),
             Self::Ping(p) => write!(f, "ping {}", quoted(p, 64)),
             Self::Pong(p) => write!(f, "pong {}", quoted(p, 64)),
+            Self::UnsolicitedPong(p) if p.is_empty() => f.write_str("unsolicited pong (empty)"),
+            Self::UnsolicitedPong(p) => write!(f, "unsolicited pong {}", quoted(p, 64)),
             Self::Mark(m) => write!(f, "mark {m}"),
         }
     }
@@ -150,9 +167,10 @@ impl CompiledAlternative {
         positions
     }
 
-    /// Consumes one event; false once no continuation can match any more.
+    /// Consumes one event; false once no continuation can match any more. An
+    /// [incidental](Event::is_incidental) event may also be skipped: every position stays live.
     pub fn advance(&self, positions: &mut Vec<bool>, event: &Event) -> bool {
-        let mut next = vec![false; positions.len()];
+        let mut next = if event.is_incidental() { positions.clone() } else { vec![false; positions.len()] };
         for (i, (matcher, _)) in self.items.iter().enumerate() {
             if positions[i] && matcher.matches(event) {
                 next[i + 1] = true;
@@ -263,6 +281,22 @@ mod tests {
         assert!(!tracker.may_take_message(false, 6), "longer than the echo");
         assert!(!tracker.may_take_message(true, 1), "a binary message where text is expected");
         assert!(!Tracker::new(vec![alternative(vec![pong(0, false)])]).may_take_message(false, 0), "no message expected");
+    }
+
+    #[test]
+    fn pings_and_unsolicited_pongs_pass_wherever_they_come() {
+        let ping = |p: &[u8]| Event::Ping(p.to_vec());
+        let heartbeat = Event::UnsolicitedPong(b"beat".to_vec());
+        let alt = alternative(vec![pong(0, false), pong(1, false)]);
+        assert!(alt.matches(&[ping(b"a"), Event::Pong(vec![0]), heartbeat.clone(), ping(b""), Event::Pong(vec![1]), ping(b"z")]));
+        assert!(!alt.matches(&[Event::Pong(vec![0]), heartbeat.clone()]), "an incidental event is no expected one");
+        assert!(!alt.matches(&[Event::Pong(vec![0]), Event::Pong(b"beat".to_vec())]), "an answer is no heartbeat");
+        // An alternative that names a ping may take it, or let it pass and take a later one.
+        let expects_ping = alternative(vec![EventPattern { kind: EventKind::Ping(Payload::Bytes(b"p".to_vec())), times: 1, optional: false }]);
+        assert!(expects_ping.matches(&[ping(b"p")]) && expects_ping.matches(&[ping(b"p"), ping(b"p")]) && !expects_ping.matches(&[ping(b"q")]));
+        let mut tracker = Tracker::new(vec![alt]);
+        (0..1000).for_each(|_| tracker.push(&ping(b"flood")));
+        assert!(!tracker.is_dead(), "pings never settle a case");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct EventLog {
     head: Vec<Event>,
     tail: VecDeque<Event>,
     total: usize,
+    /// Events [incidental](Event::is_incidental) to any case: the target's own pings, unsolicited pongs.
+    incidental: usize,
     /// Every event counted by [`Event::kind`].
     counts: BTreeMap<&'static str, usize>,
 }
@@ -26,6 +28,7 @@ impl EventLog {
     /// Counts `event`, and keeps it while the head has room; later events keep the last [`TAIL`].
     pub fn push(&mut self, event: Event) {
         self.total += 1;
+        self.incidental += usize::from(event.is_incidental());
         *self.counts.entry(event.kind()).or_default() += 1;
         if self.head.len() < HEAD {
             self.head.push(event);
@@ -44,6 +47,17 @@ impl EventLog {
 
     pub fn is_empty(&self) -> bool {
         self.total == 0
+    }
+
+    /// The events that matching heeds: all but the [incidental](Event::is_incidental) ones (the
+    /// target's own pings and its unsolicited pongs, RFC 6455 §5.5.2–5.5.3), kept or not.
+    pub fn heeded(&self) -> usize {
+        self.total - self.incidental
+    }
+
+    /// The [incidental](Event::is_incidental) events, kept or not.
+    pub fn incidental(&self) -> usize {
+        self.incidental
     }
 
     /// The first events, at most [`HEAD`].

@@ -134,20 +134,39 @@ pub fn judge(case: &Case, obs: &Observation) -> Verdict {
 }
 
 /// What the target sent, for a reason: a preview and a count, so that a flooding target does not
-/// make a reason of megabytes; `nothing` when it sent nothing.
+/// make a reason of megabytes; `nothing` when it sent nothing. Incidental events (its own pings,
+/// unsolicited pongs: see [`super::Event::is_incidental`]) are only counted, after the rest.
 fn received(obs: &Observation) -> String {
     let unfinished = obs.unfinished.map(|m| {
         let kind = if m.binary { "binary" } else { "text" };
         format!("an unfinished {kind} message ({} bytes so far, in {} frames)", m.len, m.frames)
     });
-    if obs.events.is_empty() {
-        return unfinished.unwrap_or_else(|| "nothing".to_string());
+    let besides = incidental(obs);
+    if obs.events.heeded() == 0 {
+        return format!("{}{besides}", unfinished.unwrap_or_else(|| "nothing".to_string()));
     }
-    let shown: Vec<String> = obs.events.head().iter().take(REASON_EVENTS).map(|e| e.to_string()).collect();
-    let more = obs.events.len().saturating_sub(REASON_EVENTS);
+    let shown: Vec<String> = obs.events.kept().filter(|e| !e.is_incidental()).take(REASON_EVENTS).map(|e| e.to_string()).collect();
+    let more = obs.events.heeded().saturating_sub(shown.len());
     let more = if more > 0 { format!(" and {more} more events (listed in the record)") } else { String::new() };
     let unfinished = unfinished.map(|u| format!(", then {u}")).unwrap_or_default();
-    format!("{}{more}{unfinished}", shown.join(", "))
+    format!("{}{more}{unfinished}{besides}", shown.join(", "))
+}
+
+/// The target's incidental events as a parenthesis for [`received`], empty when there were none.
+fn incidental(obs: &Observation) -> String {
+    if obs.events.incidental() == 0 {
+        return String::new();
+    }
+    let count = |kind: &str, one: &str, many: &str| match obs.events.counts().get(kind).copied().unwrap_or(0) {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {many}")),
+    };
+    let parts: Vec<String> = [count("ping", "ping of its own", "pings of its own"), count("unsolicited pong", "unsolicited pong", "unsolicited pongs")]
+        .into_iter()
+        .flatten()
+        .collect();
+    format!(" (besides {}, which the RFC allows at any time and the judging passes by: §5.5.2, §5.5.3)", parts.join(" and "))
 }
 
 /// The fault, when the case expects the target to fail the connection and send nothing (every
@@ -155,7 +174,7 @@ fn received(obs: &Observation) -> String {
 /// than only that no alternative allows what came.
 fn did_not_fail(case: &Case, obs: &Observation, received: &str) -> Option<String> {
     let must_fail = case.expect.iter().all(|a| a.events.is_empty() && case.close_for(a).by == Closer::Peer);
-    (must_fail && !obs.events.is_empty()).then(|| {
+    (must_fail && obs.events.heeded() > 0).then(|| {
         format!(
             "The target did not fail the connection as the case requires ({}, {}): it went on and sent {received}.",
             super::opening::cite(&case.rfc),
@@ -351,10 +370,39 @@ mod tests {
     fn a_reason_names_a_few_events_and_counts_the_rest() {
         let mut obs = closed_with(1000, true);
         for i in 0..50u8 {
-            obs.events.push(super::super::Event::Ping(vec![b'<'; 100 + usize::from(i)]));
+            obs.events.push(super::super::Event::Pong(vec![b'<'; 100 + usize::from(i)]));
         }
         let verdict = judge(&case("1.1.1"), &obs);
         assert!(verdict.result.contains("and 47 more events (listed in the record)"), "{}", verdict.result);
         assert!(verdict.result.len() < 600, "{} bytes: {}", verdict.result.len(), verdict.result);
+    }
+
+    #[test]
+    fn the_targets_own_pings_and_unsolicited_pongs_change_no_verdict() {
+        use super::super::Event;
+        // 2.2: wsspec pings "Hello, world!" and expects that pong; 1.1.2: a 125-byte text echo.
+        for (id, answer) in [("2.2", Event::Pong(b"Hello, world!".to_vec())), ("1.1.2", Event::message(false, &[b'*'; 125]))] {
+            let mut obs = closed_with(1000, true);
+            obs.was_clean = true;
+            obs.events.push(Event::Ping(b"keepalive".to_vec()));
+            obs.events.push(Event::UnsolicitedPong(b"heartbeat".to_vec()));
+            obs.events.push(answer.clone());
+            obs.events.push(Event::Ping(Vec::new()));
+            let verdict = judge(&case(id), &obs);
+            assert_eq!((verdict.behavior, verdict.behavior_close), (Behavior::Ok, BehaviorClose::Ok), "{id}: {}", verdict.result);
+
+            // Without the answer, the reason names what counts and only counts the rest.
+            let mut obs = closed_with(1000, true);
+            obs.events.push(Event::Ping(b"keepalive".to_vec()));
+            obs.events.push(Event::UnsolicitedPong(b"heartbeat".to_vec()));
+            obs.events.push(Event::Ping(b"again".to_vec()));
+            let verdict = judge(&case(id), &obs);
+            assert_eq!(verdict.behavior, Behavior::Failed, "{id}: {}", verdict.result);
+            assert!(
+                verdict.result.starts_with("Received nothing (besides 2 pings of its own and 1 unsolicited pong, which the RFC allows"),
+                "{id}: {}",
+                verdict.result
+            );
+        }
     }
 }

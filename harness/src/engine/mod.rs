@@ -15,6 +15,7 @@ mod liveness;
 mod observation;
 mod read_buffer;
 pub mod opening;
+mod pings;
 pub mod receiver;
 mod record;
 pub(crate) mod runner;

@@ -19,6 +19,7 @@ use super::{
     event::{CompiledAlternative, Event, Tracker},
     opening,
     outgoing::{SentFrame, Write},
+    pings::Pings,
     receiver::{Received, Receiver},
     script::{Op, Script},
     session_write::{log_tx_frame, write_some, Written},
@@ -135,7 +136,7 @@ pub(super) async fn drive(
         receiver,
         messages_received: 0,
         open_message_settled: false,
-        pings_unanswered: VecDeque::new(),
+        pings: Pings::default(),
         pending: None,
         partial_frame: false,
         replies: VecDeque::new(),
@@ -163,6 +164,7 @@ pub(super) async fn drive(
         session.on_bytes(leftover);
     }
     session.drive().await;
+    session.settle_pongs();
     if let Some(open) = session.receiver.open_message() {
         session.obs.log.rx_message_cut(open.len);
         session.obs.unfinished = Some(open);
@@ -190,8 +192,8 @@ struct Session<'a> {
     messages_received: usize,
     /// The message the target is sending cannot match, however it ends (see `check_open_message`).
     open_message_settled: bool,
-    /// Payloads of the pings wsspec sent that no pong answered yet, oldest first.
-    pings_unanswered: VecDeque<Vec<u8>>,
+    /// wsspec's pings and which of them the target answered.
+    pings: Pings,
     pending: Option<Write<'a>>,
     /// A frame has been partly written (a split frame between its parts).
     partial_frame: bool,
@@ -321,7 +323,7 @@ impl Session<'_> {
             && self.pending.is_none()
             && !self.partial_frame
             && self.replies.is_empty()
-            && self.pings_unanswered.is_empty()
+            && self.pings.all_answered()
             && self.pause.is_none()
             && self.obs.violation.is_none()
             && self.receiver.open_message().is_none()
@@ -402,7 +404,7 @@ impl Session<'_> {
         for SentFrame { spec, payload_len } in frames {
             log_tx_frame(&mut self.obs.log, &spec, payload_len);
             if spec.opcode == OpCode::Ping {
-                self.pings_unanswered.push_back(spec.payload);
+                self.pings.sent(spec.payload);
             }
         }
     }
@@ -500,7 +502,10 @@ impl Session<'_> {
                         self.queue_pong(pong.encode());
                     }
                 }
-                Received::Pong(payload) => self.on_pong(payload),
+                Received::Pong(payload) => {
+                    let event = self.pings.pong(payload);
+                    self.push_event(event);
+                }
                 Received::Close { code, reason } => self.on_close(code, reason),
                 Received::Violation(violation) => self.violation(violation),
                 Received::Unreadable(violation) => {
@@ -582,17 +587,15 @@ impl Session<'_> {
         }
     }
 
-    /// A pong answers the oldest unanswered ping with its payload (and every older one: §5.5.3
-    /// lets a peer answer only the latest); with pings unanswered, a pong matching none breaks
-    /// §5.5.3. With none unanswered it is unsolicited, which §5.5.3 allows.
-    fn on_pong(&mut self, payload: Vec<u8>) {
-        if !self.pings_unanswered.is_empty() {
-            match self.pings_unanswered.iter().position(|p| *p == payload) {
-                Some(at) => drop(self.pings_unanswered.drain(..=at)),
-                None => self.violation(Violation::PongMismatch { payload: crate::preview(&payload, 32) }),
+    /// At the end of the case: a stray pong is the target's wrong answer to a ping of wsspec's
+    /// when nothing else settled the case (see [`Pings::wrong_answer`]).
+    fn settle_pongs(&mut self) {
+        if self.obs.violation.is_none() {
+            if let Some(violation) = self.pings.wrong_answer(self.tracker.completed().contains(&true)) {
+                self.obs.log.event(format!("protocol violation by the target: {violation}"));
+                self.obs.violation = Some(violation);
             }
         }
-        self.push_event(Event::Pong(payload));
     }
 
     fn on_close(&mut self, code: Option<u16>, reason: String) {

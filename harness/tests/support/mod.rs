@@ -1,5 +1,7 @@
 //! Shared test helpers: run cases against a URL and read the verdicts back.
 
+pub mod keepalive;
+
 use std::collections::BTreeMap;
 
 use wsspec::{

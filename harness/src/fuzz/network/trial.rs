@@ -159,7 +159,7 @@ impl Shared {
         let result = if let Some(error) = &obs.open_error {
             TrialResult::NotOpened { reason: error.clone(), answered: refused_with_answer(&obs) }
         } else if verdict.behavior == Behavior::Failed || verdict.behavior_close.is_failure() {
-            let silent = obs.dropped_by_me && obs.remote_close.is_none() && obs.events.is_empty();
+            let silent = obs.dropped_by_me && obs.remote_close.is_none() && obs.events.heeded() == 0;
             TrialResult::Diverges(if silent { Kind::Hang } else { Kind::Divergence })
         } else {
             TrialResult::Conforms
