@@ -253,6 +253,49 @@ async fn a_target_going_down_mid_run_is_a_crash_finding() {
     assert!(report.stats.refused <= 2, "a connect that fails is no refusal: {:#?}", report.stats);
 }
 
+/// A target that opens its first 3 WebSockets, then takes every connection but never answers its
+/// opening handshake nor closes it (a server hung in its accept loop): the first handshake left
+/// unanswered after others opened is a crash finding at once, "stopped answering opening
+/// handshakes", not 8 more waits for the target to be taken for one that "stopped opening
+/// WebSockets" (nor a run ending with no finding). One sequence at a time, and a connection only
+/// opens or hangs by its number, so the outcome does not depend on timing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_once() {
+    use tokio::io::AsyncReadExt;
+    const ANSWERED: usize = 3;
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for n in 0usize.. {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if n >= ANSWERED {
+                    // Reads the request, answers nothing, keeps the connection open.
+                    let mut head = vec![0u8; 8192];
+                    while let Ok(1..) = client.read(&mut head).await {}
+                    std::future::pending::<()>().await;
+                }
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    let out = tempfile::tempdir().unwrap();
+    let config = Config { jobs: 1, deflate: DeflateUse::Off, ..config(&url, 2, 200, out.path()) };
+    let report = network::run(&config, &Stop::new(), |_| {}).await.expect("some sequences opened");
+    let crashes: Vec<_> = report.findings.iter().filter(|f| f.kind == network::Kind::Crash).collect();
+    assert_eq!(crashes.len(), 1, "{report:#?}");
+    assert!(crashes[0].reason.starts_with("the target stopped answering opening handshakes"), "{report:#?}");
+    assert_eq!(report.stats.dropped, 1, "the first unanswered handshake is the finding: {:#?}", report.stats);
+    // The run's probe takes one of the answered connections.
+    assert!(report.stats.opened >= 1, "it opened others first: {:#?}", report.stats);
+    assert_eq!(report.stats.divergent, 0, "{report:#?}");
+}
+
 /// Raised while divergences wait for minimization, an interrupt still writes every confirmed one:
 /// those not minimized whole, and each fails on the broken server.
 #[tokio::test(flavor = "multi_thread")]

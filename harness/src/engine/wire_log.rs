@@ -8,7 +8,10 @@ use std::{collections::VecDeque, time::Instant};
 
 use wsspec_reports::{FrameInfo, WireEntry, WireGap};
 
-use crate::{frame::Header, preview};
+use crate::{
+    frame::{Header, OpCode},
+    preview,
+};
 
 /// Bytes of entries kept from the start of a connection, counted as [`entry_bytes`].
 pub const HEAD_BYTES: usize = 6 * 1024;
@@ -22,9 +25,9 @@ const ENTRY_OVERHEAD: usize = 250;
 #[derive(Debug)]
 pub struct WireLog {
     start: Instant,
-    head: Vec<WireEntry>,
+    head: Vec<Entry>,
     head_bytes: usize,
-    tail: VecDeque<WireEntry>,
+    tail: VecDeque<Entry>,
     tail_bytes: usize,
     /// What fell out between the head and the tail.
     elided: WireGap,
@@ -39,9 +42,62 @@ pub enum Dir {
     Rx,
 }
 
+/// An entry as logged: the raw facts, made into a [`WireEntry`] (text, hex) only when the log is
+/// taken ([`WireLog::into_parts`]). Most logs are dropped unread (the network fuzzer's conforming
+/// sequences) and most entries of a long log fall out between head and tail: formatting each one
+/// as it happened cost a tenth of the fuzzer's CPU.
+#[derive(Debug)]
+struct Entry {
+    t: f64,
+    dir: Dir,
+    what: What,
+}
+
+#[derive(Debug)]
+enum What {
+    /// A chunk of `len` bytes starting with `preview` (at most [`PREVIEW_BYTES`]).
+    Chunk { len: u64, preview: Preview },
+    /// A frame by its header, and its payload's preview as shown.
+    Frame { opcode: OpCode, fin: bool, rsv: u8, mask: Option<[u8; 4]>, payload_len: u64, data: String },
+    Event(String),
+}
+
+/// Up to [`PREVIEW_BYTES`] bytes, held inline (no allocation per chunk).
+#[derive(Debug)]
+struct Preview {
+    bytes: [u8; PREVIEW_BYTES],
+    len: u8,
+}
+
+impl Entry {
+    /// The length of the entry's `data` as [`WireEntry`] shows it, without formatting it.
+    fn data_len(&self) -> usize {
+        match &self.what {
+            What::Chunk { preview, .. } => 2 + 2 * usize::from(preview.len),
+            What::Frame { data, .. } | What::Event(data) => data.len(),
+        }
+    }
+
+    fn into_wire_entry(self) -> WireEntry {
+        let dir = match self.dir {
+            Dir::Tx => "tx",
+            Dir::Rx => "rx",
+        };
+        let (dir, kind, len, data, frame) = match self.what {
+            What::Chunk { len, preview } => (dir, "chunk", len, format!("0x{}", hex::encode(&preview.bytes[..usize::from(preview.len)])), None),
+            What::Frame { opcode, fin, rsv, mask, payload_len, data } => {
+                let info = FrameInfo { opcode: opcode.as_u8(), opcode_name: opcode.to_string(), fin, rsv, mask: mask.map(hex::encode) };
+                (dir, "frame", payload_len, data, Some(info))
+            }
+            What::Event(text) => ("--", "event", 0, text, None),
+        };
+        WireEntry { t: self.t, dir: dir.into(), kind: kind.into(), len, data, frame }
+    }
+}
+
 /// What an entry costs in a case file, about: its data and a fixed overhead.
-fn entry_bytes(entry: &WireEntry) -> usize {
-    entry.data.len() + ENTRY_OVERHEAD
+fn entry_bytes(entry: &Entry) -> usize {
+    entry.data_len() + ENTRY_OVERHEAD
 }
 
 impl WireLog {
@@ -75,12 +131,12 @@ impl WireLog {
     /// The kept entries in order, and where and how much was left out when anything was.
     pub fn into_parts(self) -> (Vec<WireEntry>, Option<WireGap>) {
         let gap = (self.elided.entries > 0).then(|| WireGap { at: self.head.len(), ..self.elided });
-        let mut entries = self.head;
-        entries.extend(self.tail);
+        let entries = self.head.into_iter().chain(self.tail).map(Entry::into_wire_entry).collect();
         (entries, gap)
     }
 
-    fn push(&mut self, entry: WireEntry) {
+    fn push(&mut self, dir: Dir, what: What) {
+        let entry = Entry { t: self.elapsed_ms(), dir, what };
         let bytes = entry_bytes(&entry);
         if self.tail.is_empty() && self.head_bytes + bytes <= HEAD_BYTES {
             self.head_bytes += bytes;
@@ -93,10 +149,10 @@ impl WireLog {
             let out = self.tail.pop_front().expect("the tail has entries");
             self.tail_bytes -= entry_bytes(&out);
             self.elided.entries += 1;
-            match out.kind.as_str() {
-                "chunk" => self.elided.bytes += out.len,
-                "frame" => self.elided.frames += 1,
-                _ => {}
+            match out.what {
+                What::Chunk { len, .. } => self.elided.bytes += len,
+                What::Frame { .. } => self.elided.frames += 1,
+                What::Event(_) => {}
             }
         }
     }
@@ -108,15 +164,10 @@ impl WireLog {
     /// Logs a chunk of `len` bytes on the wire by its first bytes (`prefix`, [`PREVIEW_BYTES`] are
     /// shown).
     pub fn chunk_of(&mut self, dir: Dir, prefix: &[u8], len: usize) {
-        let entry = WireEntry {
-            t: self.elapsed_ms(),
-            dir: dir_name(dir),
-            kind: "chunk".into(),
-            len: len as u64,
-            data: format!("0x{}", hex::encode(&prefix[..prefix.len().min(PREVIEW_BYTES)])),
-            frame: None,
-        };
-        self.push(entry);
+        let shown = &prefix[..prefix.len().min(PREVIEW_BYTES)];
+        let mut preview = Preview { bytes: [0; PREVIEW_BYTES], len: shown.len() as u8 };
+        preview.bytes[..shown.len()].copy_from_slice(shown);
+        self.push(dir, What::Chunk { len: len as u64, preview });
     }
 
     /// Notes that the connection ended inside a message of the target's, `len` payload bytes into
@@ -132,28 +183,21 @@ impl WireLog {
         if matches!(dir, Dir::Rx) && header.opcode.as_u8() <= 2 {
             self.rx_message_open = !header.fin;
         }
-        let entry = WireEntry {
-            t: self.elapsed_ms(),
-            dir: dir_name(dir),
-            kind: "frame".into(),
-            len: header.payload_len,
+        let what = What::Frame {
+            opcode: header.opcode,
+            fin: header.fin,
+            rsv: header.rsv,
+            mask: header.mask,
+            payload_len: header.payload_len,
             data: payload_preview(prefix, payload_len),
-            frame: Some(FrameInfo {
-                opcode: header.opcode.as_u8(),
-                opcode_name: header.opcode.to_string(),
-                fin: header.fin,
-                rsv: header.rsv,
-                mask: header.mask.map(hex::encode),
-            }),
         };
-        self.push(entry);
+        self.push(dir, what);
     }
 
     /// Something that is neither a chunk nor a frame: a timer, a drop.
     pub fn event(&mut self, text: impl Into<String>) {
         let text = preview(text.into().as_bytes(), 1024);
-        let entry = WireEntry { t: self.elapsed_ms(), dir: "--".into(), kind: "event".into(), len: 0, data: text, frame: None };
-        self.push(entry);
+        self.push(Dir::Tx, What::Event(text));
     }
 }
 
@@ -165,14 +209,6 @@ fn payload_preview(prefix: &[u8], payload_len: u64) -> String {
     } else {
         shown
     }
-}
-
-fn dir_name(dir: Dir) -> String {
-    match dir {
-        Dir::Tx => "tx",
-        Dir::Rx => "rx",
-    }
-    .into()
 }
 
 #[cfg(test)]
@@ -189,7 +225,7 @@ mod tests {
         log.event("closing handshake complete");
         let (entries, gap) = log.into_parts();
         let gap = gap.expect("entries were left out");
-        let kept: usize = entries.iter().map(entry_bytes).sum();
+        let kept: usize = entries.iter().map(|e| e.data.len() + ENTRY_OVERHEAD).sum();
         assert!(kept <= HEAD_BYTES + TAIL_BYTES, "{kept} bytes kept");
         assert_eq!(entries[0].data, "opened");
         assert_eq!(entries.last().unwrap().data, "closing handshake complete", "the end is kept");

@@ -397,10 +397,33 @@ fn payload_parts(bytes: &[u8]) -> (&[u8], Option<usize>) {
     if bytes.len() < 64 {
         return (bytes, None);
     }
-    match period(bytes) {
-        period if period <= bytes.len() / 2 => (&bytes[..period], Some(bytes.len())),
-        _ => (bytes, None),
+    match short_period(bytes) {
+        Some(period) => (&bytes[..period], Some(bytes.len())),
+        None => (bytes, None),
     }
+}
+
+/// [`period`] when it is at most half of `bytes` (at least 16 bytes long), else `None`, mostly
+/// without [`period`]'s table: the period is the smallest shift `p` with `bytes[p..]` equal to
+/// `bytes[..n - p]`, so shifts are tried in order, each first on its 8 leading bytes; after
+/// [`SHIFTS_TRIED`] shifts that pass those and fail later (a payload built to be slow), the table.
+fn short_period(bytes: &[u8]) -> Option<usize> {
+    const SHIFTS_TRIED: usize = 32;
+    let n = bytes.len();
+    let mut failed = 0;
+    for p in 1..=n / 2 {
+        if bytes[p..p + 8] != bytes[..8] {
+            continue;
+        }
+        if bytes[p..] == bytes[..n - p] {
+            return Some(p);
+        }
+        failed += 1;
+        if failed == SHIFTS_TRIED {
+            return Some(period(bytes)).filter(|&p| p <= n / 2);
+        }
+    }
+    None
 }
 
 /// The smallest `p` such that every byte equals the one `p` before it (`bytes.len()` when none

@@ -45,6 +45,36 @@ fn a_payload_is_written_as_the_bytes_it_is() {
     assert_eq!((period(b"abcab"), period(b"aaaa"), period(b"abc"), period(b"")), (3, 1, 3, 0));
 }
 
+/// The shortcut finds the period exactly when [`period`]'s table would find one of at most half
+/// the length: on repeats, on aperiodic bytes, and on two-letter bytes where many shifts pass their
+/// first 8 bytes and fail later (the table's fallback included).
+#[test]
+fn the_short_period_is_the_period_when_that_is_at_most_half() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(14);
+    let mut inputs = vec![
+        (0..=255u8).chain(0..100).collect::<Vec<u8>>(),
+        b"ab".repeat(40),
+        [b"aaaaaaaaab".repeat(50), b"aaaa".to_vec()].concat(),
+        [vec![b'a'; 200], b"b".to_vec()].concat(),
+        [0xffu8, 0, 7].repeat(5000),
+    ];
+    for _ in 0..2000 {
+        let len = rng.random_range(16..300);
+        let unit: Vec<u8> = (0..rng.random_range(1..40)).map(|_| if rng.random_bool(0.9) { b'a' } else { b'b' }).collect();
+        let mut bytes: Vec<u8> = unit.iter().copied().cycle().take(len).collect();
+        if rng.random_bool(0.5) {
+            let at = rng.random_range(0..len);
+            bytes[at] ^= 3;
+        }
+        inputs.push(bytes);
+    }
+    for bytes in inputs {
+        let n = bytes.len();
+        assert_eq!(short_period(&bytes), Some(period(&bytes)).filter(|&p| p <= n / 2), "{bytes:?}");
+    }
+}
+
 /// The case built directly is the case the written file loads as, field for field (the prose and
 /// the id aside), over 1,000 seeds of sequences as the network fuzzer sends them and as generated.
 #[test]
