@@ -114,7 +114,8 @@ async fn a_spec_file_drives_the_run() {
 
 #[test]
 fn bad_input_exits_2_with_a_clear_message() {
-    let (code, _, stderr) = wsspec(&["server", "ws://127.0.0.1:1/", "--cases", "1.1.1"]);
+    let out = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = wsspec(&["server", "ws://127.0.0.1:1/", "--cases", "1.1.1", "--out", out.path().to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot reach the target ws://127.0.0.1:1/"), "{stderr}");
 

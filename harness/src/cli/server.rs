@@ -79,6 +79,10 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
     }
+    // Bad input first, before the report folder is touched: it never costs a folder its earlier results.
+    for url in runs.iter().filter_map(|r| r.url.as_deref()) {
+        Target::parse(url)?;
+    }
     let sink = outputs::open_sink(&out, &catalog)?;
 
     let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
@@ -96,10 +100,6 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     // Before the first case, every agent of the run is marked running (its earlier results go) and
     // the reports read at the end say the run did not finish until it writes them: a run killed at
     // any moment never leaves an earlier run's results that read as this one's.
-    // Bad input first, so it never costs a folder its earlier results.
-    for url in runs.iter().filter_map(|r| r.url.as_deref()) {
-        Target::parse(url)?;
-    }
     for run in &runs {
         let ids = exclusions.cases_for(&run.agent, &selected).iter().map(|c| c.id.to_string()).collect();
         sink.begin_agent(&filed_as(&run.agent, args.http2, is_secure(run, args.embedded_tls)), ids).map_err(|e| e.to_string())?;
