@@ -269,6 +269,11 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 }
             }
         }
+        if crashed && minimizing.is_empty() {
+            // The target is gone: the divergences still queued cannot be minimized against it.
+            unexamined += queue.len() as u64;
+            queue.clear();
+        }
         if running.is_empty() && minimizing.is_empty() && (queue.is_empty() || interrupted) {
             break;
         }
