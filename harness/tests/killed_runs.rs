@@ -24,7 +24,11 @@ fn a_signal_after_every_case_started_is_said_and_ends_the_run_as_interrupted() {
     let dir = out.path().to_str().unwrap();
     // 6.4.3 writes its frame in three parts 0.5 s apart (pauses scaled by 0.5); it starts as
     // soon as 1.1.1 ends, and the signal comes 0.2 s into it, well within the 2 s grace.
-    let args = ["server", "--out", dir, "--jobs", "1", "--timeout-scale", "0.5", "--cases", "1.1.1", "6.4.3"];
+    // An expectations file it is asked to update stays as it was: the run was asked to stop.
+    let expect = out.path().join("expected.toml");
+    std::fs::write(&expect, "").unwrap();
+    let expect_arg = expect.to_str().unwrap();
+    let args = ["server", "--out", dir, "--jobs", "1", "--timeout-scale", "0.5", "--cases", "1.1.1", "6.4.3", "--expect", expect_arg, "--update-expectations"];
     let (code, stderr) = support::interrupted_when(&args, |line| line.starts_with("[1/2]"), Duration::from_millis(200));
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("[2/2] 6.4.3"), "the case in flight ran to its end: {stderr}");
@@ -33,6 +37,8 @@ fn a_signal_after_every_case_started_is_said_and_ends_the_run_as_interrupted() {
         "{stderr}"
     );
     assert_eq!(stderr.matches("SIGINT").count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("left unchanged"), "{stderr}");
+    assert_eq!(read(&expect), "", "{stderr}");
     let (code, _, stderr) = wsspec(&["report", dir]);
     assert_eq!(code, 0, "the results themselves are complete: {stderr}");
 }

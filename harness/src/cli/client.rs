@@ -239,6 +239,12 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     if std::fs::symlink_metadata(out.join("index.json")).is_ok() {
         say!("Reports: {}", out.join("index.json").display());
     }
+    // Serving until stopped (--spec), a signal is how the run ends and was answered above; any
+    // other is told before the reports' end, so a run asked to stop leaves the expectations file unchanged.
+    let until_stopped = serve && until.is_none();
+    if !interrupted && !until_stopped {
+        outcome = super::signal_received(&stop, outcome, "after the client had run its cases");
+    }
     let outcome = outputs::finish_run(&out, &finished.agents, outcome, &args.outputs)?;
     if serve && ran == 0 {
         // Nothing was tested: stopping an idle server must not pass a CI gate.
@@ -248,12 +254,11 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         // A driver that never starts is a broken setup, not a client failing its cases.
         return Err(format!("the client under test never connected: `{command}` {ended}"));
     }
-    // A signal while the last results settled or the reports were written; serving until stopped
-    // (--spec), a signal is how the run ends and was answered above.
-    if interrupted || (serve && until.is_none()) {
+    // A signal while the reports were written.
+    if interrupted || until_stopped {
         return Ok(outcome);
     }
-    Ok(super::signal_received(&stop, outcome, "after the client had run its cases"))
+    Ok(super::signal_received(&stop, outcome, "while the reports were written"))
 }
 
 /// The agents summarized so far, and what they make of the run.

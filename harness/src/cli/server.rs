@@ -253,12 +253,14 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         });
     }
     say!("Reports: {}", out.join("index.json").display());
+    // Before the reports' end, so a run asked to stop leaves the expectations file unchanged.
+    let outcome = super::signal_received(&stop, outcome, "after every case had started, and they all ended within the grace period");
     let mut outcome = outputs::finish_run(&out, &agents, outcome, &args.outputs)?;
     if !unreachable.is_empty() {
         say!("wsspec: could not reach {}: their cases were not run", unreachable.join(", "));
         outcome = outcome.max(Outcome::Incomplete);
     }
-    Ok(super::signal_received(&stop, outcome, "after every case had started, and they all ended within the grace period"))
+    Ok(super::signal_received(&stop, outcome, "while the reports were written"))
 }
 
 /// Whether `run` is over TLS: a `wss://` URL, or the embedded server with `--embedded-tls`.
