@@ -569,6 +569,10 @@ impl Session<'_> {
             }
             _ => self.replies.push_back(pong),
         }
+        if self.partial_frame || self.pending.as_ref().is_some_and(Write::started) {
+            // The wire log shows the frame now; its bytes follow once the frame under way is whole.
+            self.obs.log.event("the pong waits until the frame wsspec is sending is complete: a control frame cannot go inside a frame (§5.4)");
+        }
     }
 
     fn push_event(&mut self, event: Event) {
