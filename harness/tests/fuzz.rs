@@ -259,12 +259,11 @@ async fn a_target_going_down_mid_run_is_a_crash_finding() {
 /// handshakes", not 8 more waits for the target to be taken for one that "stopped opening
 /// WebSockets" (nor a run ending with no finding). One sequence at a time, and a connection only
 /// opens or hangs by its number, so the outcome does not depend on timing.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_once() {
+/// A proxy to `upstream` (`host:port`) that passes its first `answered` connections through, then
+/// takes every connection and reads its request but never answers nor closes it (a server hung in
+/// its accept loop); its `ws://` URL.
+async fn going_silent_after(answered: usize, upstream: String) -> String {
     use tokio::io::AsyncReadExt;
-    const ANSWERED: usize = 3;
-    let backend = ReferenceServer::start().await.unwrap();
-    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -272,8 +271,7 @@ async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_
             let Ok((mut client, _)) = listener.accept().await else { return };
             let upstream = upstream.clone();
             tokio::spawn(async move {
-                if n >= ANSWERED {
-                    // Reads the request, answers nothing, keeps the connection open.
+                if n >= answered {
                     let mut head = vec![0u8; 8192];
                     while let Ok(1..) = client.read(&mut head).await {}
                     std::future::pending::<()>().await;
@@ -284,6 +282,13 @@ async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_
             });
         }
     });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_once() {
+    let backend = ReferenceServer::start().await.unwrap();
+    let url = going_silent_after(3, backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string()).await;
     let out = tempfile::tempdir().unwrap();
     let config = Config { jobs: 1, deflate: DeflateUse::Off, ..config(&url, 2, 200, out.path()) };
     let report = network::run(&config, &Stop::new(), |_| {}).await.expect("some sequences opened");
@@ -294,6 +299,22 @@ async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_
     // The run's probe takes one of the answered connections.
     assert!(report.stats.opened >= 1, "it opened others first: {:#?}", report.stats);
     assert_eq!(report.stats.divergent, 0, "{report:#?}");
+}
+
+/// A broken target that goes silent while its divergences wait for minimization: the crash is
+/// found, and the run ends with the divergences it could no longer minimize counted, instead of
+/// waiting on them forever (it did).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_going_silent_with_divergences_queued_ends_the_run() {
+    let broken = FaultyServer::start(Defect::AcceptRsv).await.unwrap();
+    let url = going_silent_after(40, broken.url().trim_start_matches("ws://").trim_end_matches('/').to_string()).await;
+    let out = tempfile::tempdir().unwrap();
+    let config = Config { jobs: 4, deflate: DeflateUse::Off, duration: Duration::from_secs(10), ..config(&url, 7, 400, out.path()) };
+    let stop = Stop::new();
+    let run = network::run(&config, &stop, |_| {});
+    let report = tokio::time::timeout(Duration::from_secs(150), run).await.expect("the run ends").expect("some sequences opened");
+    assert!(report.findings.iter().any(|f| f.kind == network::Kind::Crash), "{report:#?}");
+    assert!(report.stats.divergent >= 2, "divergences were found before the target went silent: {report:#?}");
 }
 
 /// Raised while divergences wait for minimization, an interrupt still writes every confirmed one:
