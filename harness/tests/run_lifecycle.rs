@@ -4,6 +4,10 @@
 use std::{
     path::Path,
     process::{Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -349,13 +353,16 @@ async fn cases_that_fail_after_the_target_died_are_not_run_though_an_earlier_cas
 }
 
 /// A proxy in front of a fresh reference server that, once `kill` is sent, drops every connection
-/// and stops listening, as a killed process does: its URL, the server to keep alive, and the switch.
-async fn killable() -> (String, ReferenceServer, tokio::sync::watch::Sender<bool>) {
+/// and stops listening, as a killed process does: its URL, the server to keep alive, the switch,
+/// and the count of connections it has passed through so far.
+async fn killable() -> (String, ReferenceServer, tokio::sync::watch::Sender<bool>, Arc<AtomicUsize>) {
     let backend = ReferenceServer::start().await.unwrap();
     let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let (kill, killed) = tokio::sync::watch::channel(false);
+    let connected = Arc::new(AtomicUsize::new(0));
+    let count = connected.clone();
     tokio::spawn(async move {
         let mut dead = killed.clone();
         loop {
@@ -363,9 +370,10 @@ async fn killable() -> (String, ReferenceServer, tokio::sync::watch::Sender<bool
                 accepted = listener.accept() => match accepted { Ok((client, _)) => client, Err(_) => return },
                 _ = dead.wait_for(|k| *k) => return,
             };
-            let (upstream, mut dead) = (upstream.clone(), killed.clone());
+            let (upstream, mut dead, count) = (upstream.clone(), killed.clone(), count.clone());
             tokio::spawn(async move {
                 let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                count.fetch_add(1, Ordering::SeqCst);
                 tokio::select! {
                     _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                     _ = dead.wait_for(|k| *k) => {}
@@ -373,7 +381,7 @@ async fn killable() -> (String, ReferenceServer, tokio::sync::watch::Sender<bool
             });
         }
     });
-    (url, backend, kill)
+    (url, backend, kill, connected)
 }
 
 /// The cases in their pauses when the target is killed (6.4.1, 6.4.2) are graded on what they saw,
@@ -382,12 +390,18 @@ async fn killable() -> (String, ReferenceServer, tokio::sync::watch::Sender<bool
 /// exits 2.
 #[tokio::test(flavor = "multi_thread")]
 async fn cases_in_flight_when_the_target_is_killed_are_graded_and_named() {
-    let (url, _server, kill) = killable().await;
+    let (url, _server, kill, connected) = killable().await;
     let out = tempfile::tempdir().unwrap();
     let args = ["server", &url, "--out", out.path().to_str().unwrap(), "--jobs", "2", "--cases", "6.4.1", "6.4.2", "1.*", "2.*"];
     let run = tokio::spawn(wsspec_async(args.map(String::from).to_vec()));
-    // In their first pause (1 s: against tungstenite, which fails fast, each takes about 1 s).
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // In their first pause (1 s: against tungstenite, which fails fast, each takes about 1 s): once
+    // the reachability probe and both cases have connected (a fixed wait from the start was too
+    // short on a loaded machine), and a moment for their opening handshakes.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while connected.load(Ordering::SeqCst) < 3 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     kill.send(true).unwrap();
     let (code, stderr, took) = run.await.unwrap();
     assert_eq!(code, 2, "{stderr}");
