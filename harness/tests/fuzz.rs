@@ -175,27 +175,8 @@ fn the_summary_counts_in_good_grammar() {
 /// sequence opens: each dropped connection is an undecided sequence.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_dropping_some_connections_is_fuzzed_and_its_drops_are_undecided() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let backend = ReferenceServer::start().await.unwrap();
-    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        for n in 0usize.. {
-            let Ok((mut client, _)) = listener.accept().await else { return };
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                let mut head = vec![0u8; 8192];
-                let read = client.read(&mut head).await.unwrap_or(0);
-                if n % 4 == 3 {
-                    return;
-                }
-                let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
-                let _ = server.write_all(&head[..read]).await;
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            });
-        }
-    });
+    let url = proxy(upstream_of(&backend.url()), |n| if n % 4 == 3 { Fate::Drop } else { Fate::Pass }).await;
     let out = tempfile::tempdir().unwrap();
     let config = Config { jobs: 16, ..config(&url, 3, 200, out.path()) };
     let report = network::run(&config, &Stop::new(), |_| {}).await.expect("not stopped: some sequences open");
@@ -230,7 +211,7 @@ async fn a_server_refusing_beyond_two_connections_is_fuzzed_at_its_pace() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_going_down_mid_run_is_a_crash_finding() {
     let backend = ReferenceServer::start().await.unwrap();
-    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let upstream = upstream_of(&backend.url());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -259,11 +240,21 @@ async fn a_target_going_down_mid_run_is_a_crash_finding() {
 /// handshakes", not 8 more waits for the target to be taken for one that "stopped opening
 /// WebSockets" (nor a run ending with no finding). One sequence at a time, and a connection only
 /// opens or hangs by its number, so the outcome does not depend on timing.
-/// A proxy to `upstream` (`host:port`) that passes its first `answered` connections through, then
-/// takes every connection and reads its request but never answers nor closes it (a server hung in
-/// its accept loop); its `ws://` URL.
-async fn going_silent_after(answered: usize, upstream: String) -> String {
-    use tokio::io::AsyncReadExt;
+/// What a [`proxy`] does with a connection once it has read its request.
+#[derive(Clone, Copy)]
+enum Fate {
+    /// On to the upstream server, request included.
+    Pass,
+    /// Closed unanswered.
+    Drop,
+    /// Kept open, read, never answered (a server hung in its accept loop).
+    Hang,
+}
+
+/// A proxy that reads each connection's request, then does with the `n`th connection what `fate`
+/// says, passing to `upstream` (`host:port`); its `ws://` URL.
+async fn proxy(upstream: String, fate: fn(usize) -> Fate) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -271,13 +262,19 @@ async fn going_silent_after(answered: usize, upstream: String) -> String {
             let Ok((mut client, _)) = listener.accept().await else { return };
             let upstream = upstream.clone();
             tokio::spawn(async move {
-                if n >= answered {
-                    let mut head = vec![0u8; 8192];
-                    while let Ok(1..) = client.read(&mut head).await {}
-                    std::future::pending::<()>().await;
-                }
-                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                let mut head = vec![0u8; 8192];
+                let read = client.read(&mut head).await.unwrap_or(0);
+                match fate(n) {
+                    Fate::Drop => {}
+                    Fate::Hang => {
+                        while let Ok(1..) = client.read(&mut head).await {}
+                        std::future::pending::<()>().await;
+                    }
+                    Fate::Pass => {
+                        let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                        let _ = server.write_all(&head[..read]).await;
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
                 }
             });
         }
@@ -285,10 +282,15 @@ async fn going_silent_after(answered: usize, upstream: String) -> String {
     url
 }
 
+/// `host:port` of a `ws://host:port/` URL.
+fn upstream_of(url: &str) -> String {
+    url.trim_start_matches("ws://").trim_end_matches('/').to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_once() {
     let backend = ReferenceServer::start().await.unwrap();
-    let url = going_silent_after(3, backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string()).await;
+    let url = proxy(upstream_of(&backend.url()), |n| if n < 3 { Fate::Pass } else { Fate::Hang }).await;
     let out = tempfile::tempdir().unwrap();
     let config = Config { jobs: 1, deflate: DeflateUse::Off, ..config(&url, 2, 200, out.path()) };
     let report = network::run(&config, &Stop::new(), |_| {}).await.expect("some sequences opened");
@@ -307,7 +309,7 @@ async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_going_silent_with_divergences_queued_ends_the_run() {
     let broken = FaultyServer::start(Defect::AcceptRsv).await.unwrap();
-    let url = going_silent_after(40, broken.url().trim_start_matches("ws://").trim_end_matches('/').to_string()).await;
+    let url = proxy(upstream_of(&broken.url()), |n| if n < 40 { Fate::Pass } else { Fate::Hang }).await;
     let out = tempfile::tempdir().unwrap();
     let config = Config { jobs: 4, deflate: DeflateUse::Off, duration: Duration::from_secs(10), ..config(&url, 7, 400, out.path()) };
     let stop = Stop::new();
@@ -376,7 +378,7 @@ async fn sigint_after_a_finding_keeps_it_and_exits_3() {
 async fn a_target_going_silent_ends_the_run_soon_after_its_duration_with_the_finding_written() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let backend = ReferenceServer::start().await.unwrap();
-    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let upstream = upstream_of(&backend.url());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let silent_at = tokio::time::Instant::now() + Duration::from_secs(1);

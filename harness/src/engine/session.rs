@@ -242,7 +242,7 @@ impl Session<'_> {
                 return;
             }
             self.close_when_satisfied();
-            let mid_frame = self.partial_frame || self.pending.as_ref().is_some_and(Write::started);
+            let mid_frame = self.mid_frame();
             let can_write = self.pending.is_some() || (!self.replies.is_empty() && !mid_frame);
             let far = Instant::now() + Duration::from_secs(86_400);
             let pause_at = self.pause.as_ref().map_or(far, |(at, _)| *at);
@@ -428,10 +428,16 @@ impl Session<'_> {
         }
     }
 
+    /// Whether a frame of wsspec's is partly written: nothing else (a reply, a close) may go on the
+    /// wire until it is whole (§5.4).
+    fn mid_frame(&self) -> bool {
+        self.partial_frame || self.pending.as_ref().is_some_and(Write::started)
+    }
+
     fn on_timeout(&mut self) {
         self.obs.timed_out = true;
         self.obs.log.event("case timeout: wsspec fails the connection");
-        if self.partial_frame || self.pending.as_ref().is_some_and(Write::started) {
+        if self.mid_frame() {
             self.obs.closed_by_me = true;
             self.drop_connection();
         } else {
@@ -569,7 +575,7 @@ impl Session<'_> {
             }
             _ => self.replies.push_back(pong),
         }
-        if self.partial_frame || self.pending.as_ref().is_some_and(Write::started) {
+        if self.mid_frame() {
             // The wire log shows the frame now; its bytes follow once the frame under way is whole.
             self.obs.log.event("the pong waits until the frame wsspec is sending is complete: a control frame cannot go inside a frame (§5.4)");
         }

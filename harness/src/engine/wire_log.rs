@@ -49,16 +49,15 @@ pub enum Dir {
 #[derive(Debug)]
 struct Entry {
     t: f64,
-    dir: Dir,
     what: What,
 }
 
 #[derive(Debug)]
 enum What {
     /// A chunk of `len` bytes starting with `preview` (at most [`PREVIEW_BYTES`]).
-    Chunk { len: u64, preview: Preview },
+    Chunk { dir: Dir, len: u64, preview: Preview },
     /// A frame by its header, and its payload's preview as shown.
-    Frame { opcode: OpCode, fin: bool, rsv: u8, mask: Option<[u8; 4]>, payload_len: u64, data: String },
+    Frame { dir: Dir, opcode: OpCode, fin: bool, rsv: u8, mask: Option<[u8; 4]>, payload_len: u64, data: String },
     Event(String),
 }
 
@@ -79,15 +78,15 @@ impl Entry {
     }
 
     fn into_wire_entry(self) -> WireEntry {
-        let dir = match self.dir {
+        let name = |dir| match dir {
             Dir::Tx => "tx",
             Dir::Rx => "rx",
         };
         let (dir, kind, len, data, frame) = match self.what {
-            What::Chunk { len, preview } => (dir, "chunk", len, format!("0x{}", hex::encode(&preview.bytes[..usize::from(preview.len)])), None),
-            What::Frame { opcode, fin, rsv, mask, payload_len, data } => {
+            What::Chunk { dir, len, preview } => (name(dir), "chunk", len, format!("0x{}", hex::encode(&preview.bytes[..usize::from(preview.len)])), None),
+            What::Frame { dir, opcode, fin, rsv, mask, payload_len, data } => {
                 let info = FrameInfo { opcode: opcode.as_u8(), opcode_name: opcode.to_string(), fin, rsv, mask: mask.map(hex::encode) };
-                (dir, "frame", payload_len, data, Some(info))
+                (name(dir), "frame", payload_len, data, Some(info))
             }
             What::Event(text) => ("--", "event", 0, text, None),
         };
@@ -135,8 +134,8 @@ impl WireLog {
         (entries, gap)
     }
 
-    fn push(&mut self, dir: Dir, what: What) {
-        let entry = Entry { t: self.elapsed_ms(), dir, what };
+    fn push(&mut self, what: What) {
+        let entry = Entry { t: self.elapsed_ms(), what };
         let bytes = entry_bytes(&entry);
         if self.tail.is_empty() && self.head_bytes + bytes <= HEAD_BYTES {
             self.head_bytes += bytes;
@@ -167,7 +166,7 @@ impl WireLog {
         let shown = &prefix[..prefix.len().min(PREVIEW_BYTES)];
         let mut preview = Preview { bytes: [0; PREVIEW_BYTES], len: shown.len() as u8 };
         preview.bytes[..shown.len()].copy_from_slice(shown);
-        self.push(dir, What::Chunk { len: len as u64, preview });
+        self.push(What::Chunk { dir, len: len as u64, preview });
     }
 
     /// Notes that the connection ended inside a message of the target's, `len` payload bytes into
@@ -184,6 +183,7 @@ impl WireLog {
             self.rx_message_open = !header.fin;
         }
         let what = What::Frame {
+            dir,
             opcode: header.opcode,
             fin: header.fin,
             rsv: header.rsv,
@@ -191,13 +191,13 @@ impl WireLog {
             payload_len: header.payload_len,
             data: payload_preview(prefix, payload_len),
         };
-        self.push(dir, what);
+        self.push(what);
     }
 
     /// Something that is neither a chunk nor a frame: a timer, a drop.
     pub fn event(&mut self, text: impl Into<String>) {
         let text = preview(text.into().as_bytes(), 1024);
-        self.push(Dir::Tx, What::Event(text));
+        self.push(What::Event(text));
     }
 }
 
