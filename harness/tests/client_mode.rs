@@ -2,20 +2,18 @@
 //! baseline), deliberately broken clients caught by the cases meant to catch them, and the URL
 //! protocol answering bad requests cleanly.
 
-use std::{collections::BTreeMap, path::Path, sync::Arc};
+use std::{collections::BTreeMap, sync::Arc};
 
 use rstest::rstest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsspec::{
     catalog::{case_matches, Case, Role},
-    client_testing::{ClientTestConfig, ClientTestServer},
-    engine::RunOptions,
     peers::{
         faulty::{Defect, DefectProxy},
         reference_client::run_driver,
     },
 };
-use wsspec_reports::{sink::Sink, CaseRecord};
+use wsspec_reports::CaseRecord;
 
 use crate::support;
 
@@ -27,23 +25,10 @@ fn client_cases(patterns: &[&str]) -> Vec<Case> {
         .collect()
 }
 
-async fn server(cases: Vec<Case>, out: &Path) -> ClientTestServer {
-    let config = ClientTestConfig {
-        cases,
-        exclude_agent_cases: Default::default(),
-        sink: Arc::new(Sink::open(out).unwrap()),
-        options: RunOptions::default(),
-        on_result: None,
-        tls: None,
-        on_refusal: None,
-    };
-    ClientTestServer::start("127.0.0.1:0", config).await.unwrap()
-}
-
 /// Runs the reference client (through `defect`'s proxy, if any) over `cases`; records by id.
 async fn run_client(cases: Vec<Case>, defect: Option<Defect>) -> BTreeMap<String, CaseRecord> {
     let out = tempfile::tempdir().unwrap();
-    let server = server(cases, out.path()).await;
+    let server = support::client_test_server(cases, out.path()).await;
     let proxy = match defect {
         Some(defect) => Some(DefectProxy::start(server.addr, defect).await.unwrap()),
         None => None,
@@ -122,7 +107,7 @@ fn upgrade(target: &str) -> String {
 #[tokio::test]
 async fn the_url_protocol_answers_bad_requests_cleanly() {
     let out = tempfile::tempdir().unwrap();
-    let server = server(client_cases(&["1.1.*"]), out.path()).await;
+    let server = support::client_test_server(client_cases(&["1.1.*"]), out.path()).await;
     let bad = raw_request(server.addr, &upgrade("/runCase?case=99&agent=a")).await;
     assert!(bad.starts_with("HTTP/1.1 400") && bad.contains("expected a number from 1 to 8"), "{bad}");
     let no_agent = raw_request(server.addr, &upgrade("/runCase?case=1")).await;
@@ -145,7 +130,7 @@ async fn the_url_protocol_answers_bad_requests_cleanly() {
 #[tokio::test]
 async fn a_plain_http_run_case_is_refused_not_recorded() {
     let out = tempfile::tempdir().unwrap();
-    let server = server(client_cases(&["1.1.*"]), out.path()).await;
+    let server = support::client_test_server(client_cases(&["1.1.*"]), out.path()).await;
     let plain = raw_request(server.addr, "GET /runCase?case=1&agent=curl HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(plain.starts_with("HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n") && plain.contains("case 1.1.1 was not run"), "{plain}");
     assert!(server.agents().is_empty() && !out.path().join("index.json").exists(), "nothing recorded: {:?}", server.agents());
@@ -159,7 +144,7 @@ async fn a_plain_http_run_case_is_refused_not_recorded() {
 #[tokio::test(flavor = "multi_thread")]
 async fn case_status_answers_once_the_result_exists() {
     let out = tempfile::tempdir().unwrap();
-    let server = Arc::new(server(client_cases(&["1.1.1"]), out.path()).await);
+    let server = Arc::new(support::client_test_server(client_cases(&["1.1.1"]), out.path()).await);
     let status = tokio::spawn({
         let addr = server.addr;
         async move { raw_request(addr, &upgrade("/getCaseStatus?case=1&agent=a")).await }

@@ -2,19 +2,17 @@
 //! §5.5.2, §5.5.3) get the verdicts they would get without them, in both roles; wsspec answers
 //! each ping with its application data; a broken peer that pings is still caught.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
 use wsspec::{
     catalog::{case_matches, Role},
-    client_testing::{ClientTestConfig, ClientTestServer},
-    engine::RunOptions,
     peers::{
         faulty::{Defect, FaultyServer},
         reference_client::run_driver,
         reference_server::ReferenceServer,
     },
 };
-use wsspec_reports::{sink::Sink, CaseRecord};
+use wsspec_reports::CaseRecord;
 
 use crate::support::{self, keepalive::{KeepaliveProxy, Wsspec}};
 
@@ -62,16 +60,7 @@ async fn a_client_that_pings_gets_the_plain_clients_verdicts() {
         .filter(|c| c.applies_to(Role::Client) && SECTIONS.iter().any(|p| case_matches(p, c.id.as_str())))
         .collect();
     let count = cases.len();
-    let config = ClientTestConfig {
-        cases,
-        exclude_agent_cases: Default::default(),
-        sink: Arc::new(Sink::open(out.path()).unwrap()),
-        options: RunOptions::default(),
-        on_result: None,
-        tls: None,
-        on_refusal: None,
-    };
-    let server = ClientTestServer::start("127.0.0.1:0", config).await.unwrap();
+    let server = support::client_test_server(cases, out.path()).await;
     let proxy = KeepaliveProxy::start(server.addr, Wsspec::Server).await.unwrap();
     run_driver(proxy.url().trim_end_matches('/'), "client").await.unwrap();
     assert!(server.missing("client").is_empty(), "every case has a result: {:?}", server.missing("client"));

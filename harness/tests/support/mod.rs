@@ -195,3 +195,18 @@ pub async fn limited_with(limit: usize, refusal: &'static [u8]) -> (String, Refe
     });
     (url, backend)
 }
+
+/// A client-testing server on a free port of 127.0.0.1 over `cases`, its results in `out`, with
+/// default options and no TLS.
+pub async fn client_test_server(cases: Vec<wsspec::catalog::Case>, out: &std::path::Path) -> wsspec::client_testing::ClientTestServer {
+    let config = wsspec::client_testing::ClientTestConfig {
+        cases,
+        exclude_agent_cases: Default::default(),
+        sink: std::sync::Arc::new(wsspec_reports::sink::Sink::open(out).unwrap()),
+        options: wsspec::engine::RunOptions::default(),
+        on_result: None,
+        tls: None,
+        on_refusal: None,
+    };
+    wsspec::client_testing::ClientTestServer::start("127.0.0.1:0", config).await.unwrap()
+}
