@@ -304,8 +304,8 @@ async fn a_target_that_stops_answering_opening_handshakes_is_a_crash_finding_at_
 }
 
 /// A broken target that goes silent while its divergences wait for minimization: the crash is
-/// found, and the run ends with the divergences it could no longer minimize counted, instead of
-/// waiting on them forever (it did).
+/// found, and the run ends with the divergences it could no longer minimize written whole, instead
+/// of waiting on them forever (it did).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_going_silent_with_divergences_queued_ends_the_run() {
     let broken = FaultyServer::start(Defect::AcceptRsv).await.unwrap();
@@ -317,6 +317,9 @@ async fn a_target_going_silent_with_divergences_queued_ends_the_run() {
     let report = tokio::time::timeout(Duration::from_secs(150), run).await.expect("the run ends").expect("some sequences opened");
     assert!(report.findings.iter().any(|f| f.kind == network::Kind::Crash), "{report:#?}");
     assert!(report.stats.divergent >= 2, "divergences were found before the target went silent: {report:#?}");
+    // Those it could not minimize against a target gone are written whole, as an interrupt writes them.
+    let whole = |f: &&network::Finding| f.kind != network::Kind::Crash && f.unminimized.as_deref().is_some_and(|w| w.starts_with("the target went away first"));
+    assert!(report.findings.iter().any(|f| whole(&f)), "{report:#?}");
 }
 
 /// Raised while divergences wait for minimization, an interrupt still writes every confirmed one:

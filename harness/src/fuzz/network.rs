@@ -269,12 +269,8 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 }
             }
         }
-        if crashed && minimizing.is_empty() {
-            // The target is gone: the divergences still queued cannot be minimized against it.
-            unexamined += queue.len() as u64;
-            queue.clear();
-        }
-        if running.is_empty() && minimizing.is_empty() && (queue.is_empty() || interrupted) {
+        // Interrupted or crashed, the divergences still queued are written whole after the loop.
+        if running.is_empty() && minimizing.is_empty() && (queue.is_empty() || interrupted || crashed) {
             break;
         }
         let grace_over = async move {
@@ -387,11 +383,16 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
     running.abort_all();
     minimizing.abort_all();
     let interrupted = stop.reason();
-    if interrupted.is_some() {
+    let unminimized = match (&interrupted, crashed) {
+        (Some(_), _) => Some("the run was interrupted"),
+        (None, true) => Some("the target went away first (the crash finding)"),
+        (None, false) => None,
+    };
+    if let Some(why) = unminimized {
         // Every confirmed divergence (it failed twice) is written, minimized or not.
         for divergence in examining.take().into_iter().chain(queue.drain(..)) {
             let before = found.findings.len();
-            found.divergence(config, &divergence, Form::Whole("the run was interrupted".into())).map_err(output_error)?;
+            found.divergence(config, &divergence, Form::Whole(why.into())).map_err(output_error)?;
             if found.findings.len() > before {
                 progress(Progress::Finding(found.findings.last().expect("just recorded"), &found.file));
             }

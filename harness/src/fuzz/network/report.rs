@@ -74,8 +74,9 @@ pub struct Finding {
     /// The minimized case failed again when run once more; if not, the original sequence (which
     /// failed twice) is written instead.
     pub reproduced: bool,
-    /// Why it was written whole, not minimized (the run was interrupted first, minimization's time
-    /// budget ran out, or it is a crash's suspect); `None` when it was minimized.
+    /// Why it was written whole, not minimized (the run was interrupted first, the target went
+    /// away first, minimization's time budget ran out, or it is a crash's suspect); `None` when it
+    /// was minimized.
     pub unminimized: Option<String>,
 }
 
