@@ -119,9 +119,14 @@ fn bad_input_exits_2_with_a_clear_message() {
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot reach the target ws://127.0.0.1:1/"), "{stderr}");
 
-    let (code, _, stderr) = wsspec(&["server", "http://example.org/"]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("scheme `http`"), "{stderr}");
+    // One line, before any note, and no report folder made (the default one, in the working directory).
+    for args in [&["server", "http://example.org/"][..], &["server", "http://example.org/", "--http2"], &["server", "ws://h:1/#f"]] {
+        let (code, _, stderr) = wsspec(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("scheme `http`") || stderr.contains("has a fragment"), "{stderr}");
+    }
+    assert!(!Path::new("reports").exists(), "a bad URL made the default report folder");
 
     let (code, _, stderr) = wsspec(&["server", "--list", "--cases", "99.1"]);
     assert_eq!(code, 2);
@@ -138,7 +143,6 @@ fn bad_input_exits_2_with_a_clear_message() {
     let (code, _, stderr) = wsspec(&["server", "--spec", spec.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(stderr.contains("spec.json"), "{stderr}");
-    let _ = Path::new("");
 }
 
 /// `wsspec client --exec`: wsspec spawns the client, and the exit code is the verdict.

@@ -245,7 +245,7 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     if !interrupted && !until_stopped {
         outcome = super::signal_received(&stop, outcome, "after the client had run its cases");
     }
-    let outcome = outputs::finish_run(&out, &finished.agents, outcome, &args.outputs)?;
+    let outcome = outputs::finish_run(&out, &finished.agents, outcome, &args.outputs, Some(&stop))?;
     if serve && ran == 0 {
         // Nothing was tested: stopping an idle server must not pass a CI gate.
         return Err(format!("no client ran a case (no report in {})", out.display()));

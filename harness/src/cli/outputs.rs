@@ -10,6 +10,7 @@
 use std::{collections::BTreeMap, path::Path, path::PathBuf};
 
 use wsspec::{
+    engine::Stop,
     catalog::{Catalog, Section},
     expectations::Expectations,
 };
@@ -229,7 +230,7 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
     }
     let complete = check_complete(&results, StoredResults::problems);
     let outcome = if !complete { Outcome::Incomplete } else if failed { Outcome::Failed } else { Outcome::Passed };
-    finish_run(&results.dir, &results.agents(), outcome, args)
+    finish_run(&results.dir, &results.agents(), outcome, args, None)
 }
 
 /// `wsspec diff OLD NEW`: prints what changed between two stored runs. Failed when a verdict changed
@@ -278,8 +279,9 @@ fn check_complete(results: &StoredResults, problems: fn(&StoredResults) -> Vec<S
 
 /// After the last agent: renders the reports of everything stored in `out` (every agent, once; the
 /// JUnit file only `agents`, the run's: `wsspec report` passes them all), the expectation totals of `agents`, the expectations update when asked, and the outcome (`outcome` is
-/// what `finish_agent` and the command found).
-pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &OutputArgs) -> Result<Outcome, String> {
+/// what `finish_agent` and the command found). With the run's `stop`, a signal that came while the
+/// reports were rendered ends the run as interrupted before the expectations file could be rewritten.
+pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &OutputArgs, stop: Option<&Stop>) -> Result<Outcome, String> {
     // A run where no case produced a result (a client that never connected) has nothing to render.
     let rendered = std::fs::symlink_metadata(out.join("index.json")).is_ok();
     if rendered {
@@ -308,6 +310,10 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
             count(|s| matches!(s, Status::Failed { .. })),
             count(|s| matches!(s, Status::Stale { .. })),
         );
+        if let Some(stop) = stop {
+            // A signal while the reports were rendered: the run was asked to stop, the file stays.
+            outcome = super::signal_received(stop, outcome, "while the reports were written");
+        }
         if args.update_expectations && outcome >= Outcome::Incomplete {
             say!("expectations: {} left unchanged: the run is interrupted or incomplete, so its results are not all there", path.display());
         } else if args.update_expectations {

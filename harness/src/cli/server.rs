@@ -71,6 +71,10 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             (None, AgentExclusions::default(), out, vec![Run { agent, url: args.url.clone(), hostname: None }])
         }
     };
+    // Bad input first, before any note and before the report folder is touched: it never costs a folder its earlier results.
+    for url in runs.iter().filter_map(|r| r.url.as_deref()) {
+        Target::parse(url)?;
+    }
     let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection, |c| c.runs_over_http2(args.http2))?;
     let selected = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
@@ -78,10 +82,6 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     outputs::warn_unmatched(&args.outputs, &selected.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())?;
     if args.selection.list {
         return selection::list(&selected).or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(Outcome::Passed) } else { Err(e.to_string()) });
-    }
-    // Bad input first, before the report folder is touched: it never costs a folder its earlier results.
-    for url in runs.iter().filter_map(|r| r.url.as_deref()) {
-        Target::parse(url)?;
     }
     let sink = outputs::open_sink(&out, &catalog)?;
 
@@ -192,7 +192,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
                 // marked unfinished at the start say its cases were not run, and why.
                 sink.end_agent(&agent, RunState::TargetFailed, Some(e.to_string())).map_err(|e| e.to_string())?;
                 agents.push(agent);
-                outputs::finish_run(&out, &agents, Outcome::Incomplete, &args.outputs)?;
+                outputs::finish_run(&out, &agents, Outcome::Incomplete, &args.outputs, Some(&stop))?;
                 return Err(e.to_string());
             }
             Err(e) => return Err(e.to_string()),
@@ -255,7 +255,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     say!("Reports: {}", out.join("index.json").display());
     // Before the reports' end, so a run asked to stop leaves the expectations file unchanged.
     let outcome = super::signal_received(&stop, outcome, "after every case had started, and they all ended within the grace period");
-    let mut outcome = outputs::finish_run(&out, &agents, outcome, &args.outputs)?;
+    let mut outcome = outputs::finish_run(&out, &agents, outcome, &args.outputs, Some(&stop))?;
     if !unreachable.is_empty() {
         say!("wsspec: could not reach {}: their cases were not run", unreachable.join(", "));
         outcome = outcome.max(Outcome::Incomplete);

@@ -29,6 +29,9 @@ impl Target {
             "wss" => true,
             other => return Err(format!("`{url}`: scheme `{other}`, expected ws:// or wss://")),
         };
+        if parsed.fragment().is_some() {
+            return Err(format!("`{url}` has a fragment (`#…`): RFC 6455 §3 forbids fragment identifiers in WebSocket URIs (a literal `#` is written %23)"));
+        }
         let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| format!("`{url}` has no host"))?;
         let port = parsed.port().unwrap_or(if secure { 443 } else { 80 });
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
@@ -61,5 +64,7 @@ mod tests {
         assert_eq!((secure.secure, secure.port, secure.host_header.as_str()), (true, 443, "example.com"));
         assert!(!t.secure);
         assert!(Target::parse("not a url").is_err());
+        assert!(Target::parse("ws://h:1/chat#f").unwrap_err().contains("has a fragment"), "RFC 6455 §3");
+        assert_eq!(Target::parse("ws://h:1/chat%23f").unwrap().resource, "/chat%23f");
     }
 }
