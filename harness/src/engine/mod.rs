@@ -23,7 +23,6 @@ mod schedule;
 mod script;
 mod session;
 mod stop;
-mod session_write;
 mod outgoing;
 mod target;
 mod transport;
