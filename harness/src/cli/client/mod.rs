@@ -2,28 +2,28 @@
 //! protocol; it can spawn the client itself (`--exec`), wait for drivers (`--serve`), or, given
 //! neither, run its embedded tungstenite client against itself (the demo).
 
+mod console;
+mod exec;
+mod finished;
+
 use std::{
-    collections::{BTreeMap, BTreeSet},
-    fs::File,
+    collections::BTreeSet,
     path::{Path, PathBuf},
-    process::Stdio,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::Duration,
 };
 
 use wsspec::{
-    catalog::{AgentExclusions, Case, Patterns, Role},
-    client_testing::{ClientTestConfig, ClientTestServer, OnResult, ServerEvent},
+    catalog::{AgentExclusions, Patterns, Role},
+    client_testing::{ClientTestConfig, ClientTestServer, ServerEvent},
     engine::{default_jobs, RunOptions, Stop, GRACE},
     peers::reference_client,
 };
-use wsspec_reports::{autobahn, sink::RunState};
 
-use super::{
-    outputs::{self, AgentResults},
-    progress::{agent_name, terminal_safe},
-    selection, spec, tls, Outcome,
-};
+use super::{outputs, progress::terminal_safe, selection, spec, tls, Outcome};
+use console::{progress_lines, refusal_lines};
+use exec::{exec, quote};
+use finished::Finished;
 
 /// The agent name of the embedded reference client.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
@@ -261,76 +261,6 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     Ok(super::signal_received(&stop, outcome, "while the reports were written"))
 }
 
-/// The agents summarized so far, and what they make of the run.
-struct Finished<'a> {
-    outcome: Outcome,
-    agents: Vec<String>,
-    selected: &'a [Case],
-    exclusions: &'a AgentExclusions,
-    /// The agent name --exec or the demo expects results under.
-    expected: Option<String>,
-    /// Summaries that ended saying the agent's run was interrupted.
-    stopped_lines: usize,
-}
-
-impl Finished<'_> {
-    /// Summarizes `agent` and records how its run ended; `interrupted` says why it stopped early
-    /// (`SIGINT received`).
-    fn agent(&mut self, server: &ClientTestServer, agent: &str, interrupted: Option<&str>, args: &outputs::OutputArgs) -> Result<(), String> {
-        let (results, errors, missing) = (server.results(agent), server.errors(agent), server.missing(agent));
-        let unran = if interrupted.is_none() { &missing[..] } else { &[] };
-        let hint = self.renamed(server, agent, results.is_empty());
-        let selected = self.exclusions.cases_for(agent, self.selected).len();
-        let stopped = interrupted.filter(|_| !missing.is_empty()).map(|why| {
-            self.stopped_lines += 1;
-            format!("interrupted: {} of {} ran ({why}); {} not run", results.len(), selection::plural(selected, "case"), missing.len())
-        });
-        let results = AgentResults {
-            agent,
-            results: &results,
-            errors: &errors,
-            not_run: if interrupted.is_some() { &missing } else { &[] },
-            missing: (unran, hint),
-            selected,
-            seconds: server.elapsed(agent).as_secs_f64(),
-            notes: &[],
-            stopped: stopped.as_deref(),
-        };
-        let state = if interrupted.is_some() && !missing.is_empty() { RunState::Interrupted } else { RunState::Complete };
-        sink_end(server, agent, state, interrupted.map(|why| format!("interrupted: {why}")).as_deref())?;
-        let outcome = outputs::finish_agent(&results, args)?;
-        self.outcome = self.outcome.max(outcome);
-        if !self.agents.iter().any(|a| a == agent) {
-            self.agents.push(agent.to_string());
-        }
-        Ok(())
-    }
-
-    /// When the expected agent has no result and another agent has: the hint to pass its name.
-    fn renamed(&self, server: &ClientTestServer, agent: &str, has_none: bool) -> String {
-        if self.expected.as_deref() != Some(agent) || !has_none {
-            return String::new();
-        }
-        let other = server.agents().into_iter().find(|a| a != agent && !server.results(a).is_empty());
-        other.map_or(String::new(), |other| {
-            let (other, agent) = (agent_name(&other), agent_name(agent));
-            format!(" (the client reported as agent '{other}', not '{agent}': pass --agent {})", quote(&other))
-        })
-    }
-
-    /// Results of every agent, and cases selected for them.
-    fn counts(&self, server: &ClientTestServer) -> (usize, usize) {
-        let agents = server.agents();
-        let ran = agents.iter().map(|a| server.results(a).len()).sum();
-        let total = agents.iter().map(|a| self.exclusions.cases_for(a, self.selected).len()).sum();
-        (ran, total)
-    }
-}
-
-fn sink_end(server: &ClientTestServer, agent: &str, state: RunState, why: Option<&str>) -> Result<(), String> {
-    server.sink().end_agent(agent, state, why.map(str::to_string)).map_err(|e| e.to_string())
-}
-
 /// How the embedded client trusts the server's certificate: wsspec's throw-away CA, or the
 /// operator's `--ca` or certificate (`--cert`) as given (self-signed), else the system's roots.
 fn embedded_connector(acceptor: Option<&wsspec::tls::Acceptor>, ca: Option<&Path>) -> Result<Option<wsspec::tls::Connector>, String> {
@@ -342,144 +272,3 @@ fn embedded_connector(acceptor: Option<&wsspec::tls::Acceptor>, ca: Option<&Path
     })
 }
 
-/// One plain line per result, tagged with its agent (several may run at once).
-fn progress_lines(total: usize) -> OnResult {
-    let progress = Mutex::new(BTreeMap::<String, usize>::new());
-    Arc::new(move |record| {
-        let mut done = progress.lock().expect("lock");
-        let n = done.entry(record.agent.clone()).or_default();
-        *n += 1;
-        say!(
-            "[{}] [{n:>3}/{total}] {:<9} {} / {} ({} ms)",
-            agent_name(&record.agent),
-            record.id,
-            record.behavior.as_str(),
-            record.behavior_close.as_str(),
-            record.duration
-        );
-    })
-}
-
-/// Spawns the client command once, or once per case when it contains `{case}`; each run is bounded
-/// and its output kept beside the reports. Returns how the (last) command ended: `exited with 1`.
-async fn exec(
-    command: &str,
-    url: &str,
-    agent: &str,
-    selected: &[Case],
-    out: &Path,
-    bound: Duration,
-    scale: f64,
-) -> Result<String, String> {
-    let fill = |case: Option<usize>| {
-        let text = command.replace("{url}", &quote(url)).replace("{agent}", &quote(agent));
-        match case {
-            Some(n) => text.replace("{case}", &n.to_string()),
-            None => text,
-        }
-    };
-    if agent.contains('\0') {
-        return Err("--agent must not contain a NUL byte".into());
-    }
-    let stem = autobahn::unique_agent_stem(agent, &autobahn::read_index(out).unwrap_or_default());
-    let log_path = out.join(format!("{stem}_client.log"));
-    let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-    let mut ended = String::new();
-    if command.contains("{case}") {
-        for (i, case) in selected.iter().enumerate() {
-            ended = run_command(&fill(Some(i + 1)), &log, Duration::from_secs_f64(case.timeout * scale + 30.0)).await?;
-        }
-    } else {
-        ended = run_command(&fill(None), &log, bound).await?;
-    }
-    say!("wsspec: the client's output is in {}", log_path.display());
-    Ok(ended)
-}
-
-/// Runs `command` within `bound`; how it ended (`exited with 1`, `was killed by signal 9`, `ran
-/// longer than 60 s and was killed`). A command the shell could not run is an error.
-async fn run_command(command: &str, log: &File, bound: Duration) -> Result<String, String> {
-    let clone = |f: &File| f.try_clone().map(Stdio::from).map_err(|e| e.to_string());
-    // Its own process group, so a timeout ends the driver and not only the shell that started it.
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::null())
-        .stdout(clone(log)?)
-        .stderr(clone(log)?)
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run `{command}`: {e}"))?;
-    // Killed as a group when this future ends early (a signal drops it) or the bound passes.
-    let mut group = ProcessGroup(child.id());
-    let waited = tokio::time::timeout(bound, child.wait()).await;
-    if matches!(waited, Ok(Ok(_))) {
-        group.0 = None;
-    }
-    match waited {
-        // The shell's codes for a command that could not be found or run: a setup error, not a verdict.
-        Ok(Ok(status)) if matches!(status.code(), Some(126 | 127)) => {
-            Err(format!("cannot run `{command}` (the shell exited with {status}); its output is in the client log"))
-        }
-        Ok(Ok(status)) => {
-            use std::os::unix::process::ExitStatusExt;
-            let ended = match (status.code(), status.signal()) {
-                (Some(code), _) => format!("exited with {code}"),
-                (None, Some(signal)) => format!("was killed by signal {signal}"),
-                (None, None) => format!("ended ({status})"),
-            };
-            if !status.success() {
-                say!("wsspec: `{command}` {ended}");
-            }
-            Ok(ended)
-        }
-        Ok(Err(e)) => Err(format!("waiting for `{command}`: {e}")),
-        Err(_) => {
-            drop(group);
-            let _ = child.kill().await;
-            let ended = format!("ran longer than {:.0} s and was killed", bound.as_secs_f64());
-            say!("wsspec: `{command}` {ended}");
-            Ok(ended)
-        }
-    }
-}
-
-/// The process group of a spawned client (its leader's id), killed whole with SIGKILL on drop, so
-/// no driver the shell started outlives the run.
-struct ProcessGroup(Option<u32>);
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
-        }
-    }
-}
-
-/// `text` quoted for sh as one word (a NUL byte, which no argument can hold, is refused earlier).
-fn quote(text: &str) -> String {
-    shlex::try_quote(text).map(|q| q.into_owned()).unwrap_or_default()
-}
-
-/// One line per distinct request wsspec refused (at most [`REFUSALS_SHOWN`]), so a driver speaking
-/// the URL protocol wrong is visible.
-fn refusal_lines() -> wsspec::client_testing::OnRefusal {
-    let seen = Mutex::new(BTreeSet::<String>::new());
-    Arc::new(move |status, target, message| {
-        let mut seen = seen.lock().expect("lock");
-        let key = format!("{status} {message}");
-        if seen.contains(&key) || seen.len() > REFUSALS_SHOWN {
-            return;
-        }
-        seen.insert(key);
-        if seen.len() > REFUSALS_SHOWN {
-            say!("wsspec: more refused requests are not shown");
-        } else {
-            say!("wsspec: refused a request for {} with {status}: {}", terminal_safe(&wsspec::preview(target.as_bytes(), 100)), terminal_safe(message));
-        }
-    })
-}
-
-/// How many distinct refusals are printed.
-const REFUSALS_SHOWN: usize = 10;

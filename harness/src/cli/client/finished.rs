@@ -1,0 +1,88 @@
+//! The end of each agent's part of a client-testing run: its summary and outcome, and its entry
+//! in the report folder's run file closed as complete or interrupted. Several agents may report in
+//! one run (`--serve`, `--spec`); what they add up to decides the run's exit code.
+
+use wsspec::{
+    catalog::{AgentExclusions, Case},
+    client_testing::ClientTestServer,
+};
+use wsspec_reports::sink::RunState;
+
+use super::{
+    super::{
+        outputs::{self, AgentResults},
+        progress::agent_name,
+        selection, Outcome,
+    },
+    exec::quote,
+};
+
+/// The agents summarized so far, and what they make of the run.
+pub(super) struct Finished<'a> {
+    pub(super) outcome: Outcome,
+    pub(super) agents: Vec<String>,
+    pub(super) selected: &'a [Case],
+    pub(super) exclusions: &'a AgentExclusions,
+    /// The agent name --exec or the demo expects results under.
+    pub(super) expected: Option<String>,
+    /// Summaries that ended saying the agent's run was interrupted.
+    pub(super) stopped_lines: usize,
+}
+
+impl Finished<'_> {
+    /// Summarizes `agent` and records how its run ended; `interrupted` says why it stopped early
+    /// (`SIGINT received`).
+    pub(super) fn agent(&mut self, server: &ClientTestServer, agent: &str, interrupted: Option<&str>, args: &outputs::OutputArgs) -> Result<(), String> {
+        let (results, errors, missing) = (server.results(agent), server.errors(agent), server.missing(agent));
+        let unran = if interrupted.is_none() { &missing[..] } else { &[] };
+        let hint = self.renamed(server, agent, results.is_empty());
+        let selected = self.exclusions.cases_for(agent, self.selected).len();
+        let stopped = interrupted.filter(|_| !missing.is_empty()).map(|why| {
+            self.stopped_lines += 1;
+            format!("interrupted: {} of {} ran ({why}); {} not run", results.len(), selection::plural(selected, "case"), missing.len())
+        });
+        let results = AgentResults {
+            agent,
+            results: &results,
+            errors: &errors,
+            not_run: if interrupted.is_some() { &missing } else { &[] },
+            missing: (unran, hint),
+            selected,
+            seconds: server.elapsed(agent).as_secs_f64(),
+            notes: &[],
+            stopped: stopped.as_deref(),
+        };
+        let state = if interrupted.is_some() && !missing.is_empty() { RunState::Interrupted } else { RunState::Complete };
+        sink_end(server, agent, state, interrupted.map(|why| format!("interrupted: {why}")).as_deref())?;
+        let outcome = outputs::finish_agent(&results, args)?;
+        self.outcome = self.outcome.max(outcome);
+        if !self.agents.iter().any(|a| a == agent) {
+            self.agents.push(agent.to_string());
+        }
+        Ok(())
+    }
+
+    /// When the expected agent has no result and another agent has: the hint to pass its name.
+    fn renamed(&self, server: &ClientTestServer, agent: &str, has_none: bool) -> String {
+        if self.expected.as_deref() != Some(agent) || !has_none {
+            return String::new();
+        }
+        let other = server.agents().into_iter().find(|a| a != agent && !server.results(a).is_empty());
+        other.map_or(String::new(), |other| {
+            let (other, agent) = (agent_name(&other), agent_name(agent));
+            format!(" (the client reported as agent '{other}', not '{agent}': pass --agent {})", quote(&other))
+        })
+    }
+
+    /// Results of every agent, and cases selected for them.
+    pub(super) fn counts(&self, server: &ClientTestServer) -> (usize, usize) {
+        let agents = server.agents();
+        let ran = agents.iter().map(|a| server.results(a).len()).sum();
+        let total = agents.iter().map(|a| self.exclusions.cases_for(a, self.selected).len()).sum();
+        (ran, total)
+    }
+}
+
+fn sink_end(server: &ClientTestServer, agent: &str, state: RunState, why: Option<&str>) -> Result<(), String> {
+    server.sink().end_agent(agent, state, why.map(str::to_string)).map_err(|e| e.to_string())
+}
