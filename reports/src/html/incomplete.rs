@@ -47,7 +47,7 @@ pub fn write_unfinished(dir: &Path) -> Result<(), ReportError> {
     let path = dir.join("index.html");
     let page = UnfinishedPage { started: iso_utc(SystemTime::now()) };
     let failed = |e: tera::Error| ReportError::write(&path, io::Error::other(format!("template unfinished.html: {e}")));
-    let html = templates().render("unfinished.html", &Context::from_serialize(&page).map_err(failed)?).map_err(failed)?;
+    let html = templates::parsed().render("unfinished.html", &Context::from_serialize(&page).map_err(failed)?).map_err(failed)?;
     write_atomically(&path, html.as_bytes()).map_err(|e| ReportError::write(&path, e))
 }
 
