@@ -4,8 +4,8 @@
 //! from `index.json`'s `reportfile` when it is a plain file name, else `autobahn::agent_file_stem`, so
 //! a hostile agent name stays inside the folder.
 //!
-//! This module writes the pages; what the index shows is gathered in [`index`], what a case page
-//! shows is computed in [`view`], and the templates and their escape are in [`templates`].
+//! This module writes the pages; what the index shows is gathered in `index`, what a case page
+//! shows is computed in `view`, and the templates and their escape are in `templates`.
 
 mod incomplete;
 mod index;
