@@ -24,7 +24,12 @@
 //! offer), one plain opening handshake on the case's slot tells: refused too, the run goes on with
 //! at most as many cases in flight as had their WebSocket open then (or were in flight, when none
 //! had); opened, the limit stays. A target that does not answer at all, or cannot be reached, is
-//! not busy but maybe gone: such a case is never deferred and counts toward the stop.
+//! not busy but maybe gone: such a case is never deferred and counts toward the stop. A case
+//! refused so with nothing else in flight is deferred too, without the plain handshake (no
+//! evidence of a limit), unless it runs alone anyway (a deferred case, or one at a time): then it
+//! is tried again alone, a few times ([`refusals`]), as a target refusing every other connection
+//! whatever the load asks; refused at every attempt by a target seen to refuse intermittently, it
+//! is not run, never a verdict.
 //!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
@@ -46,6 +51,7 @@ use wsspec_reports::{
 use super::{
     liveness::{self, Held, Liveness},
     faults::{fit_descriptors, is_local_error},
+    refusals::{self, AloneAttempts, Tally, ALONE_ATTEMPTS},
     schedule,
     session::run_case,
     stop::GRACE,
@@ -93,6 +99,12 @@ pub struct RunReport {
     /// Cases the target refused while others were in flight, run again alone at the end (or not
     /// run, when the run stopped first), in case order.
     pub deferred: Vec<String>,
+    /// Cases not run because the target refused them at each of [`ALONE_ATTEMPTS`] attempts
+    /// alone, after it had shown it refuses connections intermittently; in case order.
+    pub refused_alone: Vec<String>,
+    /// What the cases run alone met: their opening handshakes, those refused, those that opened
+    /// after a refusal.
+    pub alone: AloneAttempts,
     /// When the target stopped opening WebSockets: the cases that opened and failed because the
     /// target went away (it closed or reset the connection without a closing handshake, and
     /// nothing else failed first: no violation, no timeout), ending after the last opening
@@ -118,6 +130,10 @@ pub enum RunEnd {
     /// No case opened a WebSocket, nor did a plain opening handshake: the target is not a
     /// WebSocket endpoint (a wrong path, a plain HTTP server); what it answered.
     NeverOpened(String),
+    /// Every case was given its chance, but the target, refusing connections intermittently,
+    /// refused some at every attempt alone ([`RunReport::refused_alone`]): which, how often the
+    /// target refused, and what it answered last, in a sentence.
+    RefusedIntermittently(String),
 }
 
 /// What a case task tells the run.
@@ -136,6 +152,15 @@ enum Outcome {
     Judged(Judged),
     Error(String),
     NotRun,
+    /// Refused at every attempt alone by a target refusing intermittently: what it answered.
+    Refused(String),
+}
+
+impl Outcome {
+    /// Refused as a busy target refuses (see [`Judged::busy`]).
+    fn is_busy(&self) -> bool {
+        matches!(self, Outcome::Judged(Judged { busy: Some(_), .. }))
+    }
 }
 
 /// A judged case. `opened`: the target speaks WebSocket (the WebSocket opened, or a handshake case
@@ -192,13 +217,26 @@ pub async fn run_cases(
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let queue = Arc::new(schedule::Queue::new(cases, jobs, cores));
     let (done, mut messages) = mpsc::unbounded_channel();
+    let tally = Arc::new(Tally::default());
     let mut workers = JoinSet::new();
     for _ in 0..jobs.min(cases.len().max(1)) {
-        workers.spawn(worker(queue.clone(), config.clone(), halt.clone(), abort.clone(), done.clone()));
+        let (halt, abort) = (halt.clone(), abort.clone());
+        workers.spawn(worker(queue.clone(), config.clone(), Stops { halt, abort }, tally.clone(), done.clone()));
     }
     drop(done);
 
-    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), deferred: Vec::new(), failed_as_it_went: Vec::new(), at_once: jobs, end: RunEnd::Complete, elapsed: Duration::ZERO };
+    let mut report = RunReport {
+        results: Vec::new(),
+        errors: Vec::new(),
+        not_run: Vec::new(),
+        deferred: Vec::new(),
+        refused_alone: Vec::new(),
+        alone: AloneAttempts::default(),
+        failed_as_it_went: Vec::new(),
+        at_once: jobs,
+        end: RunEnd::Complete,
+        elapsed: Duration::ZERO,
+    };
     // Cases that did not open, held until a case that opened after them vouches for the target.
     let mut live = Liveness::default();
     // Whether the stop came from a target that could no longer be reached, not one that answered.
@@ -208,10 +246,12 @@ pub async fn run_cases(
     // When an opening handshake last completed, and the cases that opened and failed because the
     // target went away, with when they ended.
     let (mut last_open, mut failed_open) = (None, Vec::new());
+    // Cases refused at every attempt alone since a WebSocket last opened, and what the last met.
+    let (mut refused_in_a_row, mut last_refusal) = (0, String::new());
     while let Some(message) = messages.recv().await {
         let (case, outcome, span) = match message {
             Message::Opened { started, at } => {
-                last_open = last_open.max(Some(at));
+                (last_open, refused_in_a_row) = (last_open.max(Some(at)), 0);
                 for entry in live.opened(started) {
                     keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
@@ -248,6 +288,15 @@ pub async fn run_cases(
                 report.errors.push((case.id.to_string(), error));
             }
             Outcome::NotRun => report.not_run.push(case.id.to_string()),
+            Outcome::Refused(answer) => {
+                report.not_run.push(case.id.to_string());
+                report.refused_alone.push(case.id.to_string());
+                (refused_in_a_row, last_refusal) = (refused_in_a_row + 1, answer);
+                // Refused so again and again, with nothing opening between: it refuses everything.
+                if refused_in_a_row >= OPEN_FAILURES {
+                    abort.raise(format!("{last_refusal} ({refused_in_a_row} cases in a row refused at each of {ALONE_ATTEMPTS} attempts alone)"));
+                }
+            }
         }
     }
     workers.shutdown().await;
@@ -280,6 +329,9 @@ pub async fn run_cases(
         (Some(answer), _) => RunEnd::TargetFailed(answer),
         (None, Some(reason)) if !report.not_run.is_empty() => RunEnd::Interrupted(reason),
         (None, _) if unreached_answer.is_some() => RunEnd::TargetFailed(unreached_answer.unwrap_or_default()),
+        (None, None) if !report.refused_alone.is_empty() => {
+            RunEnd::RefusedIntermittently(refusals::not_run_reason(report.refused_alone.len(), tally.counts(), &last_refusal))
+        }
         _ => RunEnd::Complete,
     };
     if let (RunEnd::TargetFailed(_), Some(last_open)) = (&report.end, last_open) {
@@ -289,56 +341,69 @@ pub async fn run_cases(
     let (state, why) = match &report.end {
         RunEnd::Complete => (RunState::Complete, None),
         RunEnd::Interrupted(reason) => (RunState::Interrupted, Some(reason.clone())),
-        RunEnd::TargetFailed(answer) | RunEnd::NeverOpened(answer) => (RunState::TargetFailed, Some(answer.clone())),
+        RunEnd::TargetFailed(answer) | RunEnd::NeverOpened(answer) | RunEnd::RefusedIntermittently(answer) => (RunState::TargetFailed, Some(answer.clone())),
     };
     sink.end_agent(&config.agent, state, why)?;
     report.results.sort_by_key(|r| case_order(&r.id));
     report.not_run.sort_by_key(|id| case_order(id));
     report.deferred.sort_by_key(|id| case_order(id));
+    report.refused_alone.sort_by_key(|id| case_order(id));
+    report.alone = tally.counts();
     report.at_once = queue.limit();
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
+/// What ends a worker's cases early: an interrupt (`halt`, with grace) and a failing target
+/// (`abort`, at once).
+struct Stops {
+    halt: Stop,
+    abort: Stop,
+}
+
+impl Stops {
+    fn raised(&self) -> bool {
+        self.halt.reason().is_some() || self.abort.reason().is_some()
+    }
+}
+
 /// Takes cases from `queue` one after another until it is empty, and sends what each did to `done`:
 /// that its WebSocket opened, as it opens, then its outcome with when it started and ended, or
 /// that it was deferred. Once the run halts or aborts, the cases left are not run.
-async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<Message>) {
+async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, stops: Stops, tally: Arc<Tally>, done: mpsc::UnboundedSender<Message>) {
     // A ticket counts its case in flight (and holds a bulk case's slot) until it drops.
     while let Some(ticket) = queue.next().await {
         let started = Instant::now();
-        let stopped = || halt.reason().is_some() || abort.reason().is_some();
-        let outcome = if stopped() {
-            Outcome::NotRun
-        } else {
-            let (mark, opened) = (ticket.open_mark(), done.clone());
-            let announce = move || {
-                if mark() {
-                    let _ = opened.send(Message::Opened { started, at: Instant::now() });
-                }
+        let mut outcome = if stops.raised() { Outcome::NotRun } else { attempt(&ticket, &config, &stops, &done).await };
+        let alone = ticket.alone();
+        if alone && matches!(outcome, Outcome::Judged(_)) {
+            // Refused alone: tried again alone; refused every time by a target that refuses
+            // intermittently, it is not run.
+            let again = || attempt(&ticket, &config, &stops, &done);
+            let (last, refused) = refusals::retry_alone(outcome, Outcome::is_busy, again, || stops.raised(), &tally).await;
+            outcome = match last {
+                Outcome::Judged(Judged { busy: Some(answer), .. }) if refused == ALONE_ATTEMPTS && tally.intermittent() => Outcome::Refused(answer),
+                last => last,
             };
-            let play = AssertUnwindSafe(liveness::watch_open(announce, run_one(&ticket.case, &config))).catch_unwind();
-            tokio::select! {
-                outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
-                _ = async { halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
-                _ = abort.raised() => Outcome::NotRun,
-            }
-        };
+        }
         let message = match outcome {
-            Outcome::Judged(Judged { busy: Some(_), .. }) if !ticket.retry && ticket.others_in_flight() > 0 && !stopped() => {
+            Outcome::Judged(Judged { busy: Some(_), .. }) if !alone && !stops.raised() => {
                 // Busy, or refusing this request? A plain opening handshake tells, on this case's
                 // slot: refused too, the target is at its limit. Either way the case runs again
                 // alone (a slot may have freed between the two refusals: only alone is sound).
-                let probed = Instant::now();
-                let opened = tokio::select! {
-                    probe = liveness::probe(&config.target, &config.options) => probe.ok(),
-                    () = halt.raised() => None,
-                    () = abort.raised() => None,
+                // Refused with nothing else in flight, it says nothing of a limit.
+                let at_limit = ticket.others_in_flight() > 0 && {
+                    let probed = Instant::now();
+                    let opened = tokio::select! {
+                        probe = liveness::probe(&config.target, &config.options) => probe.ok(),
+                        () = stops.halt.raised() => None,
+                        () = stops.abort.raised() => None,
+                    };
+                    if let Some(at) = opened {
+                        let _ = done.send(Message::Opened { started: probed, at });
+                    }
+                    opened.is_none()
                 };
-                if let Some(at) = opened {
-                    let _ = done.send(Message::Opened { started: probed, at });
-                }
-                let at_limit = opened.is_none();
                 let case = ticket.case.clone();
                 ticket.defer(at_limit);
                 Message::Deferred(case)
@@ -348,6 +413,24 @@ async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abor
         if done.send(message).is_err() {
             return;
         }
+    }
+}
+
+/// One attempt at `ticket`'s case: its outcome, unless the run halts (after the grace period) or
+/// aborts first. Sends `Opened` to `done` as its WebSocket opens.
+async fn attempt(ticket: &schedule::Ticket, config: &RunConfig, stops: &Stops, done: &mpsc::UnboundedSender<Message>) -> Outcome {
+    let started = Instant::now();
+    let (mark, opened) = (ticket.open_mark(), done.clone());
+    let announce = move || {
+        if mark() {
+            let _ = opened.send(Message::Opened { started, at: Instant::now() });
+        }
+    };
+    let play = AssertUnwindSafe(liveness::watch_open(announce, run_one(&ticket.case, config))).catch_unwind();
+    tokio::select! {
+        outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
+        _ = async { stops.halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
+        _ = stops.abort.raised() => Outcome::NotRun,
     }
 }
 
