@@ -19,6 +19,7 @@ mod pings;
 mod refusals;
 pub mod receiver;
 mod record;
+mod case_task;
 pub(crate) mod runner;
 mod schedule;
 mod script;

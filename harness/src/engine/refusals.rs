@@ -5,7 +5,10 @@
 //!
 //! A case refused (503 or 429, or closed before any answer) while it runs alone is tried again
 //! alone, up to [`ALONE_ATTEMPTS`] times in all, [`RETRY_PAUSE`] apart (RFC 9110 §15.6.4: 503 is
-//! "a temporary overload or scheduled maintenance"); the first attempt not refused so is judged. A
+//! "a temporary overload or scheduled maintenance"); the first attempt not refused so is judged.
+//! A case whose refusal may be its answer (an odd handshake request, a permessage-deflate offer)
+//! is tried again only once the target has refused intermittently: a server that drops every
+//! malformed request costs no retries. A
 //! case refused at every attempt is judged on its refusal while the target has only ever refused
 //! such cases consistently (every permessage-deflate offer, a handshake case's odd request); once
 //! a case refused alone opened on a later attempt ([`Tally::intermittent`]), a case refused at
@@ -73,11 +76,13 @@ impl Tally {
     }
 }
 
-/// A case run alone: `first`, its first attempt's outcome, or while `refused` says so and
-/// `stopped` does not, the outcome of up to [`ALONE_ATTEMPTS`] - 1 more attempts (`again`), each
-/// after a pause. The last outcome, and how many attempts were refused; counted in `tally`.
+/// A case run alone: `first`, its first attempt's outcome, or while `refused` says so, `retry`
+/// allows and `stopped` does not, the outcome of up to [`ALONE_ATTEMPTS`] - 1 more attempts
+/// (`again`), each after a pause. The last outcome, and how many attempts were refused; counted
+/// in `tally`.
 pub(super) async fn retry_alone<T, F: Future<Output = T>>(
     first: T,
+    retry: bool,
     refused: impl Fn(&T) -> bool,
     mut again: impl FnMut() -> F,
     stopped: impl Fn() -> bool,
@@ -86,7 +91,7 @@ pub(super) async fn retry_alone<T, F: Future<Output = T>>(
     let (mut outcome, mut made, mut refusals) = (first, 1, 0);
     while refused(&outcome) {
         refusals += 1;
-        if made == ALONE_ATTEMPTS || stopped() {
+        if !retry || made == ALONE_ATTEMPTS || stopped() {
             break;
         }
         tokio::time::sleep(RETRY_PAUSE * made as u32).await;
@@ -125,7 +130,7 @@ mod tests {
             next.set(next.get() + 1);
             async move { answer }
         };
-        retry_alone(answers[0], |refused| *refused, again, || false, tally).await
+        retry_alone(answers[0], true, |refused| *refused, again, || false, tally).await
     }
 
     #[tokio::test]
@@ -141,9 +146,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refusal_not_to_be_retried_is_counted_once() {
+        let tally = Tally::default();
+        let again = || async { panic!("no second attempt") };
+        assert_eq!(retry_alone(true, false, |r| *r, again, || false, &tally).await, (true, 1));
+        assert_eq!(tally.counts(), AloneAttempts { made: 1, refused: 1, recovered: 0 });
+    }
+
+    #[tokio::test]
     async fn a_stop_ends_the_attempts() {
         let tally = Tally::default();
         let again = || async { panic!("no attempt after a stop") };
-        assert_eq!(retry_alone(true, |r| *r, again, || true, &tally).await, (true, 1));
+        assert_eq!(retry_alone(true, true, |r| *r, again, || true, &tally).await, (true, 1));
     }
 }
