@@ -44,6 +44,8 @@ mod killed_runs;
 mod run_lifecycle;
 // wss:// in both roles: the catalog over TLS, the TLS section for clients, the TLS options.
 mod tls;
+// Targets that refuse connections intermittently (every other one): the same verdicts, no crash finding.
+mod intermittent;
 mod support;
 // Targets that ping and send unsolicited pongs on their own: the same verdicts, in both roles.
 mod keepalive;

@@ -2,7 +2,7 @@
 
 use wsspec::{
     catalog::{AgentExclusions, Case, Patterns, Role},
-    engine::{default_jobs, run_cases, RunConfig, RunEnd, RunError, RunOptions, Stop, Target},
+    engine::{default_jobs, run_cases, RunConfig, RunEnd, RunError, RunOptions, RunReport, Stop, Target, ALONE_ATTEMPTS},
     peers::{h2_server::H2ReferenceServer, reference_server::ReferenceServer},
     tls::{certs, Acceptor, Connector},
 };
@@ -214,21 +214,9 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             RunEnd::NeverOpened(answer) => {
                 Some(format!("stopped: {url} never opened a WebSocket; {not_run} not run: {answer}. Is it a WebSocket endpoint?"))
             }
+            RunEnd::RefusedIntermittently(reason) => Some(format!("incomplete: {ran}; {not_run} not run: {reason}")),
         };
-        // Cases refused under load ran again alone: the target serves fewer at once than --jobs.
-        let reran = report.deferred.iter().filter(|id| !report.not_run.contains(id)).count();
-        let notes: Vec<String> = match (reran, report.at_once < options.jobs) {
-            (0, _) => Vec::new(),
-            (n, lowered) => vec![format!(
-                "{} refused while other cases were in flight ran again alone at the end{}",
-                selection::plural(n, "case"),
-                if lowered {
-                    format!(": the target serves fewer connections at once than {}; the run went on with at most {} (--jobs {} suits it)", options.jobs, report.at_once, report.at_once)
-                } else {
-                    String::new()
-                }
-            )],
-        };
+        let notes = refusal_notes(&report, options.jobs);
         let results = AgentResults {
             notes: &notes,
             agent: &agent,
@@ -249,7 +237,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         outcome = outcome.max(match &report.end {
             RunEnd::Complete => Outcome::Passed,
             RunEnd::Interrupted(_) => Outcome::Interrupted,
-            RunEnd::TargetFailed(_) | RunEnd::NeverOpened(_) => Outcome::Incomplete,
+            RunEnd::TargetFailed(_) | RunEnd::NeverOpened(_) | RunEnd::RefusedIntermittently(_) => Outcome::Incomplete,
         });
     }
     say!("Reports: {}", out.join("index.json").display());
@@ -261,6 +249,34 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
         outcome = outcome.max(Outcome::Incomplete);
     }
     Ok(super::signal_received(&stop, outcome, "while the reports were written"))
+}
+
+/// What the summary says of the cases the target refused: those refused under load ran again alone
+/// (the target serves fewer connections at once than `jobs`: what --jobs suits it); unless the
+/// target refused cases even alone and opened them on a later attempt: then it refuses
+/// intermittently, whatever the load, and no --jobs suits it.
+fn refusal_notes(report: &RunReport, jobs: usize) -> Vec<String> {
+    let reran = report.deferred.iter().filter(|id| !report.not_run.contains(id)).count();
+    let intermittent = report.alone.recovered > 0;
+    let mut notes = Vec::new();
+    if reran > 0 {
+        let limit = match (intermittent, report.at_once < jobs) {
+            (false, true) => format!(
+                ": the target serves fewer connections at once than {jobs}; the run went on with at most {} (--jobs {} suits it)",
+                report.at_once, report.at_once
+            ),
+            _ => String::new(),
+        };
+        notes.push(format!("{} refused while other cases were in flight ran again alone at the end{limit}", selection::plural(reran, "case")));
+    }
+    if intermittent {
+        notes.push(format!(
+            "the target refused connections intermittently, whatever the load ({}): {} refused alone opened on a later attempt (at most {ALONE_ATTEMPTS} each)",
+            report.alone.refused_phrase(),
+            selection::plural(report.alone.recovered, "case")
+        ));
+    }
+    notes
 }
 
 /// Whether `run` is over TLS: a `wss://` URL, or the embedded server with `--embedded-tls`.

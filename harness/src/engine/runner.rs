@@ -24,19 +24,23 @@
 //! offer), one plain opening handshake on the case's slot tells: refused too, the run goes on with
 //! at most as many cases in flight as had their WebSocket open then (or were in flight, when none
 //! had); opened, the limit stays. A target that does not answer at all, or cannot be reached, is
-//! not busy but maybe gone: such a case is never deferred and counts toward the stop.
+//! not busy but maybe gone: such a case is never deferred and counts toward the stop. A case
+//! refused so with nothing else in flight is deferred too, without the plain handshake (no
+//! evidence of a limit), unless it runs alone anyway (a deferred case, or one at a time): then it
+//! is tried again alone, a few times ([`refusals`]), as a target refusing every other connection
+//! whatever the load asks (a case whose refusal may be its answer, such as a handshake case,
+//! only once the target has refused intermittently); refused at every attempt by a target seen
+//! to refuse intermittently, it is not run, never a verdict. [`case_task`] runs each case.
 //!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
 
 use std::{
-    panic::AssertUnwindSafe,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use futures_util::FutureExt;
-use tokio::{sync::mpsc, task::JoinSet, time::timeout};
+use tokio::{sync::mpsc, task::JoinSet};
 use wsspec_reports::{
     case_order,
     sink::{Recorded, RunState, Sink},
@@ -44,12 +48,11 @@ use wsspec_reports::{
 };
 
 use super::{
+    case_task::{worker, Judged, Message, Outcome, Span, Stops},
+    faults::fit_descriptors,
     liveness::{self, Held, Liveness},
-    faults::{fit_descriptors, is_local_error},
-    schedule,
-    session::run_case,
-    stop::GRACE,
-    RunOptions, Stop, Target,
+    refusals::{self, AloneAttempts, Tally, ALONE_ATTEMPTS},
+    schedule, RunOptions, Stop, Target,
 };
 use crate::catalog::Case;
 
@@ -93,6 +96,12 @@ pub struct RunReport {
     /// Cases the target refused while others were in flight, run again alone at the end (or not
     /// run, when the run stopped first), in case order.
     pub deferred: Vec<String>,
+    /// Cases not run because the target refused them at each of [`ALONE_ATTEMPTS`] attempts
+    /// alone, after it had shown it refuses connections intermittently; in case order.
+    pub refused_alone: Vec<String>,
+    /// What the cases run alone met: their opening handshakes, those refused, those that opened
+    /// after a refusal.
+    pub alone: AloneAttempts,
     /// When the target stopped opening WebSockets: the cases that opened and failed because the
     /// target went away (it closed or reset the connection without a closing handshake, and
     /// nothing else failed first: no violation, no timeout), ending after the last opening
@@ -118,52 +127,10 @@ pub enum RunEnd {
     /// No case opened a WebSocket, nor did a plain opening handshake: the target is not a
     /// WebSocket endpoint (a wrong path, a plain HTTP server); what it answered.
     NeverOpened(String),
-}
-
-/// What a case task tells the run.
-enum Message {
-    /// A WebSocket opened (a case's, or a plain opening handshake's): when the case or probe
-    /// started, and when its opening handshake completed.
-    Opened { started: Instant, at: Instant },
-    /// A case refused while others were in flight, to run again alone at the end.
-    Deferred(Case),
-    /// A case ended.
-    Ended(Case, Outcome, Span),
-}
-
-/// What one case task ended with.
-enum Outcome {
-    Judged(Judged),
-    Error(String),
-    NotRun,
-}
-
-/// A judged case. `opened`: the target speaks WebSocket (the WebSocket opened, or a handshake case
-/// got the upgrade, if a wrong one). `open_failure`: it did not open, in a case where that says the
-/// target is gone or speaks no WebSocket (what it answered); a handshake case refused as it may be
-/// has neither, and says nothing either way. `unreached`: the TCP connect failed (refused, timed
-/// out), so nothing was exchanged and the record is no verdict on the target. `status`: the status
-/// of the target's answer to the opening handshake, when one parsed.
-/// `busy`: it did not open in a way a target serving fewer connections at once may answer (503 or
-/// 429, or a connection closed before any answer), and what it answered: deferred when other
-/// cases are in flight. `went_away`: its WebSocket opened and the target then closed or reset the
-/// connection without a closing handshake, with nothing else failed first (no protocol
-/// violation, no timeout, no close of wsspec's own).
-struct Judged {
-    record: CaseRecord,
-    opened: bool,
-    went_away: bool,
-    busy: Option<String>,
-    open_failure: Option<String>,
-    unreached: bool,
-    status: Option<u16>,
-}
-
-/// When a case task started and ended.
-#[derive(Clone, Copy)]
-struct Span {
-    started: Instant,
-    ended: Instant,
+    /// Every case was given its chance, but the target, refusing connections intermittently,
+    /// refused some at every attempt alone ([`RunReport::refused_alone`]): which, how often the
+    /// target refused, and what it answered last, in a sentence.
+    RefusedIntermittently(String),
 }
 
 /// Runs `cases` against `config.target`, writing through `sink`; `on_result` sees each judged record
@@ -192,13 +159,26 @@ pub async fn run_cases(
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let queue = Arc::new(schedule::Queue::new(cases, jobs, cores));
     let (done, mut messages) = mpsc::unbounded_channel();
+    let tally = Arc::new(Tally::default());
     let mut workers = JoinSet::new();
     for _ in 0..jobs.min(cases.len().max(1)) {
-        workers.spawn(worker(queue.clone(), config.clone(), halt.clone(), abort.clone(), done.clone()));
+        let (halt, abort) = (halt.clone(), abort.clone());
+        workers.spawn(worker(queue.clone(), config.clone(), Stops { halt, abort }, tally.clone(), done.clone()));
     }
     drop(done);
 
-    let mut report = RunReport { results: Vec::new(), errors: Vec::new(), not_run: Vec::new(), deferred: Vec::new(), failed_as_it_went: Vec::new(), at_once: jobs, end: RunEnd::Complete, elapsed: Duration::ZERO };
+    let mut report = RunReport {
+        results: Vec::new(),
+        errors: Vec::new(),
+        not_run: Vec::new(),
+        deferred: Vec::new(),
+        refused_alone: Vec::new(),
+        alone: AloneAttempts::default(),
+        failed_as_it_went: Vec::new(),
+        at_once: jobs,
+        end: RunEnd::Complete,
+        elapsed: Duration::ZERO,
+    };
     // Cases that did not open, held until a case that opened after them vouches for the target.
     let mut live = Liveness::default();
     // Whether the stop came from a target that could no longer be reached, not one that answered.
@@ -208,10 +188,12 @@ pub async fn run_cases(
     // When an opening handshake last completed, and the cases that opened and failed because the
     // target went away, with when they ended.
     let (mut last_open, mut failed_open) = (None, Vec::new());
+    // Cases refused at every attempt alone since a WebSocket last opened, and what the last met.
+    let (mut refused_in_a_row, mut last_refusal) = (0, String::new());
     while let Some(message) = messages.recv().await {
         let (case, outcome, span) = match message {
             Message::Opened { started, at } => {
-                last_open = last_open.max(Some(at));
+                (last_open, refused_in_a_row) = (last_open.max(Some(at)), 0);
                 for entry in live.opened(started) {
                     keep(sink, entry, &mut report, &mut unreached_answer, &mut on_result)?;
                 }
@@ -248,6 +230,15 @@ pub async fn run_cases(
                 report.errors.push((case.id.to_string(), error));
             }
             Outcome::NotRun => report.not_run.push(case.id.to_string()),
+            Outcome::Refused(answer) => {
+                report.not_run.push(case.id.to_string());
+                report.refused_alone.push(case.id.to_string());
+                (refused_in_a_row, last_refusal) = (refused_in_a_row + 1, answer);
+                // Refused so again and again, with nothing opening between: it refuses everything.
+                if refused_in_a_row >= OPEN_FAILURES {
+                    abort.raise(format!("{last_refusal} ({refused_in_a_row} cases in a row refused at each of {ALONE_ATTEMPTS} attempts alone)"));
+                }
+            }
         }
     }
     workers.shutdown().await;
@@ -280,6 +271,9 @@ pub async fn run_cases(
         (Some(answer), _) => RunEnd::TargetFailed(answer),
         (None, Some(reason)) if !report.not_run.is_empty() => RunEnd::Interrupted(reason),
         (None, _) if unreached_answer.is_some() => RunEnd::TargetFailed(unreached_answer.unwrap_or_default()),
+        (None, None) if !report.refused_alone.is_empty() => {
+            RunEnd::RefusedIntermittently(refusals::not_run_reason(report.refused_alone.len(), tally.counts(), &last_refusal))
+        }
         _ => RunEnd::Complete,
     };
     if let (RunEnd::TargetFailed(_), Some(last_open)) = (&report.end, last_open) {
@@ -289,66 +283,17 @@ pub async fn run_cases(
     let (state, why) = match &report.end {
         RunEnd::Complete => (RunState::Complete, None),
         RunEnd::Interrupted(reason) => (RunState::Interrupted, Some(reason.clone())),
-        RunEnd::TargetFailed(answer) | RunEnd::NeverOpened(answer) => (RunState::TargetFailed, Some(answer.clone())),
+        RunEnd::TargetFailed(answer) | RunEnd::NeverOpened(answer) | RunEnd::RefusedIntermittently(answer) => (RunState::TargetFailed, Some(answer.clone())),
     };
     sink.end_agent(&config.agent, state, why)?;
     report.results.sort_by_key(|r| case_order(&r.id));
     report.not_run.sort_by_key(|id| case_order(id));
     report.deferred.sort_by_key(|id| case_order(id));
+    report.refused_alone.sort_by_key(|id| case_order(id));
+    report.alone = tally.counts();
     report.at_once = queue.limit();
     report.elapsed = started.elapsed();
     Ok(report)
-}
-
-/// Takes cases from `queue` one after another until it is empty, and sends what each did to `done`:
-/// that its WebSocket opened, as it opens, then its outcome with when it started and ended, or
-/// that it was deferred. Once the run halts or aborts, the cases left are not run.
-async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, halt: Stop, abort: Stop, done: mpsc::UnboundedSender<Message>) {
-    // A ticket counts its case in flight (and holds a bulk case's slot) until it drops.
-    while let Some(ticket) = queue.next().await {
-        let started = Instant::now();
-        let stopped = || halt.reason().is_some() || abort.reason().is_some();
-        let outcome = if stopped() {
-            Outcome::NotRun
-        } else {
-            let (mark, opened) = (ticket.open_mark(), done.clone());
-            let announce = move || {
-                if mark() {
-                    let _ = opened.send(Message::Opened { started, at: Instant::now() });
-                }
-            };
-            let play = AssertUnwindSafe(liveness::watch_open(announce, run_one(&ticket.case, &config))).catch_unwind();
-            tokio::select! {
-                outcome = play => outcome.unwrap_or_else(|panic| Outcome::Error(panic_message(&*panic))),
-                _ = async { halt.raised().await; tokio::time::sleep(GRACE).await } => Outcome::NotRun,
-                _ = abort.raised() => Outcome::NotRun,
-            }
-        };
-        let message = match outcome {
-            Outcome::Judged(Judged { busy: Some(_), .. }) if !ticket.retry && ticket.others_in_flight() > 0 && !stopped() => {
-                // Busy, or refusing this request? A plain opening handshake tells, on this case's
-                // slot: refused too, the target is at its limit. Either way the case runs again
-                // alone (a slot may have freed between the two refusals: only alone is sound).
-                let probed = Instant::now();
-                let opened = tokio::select! {
-                    probe = liveness::probe(&config.target, &config.options) => probe.ok(),
-                    () = halt.raised() => None,
-                    () = abort.raised() => None,
-                };
-                if let Some(at) = opened {
-                    let _ = done.send(Message::Opened { started: probed, at });
-                }
-                let at_limit = opened.is_none();
-                let case = ticket.case.clone();
-                ticket.defer(at_limit);
-                Message::Deferred(case)
-            }
-            outcome => Message::Ended(ticket.case.clone(), outcome, Span { started, ended: Instant::now() }),
-        };
-        if done.send(message).is_err() {
-            return;
-        }
-    }
 }
 
 /// A judged case as [`Liveness`] holds it.
@@ -379,54 +324,6 @@ fn keep(
         Recorded::Error(error) => report.errors.push((record.id, error)),
     }
     Ok(())
-}
-
-async fn run_one(case: &Case, config: &RunConfig) -> Outcome {
-    inject_panic(case);
-    // A bound over the session's own bounds: if it is ever hit, wsspec has a bug, not the target.
-    let scale = config.options.timeout_scale;
-    let bound = Duration::from_secs_f64((case.timeout + 10.0) * scale + 10.0);
-    let Ok(obs) = timeout(bound, run_case(case, &config.target, &config.options)).await else {
-        return Outcome::Error(format!("the case overran wsspec's outer time bound of {:.0} s (a bug in wsspec)", bound.as_secs_f64()));
-    };
-    if let Some(error) = obs.open_error.as_deref().filter(|e| is_local_error(e)) {
-        return Outcome::Error(format!("a local resource ran out: {error}"));
-    }
-    if let Some(error) = obs.overload() {
-        return Outcome::Error(error);
-    }
-    // Only a case that opens the ordinary way tells whether the target speaks WebSocket at all: a
-    // handshake case (sections 18, 19) sends a request made to be refused, and a server may refuse
-    // a permessage-deflate offer it does not support outright (its verdict says how). But a TCP
-    // connect that failed (nothing was sent) says the target is gone, whatever the case.
-    let unreached = obs.open_error.is_some() && obs.exchange.request.is_empty() && obs.http2.is_none();
-    let refusable = case.handshake.is_some() || case.http2.is_some() || case.deflate.is_some() || super::deflate::extensions_answer_broken(&obs);
-    let open_failure = obs.open_error.as_ref().filter(|_| !refusable || unreached).map(|error| liveness::describe_open_failure(error, &obs.exchange.response));
-    // A handshake case answered with the upgrade (101; 200 over HTTP/2), however wrongly, vouches
-    // that the target speaks WebSocket; refused any other way, it says nothing either way.
-    let upgraded = obs.exchange.status == Some(if obs.http2.is_some() { 200 } else { 101 });
-    let opened = obs.open_error.is_none() || (refusable && upgraded);
-    let status = obs.exchange.status;
-    // (A handshake case ends at its opening handshake: no session, no unclean end to tell.)
-    let went_away = obs.open_error.is_none()
-        && obs.not_clean_reason.is_some()
-        && obs.remote_close.is_none()
-        && obs.violation.is_none()
-        && !(obs.dropped_by_me || obs.timed_out || obs.close_timed_out || obs.kept_open);
-    // A server at its limit of connections answers 503 (RFC 9110 §15.6.4: "temporary overload") or
-    // 429, or closes (resets) the connection before answering; a case that may be refused (a
-    // handshake case) is busy on the last only when nothing at all came back (a server may close
-    // on a request it rejects, and is judged on it once the case runs alone). Any other answer (a
-    // 101 wsspec must fail, a 404) says nothing of load, and a target that does not answer at
-    // all, or cannot be reached, is not busy: it may be gone.
-    let closed_unanswered = status.is_none() && (!refusable || obs.exchange.response.is_empty());
-    let busy = match &obs.open_error {
-        Some(error) if super::opening::refused_with_answer(&obs) && !opened && (matches!(status, Some(429 | 503)) || closed_unanswered) => {
-            Some(liveness::describe_open_failure(error, &obs.exchange.response))
-        }
-        _ => None,
-    };
-    Outcome::Judged(Judged { record: super::report(&config.agent, case, obs), opened, went_away, busy, open_failure, unreached, status })
 }
 
 /// The target answers TCP and, for `wss://`, completes a TLS handshake with a certificate wsspec

@@ -106,6 +106,8 @@ struct State {
     in_flight: usize,
     /// Cases in flight whose WebSocket is open.
     open: usize,
+    /// The most cases whose WebSocket was open at once: the target served that many.
+    most_open: usize,
     /// The most cases started at once.
     limit: usize,
 }
@@ -130,7 +132,7 @@ impl Queue {
                 (case, bulk)
             })
             .collect();
-        let state = State { cases, deferred: VecDeque::new(), in_flight: 0, open: 0, limit: jobs.max(1) };
+        let state = State { cases, deferred: VecDeque::new(), in_flight: 0, open: 0, most_open: 0, limit: jobs.max(1) };
         Self { state: Mutex::new(state), bulk: Arc::new(Semaphore::new(bulk_slots.max(1))), changed: Notify::new() }
     }
 
@@ -197,7 +199,9 @@ impl Ticket {
         move || {
             let first = !opened.swap(true, Ordering::SeqCst);
             if first {
-                queue.state().open += 1;
+                let mut state = queue.state();
+                state.open += 1;
+                state.most_open = state.most_open.max(state.open);
             }
             first
         }
@@ -208,15 +212,24 @@ impl Ticket {
         self.queue.state().in_flight - 1
     }
 
+    /// Whether the case runs alone, and no other case starts until it ends: a deferred case run
+    /// again, or any case once the limit is 1.
+    pub fn alone(&self) -> bool {
+        let state = self.queue.state();
+        self.retry || (state.limit == 1 && state.in_flight == 1)
+    }
+
     /// Puts the case back, to run again alone once every other case has started and ended; with
     /// `at_limit` (the target refused a plain opening handshake too), lowers the limit to the
     /// other cases whose WebSocket is open now: as many as the target served when it refused this
-    /// one (when none is open yet, to the others in flight, at least 1).
+    /// one (when none is open yet, to the others in flight, at least 1), but never below the most
+    /// it was seen to serve at once: a target refusing intermittently, whatever the load, refuses
+    /// the plain opening handshake at times too, and that is no evidence of a lower limit.
     pub fn defer(self, at_limit: bool) {
         let mut state = self.queue.state();
         let served = if state.open > 0 { state.open } else { state.in_flight - 1 };
         if at_limit {
-            state.limit = state.limit.min(served.max(1));
+            state.limit = state.limit.min(served.max(state.most_open).max(1));
         }
         state.deferred.push_back(self.case.clone());
     }
@@ -348,5 +361,31 @@ mod tests {
         tickets.clear();
         assert_eq!(deferred.await.unwrap(), Some((ids[3].clone(), true)));
         assert!(queue.next().await.is_none());
+    }
+
+    /// The limit never goes below the most WebSockets the target was seen to serve at once: a
+    /// refusal with fewer open (a target refusing intermittently) lowers it no further.
+    #[tokio::test]
+    async fn the_limit_stays_at_the_most_the_target_served_at_once() {
+        let cases = deflate_cases(&["1.1.1", "1.1.2", "1.1.3", "1.1.4", "1.1.5"]);
+        let queue = Arc::new(Queue::new(&cases, 4, 1));
+        let mut tickets = Vec::new();
+        for _ in 0..4 {
+            tickets.push(queue.next().await.unwrap());
+        }
+        assert!(!tickets[0].alone(), "4 at a time");
+        for ticket in &tickets[..3] {
+            ticket.open_mark()();
+        }
+        tickets.drain(..2);
+        tickets.pop().unwrap().defer(true);
+        assert_eq!(queue.limit(), 3, "refused with 1 open, after 3 were open at once");
+    }
+
+    #[tokio::test]
+    async fn one_at_a_time_a_case_runs_alone() {
+        let cases = deflate_cases(&["1.1.1", "1.1.2"]);
+        let queue = Arc::new(Queue::new(&cases, 1, 1));
+        assert!(queue.next().await.unwrap().alone());
     }
 }

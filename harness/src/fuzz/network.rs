@@ -37,7 +37,7 @@ pub use connection::MAX_SEQUENCES as MAX_SEQUENCES_PER_CONNECTION;
 pub use report::{Finding, FuzzError, Kind, Progress, Report, Stats};
 
 use super::{oracle, Sequence};
-use crate::engine::{probe, RunOptions, Stop, Target, Verdict, GRACE};
+use crate::engine::{plain_handshake_opens, probe, RunOptions, Stop, Target, Verdict, GRACE};
 
 /// Candidate runs one minimization may use.
 const MINIMIZE_BUDGET: usize = 300;
@@ -55,6 +55,10 @@ const NEVER_OPENED: u64 = 8;
 const RETRIES: u8 = 4;
 /// How long a sequence refused once waits before it runs again; twice as long at each refusal.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// Plain opening handshakes that must all be refused, after a sequence refused at each of its
+/// tries, for a crash finding: a target refusing every other connection (a load balancer with a
+/// backend down) refuses one, and opens the next.
+const CRASH_PROBES: usize = 3;
 
 /// One fuzzing run.
 #[derive(Debug, Clone)]
@@ -134,6 +138,8 @@ struct Shared {
     slots: Semaphore,
     /// Trials whose WebSocket is open now (from their opening handshake to their end).
     open: Arc<AtomicUsize>,
+    /// The most trials whose WebSocket was open at once: the target served that many.
+    most_open: Arc<AtomicUsize>,
     /// Whether any trial's opening handshake completed.
     opened_any: Arc<AtomicBool>,
 }
@@ -159,7 +165,7 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
     let output_error = |source| FuzzError::Output { path: config.out_dir.display().to_string(), source };
     std::fs::create_dir_all(&config.out_dir).map_err(output_error)?;
     let jobs = config.jobs.max(1);
-    let shared = Arc::new(Shared { target: config.target.clone(), options: config.options.clone(), slots: Semaphore::new(jobs), open: Arc::default(), opened_any: Arc::default() });
+    let shared = Arc::new(Shared { target: config.target.clone(), options: config.options.clone(), slots: Semaphore::new(jobs), open: Arc::default(), most_open: Arc::default(), opened_any: Arc::default() });
     let deflate = match config.deflate {
         DeflateUse::Off => false,
         DeflateUse::IfAgreed | DeflateUse::Required => {
@@ -284,14 +290,21 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 let Ok((index, refused, sequence, checked)) = joined else { continue };
                 let Checked { trial, failing, after, kept, reused } = checked;
                 let idle_open = idle.iter().map(Vec::len).sum::<usize>();
-                if matches!(trial.result, TrialResult::NotOpened { answered: true, .. }) && !crashed && running.len() + idle_open > 0 {
+                let refused_alone = running.len() + idle_open == 0;
+                if matches!(trial.result, TrialResult::NotOpened { answered: true, .. }) && !crashed && (!refused_alone || refused < RETRIES) {
                     // Refused with an answer while other connections were open or opening: the
                     // target's limit, not its end. Run at most as many at once as it served then
-                    // (the open ones, else the others in flight), without the idle connections
-                    // that hold its places, and run the sequence again later.
-                    let served = shared.open.load(Ordering::SeqCst) + idle_open;
-                    limit = limit.min(if served > 0 { served } else { running.len() }.max(1));
-                    idle = [Vec::new(), Vec::new()];
+                    // (the open ones, else the others in flight; never fewer than it was seen to
+                    // serve at once: a target refusing intermittently refuses at any load),
+                    // without the idle connections that hold its places, and run the sequence
+                    // again later. Refused alone, it says nothing of a limit: it runs again too,
+                    // and counts toward a crash only once refused at every try.
+                    if !refused_alone {
+                        let served = shared.open.load(Ordering::SeqCst) + idle_open;
+                        let most = shared.most_open.load(Ordering::SeqCst);
+                        limit = limit.min(if served > 0 { served } else { running.len() }.max(most).max(1));
+                        idle = [Vec::new(), Vec::new()];
+                    }
                     stats.refused += 1;
                     if refused < RETRIES {
                         deferred.push_back((index, refused + 1));
@@ -326,7 +339,13 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                                 // It takes connections but left an opening handshake unanswered
                                 // after opening others: it hangs.
                                 Some(Ok(())) if !answered => Some(format!("the target stopped answering opening handshakes ({reason})")),
-                                _ => None,
+                                // Refused with an answer at every try: gone only if plain opening
+                                // handshakes are refused too, each of them.
+                                Some(Ok(())) => match unless_stopped(stop, plain_handshake_opens(&config.target, &config.options, CRASH_PROBES)).await {
+                                    Some(Err(e)) => Some(format!("the target stopped opening WebSockets ({reason}; then {CRASH_PROBES} plain opening handshakes were refused, the last: {e})")),
+                                    _ => None,
+                                },
+                                None => None,
                             }
                         };
                         if let Some(what) = gone {

@@ -196,6 +196,43 @@ pub async fn limited_with(limit: usize, refusal: &'static [u8]) -> (String, Refe
     (url, backend)
 }
 
+/// A proxy in front of a fresh reference server that refuses with `refusal` (nothing: closed
+/// unanswered) each connection `refuse` picks by its number (from 0, the reachability check
+/// included) and the start of its request, whatever the load, and forwards the others: its URL,
+/// and the server to keep alive.
+pub async fn refusing(refusal: &'static [u8], refuse: fn(usize, &str) -> bool) -> (String, ReferenceServer) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = ReferenceServer::start().await.unwrap();
+    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for n in 0.. {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let mut head = vec![0u8; 8192];
+                let read = client.read(&mut head).await.unwrap_or(0);
+                if refuse(n, &String::from_utf8_lossy(&head[..read])) {
+                    let _ = client.write_all(refusal).await;
+                    return;
+                }
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = server.write_all(&head[..read]).await;
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (url, backend)
+}
+
+/// As [`refusing`], 503 to every other connection (the reachability check passes): a round-robin
+/// load balancer in front of two backends, one of them down.
+pub async fn every_other() -> (String, ReferenceServer) {
+    refusing(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", |n, _| n % 2 == 1).await
+}
+
 /// A client-testing server on a free port of 127.0.0.1 over `cases`, its results in `out`, with
 /// default options and no TLS.
 pub async fn client_test_server(cases: Vec<wsspec::catalog::Case>, out: &std::path::Path) -> wsspec::client_testing::ClientTestServer {

@@ -143,10 +143,10 @@ impl Shared {
         // Counted open from its opening handshake (or at once on a reused WebSocket) to its end,
         // even when the trial is dropped unfinished.
         let mark = OpenMark { open: self.open.clone(), marked: Arc::default() };
-        let (open, opened_any, marked) = (self.open.clone(), self.opened_any.clone(), mark.marked.clone());
+        let (open, most_open, opened_any, marked) = (self.open.clone(), self.most_open.clone(), self.opened_any.clone(), mark.marked.clone());
         let on_open = move || {
             if !marked.swap(true, Ordering::SeqCst) {
-                open.fetch_add(1, Ordering::SeqCst);
+                most_open.fetch_max(open.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
                 opened_any.store(true, Ordering::SeqCst);
             }
         };

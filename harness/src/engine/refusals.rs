@@ -1,0 +1,162 @@
+//! Targets that refuse connections intermittently, whatever the load: two backends behind a
+//! round-robin load balancer, one of them down, answer 503 (or close unanswered) to every other
+//! connection. Such a refusal is no verdict about the case (its stimulus never ran), nor evidence
+//! of a limit of connections.
+//!
+//! A case refused (503 or 429, or closed before any answer) while it runs alone is tried again
+//! alone, up to [`ALONE_ATTEMPTS`] times in all, [`RETRY_PAUSE`] apart (RFC 9110 §15.6.4: 503 is
+//! "a temporary overload or scheduled maintenance"); the first attempt not refused so is judged.
+//! A case whose refusal may be its answer (an odd handshake request, a permessage-deflate offer)
+//! is tried again only once the target has refused intermittently: a server that drops every
+//! malformed request costs no retries. A
+//! case refused at every attempt is judged on its refusal while the target has only ever refused
+//! such cases consistently (every permessage-deflate offer, a handshake case's odd request); once
+//! a case refused alone opened on a later attempt ([`Tally::intermittent`]), a case refused at
+//! every attempt is not run, with the reason: an intermittent refusal is no verdict.
+
+use std::{future::Future, sync::Mutex, time::Duration};
+
+use super::{liveness, RunOptions, Target};
+
+/// Attempts, the first included, of a case refused while it runs alone.
+pub const ALONE_ATTEMPTS: usize = 4;
+/// The pause before the second attempt; the pause before the k-th is k - 1 times as long.
+pub const RETRY_PAUSE: Duration = Duration::from_millis(25);
+
+/// What the cases run alone met, over a run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AloneAttempts {
+    /// Opening handshakes cases made alone (every attempt counts).
+    pub made: usize,
+    /// Those the target refused as a busy target does (503 or 429, or closed before any answer).
+    pub refused: usize,
+    /// Cases refused alone that opened (or got another answer) on a later attempt.
+    pub recovered: usize,
+}
+
+impl AloneAttempts {
+    /// `N of M opening handshakes made alone were refused`.
+    pub fn refused_phrase(&self) -> String {
+        let made = if self.made == 1 { "1 opening handshake".to_string() } else { format!("{} opening handshakes", self.made) };
+        format!("{} of {made} made alone {} refused", self.refused, if self.refused == 1 { "was" } else { "were" })
+    }
+}
+
+/// Why `cases` cases were not run: the target refused them at every attempt alone, after it had
+/// shown it refuses connections intermittently (`counts`); `answer`, what it answered the last.
+pub fn not_run_reason(cases: usize, counts: AloneAttempts, answer: &str) -> String {
+    let cases = if cases == 1 { "1 case".to_string() } else { format!("{cases} cases") };
+    format!(
+        "the target refused connections intermittently ({}) and refused {cases} at each of {ALONE_ATTEMPTS} attempts alone: {answer}",
+        counts.refused_phrase()
+    )
+}
+
+/// The run's [`AloneAttempts`], shared by its workers.
+#[derive(Debug, Default)]
+pub(super) struct Tally(Mutex<AloneAttempts>);
+
+impl Tally {
+    /// What the cases run alone met so far.
+    pub fn counts(&self) -> AloneAttempts {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the target refused a case alone that it did not refuse on a later attempt: it
+    /// refuses connections intermittently, not one kind of request.
+    pub fn intermittent(&self) -> bool {
+        self.counts().recovered > 0
+    }
+
+    fn add(&self, made: usize, refused: usize, recovered: bool) {
+        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        counts.made += made;
+        counts.refused += refused;
+        counts.recovered += usize::from(recovered);
+    }
+}
+
+/// A case run alone: `first`, its first attempt's outcome, or while `refused` says so, `retry`
+/// allows and `stopped` does not, the outcome of up to [`ALONE_ATTEMPTS`] - 1 more attempts
+/// (`again`), each after a pause. The last outcome, and how many attempts were refused; counted
+/// in `tally`.
+pub(super) async fn retry_alone<T, F: Future<Output = T>>(
+    first: T,
+    retry: bool,
+    refused: impl Fn(&T) -> bool,
+    mut again: impl FnMut() -> F,
+    stopped: impl Fn() -> bool,
+    tally: &Tally,
+) -> (T, usize) {
+    let (mut outcome, mut made, mut refusals) = (first, 1, 0);
+    while refused(&outcome) {
+        refusals += 1;
+        if !retry || made == ALONE_ATTEMPTS || stopped() {
+            break;
+        }
+        tokio::time::sleep(RETRY_PAUSE * made as u32).await;
+        outcome = again().await;
+        made += 1;
+    }
+    tally.add(made, refusals, refusals > 0 && !refused(&outcome));
+    (outcome, refusals)
+}
+
+/// Whether a plain conforming opening handshake opens a WebSocket (closed at once) within
+/// `attempts` tries, each after a pause as in [`retry_alone`]: a target that refuses one does not
+/// refuse connections for good when the next opens. Bounded by `attempts` times the opening and
+/// close waits, plus the pauses. The error says what the target answered the last try.
+pub async fn plain_handshake_opens(target: &Target, options: &RunOptions, attempts: usize) -> Result<(), String> {
+    let mut answer = String::new();
+    for made in 0..attempts.max(1) {
+        tokio::time::sleep(RETRY_PAUSE * made as u32).await;
+        match liveness::probe(target, options).await {
+            Ok(_) => return Ok(()),
+            Err(refused) => answer = refused.answer,
+        }
+    }
+    Err(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Attempts against a target whose answers are `answers` in turn (true: refused).
+    async fn attempts(answers: &[bool], tally: &Tally) -> (bool, usize) {
+        let next = std::cell::Cell::new(1);
+        let again = || {
+            let answer = answers[next.get()];
+            next.set(next.get() + 1);
+            async move { answer }
+        };
+        retry_alone(answers[0], true, |refused| *refused, again, || false, tally).await
+    }
+
+    #[tokio::test]
+    async fn a_refusal_alone_is_tried_again_and_a_consistent_one_is_not_intermittent() {
+        let tally = Tally::default();
+        assert_eq!(attempts(&[false], &tally).await, (false, 0), "not refused: one attempt");
+        assert_eq!(attempts(&[true; ALONE_ATTEMPTS], &tally).await, (true, ALONE_ATTEMPTS));
+        assert_eq!(tally.counts(), AloneAttempts { made: 1 + ALONE_ATTEMPTS, refused: ALONE_ATTEMPTS, recovered: 0 });
+        assert!(!tally.intermittent(), "refused at every attempt: one kind of request, consistently");
+        assert_eq!(attempts(&[true, false], &tally).await, (false, 1), "every other connection refused");
+        assert!(tally.intermittent());
+        assert_eq!(tally.counts(), AloneAttempts { made: 3 + ALONE_ATTEMPTS, refused: 1 + ALONE_ATTEMPTS, recovered: 1 });
+    }
+
+    #[tokio::test]
+    async fn a_refusal_not_to_be_retried_is_counted_once() {
+        let tally = Tally::default();
+        let again = || async { panic!("no second attempt") };
+        assert_eq!(retry_alone(true, false, |r| *r, again, || false, &tally).await, (true, 1));
+        assert_eq!(tally.counts(), AloneAttempts { made: 1, refused: 1, recovered: 0 });
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_attempts() {
+        let tally = Tally::default();
+        let again = || async { panic!("no attempt after a stop") };
+        assert_eq!(retry_alone(true, true, |r| *r, again, || true, &tally).await, (true, 1));
+    }
+}
