@@ -251,6 +251,8 @@ fn a_whole_catalog_of_hostile_records_stays_within_the_run_budget() {
         let mut record = hostile_record(case);
         sink.record(&mut record).unwrap();
         assert!(!record.requirement.is_empty() && record.requirement == case.requirement, "{}: the requirement stays", case.id);
+        let last: Vec<f64> = record.wirelog.iter().rev().take(6).map(|e| e.t).collect();
+        assert_eq!(last, [119.0, 118.0, 117.0, 116.0, 115.0, 114.0], "{}: how the case ended stays", case.id);
     }
     sink.end_agent("hostile", wsspec_reports::sink::RunState::Complete, None).unwrap();
     let (code, _, stderr) = support::wsspec(&["report", out.path().to_str().unwrap()]);

@@ -66,10 +66,11 @@ impl CaseFilesBudget {
     }
 
     /// Reserves the next case's share, in bytes on disk (a multiple of [`BLOCK`]). A record that
-    /// reached a bound already (a flood, a cut wire log) is an extract anyway: it gets half.
-    pub fn reserve(&mut self, reached_a_bound: bool) -> u64 {
+    /// reached a bound already (a flood, a cut wire log) gets the same: it is the one a reader
+    /// opens, and half a share (a block for its page, at the start of a whole-catalog run) is less
+    /// than any page with a wire log takes.
+    pub fn reserve(&mut self) -> u64 {
         let fair = self.left / self.cases_left.max(1) as u64;
-        let fair = if reached_a_bound { fair / 2 } else { fair };
         // Rounded up to whole blocks (a share of 3.4 blocks would waste the 0.4), as far as every
         // case still to come keeps at least the least share.
         let others = self.cases_left.saturating_sub(1) as u64 * MIN_CASE_SHARE;
@@ -98,9 +99,9 @@ mod tests {
         assert!(selected <= max_cases(), "{}", max_cases());
         let mut budget = CaseFilesBudget::new(selected);
         let mut total = 0;
-        for i in 0..selected {
+        for _ in 0..selected {
             // Every case takes its whole share (a target that fills every record).
-            total += budget.reserve(i % 3 == 0);
+            total += budget.reserve();
         }
         let folder = total + FIXED_REPORT_BYTES + selected as u64 * INDEX_BYTES_PER_CASE;
         assert!(folder <= RUN_REPORT_BUDGET, "{folder} bytes on disk");
@@ -110,16 +111,15 @@ mod tests {
     #[test]
     fn small_records_leave_room_for_big_ones() {
         let mut budget = CaseFilesBudget::new(600);
-        let first = budget.reserve(false);
+        let first = budget.reserve();
         assert_eq!(first % BLOCK, 0);
         for _ in 0..300 {
-            let share = budget.reserve(false);
+            let share = budget.reserve();
             budget.settle(share, MIN_CASE_SHARE);
         }
-        assert!(budget.reserve(false) > first, "the unused shares went back to the pool");
-        assert!(budget.reserve(true) < budget.reserve(false), "a record that reached a bound gets half");
-        assert_eq!(CaseFilesBudget::new(1).reserve(false), MAX_CASE_SHARE);
-        assert_eq!(CaseFilesBudget::new(100_000).reserve(false), MIN_CASE_SHARE);
+        assert!(budget.reserve() > first, "the unused shares went back to the pool");
+        assert_eq!(CaseFilesBudget::new(1).reserve(), MAX_CASE_SHARE);
+        assert_eq!(CaseFilesBudget::new(100_000).reserve(), MIN_CASE_SHARE);
         assert_eq!(on_disk(0), 0);
         assert_eq!(on_disk(1), BLOCK);
         assert_eq!(on_disk(BLOCK + 1), 2 * BLOCK);

@@ -4,6 +4,7 @@
 
 pub mod autobahn;
 pub mod budget;
+mod cut;
 pub mod diff;
 pub mod fs;
 pub mod html;

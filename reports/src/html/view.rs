@@ -1,13 +1,20 @@
 //! What the templates show, computed in Rust so the templates stay plain: Autobahn's verdict
 //! words and colours, sizes, and every text from the target cut to a size a browser handles.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
-use crate::{text::clip, Behavior, BehaviorClose, CaseRecord, ExpectedRecord, IndexEntry, Status, WireEntry};
+use crate::{
+    cut::{halve_received, halve_wirelog},
+    text::clip,
+    Behavior, BehaviorClose, CaseRecord, ExpectedRecord, IndexEntry, Status, WireEntry, WireGap,
+};
 
 /// Characters of target-sent text (events, reasons, payload previews) shown in one place.
 const MAX_TEXT: usize = 1_000;
-/// Rows of a list (events, wire log entries) shown on a page.
+/// Rows of a list (events, wire log entries) shown on a page: a longer list (a record wsspec wrote
+/// has far fewer) is cut in the middle, its first and last halves shown, as `crate::cut` cuts it.
 const MAX_ROWS: usize = 2_000;
 /// Characters of a result's status banner shown: its reason (at most `MAX_REASON_CHARS`) and what
 /// the expectations say of it.
@@ -237,6 +244,7 @@ impl CasePage {
 
 impl RecordView {
     fn new(r: &CaseRecord) -> Self {
+        let (wire, gap, on_this_page) = shown_wirelog(r);
         Self {
             title: r.title.clone(),
             description: r.description.clone(),
@@ -248,16 +256,22 @@ impl RecordView {
             result: clip(&r.result, MAX_TEXT),
             result_close: clip(&r.result_close, MAX_TEXT),
             expected: r.expected.clone(),
-            received: r.received.iter().take(MAX_ROWS).map(|e| clip(e, MAX_TEXT)).collect(),
+            received: shown_received(r).iter().map(|e| clip(e, MAX_TEXT)).collect(),
             closing: closing_facts(r),
             tls: r.tls.as_ref().map(|t| clip(t, MAX_TEXT)),
             http_request: clip(&r.http_request, MAX_HANDSHAKE),
             http_response: clip(&r.http_response, MAX_HANDSHAKE),
-            wire: wire_rows(r),
-            wire_elided: r.wirelog_elided,
-            wire_gap: r.wirelog_gap.as_ref().filter(|g| g.at <= MAX_ROWS).map(|g| GapView {
+            wire: wire_rows(&wire, gap.as_ref()),
+            wire_elided: r.wirelog_elided + on_this_page,
+            wire_gap: gap.map(|g| GapView {
                 at: g.at,
-                text: format!("… {} entries left out here: {} frames, {} of TCP chunks …", g.entries, g.frames, size(g.bytes)),
+                text: format!(
+                    "… {} entries left out here: {} frames, {} of TCP chunks{} …",
+                    g.entries,
+                    g.frames,
+                    size(g.bytes),
+                    if on_this_page > 0 { format!(" ({on_this_page} of them are in the case file, not on this page)") } else { String::new() }
+                ),
             }),
             received_counts: r.received_counts.iter().map(|(kind, n)| format!("{} ×{n}", clip(kind, 32))).take(MAX_ROWS).collect::<Vec<_>>().join(", "),
             bounds: r.bounds.iter().take(16).map(|b| clip(b, MAX_TEXT)).collect(),
@@ -265,12 +279,33 @@ impl RecordView {
     }
 }
 
-/// The wire log's rows, numbered as in the whole log; at most [`MAX_ROWS`] (a record wsspec wrote
-/// has far fewer, one from elsewhere may not).
-fn wire_rows(r: &CaseRecord) -> Vec<WireRow> {
-    let (at, left_out) = r.wirelog_gap.as_ref().map_or((usize::MAX, 0), |g| (g.at, g.entries));
+/// The wire log's entries a page shows, at most [`MAX_ROWS`], with its gap (the record's, grown by
+/// what the page leaves out) and how many entries only the page leaves out.
+fn shown_wirelog(r: &CaseRecord) -> (Cow<'_, [WireEntry]>, Option<WireGap>, u64) {
+    let mut gap = r.wirelog_gap.clone();
+    if r.wirelog.len() <= MAX_ROWS {
+        return (Cow::Borrowed(&r.wirelog), gap, 0);
+    }
+    let (mut entries, mut on_this_page) = (r.wirelog.clone(), 0);
+    while entries.len() > MAX_ROWS && halve_wirelog(&mut entries, &mut gap, &mut on_this_page, MAX_ROWS / 2, MAX_ROWS / 2) {}
+    (Cow::Owned(entries), gap, on_this_page)
+}
+
+/// The events a page lists, at most [`MAX_ROWS`] and a line counting what it leaves out.
+fn shown_received(r: &CaseRecord) -> Cow<'_, [String]> {
+    if r.received.len() <= MAX_ROWS {
+        return Cow::Borrowed(&r.received);
+    }
+    let (mut lines, mut elided) = (r.received.clone(), r.received_elided);
+    while lines.len() > MAX_ROWS + 1 && halve_received(&mut lines, &mut elided, MAX_ROWS / 2, MAX_ROWS / 2) {}
+    Cow::Owned(lines)
+}
+
+/// The wire log's rows, numbered as in the whole log (`gap` says where entries were left out).
+fn wire_rows(entries: &[WireEntry], gap: Option<&WireGap>) -> Vec<WireRow> {
+    let (at, left_out) = gap.map_or((usize::MAX, 0), |g| (g.at, g.entries));
     let number = |i: usize| i as u64 + 1 + if i >= at { left_out } else { 0 };
-    r.wirelog.iter().take(MAX_ROWS).enumerate().map(|(i, e)| WireRow::new(number(i), e)).collect()
+    entries.iter().enumerate().map(|(i, e)| WireRow::new(number(i), e)).collect()
 }
 
 fn closing_facts(r: &CaseRecord) -> Vec<Fact> {
@@ -304,6 +339,27 @@ mod tests {
         assert_eq!(size(65_536), "64 KiB (65,536 bytes)");
         assert_eq!(size(16 << 20), "16 MiB (16,777,216 bytes)");
         assert_eq!(size(1_500), "1.5 KiB (1,500 bytes)");
+    }
+
+    #[test]
+    fn a_page_of_a_long_record_shows_how_it_ended() {
+        // A record from elsewhere (wsspec's own keep a few dozen entries): more rows than a page shows.
+        let mut r = crate::testing::record("a", "1.1.1", crate::Behavior::Ok, crate::BehaviorClose::Ok);
+        let entry = r.wirelog[0].clone();
+        r.wirelog = (0..5_000).map(|i| WireEntry { t: i as f64, ..entry.clone() }).collect();
+        r.received = (0..5_000).map(|i| format!("event {i}")).collect();
+        for gap in [None, Some(crate::WireGap { at: 4_000, entries: 10, frames: 10, bytes: 0 })] {
+            r.wirelog_gap = gap.clone();
+            let view = RecordView::new(&r);
+            let context = format!("{gap:?}");
+            assert!(view.wire.len() <= MAX_ROWS && view.received.len() <= MAX_ROWS + 1, "{context}");
+            assert_eq!(view.wire.last().map(|row| row.t.as_str()), Some("4999.000"), "the last entry is shown; {context}");
+            assert_eq!(view.wire.last().map(|row| row.n), Some(5_000 + gap.as_ref().map_or(0, |g| g.entries)), "{context}");
+            assert_eq!(view.received.last().map(String::as_str), Some("event 4999"), "{context}");
+            let shown = view.wire_gap.as_ref().expect("the page marks what it leaves out");
+            let left_out = 5_000 - view.wire.len() as u64 + gap.as_ref().map_or(0, |g| g.entries);
+            assert!(shown.text.contains(&format!("{left_out} entries left out")), "{}; {context}", shown.text);
+        }
     }
 
     #[test]

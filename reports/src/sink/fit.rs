@@ -2,16 +2,17 @@
 //! renders of it take at most its share of the run's report budget on disk, in whole blocks
 //! (`crate::budget`), and the JSON at most `MAX_RECORD_REPORT_BYTES`. The engine bounds each part
 //! (events, wire log, heads) on its own; here a reason is cut to `MAX_REASON_CHARS`, and a record
-//! still over its share has its wire log and events cut further in the middle, keeping how each
-//! began and how each ended, then its long texts clipped, and says so in `bounds`.
+//! still over its share has its wire log and events cut further in the middle (`crate::cut`: how
+//! each began as far as the share allows, how each ended always), then its long texts clipped, and
+//! says so in `bounds`.
 
 use crate::{
     autobahn::to_compact_json,
     budget::on_disk,
-    elided_events_line, events_in_line,
+    cut::{halve_received, halve_wirelog, TAIL_KEEP},
     html::case_page_bytes,
     text::clip,
-    CaseRecord, WireGap, ELIDED_EVENTS, MAX_REASON_CHARS, MAX_RECORD_REPORT_BYTES,
+    CaseRecord, MAX_REASON_CHARS, MAX_RECORD_REPORT_BYTES,
 };
 
 /// Characters of a reason kept however far the other texts are clipped.
@@ -20,17 +21,22 @@ const REASON_FLOOR: usize = 240;
 /// One way of cutting a record, tried in [`CUTS`] order, each as long as it cuts something.
 #[derive(Debug, Clone, Copy)]
 enum Cut {
-    /// Halve the wire log, then the events, in the middle, keeping this many entries at each end.
+    /// Halve the wire log, then the events, in the middle, keeping this many entries at the start
+    /// and [`TAIL_KEEP`] at the end.
     Lists(usize),
     /// Clip every text the target had a say in to this many characters.
     Texts(usize),
 }
 
-/// The cuts, gentlest first: the first and last [`KEEP_AT_EACH_END`] entries stay unless the texts,
-/// clipped to 512 characters, are still over; then two at each end (the handshake, the closing),
-/// then one.
-const CUTS: [Cut; 7] =
-    [Cut::Lists(KEEP_AT_EACH_END), Cut::Texts(2_048), Cut::Texts(512), Cut::Lists(2), Cut::Texts(128), Cut::Lists(1), Cut::Texts(48)];
+/// The cuts, gentlest first: the first [`HEAD_KEEP`] entries stay unless the texts, clipped to 512
+/// characters, are still over; then two (the opening handshake, which the page also shows whole),
+/// then one. The last [`TAIL_KEEP`] (the closing handshake, the TCP close) stay whatever is cut.
+const CUTS: [Cut; 8] =
+    [Cut::Lists(HEAD_KEEP), Cut::Texts(2_048), Cut::Texts(512), Cut::Lists(2), Cut::Texts(128), Cut::Lists(1), Cut::Texts(48), Cut::Texts(16)];
+
+/// Entries kept at the start of a list by the gentlest cut: how the case began (the opening
+/// handshake, the first frames).
+const HEAD_KEEP: usize = 6;
 
 /// What `record`'s two files take on disk: its JSON and the page a report renders of it.
 fn files_on_disk(record: &CaseRecord, json: &[u8]) -> u64 {
@@ -48,14 +54,14 @@ pub fn fitted_json(record: &mut CaseRecord, share: u64) -> (Vec<u8>, u64) {
     }
     record.bounds.push(format!(
         "Record: its case file and page took {used} bytes on disk, over its share of wsspec's bound on a run's report \
-         ({share} bytes): its wire log and events were cut further in the middle, and its long texts clipped where that \
-         was not enough."
+         ({share} bytes): its wire log and events were cut further in the middle, keeping their last entries (the gap in \
+         the wire log counts everything left out of it), and its long texts clipped where that was not enough."
     ));
     let mut cuts = CUTS.iter();
     let mut cut = cuts.next();
     while let Some(how) = cut.filter(|_| used > share || json.len() > MAX_RECORD_REPORT_BYTES) {
         let (changed, again) = match *how {
-            Cut::Lists(keep) => (cut_wirelog(record, keep) || cut_received(record, keep), true),
+            Cut::Lists(head) => (cut_lists(record, head), true),
             Cut::Texts(max) => (clip_texts(record, max), false),
         };
         if changed {
@@ -85,58 +91,15 @@ fn clip_reasons(record: &mut CaseRecord) {
     }
 }
 
-/// Entries kept at each end of a list however often it is cut: how the case began (the opening
-/// handshake, the first frames) and how it ended (the closing handshake).
-const KEEP_AT_EACH_END: usize = 6;
-
-/// The range to remove: half of what lies between the `keep` entries kept at each end, in a window
-/// that touches `center` (an earlier gap, so the two become one) as far as the kept ends allow;
-/// `None` when nothing is left between them.
-fn middle(len: usize, center: usize, keep: usize) -> Option<std::ops::Range<usize>> {
-    let (lo, hi) = (keep, len.checked_sub(keep)?);
-    let width = hi.checked_sub(lo).filter(|between| *between > 0)?.div_ceil(2);
-    let start = center.clamp(lo, hi).saturating_sub(width / 2).clamp(lo, hi - width);
-    Some(start..start + width)
+/// Halves the wire log, or when it is short its events, keeping `head` entries at the start and
+/// [`TAIL_KEEP`] at the end; false when both are short.
+fn cut_lists(record: &mut CaseRecord, head: usize) -> bool {
+    halve_wirelog(&mut record.wirelog, &mut record.wirelog_gap, &mut record.wirelog_elided, head, TAIL_KEEP)
+        || halve_received(&mut record.received, &mut record.received_elided, head, TAIL_KEEP)
 }
 
-/// Halves the wire log around its gap (or its middle), keeping `keep` entries at each end (how it
-/// began and how it ended); false when it is already short.
-fn cut_wirelog(record: &mut CaseRecord, keep: usize) -> bool {
-    let len = record.wirelog.len();
-    let Some(cut) = middle(len, record.wirelog_gap.as_ref().map_or(len / 2, |g| g.at), keep) else {
-        return false;
-    };
-    let at = cut.start;
-    let removed: Vec<_> = record.wirelog.drain(cut).collect();
-    let frames = removed.iter().filter(|e| e.frame.is_some()).count() as u64;
-    let bytes = removed.iter().filter(|e| e.kind == "chunk").map(|e| e.len).sum::<u64>();
-    let gap = record.wirelog_gap.get_or_insert(WireGap { at, entries: 0, frames: 0, bytes: 0 });
-    gap.at = at;
-    gap.entries += removed.len() as u64;
-    gap.frames += frames;
-    gap.bytes += bytes;
-    record.wirelog_elided += removed.len() as u64;
-    true
-}
-
-/// Halves the kept events around the line that counts left-out ones (or the middle), keeping `keep`
-/// lines at each end; false when they are already short.
-fn cut_received(record: &mut CaseRecord, keep: usize) -> bool {
-    let len = record.received.len();
-    let center = record.received.iter().position(|line| line.starts_with(ELIDED_EVENTS)).unwrap_or(len / 2);
-    // The cut leaves a line counting what it removed: fewer than two lines removed is no progress.
-    let Some(cut) = middle(len, center, keep).filter(|cut| cut.len() >= 2) else {
-        return false;
-    };
-    let at = cut.start;
-    let removed: u64 = record.received.drain(cut).map(|line| events_in_line(&line)).sum();
-    record.received_elided += removed;
-    record.received.insert(at, elided_events_line(record.received_elided));
-    true
-}
-
-/// Clips every text of the record the target had a say in to `max` characters; false when none was
-/// longer.
+/// Clips every text of the record the target had a say in to `max` characters; false when that
+/// made none shorter.
 fn clip_texts(record: &mut CaseRecord, max: usize) -> bool {
     let mut clipped = false;
     // A reason is what a reader looks for first: it keeps at least REASON_FLOOR characters.
@@ -152,8 +115,10 @@ fn clip_texts(record: &mut CaseRecord, max: usize) -> bool {
         .chain(record.received.iter_mut())
         .chain(record.wirelog.iter_mut().map(|e| &mut e.data));
     for text in texts {
-        if text.chars().count() > max + 64 {
-            *text = clip(text, max);
+        // Clipped where that makes it shorter: the note of what was left out takes 35 characters.
+        let shorter = clip(text, max);
+        if shorter.len() < text.len() {
+            *text = shorter;
             clipped = true;
         }
     }
@@ -164,7 +129,7 @@ fn clip_texts(record: &mut CaseRecord, max: usize) -> bool {
 mod tests {
     use super::*;
     use crate::testing::record;
-    use crate::{budget::MAX_CASE_SHARE, Behavior, BehaviorClose};
+    use crate::{budget::MAX_CASE_SHARE, Behavior, BehaviorClose, WireGap};
 
     #[test]
     fn a_huge_record_is_cut_to_the_bound_and_says_so() {
@@ -197,12 +162,46 @@ mod tests {
         r.received = (0..40).map(|i| format!("event {i}")).collect();
         fitted_json(&mut r, 6 * crate::budget::BLOCK);
         let kept: Vec<f64> = r.wirelog.iter().map(|e| e.t).collect();
-        assert_eq!(kept[..KEEP_AT_EACH_END], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "{kept:?}");
-        assert_eq!(kept[kept.len() - KEEP_AT_EACH_END..], [34.0, 35.0, 36.0, 37.0, 38.0, 39.0], "{kept:?}");
+        assert_eq!(kept[..HEAD_KEEP], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "{kept:?}");
+        assert_eq!(kept[kept.len() - TAIL_KEEP..], [34.0, 35.0, 36.0, 37.0, 38.0, 39.0], "{kept:?}");
         let gap = r.wirelog_gap.clone().unwrap();
-        assert!(gap.at >= KEEP_AT_EACH_END && kept.len() < 40, "{gap:?}");
+        assert!(gap.at >= HEAD_KEEP && kept.len() < 40, "{gap:?}");
         assert_eq!(gap.entries as usize + kept.len(), 3_000 + 40, "one gap, between the kept ends");
         assert_eq!(r.received.last().unwrap(), "event 39");
+    }
+
+    #[test]
+    fn however_far_a_record_is_cut_its_last_entries_stay_and_one_gap_counts_the_rest() {
+        // The whole log of a case, numbered by `t`: 200 entries, every other one a chunk of 100 bytes.
+        let entry = record("a", "9.1.6", Behavior::Ok, BehaviorClose::Ok).wirelog[0].clone();
+        let whole: Vec<crate::WireEntry> = (0..200)
+            .map(|i| {
+                let chunk = i % 2 == 0;
+                let (kind, frame) = if chunk { ("chunk", None) } else { ("frame", entry.frame.clone()) };
+                crate::WireEntry { t: i as f64, kind: kind.into(), len: 100, data: "x".repeat(300), frame, ..entry.clone() }
+            })
+            .collect();
+        // The engine kept 40 of them: `head` from the start, the rest from the end (a short tail
+        // when the head is long, as after a big last frame).
+        for head in [4, 20, 37] {
+            for share in [crate::budget::MIN_CASE_SHARE, 3 * crate::budget::BLOCK, 6 * crate::budget::BLOCK] {
+                let mut r = record("a", "9.1.6", Behavior::Ok, BehaviorClose::Ok);
+                r.wirelog = whole[..head].iter().chain(&whole[200 - (40 - head)..]).cloned().collect();
+                r.wirelog_gap = Some(WireGap { at: head, entries: 160, frames: 80, bytes: 80 * 100 });
+                r.wirelog_elided = 160;
+                fitted_json(&mut r, share);
+                let kept: Vec<usize> = r.wirelog.iter().map(|e| e.t as usize).collect();
+                let gap = r.wirelog_gap.clone().unwrap();
+                let context = format!("head {head}, share {share}: gap {gap:?}, kept {kept:?}");
+                let tail = kept.len() - gap.at;
+                assert!(kept[..gap.at].iter().copied().eq(0..gap.at), "a prefix before the gap; {context}");
+                assert!(kept[gap.at..].iter().copied().eq(200 - tail..200), "a suffix after it; {context}");
+                assert!(tail >= TAIL_KEEP.min(40 - head), "the last entries stay; {context}");
+                let left_out = |odd| (0..200).filter(|i| i % 2 == odd && !kept.contains(i)).count() as u64;
+                assert_eq!((gap.entries, r.wirelog_elided), (200 - kept.len() as u64, gap.entries), "{context}");
+                assert_eq!((gap.bytes, gap.frames), (100 * left_out(0), left_out(1)), "{context}");
+            }
+        }
     }
 
     #[test]

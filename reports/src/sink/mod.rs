@@ -239,7 +239,7 @@ impl Sink {
             let mut state = self.lock();
             record.reportfile = case_report_file(&state.stem(&record.agent), &record.id);
             let selected = state.run.agents.get(&record.agent).map_or(1, |run| run.selected.len());
-            state.budgets.entry(record.agent.clone()).or_insert_with(|| CaseFilesBudget::new(selected)).reserve(!record.bounds.is_empty())
+            state.budgets.entry(record.agent.clone()).or_insert_with(|| CaseFilesBudget::new(selected)).reserve()
         };
         let path = self.dir.join(&record.reportfile);
         let (json, used) = fit::fitted_json(record, share);

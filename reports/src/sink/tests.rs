@@ -86,7 +86,7 @@ fn an_unwritable_or_unreadable_folder_is_refused_at_open() {
 
 #[test]
 fn a_records_share_of_the_run_budget_depends_on_the_cases_selected() {
-    use crate::budget::{on_disk, BLOCK, MIN_CASE_SHARE};
+    use crate::budget::{on_disk, BLOCK};
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::open(dir.path()).unwrap();
     let selected: Vec<String> = (1..=600).map(|i| format!("1.1.{i}")).collect();
@@ -103,14 +103,14 @@ fn a_records_share_of_the_run_budget_depends_on_the_cases_selected() {
     assert!(on_disk_of(&big) <= 4 * BLOCK, "{} bytes on disk", on_disk_of(&big));
     assert!(big.bounds[0].contains("its share"), "{:?}", big.bounds);
 
-    // A record that reached a bound before (a flood) gets half the share: here the least, a block each.
+    // A record that reached a bound before (a flood) gets a share as any other, and keeps its end.
     let mut flooded = record("a", "1.1.2", Behavior::Failed, BehaviorClose::Unclean);
-    flooded.wirelog = big.wirelog.clone();
-    flooded.wirelog.extend((0..2_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }));
+    flooded.wirelog = (0..4_000).map(|i| crate::WireEntry { t: i as f64, ..entry.clone() }).collect();
     flooded.bounds = vec!["Flood: 100000 events in one case, wsspec's bound; wsspec failed the connection.".into()];
     sink.record(&mut flooded).unwrap();
-    assert!(on_disk_of(&flooded) <= MIN_CASE_SHARE, "{} bytes on disk", on_disk_of(&flooded));
-    assert!(flooded.bounds[1].contains(&format!("({MIN_CASE_SHARE} bytes)")), "{:?}", flooded.bounds);
+    assert!(on_disk_of(&flooded) <= 4 * BLOCK, "{} bytes on disk", on_disk_of(&flooded));
+    assert!(flooded.bounds[1].contains(&format!("({} bytes)", 4 * BLOCK)), "{:?}", flooded.bounds);
+    assert_eq!(flooded.wirelog.last().map(|e| e.t), Some(3_999.0), "the last entry is kept");
 
     // A run of one case gives it the most a case may take.
     sink.begin_agent("b", vec!["1.1.1".into()]).unwrap();
