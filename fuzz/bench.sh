@@ -5,7 +5,10 @@
 # against the embedded tungstenite server for SECONDS, with the CPU time (user + sys, wsspec and the
 # embedded server together) per sequence run: on a shared machine the wall-clock rate says more
 # about the load than about wsspec.
-#   fuzz/bench.sh [--network] [SECONDS]   default 30; --network: only the network fuzzer
+#   fuzz/bench.sh [--network | --no-trace-compares] [SECONDS]   default 30; --network: only the
+#   network fuzzer; --no-trace-compares: the targets built without libFuzzer's comparison tracing
+#   (fuzz/README.md, Throughput, round 4: frame_parse 1.4-1.7 times the executions per CPU-second
+#   at the same coverage), in fuzz/target/throughput-notc
 # WSSPEC=PATH uses that wsspec binary instead of building one (as bench/*.sh do).
 set -euo pipefail
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
@@ -14,8 +17,14 @@ if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
 fi
 
 network_only=false
+trace_compares=()
+target_dir=target/throughput
 if [[ "${1:-}" == --network ]]; then
   network_only=true
+  shift
+elif [[ "${1:-}" == --no-trace-compares ]]; then
+  trace_compares=(--no-trace-compares)
+  target_dir=target/throughput-notc
   shift
 fi
 seconds=${1:-30}
@@ -52,9 +61,9 @@ fi
 # debug-only precondition checks; wsspec has no `debug_assert!`), which cost frame_parse 12% of its
 # instructions at equal coverage (fuzz/README.md, Throughput, round 3). fuzz/smoke.sh (CI) keeps them.
 # Its own target dir, so switching between this and the smoke's build rebuilds neither.
-(cd fuzz && RUSTFLAGS="-Coverflow-checks=on" cargo fuzz build --sanitizer none -O --target-dir target/throughput \
-  2>/dev/null)
-bin=fuzz/target/throughput/$(rustc -vV | sed -n 's/^host: //p')/release
+(cd fuzz && RUSTFLAGS="-Coverflow-checks=on" cargo fuzz build --sanitizer none -O "${trace_compares[@]}" \
+  --target-dir "$target_dir" 2>/dev/null)
+bin=fuzz/$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release
 printf '%-18s %10s %10s %14s %8s\n' target runs exec/s 'per CPU-s' cov
 for target in $(cd fuzz && cargo fuzz list); do
   # A copy of the seeds, so the benchmark's finds do not grow fuzz/corpus (some targets have none).
