@@ -127,15 +127,17 @@ pub struct Case {
     pub timeout: f64,
     #[serde(default)]
     pub informational: bool,
-    /// How the opening handshake departs from the conforming one, and the answers expected.
+    /// How the opening handshake departs from the conforming one, and the answers expected. Boxed,
+    /// as `http2`: few cases have one, and every copy of every case would hold its room (half a
+    /// kilobyte).
     #[serde(default)]
-    pub handshake: Option<super::HandshakeDef>,
+    pub handshake: Option<Box<super::HandshakeDef>>,
     /// The permessage-deflate offer and what its negotiation must come to (RFC 7692).
     #[serde(default)]
     pub deflate: Option<super::DeflateDef>,
     /// Section 22: the case tests WebSocket over HTTP/2 (RFC 8441) and runs only over it.
     #[serde(default)]
-    pub http2: Option<super::Http2Def>,
+    pub http2: Option<Box<super::Http2Def>>,
     #[serde(default)]
     pub steps: Vec<Step>,
     /// Empty only for a case that ends at the handshake.

@@ -81,7 +81,7 @@ impl Dataset {
 
     /// The generated octets (made once per process).
     pub fn bytes(self) -> &'static [u8] {
-        static SETS: [OnceLock<Vec<u8>>; 5] = [const { OnceLock::new() }; 5];
+        static SETS: [OnceLock<Box<[u8]>>; 5] = [const { OnceLock::new() }; 5];
         SETS[self.index()].get_or_init(|| {
             let bytes = match self {
                 Self::Json => text::json(self.size()),
@@ -91,22 +91,53 @@ impl Dataset {
                 Self::Pdf => binary::pdf(self.size()),
             };
             assert_eq!(bytes.len(), self.size(), "{self:?} is generated at its exact size");
-            bytes
+            // The generators' growth left up to half as much again unused (0.4 MB for the five).
+            bytes.into_boxed_slice()
         })
     }
 
-    /// The octet offset of every character of a text set (made once per process); `None` for a
-    /// binary set, whose unit is the octet.
-    fn char_offsets(self) -> Option<&'static [u32]> {
-        static OFFSETS: [OnceLock<Vec<u32>>; 5] = [const { OnceLock::new() }; 5];
-        self.is_text().then(|| {
-            OFFSETS[self.index()]
-                .get_or_init(|| {
-                    let text = std::str::from_utf8(self.bytes()).expect("text sets are UTF-8");
-                    text.char_indices().map(|(at, _)| at as u32).collect()
-                })
-                .as_slice()
-        })
+    /// Where the characters of a text set start (made once per process); `None` for a binary set,
+    /// whose unit is the octet.
+    fn char_index(self) -> Option<&'static CharIndex> {
+        static INDEXES: [OnceLock<CharIndex>; 5] = [const { OnceLock::new() }; 5];
+        self.is_text().then(|| INDEXES[self.index()].get_or_init(|| CharIndex::new(self.bytes())))
+    }
+}
+
+/// Characters between two entries of a [`CharIndex`]: a lookup walks at most this many characters
+/// less one from the entry before.
+const INDEX_STRIDE: usize = 64;
+
+/// The octet offset of every [`INDEX_STRIDE`]th character of a text set, and how many characters
+/// it has: 4 octets per 64 characters (a `u32` per character took 1.8 MB for the JSON and HTML
+/// sets, live for the whole run).
+struct CharIndex {
+    text: &'static str,
+    /// The octet offset of characters 0, `INDEX_STRIDE`, 2·`INDEX_STRIDE`, …
+    entries: Vec<u32>,
+    chars: usize,
+}
+
+impl CharIndex {
+    fn new(data: &'static [u8]) -> Self {
+        let text = std::str::from_utf8(data).expect("text sets are UTF-8");
+        let mut chars = 0;
+        let mut entries = Vec::new();
+        for (at, _) in text.char_indices() {
+            if chars % INDEX_STRIDE == 0 {
+                entries.push(u32::try_from(at).expect("a data set is under 4 GiB"));
+            }
+            chars += 1;
+        }
+        entries.shrink_to_fit();
+        Self { text, entries, chars }
+    }
+
+    /// The octet offset of character `unit`; the text's length for `unit` past its last character.
+    fn offset(&self, unit: usize) -> usize {
+        let Some(&entry) = self.entries.get(unit / INDEX_STRIDE) else { return self.text.len() };
+        let from = entry as usize;
+        self.text[from..].char_indices().nth(unit % INDEX_STRIDE).map_or(self.text.len(), |(at, _)| from + at)
     }
 }
 
@@ -114,8 +145,8 @@ impl Dataset {
 /// `[k·LEN, (k+1)·LEN)` of the set, taken modulo its length.
 pub struct MessageSlicer {
     data: &'static [u8],
-    /// Octet offset of every character, for text sets; `None` for binary (the unit is an octet).
-    chars: Option<&'static [u32]>,
+    /// Where the characters start, for text sets; `None` for binary (the unit is an octet).
+    chars: Option<&'static CharIndex>,
     len: usize,
     next: usize,
 }
@@ -123,19 +154,16 @@ pub struct MessageSlicer {
 impl MessageSlicer {
     /// Messages of `len` units (characters for a text set, octets otherwise) from `set`.
     pub fn new(set: Dataset, len: usize) -> Self {
-        Self { data: set.bytes(), chars: set.char_offsets(), len, next: 0 }
+        Self { data: set.bytes(), chars: set.char_index(), len, next: 0 }
     }
 
     /// The next message's octets as a range of the set: one range, or one to the end and one from
     /// the start when it wraps round.
     fn next_ranges(&self) -> (usize, usize, usize) {
-        let units = self.chars.map_or(self.data.len(), <[u32]>::len);
+        let units = self.chars.map_or(self.data.len(), |index| index.chars);
         let from = self.next;
         let to = (from + self.len) % units;
-        let offset = |unit: usize| match self.chars {
-            Some(chars) => chars.get(unit).map_or(self.data.len(), |&at| at as usize),
-            None => unit,
-        };
+        let offset = |unit: usize| self.chars.map_or(unit, |index| index.offset(unit));
         (offset(from), offset(to), to)
     }
 

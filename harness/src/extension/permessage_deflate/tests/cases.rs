@@ -109,6 +109,32 @@ fn slicing_wraps_and_counts_characters_in_text() {
     assert_eq!(MessageSlicer::new(Dataset::Json, 0).next_message(), b"");
 }
 
+/// The slicer finds a character's octet from a sparse index: every message, of lengths around its
+/// stride and past the end of the set, is the same as cut from a full list of character offsets.
+#[test]
+fn text_slices_match_a_full_character_index() {
+    for set in [Dataset::Html, Dataset::Json] {
+        let text = std::str::from_utf8(set.bytes()).unwrap();
+        let starts: Vec<usize> = text.char_indices().map(|(at, _)| at).chain([text.len()]).collect();
+        let chars = starts.len() - 1;
+        for len in [1, 63, 64, 65, 4_099] {
+            let mut slicer = MessageSlicer::new(set, len);
+            let mut from = 0;
+            while from < chars + 2 * len {
+                let (start, end) = (from % chars, (from + len) % chars);
+                let expected = if end > start {
+                    text[starts[start]..starts[end]].to_string()
+                } else {
+                    [&text[starts[start]..], &text[..starts[end]]].concat()
+                };
+                assert_eq!(slicer.next_len(), expected.len(), "{set:?}, {len} characters from character {start}");
+                assert_eq!(slicer.next_message(), expected.as_bytes(), "{set:?}, {len} characters from character {start}");
+                from += len;
+            }
+        }
+    }
+}
+
 #[test]
 fn every_case_negotiates_against_wsspec_itself_in_both_roles() {
     use crate::extension::{header, permessage_deflate::client::validate_response};
