@@ -147,6 +147,13 @@ async fn fuzzing_a_target_that_never_opens_a_websocket_exits_2() {
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains(&format!("no sequence could open a WebSocket on {url} (0 of 8 opened)")) && stderr.contains(said), "{stderr}");
     }
+    // A 503 to every connection reads as a busy target: refusals, retried until the time is up.
+    // Nothing decided is still nothing tested: exit 2, never 0.
+    let url = serve(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await;
+    let args = ["fuzz", url.as_str(), "--duration", "3", "--out", dir.as_str()].map(String::from);
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || support::wsspec(&args.each_ref().map(String::as_str))).await.unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("the target opened others"), "{stderr}");
     assert!(std::fs::read_dir(out.path()).map_or(true, |mut d| d.next().is_none()), "no findings file");
 
     let (code, _, stderr) = support::wsspec(&["fuzz", "--sequences", "20", "--out", &dir]);

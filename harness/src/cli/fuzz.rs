@@ -104,6 +104,11 @@ pub async fn run(args: FuzzArgs) -> Result<Outcome, String> {
     let outcome = match (&report.interrupted, &report.file) {
         (Some(_), _) => Outcome::Interrupted,
         (None, Some(_)) => Outcome::Failed,
+        // Nothing judged is nothing tested: a run that decided no sequence never passes.
+        (None, None) if report.stats.opened == 0 => {
+            say!("wsspec: no sequence was decided: {url} opened no WebSocket for any of them");
+            Outcome::Incomplete
+        }
         (None, None) => Outcome::Passed,
     };
     Ok(super::signal_received(&stop, outcome, "as the run ended"))
@@ -141,7 +146,8 @@ fn summarize(report: &Report, url: &str, config: &Config) {
         );
     }
     if stats.dropped > 0 {
-        say!("  {} undecided: the WebSocket did not open (the target opened others)", count(stats.dropped, "sequence", "sequences"));
+        let others = if stats.opened > 0 { " (the target opened others)" } else { "" };
+        say!("  {} undecided: the WebSocket did not open{others}", count(stats.dropped, "sequence", "sequences"));
     }
     if stats.unconfirmed > 0 {
         say!("  {} more diverged once and conformed when run again at once: not findings", stats.unconfirmed);
