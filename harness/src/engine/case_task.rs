@@ -47,13 +47,6 @@ pub(super) enum Outcome {
     Refused(String),
 }
 
-impl Outcome {
-    /// Refused as a busy target refuses (see [`Judged::busy`]).
-    fn is_busy(&self) -> bool {
-        matches!(self, Outcome::Judged(Judged { busy: Some(_), .. }))
-    }
-}
-
 /// A judged case. `opened`: the target speaks WebSocket (the WebSocket opened, or a handshake case
 /// got the upgrade, if a wrong one). `open_failure`: it did not open, in a case where that says the
 /// target is gone or speaks no WebSocket (what it answered); a handshake case refused as it may be
@@ -107,15 +100,22 @@ pub(super) async fn worker(queue: Arc<schedule::Queue>, config: RunConfig, stops
         let started = Instant::now();
         let mut outcome = if stops.raised() { Outcome::NotRun } else { attempt(&ticket, &config, &stops, &done).await };
         let alone = ticket.alone();
-        if let (true, Outcome::Judged(Judged { refusable, .. })) = (alone, &outcome) {
+        if let (true, &Outcome::Judged(Judged { refusable, .. })) = (alone, &outcome) {
             // Refused alone: tried again alone; refused every time by a target that refuses
             // intermittently, it is not run. A case that may be refused as its answer (an odd
-            // handshake request, a permessage-deflate offer) is judged on its first refusal
-            // until the target has shown it refuses connections intermittently: a target
-            // refusing it consistently costs no retries.
-            let retry = !*refusable || tally.intermittent();
+            // handshake request, a permessage-deflate offer) is tried again at once: a target
+            // refusing it consistently costs milliseconds.
+            let pause = if refusable { Duration::ZERO } else { refusals::RETRY_PAUSE };
             let again = || attempt(&ticket, &config, &stops, &done);
-            let (last, refused) = refusals::retry_alone(outcome, retry, Outcome::is_busy, again, || stops.raised(), &tally).await;
+            // Once the target refuses intermittently, a refusable case refused otherwise than
+            // that (a close where the balancer answers 503) got its answer.
+            let refusal = |outcome: &Outcome| match outcome {
+                Outcome::Judged(Judged { busy: Some(_), status, .. }) => {
+                    (!refusable || !tally.intermittent() || tally.is_intermittent(*status)).then_some(*status)
+                }
+                _ => None,
+            };
+            let (last, refused) = refusals::retry_alone(outcome, pause, refusal, again, || stops.raised(), &tally).await;
             outcome = match last {
                 Outcome::Judged(Judged { busy: Some(answer), .. }) if refused == ALONE_ATTEMPTS && tally.intermittent() => Outcome::Refused(answer),
                 last => last,

@@ -7,14 +7,18 @@
 //! alone, up to [`ALONE_ATTEMPTS`] times in all, [`RETRY_PAUSE`] apart (RFC 9110 §15.6.4: 503 is
 //! "a temporary overload or scheduled maintenance"); the first attempt not refused so is judged.
 //! A case whose refusal may be its answer (an odd handshake request, a permessage-deflate offer)
-//! is tried again only once the target has refused intermittently: a server that drops every
-//! malformed request costs no retries. A
+//! is tried again at once, without the pauses: a server that drops every malformed request costs
+//! a few milliseconds, and a balancer's 503 is not taken for the case's answer. A
 //! case refused at every attempt is judged on its refusal while the target has only ever refused
 //! such cases consistently (every permessage-deflate offer, a handshake case's odd request); once
 //! a case refused alone opened on a later attempt ([`Tally::intermittent`]), a case refused at
 //! every attempt is not run, with the reason: an intermittent refusal is no verdict.
 
-use std::{future::Future, sync::Mutex, time::Duration};
+use std::{
+    future::Future,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use super::{liveness, RunOptions, Target};
 
@@ -52,14 +56,19 @@ pub fn not_run_reason(cases: usize, counts: AloneAttempts, answer: &str) -> Stri
     )
 }
 
-/// The run's [`AloneAttempts`], shared by its workers.
+/// How a target refused an opening handshake as a busy one does: the status it answered (503,
+/// 429), or `None` for a connection closed before any answer.
+pub(super) type Refusal = Option<u16>;
+
+/// The run's [`AloneAttempts`], and the kinds of refusal a later attempt got past (the target's
+/// intermittent ones), shared by its workers.
 #[derive(Debug, Default)]
-pub(super) struct Tally(Mutex<AloneAttempts>);
+pub(super) struct Tally(Mutex<(AloneAttempts, Vec<Refusal>)>);
 
 impl Tally {
     /// What the cases run alone met so far.
     pub fn counts(&self) -> AloneAttempts {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).0
     }
 
     /// Whether the target refused a case alone that it did not refuse on a later attempt: it
@@ -68,37 +77,48 @@ impl Tally {
         self.counts().recovered > 0
     }
 
-    fn add(&self, made: usize, refused: usize, recovered: bool) {
-        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    /// Whether `refusal` is how the target refuses intermittently: a later attempt got past it.
+    pub fn is_intermittent(&self, refusal: Refusal) -> bool {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).1.contains(&refusal)
+    }
+
+    fn add(&self, made: usize, refused: usize, recovered_from: Option<Refusal>) {
+        let mut state = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (counts, kinds) = &mut *state;
         counts.made += made;
         counts.refused += refused;
-        counts.recovered += usize::from(recovered);
+        if let Some(refusal) = recovered_from {
+            counts.recovered += 1;
+            if !kinds.contains(&refusal) {
+                kinds.push(refusal);
+            }
+        }
     }
 }
 
-/// A case run alone: `first`, its first attempt's outcome, or while `refused` says so, `retry`
-/// allows and `stopped` does not, the outcome of up to [`ALONE_ATTEMPTS`] - 1 more attempts
-/// (`again`), each after a pause. The last outcome, and how many attempts were refused; counted
-/// in `tally`.
+/// A case run alone: `first`, its first attempt's outcome, or while `refusal` finds one and
+/// `stopped` does not, the outcome of up to [`ALONE_ATTEMPTS`] - 1 more attempts (`again`), the
+/// k-th after k - 1 times `pause`. The last outcome, and how many attempts were refused; counted
+/// in `tally`, with the refusal a later attempt got past.
 pub(super) async fn retry_alone<T, F: Future<Output = T>>(
     first: T,
-    retry: bool,
-    refused: impl Fn(&T) -> bool,
+    pause: Duration,
+    refusal: impl Fn(&T) -> Option<Refusal>,
     mut again: impl FnMut() -> F,
     stopped: impl Fn() -> bool,
     tally: &Tally,
 ) -> (T, usize) {
-    let (mut outcome, mut made, mut refusals) = (first, 1, 0);
-    while refused(&outcome) {
-        refusals += 1;
-        if !retry || made == ALONE_ATTEMPTS || stopped() {
+    let (mut outcome, mut made, mut refusals, mut last) = (first, 1, 0, None);
+    while let Some(refused) = refusal(&outcome) {
+        (refusals, last) = (refusals + 1, Some(refused));
+        if made == ALONE_ATTEMPTS || stopped() {
             break;
         }
-        tokio::time::sleep(RETRY_PAUSE * made as u32).await;
+        tokio::time::sleep(pause * made as u32).await;
         outcome = again().await;
         made += 1;
     }
-    tally.add(made, refusals, refusals > 0 && !refused(&outcome));
+    tally.add(made, refusals, last.filter(|_| refusal(&outcome).is_none()));
     (outcome, refusals)
 }
 
@@ -107,15 +127,20 @@ pub(super) async fn retry_alone<T, F: Future<Output = T>>(
 /// refuse connections for good when the next opens. Bounded by `attempts` times the opening and
 /// close waits, plus the pauses. The error says what the target answered the last try.
 pub async fn plain_handshake_opens(target: &Target, options: &RunOptions, attempts: usize) -> Result<(), String> {
-    let mut answer = String::new();
-    for made in 0..attempts.max(1) {
-        tokio::time::sleep(RETRY_PAUSE * made as u32).await;
+    probe_repeatedly(target, options, attempts).await.map(drop).map_err(|refused| refused.answer)
+}
+
+/// [`plain_handshake_opens`], saying when the WebSocket opened, or the last refusal in full.
+pub(super) async fn probe_repeatedly(target: &Target, options: &RunOptions, attempts: usize) -> Result<Instant, liveness::Refused> {
+    let mut made = 0;
+    loop {
         match liveness::probe(target, options).await {
-            Ok(_) => return Ok(()),
-            Err(refused) => answer = refused.answer,
+            Ok(opened) => return Ok(opened),
+            Err(refused) if made + 1 >= attempts => return Err(refused),
+            Err(_) => made += 1,
         }
+        tokio::time::sleep(RETRY_PAUSE * made as u32).await;
     }
-    Err(answer)
 }
 
 #[cfg(test)]
@@ -130,7 +155,7 @@ mod tests {
             next.set(next.get() + 1);
             async move { answer }
         };
-        retry_alone(answers[0], true, |refused| *refused, again, || false, tally).await
+        retry_alone(answers[0], RETRY_PAUSE, |refused: &bool| refused.then_some(Some(503)), again, || false, tally).await
     }
 
     #[tokio::test]
@@ -142,21 +167,14 @@ mod tests {
         assert!(!tally.intermittent(), "refused at every attempt: one kind of request, consistently");
         assert_eq!(attempts(&[true, false], &tally).await, (false, 1), "every other connection refused");
         assert!(tally.intermittent());
+        assert!(tally.is_intermittent(Some(503)) && !tally.is_intermittent(None), "the refusal got past is the intermittent one");
         assert_eq!(tally.counts(), AloneAttempts { made: 3 + ALONE_ATTEMPTS, refused: 1 + ALONE_ATTEMPTS, recovered: 1 });
-    }
-
-    #[tokio::test]
-    async fn a_refusal_not_to_be_retried_is_counted_once() {
-        let tally = Tally::default();
-        let again = || async { panic!("no second attempt") };
-        assert_eq!(retry_alone(true, false, |r| *r, again, || false, &tally).await, (true, 1));
-        assert_eq!(tally.counts(), AloneAttempts { made: 1, refused: 1, recovered: 0 });
     }
 
     #[tokio::test]
     async fn a_stop_ends_the_attempts() {
         let tally = Tally::default();
         let again = || async { panic!("no attempt after a stop") };
-        assert_eq!(retry_alone(true, true, |r| *r, again, || true, &tally).await, (true, 1));
+        assert_eq!(retry_alone(true, RETRY_PAUSE, |r: &bool| r.then_some(None), again, || true, &tally).await, (true, 1));
     }
 }

@@ -28,9 +28,9 @@
 //! refused so with nothing else in flight is deferred too, without the plain handshake (no
 //! evidence of a limit), unless it runs alone anyway (a deferred case, or one at a time): then it
 //! is tried again alone, a few times ([`refusals`]), as a target refusing every other connection
-//! whatever the load asks (a case whose refusal may be its answer, such as a handshake case,
-//! only once the target has refused intermittently); refused at every attempt by a target seen
-//! to refuse intermittently, it is not run, never a verdict. [`case_task`] runs each case.
+//! whatever the load asks (a case whose refusal may be its answer, such as a handshake case, at
+//! once, without pauses); refused at every attempt by a target seen to refuse intermittently, it
+//! is not run, never a verdict. [`case_task`] runs each case.
 //!
 //! Cases start in [`schedule`] order (with several in flight, the longest first). A run holds the
 //! full record of a case only until the sink has written it; what it keeps is a [`CaseSummary`].
@@ -50,7 +50,7 @@ use wsspec_reports::{
 use super::{
     case_task::{worker, Judged, Message, Outcome, Span, Stops},
     faults::fit_descriptors,
-    liveness::{self, Held, Liveness},
+    liveness::{Held, Liveness},
     refusals::{self, AloneAttempts, Tally, ALONE_ATTEMPTS},
     schedule, RunOptions, Stop, Target,
 };
@@ -234,9 +234,13 @@ pub async fn run_cases(
                 report.not_run.push(case.id.to_string());
                 report.refused_alone.push(case.id.to_string());
                 (refused_in_a_row, last_refusal) = (refused_in_a_row + 1, answer);
-                // Refused so again and again, with nothing opening between: it refuses everything.
+                // Refused so again and again, with nothing opening between: it refuses everything,
+                // unless a plain opening handshake (tried as often) still opens.
                 if refused_in_a_row >= OPEN_FAILURES {
-                    abort.raise(format!("{last_refusal} ({refused_in_a_row} cases in a row refused at each of {ALONE_ATTEMPTS} attempts alone)"));
+                    match refusals::plain_handshake_opens(&config.target, &config.options, ALONE_ATTEMPTS).await {
+                        Ok(()) => refused_in_a_row = 0,
+                        Err(_) => abort.raise(format!("{last_refusal} ({refused_in_a_row} cases in a row refused at each of {ALONE_ATTEMPTS} attempts alone, and a plain opening handshake too)")),
+                    }
                 }
             }
         }
@@ -250,7 +254,8 @@ pub async fn run_cases(
     if abort.reason().is_none() && halt.reason().is_none() && !live.is_empty() && !refusals_graded {
         // A Ctrl-C during the probe ends the run at once: the held cases are then not run.
         let probed = tokio::select! {
-            probed = liveness::probe(&config.target, &config.options) => Some(probed),
+            // Tried as often as a case refused alone: a balancer's refusal is not the target's.
+            probed = refusals::probe_repeatedly(&config.target, &config.options, ALONE_ATTEMPTS) => Some(probed),
             () = halt.raised() => None,
         };
         if let Some(Err(refused)) = probed {
