@@ -46,8 +46,9 @@ fn bounds_reached(obs: &Observation, gap: Option<&WireGap>) -> Vec<String> {
     }
     if let Some(gap) = gap {
         bounds.push(format!(
-            "Wire log: {} entries ({} frames, {} bytes) left out after entry {} (wsspec keeps about {} KiB of the start and {} KiB \
-             of the end of a connection).",
+            "Wire log: {} entries ({} frames, {} bytes) left out after entry {} while recording (wsspec keeps about {} KiB of the \
+             start and {} KiB of the end of a connection; the report may leave out more to fit its size bound: the wire log's gap line \
+             gives the final count).",
             gap.entries,
             gap.frames,
             gap.bytes,
