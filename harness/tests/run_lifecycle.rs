@@ -93,41 +93,12 @@ async fn run_report(url: &str, cases: &[wsspec::catalog::Case], jobs: usize) -> 
     run_cases(cases, &config, &sink, &Stop::new(), |_| {}).await.unwrap()
 }
 
-/// A proxy in front of a fresh reference server: `answer` sees each connection's number (from 0)
-/// and request head and gives what to write back instead (nothing: the connection is dropped), or
-/// `None` to forward the connection after `delay`. Its URL, and the server to keep alive.
-async fn proxy(delay: Duration, answer: fn(usize, &str) -> Option<&'static [u8]>) -> (String, ReferenceServer) {
-    let backend = ReferenceServer::start().await.unwrap();
-    let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        for n in 0.. {
-            let Ok((mut client, _)) = listener.accept().await else { return };
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                let mut head = vec![0u8; 8192];
-                let read = client.read(&mut head).await.unwrap_or(0);
-                if let Some(bytes) = answer(n, &String::from_utf8_lossy(&head[..read])) {
-                    let _ = client.write_all(bytes).await;
-                    return;
-                }
-                tokio::time::sleep(delay).await;
-                let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
-                let _ = server.write_all(&head[..read]).await;
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            });
-        }
-    });
-    (url, backend)
-}
-
 /// A working server that answers 400 to every permessage-deflate offer (a server without the
 /// extension that rejects what it does not know) is graded, not taken for a dead target: the bulk
 /// deflate cases start first and are refused at once.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_refuses_deflate_offers_is_not_stopped() {
-    let (url, _server) = proxy(Duration::ZERO, |_, head| {
+    let (url, _server) = support::proxy(Duration::ZERO, |_, head| {
         head.to_ascii_lowercase().contains("permessage-deflate").then_some(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
     })
     .await;
@@ -142,7 +113,7 @@ async fn a_server_that_refuses_deflate_offers_is_not_stopped() {
 /// slowed by 300 ms), so a few failures in a row say nothing yet.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_target_dropping_some_connections_is_not_stopped_with_many_jobs() {
-    let (url, _server) = proxy(Duration::from_millis(300), |n, _| (n % 4 == 3).then_some(b"")).await;
+    let (url, _server) = support::proxy(Duration::from_millis(300), |n, _| (n % 4 == 3).then_some(b"")).await;
     let cases = support::cases(&["1.1.*", "1.2.*", "2.*"]);
     let report = run_report(&url, &cases, 16).await;
     assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
@@ -206,7 +177,7 @@ async fn a_limiter_closing_connections_beyond_two_is_graded_as_without_it() {
 /// times as long), and the refused cases, run again alone, are graded on that refusal.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_refusing_every_deflate_offer_with_503_keeps_the_run_concurrent() {
-    let (url, _server) = proxy(Duration::ZERO, |_, head| {
+    let (url, _server) = support::proxy(Duration::ZERO, |_, head| {
         head.to_ascii_lowercase().contains("permessage-deflate").then_some(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
     })
     .await;
@@ -225,7 +196,7 @@ async fn a_server_refusing_every_deflate_offer_with_503_keeps_the_run_concurrent
 /// not that it broke the client's MUST to fail the connection (the wrong party's requirement).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_503_to_a_case_alone_says_the_server_refused() {
-    let (url, _server) = proxy(Duration::ZERO, |_, head| {
+    let (url, _server) = support::proxy(Duration::ZERO, |_, head| {
         head.to_ascii_lowercase().contains("permessage-deflate").then_some(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
     })
     .await;
@@ -326,7 +297,7 @@ async fn handshake_cases_against_an_endpoint_answering_404_are_not_graded() {
 /// when no case of the run opened a WebSocket: the plain opening handshake at the end opens.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_refusing_only_bad_handshakes_is_graded_when_no_case_opened() {
-    let (url, _server) = proxy(Duration::ZERO, |_, head| {
+    let (url, _server) = support::proxy(Duration::ZERO, |_, head| {
         let hosts = head.to_ascii_lowercase().matches("\r\nhost:").count();
         (hosts != 1).then_some(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
     })
@@ -345,7 +316,7 @@ async fn a_server_refusing_only_bad_handshakes_is_graded_when_no_case_opened() {
 /// while 6.4.1 was open, they are deferred and run again alone: dropped again, they stop the run.
 #[tokio::test(flavor = "multi_thread")]
 async fn cases_that_fail_after_the_target_died_are_not_run_though_an_earlier_case_opened() {
-    let (url, _server) = proxy(Duration::from_millis(300), |n, _| (n >= 7).then_some(b"")).await;
+    let (url, _server) = support::proxy(Duration::from_millis(300), |n, _| (n >= 7).then_some(b"")).await;
     let cases = support::cases(&["6.4.1", "1.1.*"]);
     assert_eq!(cases.len(), 9);
     let report = run_report(&url, &cases, 4).await;

@@ -2,7 +2,7 @@
 
 pub mod keepalive;
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
 use wsspec::{
     catalog::{case_matches, Case, Catalog, Role},
@@ -196,27 +196,29 @@ pub async fn limited_with(limit: usize, refusal: &'static [u8]) -> (String, Refe
     (url, backend)
 }
 
-/// A proxy in front of a fresh reference server that refuses with `refusal` (nothing: closed
-/// unanswered) each connection `refuse` picks by its number (from 0, the reachability check
-/// included) and the start of its request, whatever the load, and forwards the others: its URL,
-/// and the server to keep alive.
-pub async fn refusing(refusal: &'static [u8], refuse: fn(usize, &str) -> bool) -> (String, ReferenceServer) {
+/// A proxy in front of a fresh reference server: `answer` sees each connection's number (from 0,
+/// the reachability check included) and the start of its request and gives what to write back
+/// instead (nothing: the connection is closed unanswered), or `None` to forward the connection
+/// after `delay`. Its URL, and the server to keep alive.
+pub async fn proxy(delay: Duration, answer: impl Fn(usize, &str) -> Option<&'static [u8]> + Send + Sync + 'static) -> (String, ReferenceServer) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let backend = ReferenceServer::start().await.unwrap();
     let upstream = backend.url().trim_start_matches("ws://").trim_end_matches('/').to_string();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
     tokio::spawn(async move {
         for n in 0.. {
             let Ok((mut client, _)) = listener.accept().await else { return };
-            let upstream = upstream.clone();
+            let (upstream, answer) = (upstream.clone(), answer.clone());
             tokio::spawn(async move {
                 let mut head = vec![0u8; 8192];
                 let read = client.read(&mut head).await.unwrap_or(0);
-                if refuse(n, &String::from_utf8_lossy(&head[..read])) {
-                    let _ = client.write_all(refusal).await;
+                if let Some(bytes) = answer(n, &String::from_utf8_lossy(&head[..read])) {
+                    let _ = client.write_all(bytes).await;
                     return;
                 }
+                tokio::time::sleep(delay).await;
                 if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
                     let _ = server.write_all(&head[..read]).await;
                     let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
@@ -225,6 +227,12 @@ pub async fn refusing(refusal: &'static [u8], refuse: fn(usize, &str) -> bool) -
         }
     });
     (url, backend)
+}
+
+/// A [`proxy`] that refuses with `refusal` (nothing: closed unanswered) each connection `refuse`
+/// picks by its number and the start of its request, whatever the load, and forwards the others.
+pub async fn refusing(refusal: &'static [u8], refuse: fn(usize, &str) -> bool) -> (String, ReferenceServer) {
+    proxy(Duration::ZERO, move |n, head| refuse(n, head).then_some(refusal)).await
 }
 
 /// As [`refusing`], 503 to every other connection (the reachability check passes): a round-robin
