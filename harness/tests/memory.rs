@@ -122,3 +122,70 @@ async fn big_echoes_are_checked_in_bounded_memory() {
     assert!(peak < 4 << 20, "the engine held {} KiB at once for 16 MiB messages", peak >> 10);
     eprintln!("peak heap above the start: {} KiB", peak >> 10);
 }
+
+/// A compressed message is inflated as its frames arrive, never held whole: a target that answers
+/// 12.1.1 with a 16 MiB message compressed to about 16 MiB (stored blocks), in 1 MiB frames, costs
+/// the engine no more than 4 MiB above the start (it held the whole compressed message, 16 MiB and
+/// its growth room, until the final frame, and a target never sending that frame kept it so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_compressed_message_is_inflated_in_bounded_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use wsspec::extension::permessage_deflate::{deflater::MessageDeflater, params::DirectionParams};
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let message: Vec<u8> = (0..16u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let compressed: &'static [u8] = MessageDeflater::with_level(DirectionParams::default(), 0).compress_message(&message).leak();
+    drop(message);
+    assert!(compressed.len() > 16 << 20, "stored blocks: {} octets", compressed.len());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head);
+                let Some(key) = text.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")) else { return };
+                let deflate = if text.contains("permessage-deflate") { "Sec-WebSocket-Extensions: permessage-deflate\r\n" } else { "" };
+                let answer = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{deflate}\r\n",
+                    wsspec::handshake::accept_key(key.trim())
+                );
+                if stream.write_all(answer.as_bytes()).await.is_err() || deflate.is_empty() {
+                    return;
+                }
+                // A binary message, RSV1 on its first frame, in 1 MiB frames.
+                let pieces: Vec<&[u8]> = compressed.chunks(1 << 20).collect();
+                for (n, piece) in pieces.iter().enumerate() {
+                    let first = if n == 0 { 0x42 } else { 0x00 };
+                    let fin = if n + 1 == pieces.len() { 0x80 } else { 0x00 };
+                    let mut header = vec![first | fin, 127];
+                    header.extend_from_slice(&(piece.len() as u64).to_be_bytes());
+                    if stream.write_all(&header).await.is_err() || stream.write_all(piece).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = stream.read(&mut [0u8; 1024]).await;
+            });
+        }
+    });
+    let cases: Vec<_> = catalog().0.cases.into_iter().filter(|c| c.applies_to(Role::Server) && c.id.as_str() == "12.1.1").collect();
+    let out = tempfile::tempdir().unwrap();
+    let config = RunConfig { agent: "memory".into(), target: Target::parse(&url).unwrap(), options: RunOptions { jobs: 1, ..RunOptions::default() } };
+    let sink = Sink::open(out.path()).unwrap();
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let mut reasons = Vec::new();
+    let report = run_cases(&cases, &config, &sink, &Stop::new(), |r| reasons.push(r.result.clone())).await;
+    let peak = PEAK.load(Relaxed) - before;
+    report.expect("the run completes");
+    assert_eq!(reasons.len(), 1, "12.1.1 judged");
+    assert!(reasons[0].contains("16777216"), "the 16 MiB message was inflated whole: {}", reasons[0]);
+    assert!(peak < 4 << 20, "the engine held {} KiB at once for a 16 MiB compressed message", peak >> 10);
+    eprintln!("peak heap above the start: {} KiB", peak >> 10);
+}

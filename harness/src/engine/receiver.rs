@@ -6,11 +6,13 @@
 //! kept as its length, SHA-1 digest and a preview, its UTF-8 checked incrementally, so a 16 MiB
 //! echo costs what one read brings. What is judged of a frame (its rule violations, its place in
 //! the wire log) is still settled at its last byte, so the cut points of the input never change
-//! what is received. Only a message an extension transforms is buffered whole (bounded by
-//! `max_message`), and a control frame's payload up to [`CONTROL_KEPT`] bytes.
+//! what is received. A message an extension transforms is transformed as it arrives too, and
+//! digested the same way; only a control frame's payload is kept, up to [`CONTROL_KEPT`] bytes.
 //!
 //! An [`Extension`] negotiated for the connection (permessage-deflate, RFC 7692) gets a say in which
-//! RSV bits are allowed, transforms each message at its final frame, within a bound on the result.
+//! RSV bits are allowed and transforms each message piece by piece, within a bound on the result;
+//! what the transformation finds wrong is reported at the message's final frame, as if it came
+//! whole, so the cut points change nothing there either.
 
 use std::collections::VecDeque;
 
@@ -41,10 +43,17 @@ pub trait Extension: Send {
     /// `first` when the frame starts a message.
     fn rsv_allowed(&self, opcode: OpCode, first: bool) -> u8;
 
-    /// Turns a complete message as received (its first frame carried `rsv`) into the message the
-    /// application sees, handed to `out` in pieces as it is made (never held whole here), of at most
-    /// `limit` bytes: more is [`Violation::MessageTooBig`].
-    fn decode(&mut self, rsv: u8, payload: Vec<u8>, limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation>;
+    /// Transforms the next piece of a message as received (its first frame carried `rsv`) into
+    /// what the application sees, handed to `out` in pieces as it is made (never held whole), of at
+    /// most `limit` bytes in all: more is [`Violation::MessageTooBig`]. After an error the message
+    /// gets no more pieces, nor its end.
+    fn decode_piece(&mut self, rsv: u8, piece: &[u8], limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation>;
+
+    /// Ends the message whose pieces [`Self::decode_piece`] took, handing what is left to `out`.
+    fn decode_end(&mut self, rsv: u8, limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation>;
+
+    /// Forgets the message whose pieces it took: it will not end (it broke a rule on the way).
+    fn abandon(&mut self);
 }
 
 /// What the receiver makes of the bytes, in order.
@@ -75,7 +84,7 @@ pub struct OpenMessage {
     pub len: u64,
     /// Its data frames so far, the one arriving included.
     pub frames: u64,
-    /// An extension transforms it at its final frame (permessage-deflate).
+    /// An extension transforms it as it arrives (permessage-deflate); `len` counts it as received.
     pub transformed: bool,
 }
 
@@ -84,12 +93,16 @@ struct Message {
     binary: bool,
     /// The RSV bits of its first frame.
     rsv: u8,
-    /// The extension transforms it at its final frame (UTF-8 is checked after that), so its bytes
-    /// are kept in `whole` until then.
+    /// The extension transforms it as it arrives (UTF-8 is checked on what it makes).
     transformed: bool,
-    whole: Vec<u8>,
-    /// Bytes received so far.
+    /// Bytes received so far, as received (compressed, when transformed).
+    wire: usize,
+    /// Bytes of the message so far, as the application sees it.
     len: usize,
+    /// What the extension found wrong, reported at the final frame.
+    decode_error: Option<Violation>,
+    /// The transformed message is not valid UTF-8 where it must be.
+    bad_utf8: bool,
     /// Data frames so far.
     frames: u64,
     sha1: Sha1,
@@ -104,6 +117,12 @@ impl Message {
         }
         self.sha1.update(data);
         self.len += data.len();
+    }
+
+    /// A piece of the transformed message: digested, and checked as UTF-8 for text.
+    fn take_decoded(&mut self, piece: &[u8]) {
+        self.bad_utf8 |= !self.binary && self.utf8.feed(piece).is_err();
+        self.take(piece);
     }
 
     fn received(self) -> Received {
@@ -167,7 +186,7 @@ impl Receiver {
     /// The target's message still unfinished (its first frame's header came, its final frame did
     /// not end), `None` when no message is open. A frame cut short counts.
     pub fn open_message(&self) -> Option<OpenMessage> {
-        self.message.as_ref().map(|m| OpenMessage { binary: m.binary, len: m.len as u64, frames: m.frames, transformed: m.transformed })
+        self.message.as_ref().map(|m| OpenMessage { binary: m.binary, len: m.wire as u64, frames: m.frames, transformed: m.transformed })
     }
 
     /// The next thing the bytes so far amount to, `None` if more bytes are needed. Every complete
@@ -195,6 +214,13 @@ impl Receiver {
             }
         }
         self.out.pop_front()
+    }
+
+    /// Drops the open message, which will not end; the extension forgets what it took of it.
+    fn abandon_message(&mut self) {
+        if let Some(Message { transformed: true, .. }) = self.message.take() {
+            self.extension.as_mut().expect("a transformed message has an extension").abandon();
+        }
     }
 
     fn violation(&mut self, violation: Violation) {
@@ -226,15 +252,17 @@ impl Receiver {
                 binary,
                 rsv: header.rsv,
                 transformed,
-                whole: Vec::new(),
+                wire: 0,
                 len: 0,
+                decode_error: None,
+                bad_utf8: false,
                 frames: 0,
                 sha1: Sha1::new(),
                 preview: Vec::new(),
                 utf8: Utf8Validator::new(),
             });
         }
-        let too_big = data && self.message.as_ref().is_some_and(|m| (m.len as u64).saturating_add(header.payload_len) > self.max_message as u64);
+        let too_big = data && self.message.as_ref().is_some_and(|m| (m.wire as u64).saturating_add(header.payload_len) > self.max_message as u64);
         let violation = violation.or(too_big.then_some(Violation::MessageTooBig { limit: self.max_message }));
         let data = data && !too_big;
         if let Some(message) = self.message.as_mut().filter(|_| data) {
@@ -253,9 +281,14 @@ impl Receiver {
             return;
         }
         let message = self.message.as_mut().expect("a data frame has a message");
+        message.wire += data.len();
         if message.transformed {
-            message.whole.extend_from_slice(data);
-            message.len += data.len();
+            if message.decode_error.is_none() {
+                let extension = self.extension.as_mut().expect("a transformed message has an extension");
+                let rsv = message.rsv;
+                let decoded = extension.decode_piece(rsv, data, self.max_message, &mut |piece| message.take_decoded(piece));
+                message.decode_error = decoded.err();
+            }
             return;
         }
         if !message.binary && message.utf8.feed(data).is_err() {
@@ -270,7 +303,7 @@ impl Receiver {
         log.frame(Dir::Rx, &header, &kept, header.payload_len);
         if let Some(violation) = violation {
             if matches!(violation, Violation::MessageTooBig { .. }) {
-                self.message = None;
+                self.abandon_message();
             }
             let close = header.opcode == OpCode::Close && !matches!(violation, Violation::FrameAfterClose { .. });
             self.violation(violation);
@@ -301,20 +334,17 @@ impl Receiver {
         let mut message = self.message.take().expect("a message is open");
         if message.transformed {
             let extension = self.extension.as_mut().expect("a transformed message has an extension");
-            let whole = std::mem::take(&mut message.whole);
-            message.len = 0;
-            let mut bad_utf8 = false;
-            let decoded = extension.decode(message.rsv, whole, self.max_message, &mut |piece| {
-                bad_utf8 |= !message.binary && message.utf8.feed(piece).is_err();
-                message.take(piece);
-            });
+            let decoded = match message.decode_error.take() {
+                Some(violation) => Err(violation),
+                None => extension.decode_end(message.rsv, self.max_message, &mut |piece| message.take_decoded(piece)),
+            };
             if let Err(violation) = decoded {
                 return self.violation(violation);
             }
             if message.len > self.max_message {
                 return self.violation(Violation::MessageTooBig { limit: self.max_message });
             }
-            if !message.binary && (bad_utf8 || message.utf8.finish().is_err()) {
+            if !message.binary && (message.bad_utf8 || message.utf8.finish().is_err()) {
                 return self.violation(Violation::InvalidUtf8 { at_end: false });
             }
         } else if !message.binary && message.utf8.finish().is_err() {

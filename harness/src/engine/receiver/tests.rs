@@ -177,25 +177,36 @@ fn every_violation_names_its_section_and_close_code() {
 }
 
 /// A stand-in for permessage-deflate: RSV1 on a message's first frame means "doubled bytes".
-struct Doubled;
+#[derive(Default)]
+struct Doubled(usize);
 
 impl Extension for Doubled {
     fn rsv_allowed(&self, _: OpCode, first: bool) -> u8 {
         if first { 0b100 } else { 0 }
     }
 
-    fn decode(&mut self, _: u8, payload: Vec<u8>, limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation> {
-        if payload.len() * 2 > limit {
+    fn decode_piece(&mut self, _: u8, piece: &[u8], limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation> {
+        self.0 += piece.len() * 2;
+        if self.0 > limit {
             return Err(Violation::MessageTooBig { limit });
         }
-        payload.iter().for_each(|b| out(&[*b, *b]));
+        piece.iter().for_each(|b| out(&[*b, *b]));
         Ok(())
+    }
+
+    fn decode_end(&mut self, _: u8, _: usize, _: &mut dyn FnMut(&[u8])) -> Result<(), Violation> {
+        self.0 = 0;
+        Ok(())
+    }
+
+    fn abandon(&mut self) {
+        self.0 = 0;
     }
 }
 
 #[test]
 fn an_extension_allows_its_rsv_bits_and_transforms_at_the_final_frame() {
-    let receiver = || Receiver::new(Role::Server, 8, Some(Box::new(Doubled)));
+    let receiver = || Receiver::new(Role::Server, 8, Some(Box::new(Doubled::default())));
     let first = FrameSpec { rsv: 0b100, fin: false, ..server(OpCode::Text, b"a") };
     let frames = [first.clone(), fragment(OpCode::Continuation, b"b", true), server(OpCode::Text, b"plain")];
     assert_eq!(receive_with(receiver(), &frames), [text("aabb"), text("plain")]);

@@ -1,7 +1,7 @@
 //! permessage-deflate on an open connection, wsspec as the client: the offer's answer checked
 //! ([`negotiate`]), then the receiving side plugged into the engine's receiver as an
-//! [`Extension`] ([`InflateOnReceive`]: RSV1 on a data message's first frame, inflated at its
-//! final frame within the receiver's bound), in either role.
+//! [`Extension`] ([`InflateOnReceive`]: RSV1 on a data message's first frame, inflated as its
+//! frames arrive within the receiver's bound), in either role.
 
 use super::{
     client::{validate_response, ResponseError},
@@ -66,10 +66,24 @@ impl Extension for InflateOnReceive {
         }
     }
 
-    fn decode(&mut self, _rsv: u8, payload: Vec<u8>, limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation> {
-        self.inflater.push(&payload, out).and_then(|()| self.inflater.finish(out)).map(drop).map_err(|error| match error {
-            InflateError::TooLarge { .. } => Violation::MessageTooBig { limit },
-            other => Violation::InvalidDeflate { reason: other.to_string() },
-        })
+    fn decode_piece(&mut self, _rsv: u8, piece: &[u8], limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation> {
+        self.inflater.push(piece, out).map_err(|error| violation(error, limit))
+    }
+
+    fn decode_end(&mut self, _rsv: u8, limit: usize, out: &mut dyn FnMut(&[u8])) -> Result<(), Violation> {
+        self.inflater.finish(out).map(drop).map_err(|error| violation(error, limit))
+    }
+
+    fn abandon(&mut self) {
+        self.inflater.abandon();
+    }
+}
+
+/// The violation an inflate error is: a message over `limit` (RFC 6455 §7.4.1, 1009), or not
+/// DEFLATE (RFC 7692 §7.2.2).
+fn violation(error: InflateError, limit: usize) -> Violation {
+    match error {
+        InflateError::TooLarge { .. } => Violation::MessageTooBig { limit },
+        other => Violation::InvalidDeflate { reason: other.to_string() },
     }
 }

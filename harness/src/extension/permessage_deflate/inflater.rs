@@ -97,10 +97,16 @@ impl MessageInflater {
     pub fn push(&mut self, compressed: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), InflateError> {
         let result = self.inflate(compressed, sink);
         if result.is_err() {
-            self.decompress.reset(false);
-            self.message = InflatedMessage::default();
+            self.abandon();
         }
         result
+    }
+
+    /// Forgets the current message, which will not end (the receiver dropped it): resets, as after
+    /// an error.
+    pub fn abandon(&mut self) {
+        self.decompress.reset(false);
+        self.message = InflatedMessage::default();
     }
 
     /// Ends the current message: appends `00 00 ff ff` (RFC 7692 §7.2.2), then resets for the next
