@@ -249,3 +249,42 @@ fn a_big_message_is_digested_as_it_arrives_whatever_the_cuts() {
         assert_eq!(receive_in_reads(&bad_bytes), [violation(Violation::InvalidUtf8 { at_end: false })], "reads of {read}");
     }
 }
+
+/// permessage-deflate inflates a message as its frames arrive, whatever the reads: the same message
+/// as the whole payload uncompressed; and a stream that is not DEFLATE is reported at the final
+/// frame's end, after a ping sent between the fragments, as if the message came whole.
+#[test]
+fn a_compressed_message_is_inflated_as_it_arrives_whatever_the_cuts() {
+    use crate::extension::permessage_deflate::{connection::InflateOnReceive, deflater::MessageDeflater, params::DirectionParams};
+    let payload: Vec<u8> = "κόσμε, hello ".bytes().cycle().take(200_000).collect();
+    let compressed = MessageDeflater::new(DirectionParams::default()).compress_message(&payload);
+    let cut = compressed.len() / 2;
+    let frames = [
+        FrameSpec { rsv: 0b100, fin: false, ..server(OpCode::Text, &compressed[..cut]) },
+        server(OpCode::Ping, b"p"),
+        fragment(OpCode::Continuation, &compressed[cut..], true),
+    ];
+    let not_deflate = [
+        FrameSpec { rsv: 0b100, fin: false, ..server(OpCode::Binary, &[0xff; 64]) },
+        server(OpCode::Ping, b"p"),
+        fragment(OpCode::Continuation, b"more", true),
+    ];
+    let receive_in_reads = |frames: &[FrameSpec], read: usize| {
+        let extension = InflateOnReceive::new(DirectionParams::default(), 1 << 20);
+        let mut receiver = Receiver::new(Role::Server, 1 << 20, Some(Box::new(extension)));
+        let mut log = WireLog::new(Instant::now());
+        let bytes: Vec<u8> = frames.iter().flat_map(FrameSpec::encode).collect();
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(read) {
+            receiver.push(chunk);
+            out.extend(std::iter::from_fn(|| receiver.next(&mut log)));
+        }
+        out
+    };
+    for read in [1, 7, 4096, usize::MAX] {
+        assert_eq!(receive_in_reads(&frames, read), [Received::Ping(b"p".to_vec()), message(false, &payload)], "reads of {read}");
+        let got = receive_in_reads(&not_deflate, read);
+        assert_eq!(got[0], Received::Ping(b"p".to_vec()), "reads of {read}: {got:?}");
+        assert!(matches!(got[1..], [Received::Violation(Violation::InvalidDeflate { .. })]), "reads of {read}: {got:?}");
+    }
+}
