@@ -1,11 +1,9 @@
 //! The `wsspec` command as a user runs it: exit codes 0/1/2, listing, selection, spec files and
 //! clear errors for bad input.
 
-use std::path::Path;
-
 use wsspec::peers::faulty::{Defect, FaultyServer};
 
-use crate::support::wsspec;
+use crate::support::{self, wsspec};
 
 /// The 301 Autobahn ids of sections 1–7, 9 and 10, from the subsection sizes of its catalogue.
 fn autobahn_ids() -> Vec<String> {
@@ -120,13 +118,14 @@ fn bad_input_exits_2_with_a_clear_message() {
     assert!(stderr.contains("cannot reach the target ws://127.0.0.1:1/"), "{stderr}");
 
     // One line, before any note, and no report folder made (the default one, in the working directory).
+    let cwd = tempfile::tempdir().unwrap();
     for args in [&["server", "http://example.org/"][..], &["server", "http://example.org/", "--http2"], &["server", "ws://h:1/#f"]] {
-        let (code, _, stderr) = wsspec(args);
+        let (code, _, stderr) = support::wsspec_in(cwd.path(), args);
         assert_eq!(code, 2, "{args:?}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains("scheme `http`") || stderr.contains("has a fragment"), "{stderr}");
+        assert!(!cwd.path().join("reports").exists(), "{args:?} made the default report folder");
     }
-    assert!(!Path::new("reports").exists(), "a bad URL made the default report folder");
 
     let (code, _, stderr) = wsspec(&["server", "--list", "--cases", "99.1"]);
     assert_eq!(code, 2);

@@ -130,9 +130,12 @@ fn wss_without_a_trusted_certificate_exits_2_and_insecure_says_so() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("NOT verified (--insecure)"), "{stderr}");
 
-    let (code, _, stderr) = support::wsspec(&["server", "ws://127.0.0.1:1", "--insecure"]);
+    // Bad input: one line, and no report folder made (the default one, in the working directory).
+    let cwd = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = support::wsspec_in(cwd.path(), &["server", "ws://127.0.0.1:1", "--insecure"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("wss:// servers only"), "{stderr}");
+    assert!(stderr.contains("wss:// servers only") && stderr.lines().count() == 1, "{stderr}");
+    assert!(!cwd.path().join("reports").exists(), "a TLS option that does not apply made the default report folder");
 }
 
 #[test]
@@ -169,6 +172,21 @@ fn client_tls_writes_the_throw_away_ca_and_honours_the_spec_files_cert_and_key()
     let (code, _, stderr) = support::wsspec(&["client", "--spec", spec.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("fuzzingserver.json: `cert` and `key` go together"), "{stderr}");
+
+    // A certificate that cannot be read, or `{ca}` with no CA to give: one line, exit 2, and the
+    // report folder untouched (the default one, in the working directory).
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join("bad.pem"), "not PEM\n").unwrap();
+    for (args, says) in [
+        (&["client", "--tls", "--cert", "bad.pem", "--key", "bad.pem"][..], "bad.pem: no certificate in the file"),
+        (&["client", "--tls", "--cert", "gone.pem", "--key", "gone.pem"], "gone.pem: cannot read PEM certificates"),
+        (&["client", "--exec", "driver {ca}"], "--exec uses {ca}, but there is no CA to give the client"),
+    ] {
+        let (code, _, stderr) = support::wsspec_in(cwd.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(says) && stderr.lines().count() == 1, "{args:?}: {stderr}");
+        assert!(!cwd.path().join("reports").exists(), "{args:?} made the default report folder");
+    }
 }
 
 /// A PEM certificate and key an operator might bring (here: self-signed by rcgen).

@@ -77,6 +77,11 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     for url in runs.iter().filter_map(|r| r.url.as_deref()) {
         Target::parse(url)?;
     }
+    // A TLS option that does not apply, or a --ca file that cannot be read, is bad input too.
+    let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
+    // HTTP/2 over TLS offers ALPN h2 alone: a server that does not select it fails the probe before
+    // the first case, with the reason (RFC 9113 §3.2).
+    let tls = args.tls.connector(any_wss)?.map(|c| if args.http2 { c.for_http2() } else { c });
     let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection, |c| c.runs_over_http2(args.http2))?;
     let selected = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
@@ -89,10 +94,6 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     // The run needs only the selected cases: the whole catalog (675 cases, both roles) is not kept beside them.
     drop(catalog);
 
-    let any_wss = runs.iter().any(|r| r.url.as_deref().is_some_and(|u| u.starts_with("wss:")));
-    // HTTP/2 over TLS offers ALPN h2 alone: a server that does not select it fails the probe before
-    // the first case, with the reason (RFC 9113 §3.2).
-    let tls = args.tls.connector(any_wss)?.map(|c| if args.http2 { c.for_http2() } else { c });
     let options = RunOptions {
         timeout_scale: args.selection.timeout_scale,
         jobs: args.jobs.unwrap_or_else(default_jobs),

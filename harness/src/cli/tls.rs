@@ -74,8 +74,9 @@ pub fn acceptor(listen_host: &str, cert_key: Option<(&Path, &Path)>, out: &Path)
     let names = certs::names_for(listen_host);
     match cert_key {
         Some((cert, key)) => {
+            let acceptor = Acceptor::from_files(cert, key, &names)?;
             say!("wsspec: TLS with the certificate {}", cert.display());
-            Acceptor::from_files(cert, key, &names)
+            Ok(acceptor)
         }
         None => {
             let acceptor = Acceptor::throw_away(&names, out)?;

@@ -60,11 +60,11 @@ impl Acceptor {
     }
 
     /// Makes throw-away certificates for `names` and writes the CA certificate to
-    /// `out_dir/wsspec-ca.pem`, the file the client under test must trust.
+    /// `out_dir/`[`THROW_AWAY_CA`](super::THROW_AWAY_CA), the file the client under test must trust.
     pub fn throw_away(names: &[String], out_dir: &Path) -> Result<Self, String> {
         let set = certs::throw_away(names)?;
         std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-        let ca_file = out_dir.join("wsspec-ca.pem");
+        let ca_file = out_dir.join(super::THROW_AWAY_CA);
         std::fs::write(&ca_file, &set.ca_pem).map_err(|e| format!("{}: {e}", ca_file.display()))?;
         Self::from_set(set, Some(ca_file))
     }

@@ -13,6 +13,10 @@ use std::fmt;
 
 pub use acceptor::{Acceptor, Presented};
 pub use connector::{Connector, Trust};
+
+/// The file name, in the report folder, of the throw-away CA certificate `wsspec client --tls` makes
+/// and the client under test must trust (`{ca}` in `--exec`).
+pub const THROW_AWAY_CA: &str = "wsspec-ca.pem";
 use rustls::CommonState;
 
 /// ALPN protocol a WebSocket over TLS negotiates (RFC 6455 runs over HTTP/1.1).

@@ -2,7 +2,7 @@
 
 pub mod keepalive;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use wsspec::{
     catalog::{case_matches, Case, Catalog, Role},
@@ -130,7 +130,13 @@ pub fn interrupted_when(args: &[&str], cue: impl Fn(&str) -> bool + Send + 'stat
 
 /// Runs the `wsspec` command as CI would (plain progress lines): exit code, stdout, stderr.
 pub fn wsspec(args: &[&str]) -> (i32, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec")).args(args).env("CI", "1").output().expect("wsspec runs");
+    wsspec_in(Path::new("."), args)
+}
+
+/// [`wsspec`] with `cwd` as the working directory, where the default report folder (`reports/`) goes.
+pub fn wsspec_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let output =
+        std::process::Command::new(env!("CARGO_BIN_EXE_wsspec")).args(args).current_dir(cwd).env("CI", "1").output().expect("wsspec runs");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -120,18 +120,20 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     // --serve until --until agents (default 1) asked for their reports.
     let serve = args.exec.is_none() && (args.serve || args.spec.is_some() || args.until.is_some());
     let until = args.until.or(if args.spec.is_some() { None } else { Some(1) });
+    let listen = listen.unwrap_or_else(|| if serve || args.spec.is_some() { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
+    let host = listen.rsplit_once(':').map_or(listen.as_str(), |(host, _)| host);
+    // Bad input before the report folder is touched: the operator's certificate and key are read,
+    // and `{ca}` in --exec must stand for a file (the throw-away CA is written into the folder).
+    let throw_away = use_tls && cert_key.is_none();
+    let cert = cert_key.as_ref().map(|(cert, _)| cert.as_path());
+    let ca = tls::exec_ca(args.exec.as_deref(), throw_away.then(|| out.join(wsspec::tls::THROW_AWAY_CA)).as_deref(), args.tls.ca.as_deref(), cert)?;
+    let operators = match &cert_key {
+        Some((cert, key)) if use_tls => Some(tls::acceptor(host, Some((cert, key)), &out)?),
+        _ => None,
+    };
     let sink = Arc::new(outputs::open_sink(&out, &catalog)?);
     outputs::mark_unfinished(&out, &args.outputs)?;
-
-    let listen = listen.unwrap_or_else(|| if serve || args.spec.is_some() { "127.0.0.1:9001" } else { "127.0.0.1:0" }.to_string());
-    let acceptor = if use_tls {
-        let host = listen.rsplit_once(':').map_or(listen.as_str(), |(host, _)| host);
-        Some(tls::acceptor(host, cert_key.as_ref().map(|(c, k)| (c.as_path(), k.as_path())), &out)?)
-    } else {
-        None
-    };
-    let cert = cert_key.as_ref().map(|(cert, _)| cert.as_path());
-    let ca = tls::exec_ca(args.exec.as_deref(), acceptor.as_ref().and_then(|a| a.ca_file()), args.tls.ca.as_deref(), cert)?;
+    let acceptor = if throw_away { Some(tls::acceptor(host, None, &out)?) } else { operators };
     let (runnable, skipped) = wsspec::tls::cases::runnable(selected, acceptor.as_ref());
     selected = runnable;
     for why in [wsspec::tls::cases::NEEDS_TLS, wsspec::tls::cases::NEEDS_OWN_CA] {
