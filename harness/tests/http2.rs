@@ -9,7 +9,7 @@ use rstest::rstest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wsspec::{
     catalog::{Case, Role},
-    engine::{RunError, RunOptions, Target},
+    engine::{run_cases, RunConfig, RunEnd, RunError, RunOptions, Stop, Target},
     peers::{
         h2_server::{H2Fault, H2ReferenceServer},
         reference_server::ReferenceServer,
@@ -167,6 +167,22 @@ async fn fault_is_caught(#[case] fault: H2Fault, #[case] expected: &[&str]) {
     let records = run_h2(&server.url(), &section_22()).await;
     let reasons: Vec<String> = records.values().map(|r| format!("{} {}: {}", r.id, r.behavior.as_str(), r.result)).collect();
     assert_eq!(caught(&records), expected, "{fault:?}: the cases that catch it differ:\n{}", reasons.join("\n"));
+}
+
+/// An extended CONNECT never answered is silence, not a refusal: each case is judged on its first
+/// attempt, none deferred or tried again alone (each retry waited out the 5 s opening wait again:
+/// section 22 took 255 s against this server, now about 10 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_never_answered_extended_connect_is_not_retried_as_a_refusal() {
+    let server = H2ReferenceServer::with_fault(H2Fault::NeverAnswers).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let target = Target::parse(&server.url()).unwrap();
+    let config = RunConfig { agent: "never-answers".into(), target, options: RunOptions { http2: true, jobs: 8, ..RunOptions::default() } };
+    let sink = wsspec_reports::sink::Sink::open(out.path()).unwrap();
+    let report = run_cases(&section_22(), &config, &sink, &Stop::new(), |_| {}).await.unwrap();
+    assert_eq!(report.end, RunEnd::Complete);
+    assert!(report.deferred.is_empty() && report.alone.made == 0, "deferred {:?}, alone {:?}", report.deferred, report.alone);
+    assert_eq!(report.results.len(), section_22().len());
 }
 
 #[test]

@@ -19,13 +19,22 @@ use crate::{
 
 /// How long the opening handshake may take (Autobahn's 5 s).
 const OPEN_WAIT: Duration = Duration::from_secs(5);
-/// How an opening handshake the target did not answer within [`OPEN_WAIT`] is told.
-const NO_ANSWER: &str = "no complete opening handshake";
+/// How an opening the target did not answer in time is told, by what got no answer: the opening
+/// handshake over HTTP/1.1 (within [`OPEN_WAIT`]), the HTTP/2 connection (its SETTINGS and PING),
+/// an extended CONNECT (RFC 8441), an HTTP/2 probe case's exchange. The open error begins with one.
+pub(crate) mod no_answer {
+    pub const HANDSHAKE: &str = "no complete opening handshake";
+    pub const HTTP2_CONNECTION: &str = "no HTTP/2 connection";
+    pub const EXTENDED_CONNECT: &str = "no answer to the extended CONNECT";
+    pub const HTTP2_PROBE: &str = "the probe got no complete answer";
+}
 
-/// Whether `open_error` says the target did not answer the opening handshake in time (rather than
-/// refusing it, closing or resetting the connection).
-pub(crate) fn unanswered(open_error: &str) -> bool {
-    open_error.starts_with(NO_ANSWER)
+/// Whether `open_error` says the target did not answer in time, whatever the transport (rather
+/// than refusing, closing or resetting the connection): silence is no refusal to retry.
+fn unanswered(open_error: &str) -> bool {
+    [no_answer::HANDSHAKE, no_answer::HTTP2_CONNECTION, no_answer::EXTENDED_CONNECT, no_answer::HTTP2_PROBE]
+        .iter()
+        .any(|what| open_error.starts_with(what))
 }
 
 /// Whether the WebSocket of `obs` did not open because the target refused it with an answer (a
@@ -49,7 +58,7 @@ pub async fn open(target: &Target, request: &RequestSpec, options: &RunOptions, 
             None
         }
         Err(_) => {
-            obs.open_error = Some(format!("{NO_ANSWER} within {:.1} s", open_wait.as_secs_f64()));
+            obs.open_error = Some(format!("{} within {:.1} s", no_answer::HANDSHAKE, open_wait.as_secs_f64()));
             None
         }
     }

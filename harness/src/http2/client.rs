@@ -11,7 +11,7 @@ use tokio::time::timeout;
 
 use super::H2Stream;
 use crate::{
-    engine::{HttpExchange, Observation, RunOptions, Target, Transport},
+    engine::{opening::no_answer, HttpExchange, Observation, RunOptions, Target, Transport},
     tls::{Connector, TlsInfo},
 };
 
@@ -154,9 +154,9 @@ pub async fn open(target: &Target, headers: &[(String, String)], options: &RunOp
             // No request recorded: the connection itself never got ready (no SETTINGS, or wsspec's
             // PING unanswered), so no CONNECT was sent.
             obs.open_error = Some(if obs.exchange.request.is_empty() {
-                format!("no HTTP/2 connection within {:.1} s: the server's SETTINGS and its answer to wsspec's PING did not come", wait.as_secs_f64())
+                format!("{} within {:.1} s: the server's SETTINGS and its answer to wsspec's PING did not come", no_answer::HTTP2_CONNECTION, wait.as_secs_f64())
             } else {
-                format!("no answer to the extended CONNECT within {:.1} s", wait.as_secs_f64())
+                format!("{} within {:.1} s", no_answer::EXTENDED_CONNECT, wait.as_secs_f64())
             });
             None
         }

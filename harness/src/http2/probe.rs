@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     catalog::{Case, H2RequestDef, Http2Def, Probe},
-    engine::{HttpExchange, Observation, RunOptions, Target},
+    engine::{opening::no_answer, HttpExchange, Observation, RunOptions, Target},
     frame::{Decoder, FrameSpec, OpCode},
     tls::Connector,
 };
@@ -57,7 +57,7 @@ pub async fn run(case: &Case, def: &Http2Def, target: &Target, options: &RunOpti
     match probed {
         Ok(Ok(finding)) => obs.http2 = Some(finding),
         Ok(Err(reason)) => obs.open_error = Some(reason),
-        Err(_) => obs.open_error = Some(format!("the probe got no complete answer within {:.1} s", wait.as_secs_f64())),
+        Err(_) => obs.open_error = Some(format!("{} within {:.1} s", no_answer::HTTP2_PROBE, wait.as_secs_f64())),
     }
     obs.duration = started.elapsed();
     obs
