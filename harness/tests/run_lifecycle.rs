@@ -157,14 +157,17 @@ async fn a_server_refusing_beyond_two_connections_is_graded_as_without_the_limit
 /// counting each until both sides closed, run 8 at a time: the handshake and permessage-deflate
 /// cases it closed while others were in flight run again alone, like any other case, and every
 /// case gets the verdict it gets without the limit (18.x and 20.x were FAILED: a closed
-/// connection may be a server's answer to a bad request, so they were judged at once).
+/// connection may be a server's answer to a bad request, so they were judged at once). Which
+/// cases meet the cap is a race (a quick case frees its slot within a millisecond): some case
+/// does, often a handshake case, but not always one; `intermittent`'s handshake test refuses
+/// handshake cases for certain.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_limiter_closing_connections_beyond_two_is_graded_as_without_it() {
     let cases = support::cases(&["6.4.1", "6.4.2", "18.1.*", "18.2.*", "18.7.*", "20.1.1", "20.1.2", "20.3.1", "1.1.1"]);
     let (url, _server) = support::limited_with(2, b"").await;
     let report = run_report(&url, &cases, 8).await;
     assert_eq!(report.end, RunEnd::Complete, "not run: {:?}", report.not_run);
-    assert!(report.deferred.iter().any(|id| id.starts_with("18.")), "deferred: {:?}", report.deferred);
+    assert!(!report.deferred.is_empty(), "the cap was met");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let plain = ReferenceServer::start().await.unwrap();
     let expected = run_report(&plain.url(), &cases, 8).await;
