@@ -59,6 +59,25 @@ pub struct AgentRun {
     /// For a `wss://` run: how the server's certificate was checked (absent over plain TCP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<RunTls>,
+    /// What the run's summary said about how its verdicts were obtained, one line each: cases the
+    /// target refused while others were in flight ran again alone, a target that refused
+    /// connections intermittently. Absent when there is nothing to say (and in files written
+    /// before wsspec recorded them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl RunFile {
+    /// The lines a report's header shows about how each agent's run was made and went, `agent:
+    /// line`, in agent order: how a `wss://` run checked the certificate ([`RunTls::note`]), then
+    /// its [`notes`](AgentRun::notes). They may quote the target: a report escapes them.
+    pub fn notes(&self) -> Vec<String> {
+        let per_agent = self.agents.iter().map(|(agent, run)| {
+            let notes = run.notes.iter().map(move |note| format!("{agent}: {note}"));
+            run.tls.as_ref().map(|tls| tls.note(agent)).into_iter().chain(notes)
+        });
+        per_agent.flatten().collect()
+    }
 }
 
 /// How a run over TLS checked the target's certificate, so that a report made with the checks off
@@ -221,7 +240,7 @@ impl Sink {
             let stem = state.stem(agent);
             state.index.remove(agent);
             state.budgets.insert(agent.to_string(), CaseFilesBudget::new(selected.len()));
-            let run = AgentRun { selected, state: RunState::Running, stopped: None, errors: BTreeMap::new(), tls: None };
+            let run = AgentRun { selected, state: RunState::Running, stopped: None, errors: BTreeMap::new(), tls: None, notes: Vec::new() };
             state.run.agents.insert(agent.to_string(), run);
             remove_case_files(&dir, &stem)
         })?
@@ -291,6 +310,16 @@ impl Sink {
         self.update(false, true, |state| {
             if let Some(run) = state.run.agents.get_mut(agent) {
                 run.tls = Some(tls);
+            }
+        })
+    }
+
+    /// Records what `agent`'s run (begun with [`begin_agent`](Self::begin_agent)) said about how its
+    /// verdicts were obtained ([`AgentRun::notes`]), so the reports rendered from the folder say it.
+    pub fn set_notes(&self, agent: &str, notes: Vec<String>) -> Result<(), ReportError> {
+        self.update(false, true, |state| {
+            if let Some(run) = state.run.agents.get_mut(agent) {
+                run.notes = notes;
             }
         })
     }

@@ -38,6 +38,10 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
         stored.sort_by_key(|(id, _, _)| case_order(id));
         let failing = summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
         say!("  {failing}");
+        // What the run's summary said of how its verdicts were obtained, said again.
+        for note in results.run.agents.get(agent).map_or(&[][..], |run| &run.notes) {
+            say!("  {}", terminal_safe(note));
+        }
         failed |= failing.any();
     }
     let complete = check_complete(&results, StoredResults::problems);
