@@ -82,17 +82,39 @@ async fn one_at_a_time_every_refused_case_is_tried_again() {
 }
 
 /// The summary says the target refused connections intermittently, with how often, instead of
-/// advising a --jobs no value of which suits it; the run passes.
+/// advising a --jobs no value of which suits it; the run passes. The note is recorded for the agent
+/// in `wsspec-run.json` and shown on the HTML index, also when `wsspec report` renders the folder
+/// again, so the artefacts say the verdicts were obtained through retries; `index.json` keeps
+/// Autobahn's schema.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_summary_says_intermittent_not_fewer_connections_at_once() {
     let (url, _server) = support::every_other().await;
     let out = tempfile::tempdir().unwrap();
-    let args = ["server", &url, "--out", out.path().to_str().unwrap(), "--jobs", "8", "--cases", "6.4.1", "6.4.2", "1.1.*", "2.*"];
+    let dir = out.path().to_str().unwrap().to_string();
+    let args = ["server", &url, "--out", &dir, "--jobs", "8", "--cases", "6.4.1", "6.4.2", "1.1.*", "2.*"];
     let (code, stderr) = wsspec(args.map(String::from).to_vec()).await;
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("the target refused connections intermittently, whatever the load ("), "{stderr}");
+    let said = "the target refused connections intermittently, whatever the load (";
+    assert!(stderr.contains(said), "{stderr}");
     assert!(stderr.contains("opening handshakes made alone were refused"), "{stderr}");
     assert!(!stderr.contains("--jobs") && !stderr.contains("fewer connections at once"), "{stderr}");
+
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("wsspec-run.json")).unwrap()).unwrap();
+    let notes = run["agents"]["UnknownServer"]["notes"].as_array().unwrap_or_else(|| panic!("notes recorded: {run}"));
+    let note = notes.iter().filter_map(|n| n.as_str()).find(|n| n.starts_with(said)).unwrap_or_else(|| panic!("{run}"));
+    assert!(stderr.contains(&format!("  {note}\n")), "the summary's own line: {stderr}");
+    let shown = format!("UnknownServer: {note}");
+    let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(index.contains(&shown), "{index}");
+    let autobahn = std::fs::read_to_string(out.path().join("index.json")).unwrap();
+    assert!(!autobahn.contains("intermittently") && !autobahn.contains("notes"), "Autobahn's schema: {autobahn}");
+
+    std::fs::remove_file(out.path().join("index.html")).unwrap();
+    let (code, stderr) = wsspec(["report", &dir].map(String::from).to_vec()).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("  {note}\n")), "`wsspec report` says it too: {stderr}");
+    let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(index.contains(&shown), "re-rendered: {index}");
 }
 
 /// A case the target refused at every attempt alone, once it has shown it refuses intermittently

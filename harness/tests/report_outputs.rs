@@ -50,12 +50,20 @@ async fn expectations_gate_a_run() {
     let (code, stderr) = broken_run(&out, &["--expect", &path("accept.toml")]).await;
     assert_eq!(code, 0, "the failure is expected: {stderr}");
     assert!(stderr.contains("2 results as expected (1 of them accepted non-passes), 0 unexpected, 0 stale"), "{stderr}");
+    assert!(stderr.contains("\n  0 unexpected, 0 stale\n") && !stderr.contains(" failed"), "the agent's count in the gate's words: {stderr}");
 
+    // A stale entry fails the gate (exit 1) but is no failure of the target: the agent's count line
+    // says what it counts, as the gate's line does, in a run and in `wsspec report`.
     fs::write(path("stale.toml"), format!("{ACCEPT_7_9}\n[[expect]]\ncases = \"1.1.1\"\nbehavior = [\"FAILED\"]\nwhy = \"fixed since\"\n"))
         .unwrap();
+    let (code, stderr) = broken_run(&out, &["--expect", &path("stale.toml")]).await;
+    assert_eq!(code, 1, "an expected failure that passes is stale: {stderr}");
+    assert!(stderr.contains("\n  0 unexpected, 1 stale\n") && !stderr.contains(" failed"), "{stderr}");
+    assert!(stderr.contains("1 results as expected (1 of them accepted non-passes), 0 unexpected, 1 stale"), "{stderr}");
     let (code, stderr) = report(&out, &["--expect", &path("stale.toml")]);
     assert_eq!(code, 1, "an expected failure that passes is stale: {stderr}");
     assert!(stderr.contains("STALE 1.1.1") && stderr.contains("remove or narrow the entry") && stderr.contains("1 stale"), "{stderr}");
+    assert!(stderr.contains("\n  0 unexpected, 1 stale\n") && !stderr.contains(" failed"), "report counts as the run does: {stderr}");
 
     fs::write(path("narrow.toml"), "[[expect]]\ncases = \"7.9.1\"\nbehavior = [\"NON-STRICT\"]\nwhy = \"x\"\n").unwrap();
     let (code, stderr) = report(&out, &["--expect", &path("narrow.toml")]);
@@ -64,6 +72,7 @@ async fn expectations_gate_a_run() {
         stderr.contains("UNEXPECTED 7.9.1") && stderr.contains("expected behavior NON-STRICT (line 1: x), got FAILED / WRONG CODE"),
         "{stderr}"
     );
+    assert!(stderr.contains("\n  1 unexpected, 0 stale\n"), "{stderr}");
 
     fs::write(path("bad.toml"), "[[expect]]\ncases = \"7.9.1\"\nbehavior = [\"FAIL\"]\nwhy = \"x\"\n").unwrap();
     let (code, stderr) = report(&out, &["--expect", &path("bad.toml")]);

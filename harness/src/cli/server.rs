@@ -225,6 +225,8 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             RunEnd::RefusedIntermittently(reason) => Some(format!("incomplete: {ran}; {not_run} not run: {reason}")),
         };
         let notes = refusal_notes(&report, options.jobs);
+        // Recorded, so the reports rendered from the folder say how the verdicts were obtained.
+        sink.set_notes(&agent, notes.clone()).map_err(|e| e.to_string())?;
         let results = AgentResults {
             notes: &notes,
             agent: &agent,

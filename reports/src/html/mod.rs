@@ -49,7 +49,8 @@ pub struct Html {
     sections: SectionTitles,
     agents: Vec<AgentSummary>,
     rows: Vec<PendingRow>,
-    /// Lines the index page's header shows about how the runs were made (certificate checks off).
+    /// Lines the index page's header shows about how the runs were made and went (certificate
+    /// checks off, cases run again after refusals).
     notes: Vec<String>,
     /// Runs that did not complete, said at the top of the index page.
     incomplete: Vec<IncompleteRun>,
@@ -72,8 +73,9 @@ impl Html {
         self
     }
 
-    /// Adds lines to the index page's header about how the runs were made (see
-    /// `sink::AgentRun::tls`), e.g. that a server's certificate was not verified.
+    /// Adds lines to the index page's header about how the runs were made and went
+    /// ([`RunFile::notes`](crate::sink::RunFile::notes)), e.g. that a server's certificate was not
+    /// verified, or that the target refused connections intermittently. Escaped like every text.
     pub fn with_notes(mut self, notes: Vec<String>) -> Self {
         self.notes = notes;
         self

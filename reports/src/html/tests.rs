@@ -26,6 +26,15 @@ fn text_from_the_target_cannot_inject_markup() {
     r.result = "got <iframe src=javascript:alert('result')>".into();
     let results = store(dir.path(), &[r]);
     render_html(&results, dir.path());
+    // A run's note may quote what the target sent: the index shows it, escaped.
+    let sink = crate::sink::Sink::open(dir.path()).unwrap();
+    sink.begin_agent("evil", vec!["1.1.1".into()]).unwrap();
+    sink.set_notes("evil", vec!["it answered `<script>alert('note')</script>`".into()]).unwrap();
+    drop(sink);
+    let results = StoredResults::load(dir.path()).unwrap();
+    let titles = SectionTitles([("1".to_string(), "Framing".to_string())].into());
+    let html = Html::new(dir.path(), results.agents(), titles).with_notes(results.run.notes());
+    render(&results, |_, _, entry, record| Status::of_verdicts(entry, record.map(CaseRecord::reason)), vec![Box::new(html)]).unwrap();
 
     let page = fs::read_to_string(dir.path().join("evil_script_alert__agent____script_case_1_1_1.html")).unwrap();
     let index = fs::read_to_string(dir.path().join("index.html")).unwrap();
@@ -36,6 +45,7 @@ fn text_from_the_target_cannot_inject_markup() {
     }
     assert!(page.contains("&lt;/td&gt;&lt;/pre&gt;&lt;script&gt;alert(&#39;reason&#39;)"), "the close reason is shown, escaped");
     assert!(page.contains("X-Evil: &lt;script&gt;"), "the header is shown, escaped");
+    assert!(index.contains("evil: it answered `&lt;script&gt;alert(&#39;note&#39;)"), "the run's note is shown, escaped");
     assert!(!page.contains("<script"), "a case page has no script at all");
     assert_eq!(index.matches("<script").count(), 1, "the index has only its filter script");
 }

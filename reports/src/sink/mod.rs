@@ -3,9 +3,9 @@
 //! `index.json`), each file through a temporary file and a rename, so a crash or an interrupt keeps
 //! everything recorded so far and never leaves a half-written file.
 //!
-//! Beside Autobahn's `index.json`, whose schema is kept, the sink keeps `wsspec-run.json`: per agent,
-//! the cases the run selected, how the run ended, and the cases wsspec itself could not run (its own
-//! faults, never the target's). A case that ends in wsspec's own error is left out of `index.json`, as
+//! Beside Autobahn's `index.json`, whose schema is kept, the sink keeps `wsspec-run.json`
+//! ([`RunFile`], in `run_file`): per agent, the cases the run selected, how the run ended, and the
+//! cases wsspec itself could not run (its own faults, never the target's). A case that ends in wsspec's own error is left out of `index.json`, as
 //! Autobahn leaves out a case with no result; its case file holds a [`CaseError`] instead of a
 //! [`CaseRecord`]. `wsspec report` reads all of it back to tell a complete folder from one that is not.
 
@@ -22,89 +22,14 @@ use serde::{Deserialize, Serialize};
 
 use live::hold_live_lock;
 pub use live::folder_in_use;
+pub use run_file::{read_run_file, AgentRun, RunFile, RunState, RunTls, RUN_FILE};
 
 use crate::{
     autobahn::{case_report_file, to_compact_json, to_json, unique_agent_stem, Index},
     budget::CaseFilesBudget,
-    fs::{read_regular, write_atomically_open, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
+    fs::{read_regular, write_atomically_open, MAX_INDEX_BYTES},
     CaseRecord, ReportError,
 };
-
-/// The name of wsspec's own account of the runs that wrote a folder.
-pub const RUN_FILE: &str = "wsspec-run.json";
-
-/// `wsspec-run.json`: agent → how its run went; and the section titles of the catalog the runs
-/// loaded, so a re-rendered report shows the same ones.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RunFile {
-    pub agents: BTreeMap<String, AgentRun>,
-    /// Section or subsection id → title.
-    #[serde(default)]
-    pub sections: BTreeMap<String, String>,
-}
-
-/// One agent's run as the folder records it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentRun {
-    /// The case ids selected for this agent (after every exclusion), in catalog order.
-    pub selected: Vec<String>,
-    pub state: RunState,
-    /// Why the run stopped early (an interrupt, a target that stopped answering).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stopped: Option<String>,
-    /// Cases wsspec could not run through its own fault: id → what went wrong.
-    #[serde(default)]
-    pub errors: BTreeMap<String, String>,
-    /// For a `wss://` run: how the server's certificate was checked (absent over plain TCP).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<RunTls>,
-}
-
-/// How a run over TLS checked the target's certificate, so that a report made with the checks off
-/// (`--insecure`) says so.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunTls {
-    /// Whether the certificate was verified (false with `--insecure`).
-    pub certificate_verified: bool,
-    /// What it was verified against, in a sentence (the system's roots, a `--ca` file, nothing).
-    pub trust: String,
-}
-
-impl RunTls {
-    /// One line for a report's header about `agent`'s run: `agent: trust`, flagged when the
-    /// certificate was not verified.
-    pub fn note(&self, agent: &str) -> String {
-        let flag = if self.certificate_verified { "" } else { "WARNING: " };
-        format!("{flag}{agent}: {}", self.trust)
-    }
-}
-
-/// How an agent's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RunState {
-    /// Still running, or ended by a crash before it could say otherwise.
-    Running,
-    /// Every selected case was given its chance.
-    Complete,
-    /// Stopped by a signal (SIGINT, SIGTERM) before every case ran.
-    Interrupted,
-    /// Stopped because the target could not be reached or stopped opening WebSockets.
-    TargetFailed,
-}
-
-impl RunState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "never finished (wsspec was killed or crashed)",
-            Self::Complete => "complete",
-            Self::Interrupted => "interrupted",
-            Self::TargetFailed => "stopped: the target stopped answering",
-        }
-    }
-}
 
 /// The case file of a case wsspec could not run through its own fault (a panic, its own time bound,
 /// a local I/O error). Not a verdict about the target.
@@ -221,7 +146,7 @@ impl Sink {
             let stem = state.stem(agent);
             state.index.remove(agent);
             state.budgets.insert(agent.to_string(), CaseFilesBudget::new(selected.len()));
-            let run = AgentRun { selected, state: RunState::Running, stopped: None, errors: BTreeMap::new(), tls: None };
+            let run = AgentRun { selected, state: RunState::Running, stopped: None, errors: BTreeMap::new(), tls: None, notes: Vec::new() };
             state.run.agents.insert(agent.to_string(), run);
             remove_case_files(&dir, &stem)
         })?
@@ -291,6 +216,16 @@ impl Sink {
         self.update(false, true, |state| {
             if let Some(run) = state.run.agents.get_mut(agent) {
                 run.tls = Some(tls);
+            }
+        })
+    }
+
+    /// Records what `agent`'s run (begun with [`begin_agent`](Self::begin_agent)) said about how its
+    /// verdicts were obtained ([`AgentRun::notes`]), so the reports rendered from the folder say it.
+    pub fn set_notes(&self, agent: &str, notes: Vec<String>) -> Result<(), ReportError> {
+        self.update(false, true, |state| {
+            if let Some(run) = state.run.agents.get_mut(agent) {
+                run.notes = notes;
             }
         })
     }
@@ -458,21 +393,8 @@ pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// Reads `dir/wsspec-run.json`: `None` when there is none (a folder Autobahn wrote); an error when
-/// it cannot be read, is refused (a link, a FIFO, over `fs::MAX_RECORD_BYTES`) or is malformed
-/// (not JSON, or not the shape wsspec writes: `{}` lacks `agents`).
-pub fn read_run_file(dir: &Path) -> Result<Option<RunFile>, ReportError> {
-    let path = dir.join(RUN_FILE);
-    let text = match read_regular(&path, MAX_RECORD_BYTES) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if crate::fs::is_refusal(&e) => return Err(ReportError::Refused { path, message: e.to_string() }),
-        Err(e) => return Err(ReportError::read(&path, e)),
-    };
-    serde_json::from_slice(&text).map(Some).map_err(|e| ReportError::read(&path, format!("malformed: {e}")))
-}
-
 mod fit;
 mod live;
+mod run_file;
 #[cfg(test)]
 mod tests;

@@ -176,3 +176,29 @@ fn orphans_of_any_agent_and_a_malformed_run_file_are_problems() {
         assert!(Sink::open(dir.path()).is_err(), "a run does not overwrite it either");
     }
 }
+
+#[test]
+fn a_runs_notes_are_kept_per_agent_and_a_file_without_them_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::open(dir.path()).unwrap();
+    for agent in ["a", "b"] {
+        sink.begin_agent(agent, vec!["1.1.1".into()]).unwrap();
+        sink.record(&mut record(agent, "1.1.1", Behavior::Ok, BehaviorClose::Ok)).unwrap();
+        sink.end_agent(agent, RunState::Complete, None).unwrap();
+    }
+    sink.set_notes("b", vec!["the target refused connections intermittently".into()]).unwrap();
+    let text = fs::read_to_string(dir.path().join(RUN_FILE)).unwrap();
+    assert_eq!(text.matches("\"notes\"").count(), 1, "only an agent with notes has the field: {text}");
+    let stored = StoredResults::load(dir.path()).unwrap();
+    assert_eq!(stored.run.notes(), ["b: the target refused connections intermittently"]);
+    assert!(!fs::read_to_string(dir.path().join("index.json")).unwrap().contains("notes"), "index.json keeps Autobahn's schema");
+    sink.begin_agent("b", vec!["1.1.1".into()]).unwrap();
+    assert!(StoredResults::load(dir.path()).unwrap().run.notes().is_empty(), "a re-run starts without the earlier run's notes");
+    drop(sink);
+
+    // A file written before wsspec recorded notes.
+    let older = r#"{"agents": {"a": {"selected": ["1.1.1"], "state": "complete", "errors": {}}}, "sections": {}}"#;
+    fs::write(dir.path().join(RUN_FILE), older).unwrap();
+    let stored = StoredResults::load(dir.path()).unwrap();
+    assert!(stored.run.agents["a"].notes.is_empty() && stored.run.notes().is_empty());
+}

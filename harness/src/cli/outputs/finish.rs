@@ -85,9 +85,9 @@ fn render_reports(out: &Path, agents: &[String], args: &OutputArgs, gate: &Gate)
         true => Catalog::embedded().map(|c| section_titles(&c)).unwrap_or_default(),
         false => SectionTitles(results.run.sections.clone()),
     };
-    // How each wss:// run checked the certificate, in the header: a report made without checks says so.
-    let notes = results.run.agents.iter().filter_map(|(agent, run)| run.tls.as_ref().map(|tls| tls.note(agent))).collect();
-    let html = Html::new(out, results.agents(), titles.clone()).with_notes(notes).with_incomplete(IncompleteRun::of(&results));
+    // What each run recorded of how it was made and went, in the header: a report made without
+    // certificate checks, or through a target refusing connections, says so.
+    let html = Html::new(out, results.agents(), titles.clone()).with_notes(results.run.notes()).with_incomplete(IncompleteRun::of(&results));
     let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(html)];
     if let Some(path) = &args.junit {
         outputs.push(Box::new(Junit::new(path, titles).only(agents.iter().cloned())));

@@ -36,9 +36,13 @@ pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
             stored.push((id.as_str(), entry.clone(), recorded));
         }
         stored.sort_by_key(|(id, _, _)| case_order(id));
-        let count = summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
-        say!("  {count} failed");
-        failed |= count > 0;
+        let failing = summarize(agent, &stored, &format!("{} results in {}", stored.len(), results.dir.display()), &gate);
+        say!("  {failing}");
+        // What the run's summary said of how its verdicts were obtained, said again.
+        for note in results.run.agents.get(agent).map_or(&[][..], |run| &run.notes) {
+            say!("  {}", terminal_safe(note));
+        }
+        failed |= failing.any();
     }
     let complete = check_complete(&results, StoredResults::problems);
     let outcome = if !complete { Outcome::Incomplete } else if failed { Outcome::Failed } else { Outcome::Passed };

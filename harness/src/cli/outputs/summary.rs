@@ -46,8 +46,8 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
     let gate = Gate::load(args, |_| true)?;
     let results: Vec<_> = agent.results.iter().map(|r| (r.id.as_str(), r.entry.clone(), Some(r.reason.clone()))).collect();
     let heading = format!("{} in {:.1} s", plural(agent.results.len(), "case"), agent.seconds);
-    let failed = summarize(agent.agent, &results, &heading, &gate);
-    let mut outcome = if failed > 0 { Outcome::Failed } else { Outcome::Passed };
+    let failing = summarize(agent.agent, &results, &heading, &gate);
+    let mut outcome = if failing.any() { Outcome::Failed } else { Outcome::Passed };
     for (id, error) in agent.errors {
         say!("  ERROR  {id:<9} {error}");
     }
@@ -58,10 +58,10 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
     let (missing, hint) = &agent.missing;
     if !missing.is_empty() {
         say!("  MISSING {} the client never ran: {}{hint}", plural(missing.len(), "case"), abbreviate(missing));
-        say!("  {failed} failed, {} missing", missing.len());
+        say!("  {failing}, {} missing", missing.len());
         outcome = outcome.max(Outcome::Failed);
     } else {
-        say!("  {failed} failed");
+        say!("  {failing}");
     }
     for note in agent.notes {
         say!("  {note}");
@@ -75,9 +75,37 @@ pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outco
     Ok(outcome)
 }
 
-/// Prints counts and every result that fails the run; returns how many do (the caller prints it).
+/// How many of an agent's results fail the run, as the summary's count line says it: without
+/// expectations `N failed` (a failing verdict); with them `N unexpected, M stale`, the words of the
+/// gate's line, since a stale entry (an expected failure that now passes) is no failure of the target.
+pub(super) struct Failing {
+    /// Results that fail the run: a failing verdict, or (with expectations) one not expected.
+    failed: usize,
+    /// Expectations of a failure whose result now passes cleanly (`Status::Stale`).
+    stale: usize,
+    expectations: bool,
+}
+
+impl Failing {
+    /// Whether any result fails the run (a stale entry does too).
+    pub(super) fn any(&self) -> bool {
+        self.failed + self.stale > 0
+    }
+}
+
+impl std::fmt::Display for Failing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.expectations {
+            true => write!(f, "{} unexpected, {} stale", self.failed, self.stale),
+            false => write!(f, "{} failed", self.failed),
+        }
+    }
+}
+
+/// Prints counts and every result that fails the run; returns how many do (the caller prints it,
+/// as the summary's count line).
 /// `results`: (id, verdicts, recorded reason).
-pub(super) fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], heading: &str, gate: &Gate) -> usize {
+pub(super) fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String>)], heading: &str, gate: &Gate) -> Failing {
     let mut behaviors: BTreeMap<Behavior, usize> = BTreeMap::new();
     let mut closes: BTreeMap<BehaviorClose, usize> = BTreeMap::new();
     for (_, entry, _) in results {
@@ -91,18 +119,23 @@ pub(super) fn summarize(agent: &str, results: &[(&str, IndexEntry, Option<String
         say!("  behavior:      {}", counts(behaviors.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
         say!("  behaviorClose: {}", counts(closes.iter().map(|(k, n)| (k.as_str(), *n)).collect()));
     }
-    let mut failed = 0;
+    let expectations = matches!(gate, Gate::Expectations(_));
+    let mut failing = Failing { failed: 0, stale: 0, expectations };
     for (id, entry, record) in results {
         let (label, why) = match gate.status(agent, id, entry, record.as_deref()) {
-            Status::Failed { why } if matches!(gate, Gate::Verdicts) => ("FAILED", why),
-            Status::Failed { why } => ("UNEXPECTED", why),
-            Status::Stale { why } => ("STALE", why),
+            Status::Failed { why } => {
+                failing.failed += 1;
+                (if expectations { "UNEXPECTED" } else { "FAILED" }, why)
+            }
+            Status::Stale { why } => {
+                failing.stale += 1;
+                ("STALE", why)
+            }
             Status::Passed | Status::Expected { .. } => continue,
         };
-        failed += 1;
         say!("  {label} {:<9} {}: {}", terminal_safe(id), entry.verdicts(), terminal_safe(&why));
     }
-    failed
+    failing
 }
 
 /// The first ten of `ids`, and how many more.
