@@ -164,3 +164,21 @@ async fn a_burst_of_refusals_from_an_intermittent_target_does_not_stop_the_run()
     assert_eq!(report.results.len() + report.refused_alone.len(), cases.len());
     assert!(report.results.iter().all(|r| !r.is_failure()), "{:?}", report.results);
 }
+
+/// `wsspec fuzz` against a balancer refusing every other connection runs at about the pace of the
+/// target alone, 32 sequences at once: its refusals are seen as intermittent (a plain opening
+/// handshake opens right after one, with more connections open), so they neither lower the
+/// sequences in flight nor drop the idle connections, and the summary says intermittent, not a
+/// target serving only so many at once (before: 22 sequences/s where the target alone gives
+/// about 5,000, so these 1,500 took over a minute).
+#[tokio::test(flavor = "multi_thread")]
+async fn fuzzing_a_target_refusing_every_other_connection_keeps_its_pace() {
+    let (url, _server) = support::every_other().await;
+    let out = tempfile::tempdir().unwrap();
+    let args = ["fuzz", &url, "--sequences", "1500", "--duration", "12", "--seed", "1", "--no-deflate", "--out", out.path().to_str().unwrap()];
+    let (code, stderr) = wsspec(args.map(String::from).to_vec()).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1500 sequences generated in"), "all sent within the time: {stderr}");
+    assert!(stderr.contains("the target refused connections intermittently, whatever the load ("), "{stderr}");
+    assert!(!stderr.contains("only so many at once"), "{stderr}");
+}
