@@ -167,3 +167,40 @@ async fn fuzzing_a_target_refusing_every_other_connection_finds_no_crash() {
         assert!(report.stats.opened > 0 && report.stats.refused > 0, "--jobs {jobs}: {:#?}", report.stats);
     }
 }
+
+/// A run of refusals in a row, as a balancer refusing half the connections at random gives now and
+/// then (20 in a row: probability 2^-20 at each connection), once the target is known to refuse
+/// intermittently, does not stop the run: the cases it refused at each of their attempts alone are
+/// not run, and 16 plain opening handshakes spread over 2 s, not 4 within 150 ms, must all be refused
+/// before the target is taken for gone (before: `stopped opening WebSockets` after the burst, the
+/// cases after it not run).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_refusals_from_an_intermittent_target_does_not_stop_the_run() {
+    let cases = support::cases(&["1.1.*", "2.*", "5.1", "7.1.*"]);
+    let (url, _server) = support::refusing(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", |n, _| n % 2 == 1 || (20..40).contains(&n)).await;
+    let report = run_report(&url, &cases, 1).await;
+    assert!(matches!(&report.end, RunEnd::RefusedIntermittently(_)), "{:?}", report.end);
+    // 3, or more when the next case ran into the burst beside the probes.
+    assert!((3..=5).contains(&report.refused_alone.len()), "the cases the burst refused at every attempt: {:?}", report.refused_alone);
+    assert_eq!(report.not_run, report.refused_alone, "every other case ran");
+    assert_eq!(report.results.len() + report.refused_alone.len(), cases.len());
+    assert!(report.results.iter().all(|r| !r.is_failure()), "{:?}", report.results);
+}
+
+/// `wsspec fuzz` against a balancer refusing every other connection runs at about the pace of the
+/// target alone, 32 sequences at once: its refusals are seen as intermittent (a plain opening
+/// handshake opens right after one, with more connections open), so they neither lower the
+/// sequences in flight nor drop the idle connections, and the summary says intermittent, not a
+/// target serving only so many at once (before: 22 sequences/s where the target alone gives
+/// about 5,000, so these 1,500 took over a minute).
+#[tokio::test(flavor = "multi_thread")]
+async fn fuzzing_a_target_refusing_every_other_connection_keeps_its_pace() {
+    let (url, _server) = support::every_other().await;
+    let out = tempfile::tempdir().unwrap();
+    let args = ["fuzz", &url, "--sequences", "1500", "--duration", "12", "--seed", "1", "--no-deflate", "--out", out.path().to_str().unwrap()];
+    let (code, stderr) = wsspec(args.map(String::from).to_vec()).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("1500 sequences generated in"), "all sent within the time: {stderr}");
+    assert!(stderr.contains("the target refused connections intermittently, whatever the load ("), "{stderr}");
+    assert!(!stderr.contains("only so many at once"), "{stderr}");
+}

@@ -139,7 +139,13 @@ fn summarize(report: &Report, url: &str, config: &Config) {
             stats.reused,
         );
     }
-    if stats.refused > 0 {
+    if stats.intermittent > 0 {
+        say!(
+            "  {}: the target refused connections intermittently, whatever the load ({} of a kind a plain opening handshake got past with more connections open): run again at once",
+            count(stats.refused, "refusal", "refusals"),
+            stats.intermittent,
+        );
+    } else if stats.refused > 0 {
         say!(
             "  {} while other connections were open (a target serving only so many at once): run again later, fewer at once",
             count(stats.refused, "refusal", "refusals"),

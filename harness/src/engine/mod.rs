@@ -38,7 +38,7 @@ pub(crate) use liveness::watch_open;
 pub use kept_open::{run_case_keeping_open, OpenWebSocket};
 pub use observation::{FramesBound, HttpExchange, Observation};
 pub use opening::{judge_opening, run_opening, OpeningExpectation};
-pub use refusals::{plain_handshake_opens, AloneAttempts, ALONE_ATTEMPTS};
+pub use refusals::{plain_handshake_opens, AloneAttempts, ALONE_ATTEMPTS, GONE_PROBES};
 pub use runner::{run_cases, RunConfig, RunEnd, RunError, RunReport, OPEN_FAILURES};
 pub use session::{drive_case, run_case, MAX_MESSAGE_FRAMES};
 pub use stop::{Stop, GRACE};

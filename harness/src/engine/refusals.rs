@@ -26,6 +26,21 @@ use super::{liveness, RunOptions, Target};
 pub const ALONE_ATTEMPTS: usize = 4;
 /// The pause before the second attempt; the pause before the k-th is k - 1 times as long.
 pub const RETRY_PAUSE: Duration = Duration::from_millis(25);
+/// Plain opening handshakes, all of which a target seen to refuse intermittently must refuse to
+/// be taken for gone ([`gone_probes`]): [`ALONE_ATTEMPTS`] paced as a case's attempts, the rest
+/// [`SPREAD_PAUSE`] apart, about 2 s in all. Each refused with probability 1/2 independently (a
+/// balancer refusing half the connections at random), all 16 are refused with probability
+/// 2^-16; a run stops on them only after 3 cases in a row were refused at each of their 4
+/// attempts (2^-12), so a run of N cases alone stops with probability under N × 2^-28 (3 × 10^-7
+/// for 84 cases), where 4 probes gave N × 2^-16 (10^-3). A target that really died is still
+/// taken for gone within about 2 s of the third case.
+pub const GONE_PROBES: usize = 16;
+/// The pause between [`GONE_PROBES`] beyond the first [`ALONE_ATTEMPTS`]: a burst of refusals
+/// (a backend restarting) has to last ~2 s.
+pub const SPREAD_PAUSE: Duration = Duration::from_millis(150);
+/// How long a series of plain opening handshakes goes on beyond [`ALONE_ATTEMPTS`]: a target
+/// whose refusals take longer than this does not answer, and is gone.
+const SPREAD_BOUND: Duration = Duration::from_secs(10);
 
 /// What the cases run alone met, over a run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -122,24 +137,42 @@ pub(super) async fn retry_alone<T, F: Future<Output = T>>(
     (outcome, refusals)
 }
 
+/// How many plain opening handshakes, all refused, show the target refuses connections for good:
+/// [`ALONE_ATTEMPTS`], or [`GONE_PROBES`] once it was seen to refuse intermittently (then a few
+/// refusals in a row are what it does at random, not evidence it is gone).
+pub fn gone_probes(intermittent: bool) -> usize {
+    if intermittent { GONE_PROBES } else { ALONE_ATTEMPTS }
+}
+
+/// The pause before plain opening handshake number `made` + 1 of a series: as in [`retry_alone`]
+/// for the first [`ALONE_ATTEMPTS`], then [`SPREAD_PAUSE`].
+fn probe_pause(made: usize) -> Duration {
+    if made < ALONE_ATTEMPTS { RETRY_PAUSE * made as u32 } else { SPREAD_PAUSE }
+}
+
 /// Whether a plain conforming opening handshake opens a WebSocket (closed at once) within
-/// `attempts` tries, each after a pause as in [`retry_alone`]: a target that refuses one does not
-/// refuse connections for good when the next opens. Bounded by `attempts` times the opening and
-/// close waits, plus the pauses. The error says what the target answered the last try.
+/// `attempts` tries, paced by [`probe_pause`]: a target that refuses one does not refuse
+/// connections for good when the next opens. Bounded by `attempts` times the opening and close
+/// waits, plus the pauses, and beyond [`ALONE_ATTEMPTS`] tries by about [`SPREAD_BOUND`]. The
+/// error says what the target answered the last try.
 pub async fn plain_handshake_opens(target: &Target, options: &RunOptions, attempts: usize) -> Result<(), String> {
     probe_repeatedly(target, options, attempts).await.map(drop).map_err(|refused| refused.answer)
 }
 
 /// [`plain_handshake_opens`], saying when the WebSocket opened, or the last refusal in full.
 pub(super) async fn probe_repeatedly(target: &Target, options: &RunOptions, attempts: usize) -> Result<Instant, liveness::Refused> {
-    let mut made = 0;
+    let (mut made, started) = (0, Instant::now());
     loop {
         match liveness::probe(target, options).await {
             Ok(opened) => return Ok(opened),
             Err(refused) if made + 1 >= attempts => return Err(refused),
+            // Beyond a case's attempts, a probe the target could not be reached for, or a series
+            // that has gone on for long (handshakes left unanswered), is not how a target refusing
+            // at random answers: it is gone.
+            Err(refused) if made + 1 >= ALONE_ATTEMPTS && (!refused.reached || started.elapsed() > SPREAD_BOUND) => return Err(refused),
             Err(_) => made += 1,
         }
-        tokio::time::sleep(RETRY_PAUSE * made as u32).await;
+        tokio::time::sleep(probe_pause(made)).await;
     }
 }
 
@@ -169,6 +202,15 @@ mod tests {
         assert!(tally.intermittent());
         assert!(tally.is_intermittent(Some(503)) && !tally.is_intermittent(None), "the refusal got past is the intermittent one");
         assert_eq!(tally.counts(), AloneAttempts { made: 3 + ALONE_ATTEMPTS, refused: 1 + ALONE_ATTEMPTS, recovered: 1 });
+    }
+
+    #[test]
+    fn gone_takes_more_probes_spread_over_time_once_refusals_are_intermittent() {
+        assert_eq!(gone_probes(false), ALONE_ATTEMPTS);
+        assert_eq!(gone_probes(true), GONE_PROBES);
+        let spread: Duration = (1..GONE_PROBES).map(probe_pause).sum();
+        assert!(spread >= Duration::from_millis(1900), "{spread:?}");
+        assert_eq!((1..ALONE_ATTEMPTS).map(probe_pause).sum::<Duration>(), Duration::from_millis(150), "a case's pacing first");
     }
 
     #[tokio::test]

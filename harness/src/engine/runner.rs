@@ -235,11 +235,21 @@ pub async fn run_cases(
                 report.refused_alone.push(case.id.to_string());
                 (refused_in_a_row, last_refusal) = (refused_in_a_row + 1, answer);
                 // Refused so again and again, with nothing opening between: it refuses everything,
-                // unless a plain opening handshake (tried as often) still opens.
+                // unless a plain opening handshake still opens, tried as often as the target
+                // refusing at random asks ([`refusals::gone_probes`]: a case is refused so only
+                // by a target seen to refuse intermittently).
                 if refused_in_a_row >= OPEN_FAILURES {
-                    match refusals::plain_handshake_opens(&config.target, &config.options, ALONE_ATTEMPTS).await {
+                    let probes = refusals::gone_probes(tally.intermittent());
+                    // An interrupt ends the probes at once (the run then halts).
+                    let probed = tokio::select! {
+                        probed = refusals::plain_handshake_opens(&config.target, &config.options, probes) => probed,
+                        () = halt.raised() => Ok(()),
+                    };
+                    match probed {
                         Ok(()) => refused_in_a_row = 0,
-                        Err(_) => abort.raise(format!("{last_refusal} ({refused_in_a_row} cases in a row refused at each of {ALONE_ATTEMPTS} attempts alone, and a plain opening handshake too)")),
+                        Err(_) => abort.raise(format!(
+                            "{last_refusal} ({refused_in_a_row} cases in a row refused at each of {ALONE_ATTEMPTS} attempts alone, and {probes} plain opening handshakes too)"
+                        )),
                     }
                 }
             }
@@ -254,8 +264,9 @@ pub async fn run_cases(
     if abort.reason().is_none() && halt.reason().is_none() && !live.is_empty() && !refusals_graded {
         // A Ctrl-C during the probe ends the run at once: the held cases are then not run.
         let probed = tokio::select! {
-            // Tried as often as a case refused alone: a balancer's refusal is not the target's.
-            probed = refusals::probe_repeatedly(&config.target, &config.options, ALONE_ATTEMPTS) => Some(probed),
+            // Tried as often as a case refused alone, or as a target refusing at random asks: a
+            // balancer's refusal is not the target's.
+            probed = refusals::probe_repeatedly(&config.target, &config.options, refusals::gone_probes(tally.intermittent())) => Some(probed),
             () = halt.raised() => None,
         };
         if let Some(Err(refused)) = probed {

@@ -25,19 +25,21 @@ use wsspec_reports::{Behavior, BehaviorClose};
 mod budget;
 mod connection;
 mod findings;
+mod refusals;
 mod report;
 mod trial;
 
 use budget::Budget;
 use connection::Connection;
 use findings::{Divergence, Form, Recorder};
+use refusals::{Next, Refusals};
 use trial::{Checked, Minimized};
 
 pub use connection::MAX_SEQUENCES as MAX_SEQUENCES_PER_CONNECTION;
 pub use report::{Finding, FuzzError, Kind, Progress, Report, Stats};
 
 use super::{oracle, Sequence};
-use crate::engine::{plain_handshake_opens, probe, RunOptions, Stop, Target, Verdict, GRACE};
+use crate::engine::{plain_handshake_opens, probe, RunOptions, Stop, Target, Verdict, GONE_PROBES, GRACE};
 
 /// Candidate runs one minimization may use.
 const MINIMIZE_BUDGET: usize = 300;
@@ -57,7 +59,8 @@ const RETRIES: u8 = 4;
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// Plain opening handshakes that must all be refused, after a sequence refused at each of its
 /// tries, for a crash finding: a target refusing every other connection (a load balancer with a
-/// backend down) refuses one, and opens the next.
+/// backend down) refuses one, and opens the next. [`GONE_PROBES`] once the target was seen
+/// refusing intermittently: then a few refusals in a row are what it does at random.
 const CRASH_PROBES: usize = 3;
 
 /// One fuzzing run.
@@ -104,7 +107,7 @@ enum TrialResult {
     /// The WebSocket never opened: the target may be gone, or at its limit of connections when it
     /// refused with an answer (`answered`: a status, a closed connection; not silence, not an
     /// unreachable address: [`refused_with_answer`](crate::engine::opening::refused_with_answer)).
-    NotOpened { reason: String, answered: bool },
+    NotOpened { reason: String, answered: bool, status: Option<u16> },
     /// It diverged, and conformed when run again: not reported.
     Unconfirmed,
 }
@@ -197,14 +200,15 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
     // runner does, the bound is at least the sequences in flight: refusals come back at once while
     // the sequences that opened are still running, so a target dropping a few is not taken for dead.
     let (mut in_a_row, mut last_refusal) = (0u64, String::new());
-    let refusals = NEVER_OPENED.max(jobs as u64);
+    let not_opened_bound = NEVER_OPENED.max(jobs as u64);
     // When an interrupt's grace period ends.
     let mut grace: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    // Sequences refused with an answer while others held connections (a target serving only so
-    // many at once), to run again, with the times they were refused; and the sequences in flight at
-    // once, lowered at each such refusal to the connections the target served then.
-    let (mut deferred, mut limit): (VecDeque<(u64, u8)>, usize) = (VecDeque::new(), jobs);
+    // Sequences refused with an answer, to run again, with the times they were refused and
+    // whether at once (an intermittent refusal); the sequences in flight at once, lowered when the
+    // target refuses a plain opening handshake after such a refusal too; and those handshakes.
+    let (mut deferred, mut refusals): (VecDeque<(u64, u8, bool)>, _) = (VecDeque::new(), Refusals::new(jobs));
+    let mut probing = JoinSet::new();
     let sequence_for = |index: u64| {
         let sequence = Sequence::generate(config.seed, index, deflate && index % 2 == 1).until_close();
         if (index / 2) % WHOLE_EVERY == 0 { sequence } else { sequence.until_idle() }
@@ -221,12 +225,12 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
         // than sequences asked for, a round would otherwise start too many.
         // Refused sequences go first, as long as time is left.
         let retrying = !crashed && !interrupted && started.elapsed() < config.duration;
-        while retrying && running.len() < limit {
-            let (index, refused) = match deferred.pop_front() {
+        while retrying && running.len() + probing.len() < refusals.limit {
+            let (index, refused, at_once) = match deferred.pop_front() {
                 Some(retry) => retry,
                 None if generating && more(&stats) => {
                     stats.generated += 1;
-                    (stats.generated - 1, 0)
+                    (stats.generated - 1, 0, true)
                 }
                 None => break,
             };
@@ -241,9 +245,11 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
             let connection = idle[usize::from(sequence.deflate)].pop();
             let keep_open = connection.as_ref().is_none_or(Connection::may_keep);
             running.spawn(async move {
-                // A refused sequence waits first: a server counts a connection until it has
-                // closed it, which may be after wsspec saw it end.
-                tokio::time::sleep(RETRY_PAUSE * ((1u32 << refused) - 1)).await;
+                // A sequence refused as a limit refuses waits first: a server counts a connection
+                // until it has closed it, which may be after wsspec saw it end.
+                if !at_once {
+                    tokio::time::sleep(RETRY_PAUSE * ((1u32 << refused) - 1)).await;
+                }
                 let checked = shared.checked_trial(index, &sequence, &outcome, connection, keep_open).await;
                 (index, refused, sequence, checked)
             });
@@ -276,7 +282,7 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
             }
         }
         // Interrupted or crashed, the divergences still queued are written whole after the loop.
-        if running.is_empty() && minimizing.is_empty() && (queue.is_empty() || interrupted || crashed) {
+        if running.is_empty() && probing.is_empty() && minimizing.is_empty() && (queue.is_empty() || interrupted || crashed) {
             break;
         }
         let grace_over = async move {
@@ -291,27 +297,37 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 let Checked { trial, failing, after, kept, reused } = checked;
                 let idle_open = idle.iter().map(Vec::len).sum::<usize>();
                 let refused_alone = running.len() + idle_open == 0;
-                if matches!(trial.result, TrialResult::NotOpened { answered: true, .. }) && !crashed && (!refused_alone || refused < RETRIES) {
-                    // Refused with an answer while other connections were open or opening: the
-                    // target's limit, not its end. Run at most as many at once as it served then
-                    // (the open ones, else the others in flight; never fewer than it was seen to
-                    // serve at once: a target refusing intermittently refuses at any load),
-                    // without the idle connections that hold its places, and run the sequence
-                    // again later. Refused alone, it says nothing of a limit: it runs again too,
-                    // and counts toward a crash only once refused at every try.
-                    if !refused_alone {
-                        let served = shared.open.load(Ordering::SeqCst) + idle_open;
-                        let most = shared.most_open.load(Ordering::SeqCst);
-                        limit = limit.min(if served > 0 { served } else { running.len() }.max(most).max(1));
-                        idle = [Vec::new(), Vec::new()];
+                if let TrialResult::NotOpened { answered: true, status: kind, .. } = trial.result {
+                    if !crashed && (!refused_alone || refused < RETRIES) {
+                        // Refused with an answer while other connections were open or opening:
+                        // the target's limit, or a refusal at any load (intermittent). One plain
+                        // opening handshake tells ([`refusals`]): refused too, at most as many run
+                        // at once as it served then (the open ones, else the others in flight;
+                        // never fewer than it was seen to serve at once). Refused alone, it says
+                        // nothing of a limit: it runs again too, and counts toward a crash only
+                        // once refused at every try.
+                        let intermittent = refusals.is_intermittent(kind);
+                        if !refused_alone {
+                            let served = shared.open.load(Ordering::SeqCst) + idle_open;
+                            let most = shared.most_open.load(Ordering::SeqCst);
+                            let lower_to = if served > 0 { served } else { running.len() }.max(most);
+                            if refusals.refused(kind) == Next::Probe {
+                                let shared = shared.clone();
+                                probing.spawn(async move {
+                                    let opened = plain_handshake_opens(&shared.target, &shared.options, 1).await.is_ok();
+                                    (kind, served, lower_to, opened)
+                                });
+                            }
+                        }
+                        stats.refused += 1;
+                        stats.intermittent += u64::from(intermittent);
+                        if refused < RETRIES {
+                            deferred.push_back((index, refused + 1, intermittent));
+                        } else {
+                            (stats.sequences, stats.dropped) = (stats.sequences + 1, stats.dropped + 1);
+                        }
+                        continue;
                     }
-                    stats.refused += 1;
-                    if refused < RETRIES {
-                        deferred.push_back((index, refused + 1));
-                    } else {
-                        (stats.sequences, stats.dropped) = (stats.sequences + 1, stats.dropped + 1);
-                    }
-                    continue;
                 }
                 stats.sequences += 1;
                 stats.reused += u64::from(reused);
@@ -320,16 +336,16 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 }
                 match &trial.result {
                     TrialResult::NotOpened { .. } if crashed => stats.dropped += 1,
-                    TrialResult::NotOpened { reason, answered } => {
+                    TrialResult::NotOpened { reason, answered, .. } => {
                         (stats.dropped, in_a_row) = (stats.dropped + 1, in_a_row + 1);
                         last_refusal.clone_from(reason);
                         if !shared.opened_any.load(Ordering::SeqCst) {
-                            if in_a_row >= refusals {
+                            if in_a_row >= not_opened_bound {
                                 break;
                             }
                             continue;
                         }
-                        let gone = if in_a_row >= refusals {
+                        let gone = if in_a_row >= not_opened_bound {
                             Some(format!("the target stopped opening WebSockets ({in_a_row} sequences in a row did not open; the last: {reason})"))
                         } else {
                             // An interrupt while probing: the target is not known to be gone.
@@ -341,10 +357,13 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                                 Some(Ok(())) if !answered => Some(format!("the target stopped answering opening handshakes ({reason})")),
                                 // Refused with an answer at every try: gone only if plain opening
                                 // handshakes are refused too, each of them.
-                                Some(Ok(())) => match unless_stopped(stop, plain_handshake_opens(&config.target, &config.options, CRASH_PROBES)).await {
-                                    Some(Err(e)) => Some(format!("the target stopped opening WebSockets ({reason}; then {CRASH_PROBES} plain opening handshakes were refused, the last: {e})")),
-                                    _ => None,
-                                },
+                                Some(Ok(())) => {
+                                    let probes = if refusals.seen_intermittent() { GONE_PROBES } else { CRASH_PROBES };
+                                    match unless_stopped(stop, plain_handshake_opens(&config.target, &config.options, probes)).await {
+                                        Some(Err(e)) => Some(format!("the target stopped opening WebSockets ({reason}; then {probes} plain opening handshakes were refused, the last: {e})")),
+                                        _ => None,
+                                    }
+                                }
                                 None => None,
                             }
                         };
@@ -371,6 +390,17 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                             }
                         }
                     }
+                }
+            }
+            Some(joined) = probing.join_next() => {
+                let Ok((kind, served, lower_to, opened)) = joined else { continue };
+                // Opened with more WebSockets held than when the target refused: not a limit.
+                let held = shared.open.load(Ordering::SeqCst) + idle.iter().map(Vec::len).sum::<usize>();
+                let opened_past = opened && held > served;
+                refusals.probed(kind, opened_past, lower_to);
+                if !opened_past {
+                    // At its limit: the idle connections hold its places.
+                    idle = [Vec::new(), Vec::new()];
                 }
             }
             Some(joined) = minimizing.join_next() => {
@@ -400,6 +430,7 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
         }
     }
     running.abort_all();
+    probing.abort_all();
     minimizing.abort_all();
     let interrupted = stop.reason();
     let unminimized = match (&interrupted, crashed) {

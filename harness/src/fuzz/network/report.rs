@@ -23,6 +23,10 @@ pub struct Stats {
     /// run; the sequence is run again later, fewer at once ([`Stats::dropped`] after a few times,
     /// or when the run ends first).
     pub refused: u64,
+    /// Of those, refusals of a kind the target was seen to refuse intermittently, whatever the
+    /// load (a plain opening handshake opened right after one, with more connections open): run
+    /// again at once, the sequences in flight kept.
+    pub intermittent: u64,
     /// Sequences in flight when an interrupt's grace period ran out: cut short, undecided.
     pub abandoned: u64,
     pub divergent: u64,

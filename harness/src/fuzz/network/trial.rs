@@ -157,7 +157,7 @@ impl Shared {
         drop(mark);
         let verdict = judge(case, &obs);
         let result = if let Some(error) = &obs.open_error {
-            TrialResult::NotOpened { reason: error.clone(), answered: refused_with_answer(&obs) }
+            TrialResult::NotOpened { reason: error.clone(), answered: refused_with_answer(&obs), status: obs.exchange.status }
         } else if verdict.behavior == Behavior::Failed || verdict.behavior_close.is_failure() {
             let silent = obs.dropped_by_me && obs.remote_close.is_none() && obs.events.heeded() == 0;
             TrialResult::Diverges(if silent { Kind::Hang } else { Kind::Divergence })
