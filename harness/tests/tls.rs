@@ -259,3 +259,18 @@ async fn a_client_that_sends_while_the_response_is_held_fails_17_3_1() {
     assert!(support::verdict_line(record).starts_with("FAILED"), "{}", support::verdict_line(record));
     assert!(record.result.contains("came before the server's answer"), "{}", record.result);
 }
+
+/// A client under test that refuses wsspec's certificate (here the reference client, which trusts
+/// the system's roots only) never gets a request through: a broken setup, exit 2 with what the
+/// TLS handshake ended with and what the client must trust, not missing cases (exit 1).
+#[test]
+fn a_client_refusing_every_tls_handshake_is_a_broken_setup() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let driver = format!("{} reference-client {{url}} --agent {{agent}}", env!("CARGO_BIN_EXE_wsspec"));
+    let (code, _, stderr) = support::wsspec(&["client", "--tls", "--cases", "1.1.1", "1.1.2", "--exec", &driver, "--out", dir]);
+    assert_eq!(code, 2, "{stderr}");
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.contains("the client under test never completed a TLS handshake with wsspec (the TLS handshake ended with:"), "{stderr}");
+    assert!(last.contains("it must trust the CA in") && last.contains("wsspec-ca.pem: give it to the client with {ca}"), "{stderr}");
+}

@@ -107,6 +107,12 @@ struct State {
     tls: Option<tls::TlsState>,
     /// Connections accepted so far (any request, even one refused).
     connections: AtomicUsize,
+    /// Complete request heads read so far: a client that connected but never got one through (its TLS
+    /// handshake failed, or it sent nothing) never spoke to wsspec.
+    requests: AtomicUsize,
+    /// How the last TLS handshake of a connection meant to succeed failed (not a certificate
+    /// case's, which is that case's verdict).
+    tls_failure: Mutex<Option<String>>,
 }
 
 impl ClientTestServer {
@@ -136,6 +142,8 @@ impl ClientTestServer {
             halt: std::sync::OnceLock::new(),
             tls,
             connections: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
+            tls_failure: Mutex::new(None),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { addr, state, task, reports: tokio::sync::Mutex::new(reports) })
@@ -220,6 +228,18 @@ impl ClientTestServer {
     /// How many connections were accepted so far: 0 when no client ever connected.
     pub fn connections(&self) -> usize {
         self.state.connections.load(Ordering::Relaxed)
+    }
+
+    /// How many complete request heads were read so far: 0 when no client got one through (it
+    /// never connected, failed every TLS handshake, or sent nothing wsspec could read).
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// How the last TLS handshake failed on a connection that was to see the good certificate:
+    /// the client under test refused it (a CA it does not trust) or spoke no TLS.
+    pub fn tls_failure(&self) -> Option<String> {
+        self.state.tls_failure.lock().expect("lock").clone()
     }
 
     pub fn case_count(&self) -> usize {
@@ -369,7 +389,11 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
             None => return,
         },
     };
-    let (request, head, leftover) = match timeout(HEAD_WAIT, read_head(&mut stream)).await {
+    let read = timeout(HEAD_WAIT, read_head(&mut stream)).await;
+    if matches!(read, Ok(Ok(_))) {
+        state.requests.fetch_add(1, Ordering::Relaxed);
+    }
+    let (request, head, leftover) = match read {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(message)) => return refuse(&state, stream, 400, "", &message).await,
         Err(_) => return refuse(&state, stream, 408, "", "no complete request head within 5 s").await,

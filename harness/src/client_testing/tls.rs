@@ -96,10 +96,13 @@ pub(super) async fn accept(state: &State, tls: &TlsState, tcp: TcpStream) -> Opt
     let shown = armed.as_ref().map_or(Presented::Good, |a| a.shown);
     let outcome = timeout(wait, tls.acceptor.accept(tcp, shown)).await;
     let Some(armed) = armed else {
-        return match outcome {
-            Ok(Ok(stream)) => Some(Transport::from(stream)),
-            _ => None,
+        let failure = match outcome {
+            Ok(Ok(stream)) => return Some(Transport::from(stream)),
+            Ok(Err(e)) => format!("the TLS handshake ended with: {e}"),
+            Err(_) => format!("no TLS handshake within {:.1} s", wait.as_secs_f64()),
         };
+        *state.tls_failure.lock().expect("lock") = Some(failure);
+        return None;
     };
     let index = armed.index;
     let mut obs = Observation::starting_now();

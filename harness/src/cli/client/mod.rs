@@ -252,9 +252,17 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         // Nothing was tested: stopping an idle server must not pass a CI gate.
         return Err(format!("no client ran a case (no report in {})", out.display()));
     }
-    if let (Some(command), Some(ended), 0) = (&args.exec, &exec_ended, server.connections()) {
-        // A driver that never starts is a broken setup, not a client failing its cases.
-        return Err(format!("the client under test never connected: `{command}` {ended}"));
+    if let (Some(command), Some(ended), 0) = (&args.exec, &exec_ended, server.requests()) {
+        // A driver that never starts, or whose every TLS handshake failed, is a broken setup, not
+        // a client failing its cases.
+        return Err(match (server.connections(), server.tls_failure()) {
+            (0, _) => format!("the client under test never connected: `{command}` {ended}"),
+            (_, Some(failure)) => format!(
+                "the client under test never completed a TLS handshake with wsspec ({failure}): `{command}` {ended}; {}",
+                trust_hint(command, ca.as_deref(), cert)
+            ),
+            (n, None) => format!("the client under test connected {} but sent no request: `{command}` {ended}", selection::plural(n, "time")),
+        });
     }
     // A signal while the reports were written.
     if interrupted || until_stopped {
@@ -265,6 +273,22 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
 
 /// How the embedded client trusts the server's certificate: wsspec's throw-away CA, or the
 /// operator's `--ca` or certificate (`--cert`) as given (self-signed), else the system's roots.
+/// What the client under test must trust, said when it refused every TLS handshake: `ca` is the
+/// file `{ca}` stands for in `command`; `cert` the operator's certificate chain, if any.
+fn trust_hint(command: &str, ca: Option<&Path>, cert: Option<&Path>) -> String {
+    let Some(ca) = ca else { return "it must trust the CA that signed wsspec's certificate".into() };
+    if !command.contains("{ca}") {
+        return format!("it must trust the CA in {}: give it to the client with {{ca}} in --exec, which stands for that file", ca.display());
+    }
+    if cert == Some(ca) {
+        return format!(
+            "without --ca, {{ca}} stands for the certificate {} itself, right only for a self-signed one: give the CA that signed it with --ca FILE (wsspec tls-cert writes it as ca.pem)",
+            ca.display()
+        );
+    }
+    format!("{{ca}} stood for {}: does the client trust the CA given to it?", ca.display())
+}
+
 fn embedded_connector(acceptor: Option<&wsspec::tls::Acceptor>, ca: Option<&Path>) -> Result<Option<wsspec::tls::Connector>, String> {
     use wsspec::tls::{Connector, Trust};
     Ok(match acceptor.map(|a| a.ca()) {
