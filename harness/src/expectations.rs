@@ -1,8 +1,10 @@
 //! Expectations a project commits (`--expect FILE`): for case-id patterns, the verdicts it accepts
 //! other than a clean pass, and why. A result is as expected when the last entry matching it accepts
-//! its verdicts, or, matched by none, when it is a clean pass. An entry whose result is now a clean
-//! pass it does not list is stale, and fails the run like an unexpected result, so fixed bugs get
-//! their entries removed (connectrpc's `--known-failing`).
+//! its verdicts, or, matched by none, when it is a clean pass. An entry that names a case by its id
+//! whose result is now a clean pass it does not list is stale, and fails the run like an unexpected
+//! result, so fixed bugs get their entries removed (connectrpc's `--known-failing`). A case matched
+//! by a pattern only (`12.*`) makes its entry stale only when the entry accepts no non-pass of the
+//! agent's any more ([`Expectations::settle`]): a pattern covers a family of which some cases pass.
 //!
 //! ```toml
 //! [[expect]]
@@ -17,7 +19,7 @@
 //! why = "answers invalid UTF-8 in a close reason with 1002"
 //! ```
 
-use std::{fmt::Write as _, path::Path};
+use std::{collections::BTreeSet, fmt::Write as _, path::Path};
 
 use serde::{Deserialize, Serialize};
 use wsspec_reports::{case_order, iso_utc, reason, Behavior, BehaviorClose, IndexEntry, Status};
@@ -28,6 +30,9 @@ use crate::catalog::{case_matches, full_match};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Expectations {
     pub entries: Vec<Entry>,
+    /// (entry index, agent): the entry accepts a non-pass among the agent's results
+    /// ([`Expectations::settle`]), so it is still needed.
+    needed: BTreeSet<(usize, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,12 +141,41 @@ impl Expectations {
             check(&entry, &known_id).map_err(|message| format!("{line}: {message}"))?;
             entries.push(entry);
         }
-        Ok(Self { entries })
+        Ok(Self { entries, needed: BTreeSet::new() })
+    }
+
+    /// Learns which entries still accept a non-pass among `results` (agent, id, verdicts), per
+    /// agent: a clean pass matched by such an entry through a pattern only is then no stale result.
+    /// Without it (or for a case the entry names by id), every clean pass an entry decides is stale.
+    pub fn settle<'a>(&mut self, results: impl IntoIterator<Item = (&'a str, &'a str, &'a IndexEntry)>) {
+        for (agent, id, entry) in results {
+            let Some(decider) = self.entries.iter().rposition(|e| e.matches(agent, id)) else { continue };
+            if matches!(self.strict_status(agent, id, entry, None), Status::Expected { .. }) {
+                self.needed.insert((decider, agent.to_string()));
+            }
+        }
     }
 
     /// What one result means for the run; `recorded` is its reason (`CaseRecord::reason`) when
-    /// known.
+    /// known. A clean pass an entry matches by a pattern only is stale only when the entry accepts
+    /// no non-pass of the agent's ([`Self::settle`]).
     pub fn status(&self, agent: &str, id: &str, entry: &IndexEntry, recorded: Option<&str>) -> Status {
+        match self.strict_status(agent, id, entry, recorded) {
+            Status::Stale { .. } if self.needed_by_pattern(agent, id) => Status::Passed,
+            status => status,
+        }
+    }
+
+    /// Whether the entry deciding `id` matches it by a pattern only and still accepts a non-pass
+    /// of `agent`'s.
+    fn needed_by_pattern(&self, agent: &str, id: &str) -> bool {
+        self.entries.iter().rposition(|e| e.matches(agent, id)).is_some_and(|decider| {
+            !self.entries[decider].cases.iter().any(|pattern| pattern == id) && self.needed.contains(&(decider, agent.to_string()))
+        })
+    }
+
+    /// [`Self::status`] with every clean pass an entry decides stale.
+    fn strict_status(&self, agent: &str, id: &str, entry: &IndexEntry, recorded: Option<&str>) -> Status {
         let clean = is_clean(entry);
         let Some(expectation) = self.decider(agent, id) else {
             return if clean {
@@ -175,8 +209,10 @@ impl Expectations {
         entries.flat_map(|e| e.cases.iter().map(move |p| (e.line, p.as_str()))).filter(|(_, p)| !ids.iter().any(|id| case_matches(p, id))).collect()
     }
 
-    /// The expectations that make every one of `results` (agent, id, verdicts) as expected. An
-    /// entry is kept when every result it matches is one it decides and as expected; the others
+    /// The expectations that make every one of `results` (agent, id, verdicts) as expected, however
+    /// strictly: an entry is kept when every result it matches is one it decides and as expected,
+    /// none of them stale even by a pattern (so a pattern some of whose cases pass is narrowed to
+    /// the cases that need it); the others
     /// are replaced by exact entries for the results that are not clean passes, keeping their
     /// reasons. A pattern that matches none of the results (cases not run) is always kept, in
     /// its entry's place: with the whole entry when that is kept, else in a copy of the entry
@@ -188,7 +224,7 @@ impl Expectations {
             results.iter().map(|(agent, id, _)| self.entries.iter().rposition(|e| e.matches(agent, id))).collect();
         let good = |i: usize| {
             let (agent, id, entry) = results[i];
-            !self.status(agent, id, entry, None).fails_run()
+            !self.strict_status(agent, id, entry, None).fails_run()
         };
         let keep: Vec<bool> = (0..self.entries.len())
             .map(|e| {
@@ -233,7 +269,7 @@ impl Expectations {
             let cases: Vec<String> = entry.cases.iter().filter(unmatched).cloned().collect();
             (!cases.is_empty()).then(|| Entry { cases, ..entry.clone() })
         });
-        Self { entries: kept.chain(added).collect() }
+        Self { entries: kept.chain(added).collect(), needed: BTreeSet::new() }
     }
 
     /// The file text, with a header that explains it.

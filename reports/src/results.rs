@@ -10,7 +10,7 @@ use crate::{
     autobahn::{agent_file_stem, case_report_file, report_file_name, stored_file_stem, Index},
     fs::{is_refusal, read_regular, MAX_INDEX_BYTES, MAX_RECORD_BYTES},
     sink::{folder_in_use, read_run_file, RunFile, RunState},
-    CaseRecord, ReportError,
+    CaseRecord, IndexEntry, ReportError,
 };
 
 /// A report folder's results, possibly of several agents.
@@ -70,6 +70,11 @@ impl StoredResults {
             RunState::Running if self.live => "still running (another wsspec process is writing to this folder)",
             state => state.as_str(),
         }
+    }
+
+    /// Every result in `index.json`: (agent, case id, verdicts), by agent and then by id.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str, &IndexEntry)> {
+        self.index.iter().flat_map(|(agent, cases)| cases.iter().map(move |(id, entry)| (agent.as_str(), id.as_str(), entry)))
     }
 
     /// Every case id any agent has a result for, or wsspec's own error, in catalog order.

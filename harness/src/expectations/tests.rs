@@ -69,6 +69,26 @@ fn the_last_matching_entry_decides() {
     assert_eq!(why, "expected behavior UNIMPLEMENTED (line 2: no permessage-deflate), but it passes: OK / OK; remove or narrow the entry");
 }
 
+/// A pattern covers a family of which some cases pass: those are stale only once the entry accepts
+/// no non-pass of the agent's (then all of them are); a case named by its id is stale when it passes,
+/// whatever else its entry still accepts; the update narrows the pattern to the cases needing it.
+#[test]
+fn a_pattern_is_stale_only_when_none_of_its_cases_needs_it() {
+    let text = "[[expect]]\ncases = [\"12.*\", \"6.4.3\"]\nbehavior = [\"UNIMPLEMENTED\"]\nwhy = \"partial\"\n";
+    let ok = BehaviorClose::Ok;
+    let (pass, missing) = (verdicts(Pass, ok), verdicts(Unimplemented, ok));
+    let run = [("a", "12.1.1", &missing), ("a", "12.1.2", &pass), ("a", "6.4.3", &pass), ("b", "12.1.1", &pass), ("b", "12.1.2", &pass)];
+    let mut e = parse(text);
+    let before: Vec<&str> = run.iter().map(|(agent, id, entry)| kind(&e.status(agent, id, entry, None))).collect();
+    assert_eq!(before, ["expected", "stale", "stale", "stale", "stale"], "unsettled, every clean pass an entry decides is stale");
+    e.settle(run.iter().copied());
+    let after: Vec<&str> = run.iter().map(|(agent, id, entry)| kind(&e.status(agent, id, entry, None))).collect();
+    assert_eq!(after, ["expected", "passed", "stale", "stale", "stale"], "agent b needs the entry for none of its cases");
+    let narrowed = e.updated(run.iter().copied());
+    assert_eq!(narrowed.entries.len(), 1, "{narrowed:?}");
+    assert_eq!((narrowed.entries[0].cases.clone(), narrowed.entries[0].agent.clone()), (vec!["12.1.1".to_string()], Some("a".to_string())));
+}
+
 #[test]
 fn bad_files_name_the_line() {
     let cases = [

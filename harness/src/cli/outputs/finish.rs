@@ -20,21 +20,17 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
     // A run where no case produced a result (a client that never connected) has nothing to render.
     let rendered = std::fs::symlink_metadata(out.join("index.json")).is_ok();
     if rendered {
-        render_reports(out, agents, args, &Gate::load(args, |_| true)?)?;
+        render_reports(out, agents, args)?;
     } else if let Err(e) = std::fs::remove_file(out.join("index.html")) {
         // The page `mark_unfinished` left says a run may still be going: none is, and none reported.
         if e.kind() != std::io::ErrorKind::NotFound {
             return Err(format!("cannot remove {}: {e}", out.join("index.html").display()));
         }
     }
-    if let (Gate::Expectations(expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
+    if let (Gate::Expectations(mut expectations), Some(path)) = (Gate::load(args, |_| true)?, &args.expect) {
         let results = StoredResults::load(out).map_err(|e| e.to_string())?;
-        let of_run: Vec<(&str, &str, &IndexEntry)> = results
-            .index
-            .iter()
-            .filter(|(agent, _)| agents.contains(agent))
-            .flat_map(|(agent, cases)| cases.iter().map(move |(id, entry)| (agent.as_str(), id.as_str(), entry)))
-            .collect();
+        let of_run: Vec<(&str, &str, &IndexEntry)> = results.entries().filter(|(agent, ..)| agents.iter().any(|a| a == agent)).collect();
+        expectations.settle(of_run.iter().copied());
         let statuses: Vec<Status> = of_run.iter().map(|(agent, id, entry)| expectations.status(agent, id, entry, None)).collect();
         let count = |f: fn(&Status) -> bool| statuses.iter().filter(|s| f(s)).count();
         say!(
@@ -78,8 +74,9 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
 
 /// Renders everything stored in `out` as the options ask: the HTML report with every agent of it,
 /// the JUnit file with `agents` (the run's) only.
-fn render_reports(out: &Path, agents: &[String], args: &OutputArgs, gate: &Gate) -> Result<(), String> {
+fn render_reports(out: &Path, agents: &[String], args: &OutputArgs) -> Result<(), String> {
     let results = StoredResults::load(out).map_err(|e| e.to_string())?;
+    let gate = Gate::load(args, |_| true)?.settle(results.entries());
     // The titles the runs recorded (their catalog, maybe --catalog), else the built-in catalog's.
     let titles = match results.run.sections.is_empty() {
         true => Catalog::embedded().map(|c| section_titles(&c)).unwrap_or_default(),

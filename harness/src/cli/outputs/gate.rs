@@ -23,6 +23,15 @@ impl Gate {
         }
     }
 
+    /// Learns from `results` (agent, id, verdicts) which expectation entries still accept a
+    /// non-pass ([`Expectations::settle`]); call it with every result the gate is to judge.
+    pub(super) fn settle<'a>(mut self, results: impl IntoIterator<Item = (&'a str, &'a str, &'a IndexEntry)>) -> Self {
+        if let Self::Expectations(expectations) = &mut self {
+            expectations.settle(results);
+        }
+        self
+    }
+
     /// `recorded` is the result's reason (`CaseRecord::reason`), when known.
     pub(super) fn status(&self, agent: &str, id: &str, entry: &IndexEntry, recorded: Option<&str>) -> Status {
         match self {

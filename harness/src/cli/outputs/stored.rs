@@ -18,8 +18,8 @@ use super::{
 /// `wsspec report`: summarizes every agent stored in `dir` (a report folder or its index.json),
 /// renders the reports once, and gates on all of them.
 pub fn report_stored(dir: &Path, args: &OutputArgs) -> Result<Outcome, String> {
-    let gate = Gate::load(args, |_| true)?;
     let results = StoredResults::load(dir).map_err(|e| e.to_string())?;
+    let gate = Gate::load(args, |_| true)?.settle(results.entries());
     let mut ids = results.case_ids();
     ids.extend(results.run.agents.values().flat_map(|run| run.selected.iter().map(String::as_str)));
     warn_unmatched(args, &ids)?;

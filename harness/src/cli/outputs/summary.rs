@@ -43,8 +43,8 @@ pub struct AgentResults<'a> {
 /// Summarizes one agent's results (already written to the report folder; `finish_run` renders them).
 /// The outcome: Failed when a result fails the run, Incomplete when wsspec failed on a case.
 pub fn finish_agent(agent: &AgentResults<'_>, args: &OutputArgs) -> Result<Outcome, String> {
-    let gate = Gate::load(args, |_| true)?;
     let results: Vec<_> = agent.results.iter().map(|r| (r.id.as_str(), r.entry.clone(), Some(r.reason.clone()))).collect();
+    let gate = Gate::load(args, |_| true)?.settle(results.iter().map(|(id, entry, _)| (agent.agent, *id, entry)));
     let heading = format!("{} in {:.1} s", plural(agent.results.len(), "case"), agent.seconds);
     let failing = summarize(agent.agent, &results, &heading, &gate);
     let mut outcome = if failing.any() { Outcome::Failed } else { Outcome::Passed };
