@@ -139,8 +139,8 @@ impl Transport {
 pub async fn probe(target: &Target, timeout_scale: f64, tls: Option<&Connector>) -> Result<(), String> {
     match tokio::time::timeout(Duration::from_secs_f64(5.0 * timeout_scale), Transport::connect(target, tls)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) if target.secure && tls.is_some_and(Connector::verifies) && e.contains("certificate") => {
-            Err(format!("{e} (give the server's CA with --ca FILE, or --insecure)"))
+        Ok(Err(e)) if target.secure && e.contains("certificate") && let Some(connector) = tls.filter(|c| c.verifies()) => {
+            Err(format!("{e} ({})", connector.untrusted_hint()))
         }
         Ok(Err(e)) => Err(e),
         Err(_) if target.secure => Err("no TCP connect and TLS handshake within 5 s".into()),

@@ -110,6 +110,18 @@ impl Connector {
         self.trust != Trust::Insecure
     }
 
+    /// What to do when the server's certificate was not trusted, by what it was verified against:
+    /// the system's roots (give its CA), or a `--ca` file (which does not hold its issuer).
+    pub fn untrusted_hint(&self) -> String {
+        match &self.trust {
+            Trust::CaFile(path) => format!(
+                "{} does not hold the CA that issued the server's certificate: give that CA with --ca FILE (not the server's own certificate, unless self-signed), or --insecure",
+                path.display()
+            ),
+            Trust::SystemRoots | Trust::Insecure => "give the server's CA with --ca FILE, or --insecure".into(),
+        }
+    }
+
     /// Completes the TLS handshake on `tcp`, indicating `server_name` (SNI, RFC 6066; an IP
     /// address is checked against the certificate but, as RFC 6066 §3 requires, not indicated).
     /// The error says who failed: the server's certificate, the handshake itself, or (a connector
