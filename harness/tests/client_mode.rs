@@ -104,6 +104,32 @@ fn upgrade(target: &str) -> String {
     )
 }
 
+/// A client following 19.2.12's redirect (RFC 6455 §4.1 lets it) asks for its Location: answered
+/// 404, with no "refused a request" line for the operator, as a driver's wrong request gets.
+#[tokio::test]
+async fn following_the_redirect_of_19_2_12_is_no_driver_error() {
+    let cases = client_cases(&["19.2.12"]);
+    assert!(cases[0].description.as_deref().is_some_and(|d| d.contains("'Location: /wsspec-redirect'")), "the catalog's redirect is the one served");
+    let out = tempfile::tempdir().unwrap();
+    let refused = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = refused.clone();
+    let config = wsspec::client_testing::ClientTestConfig {
+        cases,
+        exclude_agent_cases: Default::default(),
+        sink: Arc::new(wsspec_reports::sink::Sink::open(out.path()).unwrap()),
+        options: wsspec::engine::RunOptions::default(),
+        on_result: None,
+        tls: None,
+        on_refusal: Some(Arc::new(move |status, target: &str, _: &str| seen.lock().unwrap().push(format!("{status} {target}")))),
+    };
+    let server = wsspec::client_testing::ClientTestServer::start("127.0.0.1:0", config).await.unwrap();
+    let followed = raw_request(server.addr, &upgrade("/wsspec-redirect")).await;
+    assert!(followed.starts_with("HTTP/1.1 404") && followed.contains("19.2.12"), "{followed}");
+    let wrong = raw_request(server.addr, &upgrade("/nowhere")).await;
+    assert!(wrong.starts_with("HTTP/1.1 404"), "{wrong}");
+    assert_eq!(*refused.lock().unwrap(), ["404 /nowhere"]);
+}
+
 #[tokio::test]
 async fn the_url_protocol_answers_bad_requests_cleanly() {
     let out = tempfile::tempdir().unwrap();

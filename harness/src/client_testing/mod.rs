@@ -379,6 +379,10 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
     }
 }
 
+/// Where case 19.2.12 (`cases/19-handshake-client.toml`) redirects the client with a 302: a client
+/// may follow it (RFC 6455 §4.1) and ask for it.
+const REDIRECT_TARGET: &str = "/wsspec-redirect";
+
 /// One connection: read the request, route it, answer.
 async fn serve(state: Arc<State>, tcp: TcpStream) {
     let _ = tcp.set_nodelay(true);
@@ -398,6 +402,10 @@ async fn serve(state: Arc<State>, tcp: TcpStream) {
         Ok(Err(message)) => return refuse(&state, stream, 400, "", &message).await,
         Err(_) => return refuse(&state, stream, 408, "", "no complete request head within 5 s").await,
     };
+    if request.target.split('?').next() == Some(REDIRECT_TARGET) {
+        // A client following 19.2.12's redirect, as it may: answered 404, and no driver error.
+        return http_error(stream, 404, "the redirect of case 19.2.12 leads nowhere; following it was the client's choice").await;
+    }
     let command = match protocol::parse(&request.target, &state.ids) {
         Ok(command) => command,
         Err(bad) => return refuse(&state, stream, bad.status, &request.target, &bad.message).await,
