@@ -274,4 +274,10 @@ fn a_client_refusing_every_tls_handshake_is_a_broken_setup() {
     let last = stderr.trim_end().lines().last().unwrap_or_default();
     assert!(last.contains("the client under test never completed a TLS handshake with wsspec (the TLS handshake ended with:"), "{stderr}");
     assert!(last.contains("it must trust the CA in") && last.contains("wsspec-ca.pem: give it to the client with {ca}"), "{stderr}");
+    // Its cases are not run, never graded: no MISSING failures, and the stored run says why it stopped.
+    assert!(stderr.contains("stopped: 0 of 2 cases ran; 2 not run: the client under test never completed") && !stderr.contains("MISSING"), "{stderr}");
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("wsspec-run.json")).unwrap()).unwrap();
+    assert_eq!(run["agents"]["client"]["state"], "target-failed", "{run}");
+    let (code, _, stderr) = support::wsspec(&["report", dir]);
+    assert_eq!(code, 2, "an incomplete run never passes a gate: {stderr}");
 }

@@ -86,7 +86,7 @@ fn a_killed_or_stopped_run_says_why_and_a_complete_one_says_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let gone = stored(dir.path(), "gone", &["1.1.1", "1.1.2"], &["1.1.1"], RunState::TargetFailed, Some("connection refused"));
     let index = index_of(&gone, dir.path());
-    assert!(index.contains("did not complete: stopped: the target stopped answering: connection refused; 1 of 2"), "{index}");
+    assert!(index.contains("did not complete: stopped: the target was unreachable or stopped answering: connection refused; 1 of 2"), "{index}");
     let dir = tempfile::tempdir().unwrap();
     let complete = stored(dir.path(), "fine", &["1.1.1"], &["1.1.1"], RunState::Complete, None);
     let index = index_of(&complete, dir.path());

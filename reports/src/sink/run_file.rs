@@ -102,7 +102,7 @@ impl RunState {
             Self::Running => "never finished (wsspec was killed or crashed)",
             Self::Complete => "complete",
             Self::Interrupted => "interrupted",
-            Self::TargetFailed => "stopped: the target stopped answering",
+            Self::TargetFailed => "stopped: the target was unreachable or stopped answering",
         }
     }
 }

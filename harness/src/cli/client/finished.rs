@@ -29,31 +29,49 @@ pub(super) struct Finished<'a> {
     pub(super) stopped_lines: usize,
 }
 
+/// Why an agent's run ended before the client ran every case, so that the cases it did not run
+/// are not run (never graded) rather than missing (failures of the client's).
+#[derive(Clone, Copy)]
+pub(super) enum CutShort<'a> {
+    /// A signal: `SIGINT received`.
+    Interrupted(&'a str),
+    /// The client under test never got a request through to wsspec (it never connected, or failed
+    /// every TLS handshake): a broken setup, what happened.
+    SetupBroken(&'a str),
+}
+
 impl Finished<'_> {
-    /// Summarizes `agent` and records how its run ended; `interrupted` says why it stopped early
-    /// (`SIGINT received`).
-    pub(super) fn agent(&mut self, server: &ClientTestServer, agent: &str, interrupted: Option<&str>, args: &outputs::OutputArgs) -> Result<(), String> {
+    /// Summarizes `agent` and records how its run ended; `cut_short` says why it stopped early.
+    pub(super) fn agent(&mut self, server: &ClientTestServer, agent: &str, cut_short: Option<CutShort>, args: &outputs::OutputArgs) -> Result<(), String> {
         let (results, errors, missing) = (server.results(agent), server.errors(agent), server.missing(agent));
-        let unran = if interrupted.is_none() { &missing[..] } else { &[] };
+        let unran = if cut_short.is_none() { &missing[..] } else { &[] };
         let hint = self.renamed(server, agent, results.is_empty());
         let selected = self.exclusions.cases_for(agent, self.selected).len();
-        let stopped = interrupted.filter(|_| !missing.is_empty()).map(|why| {
+        let ran = format!("{} of {} ran", results.len(), selection::plural(selected, "case"));
+        let stopped = cut_short.filter(|_| !missing.is_empty()).map(|cut| {
             self.stopped_lines += 1;
-            format!("interrupted: {} of {} ran ({why}); {} not run", results.len(), selection::plural(selected, "case"), missing.len())
+            match cut {
+                CutShort::Interrupted(why) => format!("interrupted: {ran} ({why}); {} not run", missing.len()),
+                CutShort::SetupBroken(why) => format!("stopped: {ran}; {} not run: {why}", missing.len()),
+            }
         });
         let results = AgentResults {
             agent,
             results: &results,
             errors: &errors,
-            not_run: if interrupted.is_some() { &missing } else { &[] },
+            not_run: if cut_short.is_some() { &missing } else { &[] },
             missing: (unran, hint),
             selected,
             seconds: server.elapsed(agent).as_secs_f64(),
             notes: &[],
             stopped: stopped.as_deref(),
         };
-        let state = if interrupted.is_some() && !missing.is_empty() { RunState::Interrupted } else { RunState::Complete };
-        sink_end(server, agent, state, interrupted.map(|why| format!("interrupted: {why}")).as_deref())?;
+        let (state, why) = match cut_short.filter(|_| !missing.is_empty()) {
+            None => (RunState::Complete, None),
+            Some(CutShort::Interrupted(why)) => (RunState::Interrupted, Some(format!("interrupted: {why}"))),
+            Some(CutShort::SetupBroken(why)) => (RunState::TargetFailed, Some(why.to_string())),
+        };
+        sink_end(server, agent, state, why.as_deref())?;
         let outcome = outputs::finish_agent(&results, args)?;
         self.outcome = self.outcome.max(outcome);
         if !self.agents.iter().any(|a| a == agent) {

@@ -23,7 +23,7 @@ use wsspec::{
 use super::{outputs, progress::terminal_safe, selection, spec, tls, Outcome};
 use console::{progress_lines, refusal_lines};
 use exec::{exec, quote};
-use finished::Finished;
+use finished::{CutShort, Finished};
 
 /// The agent name of the embedded reference client.
 const EMBEDDED_AGENT: &str = "tungstenite-embedded";
@@ -219,9 +219,27 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     server.close();
     server.settle(if interrupted { GRACE } else { Duration::from_secs(30) }).await;
     let reason = stop.reason();
+    // A driver that never starts, or whose every TLS handshake failed, is a broken setup, not a
+    // client failing its cases: they are not run, and the run ends with exit 2.
+    let broken = match (&args.exec, &exec_ended, server.requests()) {
+        (Some(command), Some(ended), 0) if !interrupted => Some(match (server.connections(), server.tls_failure()) {
+            (0, _) => format!("the client under test never connected: `{command}` {ended}"),
+            (_, Some(failure)) => format!(
+                "the client under test never completed a TLS handshake with wsspec ({failure}): `{command}` {ended}; {}",
+                trust_hint(command, ca.as_deref(), cert)
+            ),
+            (n, None) => format!("the client under test connected {} but sent no request: `{command}` {ended}", selection::plural(n, "time")),
+        }),
+        _ => None,
+    };
+    let cut_short = match (&reason, &broken) {
+        (Some(why), _) if interrupted => Some(CutShort::Interrupted(why)),
+        (_, Some(why)) => Some(CutShort::SetupBroken(why)),
+        _ => None,
+    };
     for agent in server.agents() {
         if !finished.agents.contains(&agent) {
-            finished.agent(&server, &agent, reason.as_deref().filter(|_| interrupted), &args.outputs)?;
+            finished.agent(&server, &agent, cut_short, &args.outputs)?;
         }
     }
     let mut outcome = finished.outcome;
@@ -252,17 +270,8 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
         // Nothing was tested: stopping an idle server must not pass a CI gate.
         return Err(format!("no client ran a case (no report in {})", out.display()));
     }
-    if let (Some(command), Some(ended), 0) = (&args.exec, &exec_ended, server.requests()) {
-        // A driver that never starts, or whose every TLS handshake failed, is a broken setup, not
-        // a client failing its cases.
-        return Err(match (server.connections(), server.tls_failure()) {
-            (0, _) => format!("the client under test never connected: `{command}` {ended}"),
-            (_, Some(failure)) => format!(
-                "the client under test never completed a TLS handshake with wsspec ({failure}): `{command}` {ended}; {}",
-                trust_hint(command, ca.as_deref(), cert)
-            ),
-            (n, None) => format!("the client under test connected {} but sent no request: `{command}` {ended}", selection::plural(n, "time")),
-        });
+    if let Some(broken) = broken {
+        return Err(broken);
     }
     // A signal while the reports were written.
     if interrupted || until_stopped {
