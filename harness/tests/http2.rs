@@ -193,6 +193,8 @@ fn the_cli_runs_each_section_over_its_own_transport() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("1 HTTP/1.1 opening-handshake (18.x) and permessage-deflate (12.x, 13.x, 20.x) cases are not run over HTTP/2"), "{stderr}");
     assert!(stderr.contains("15 cases against tungstenite-embedded@h2c (ws://"), "{stderr}");
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(std::path::Path::new(out).join("wsspec-run.json")).unwrap()).unwrap();
+    assert!(run["agents"]["tungstenite-embedded@h2c"]["notes"].to_string().contains("1 HTTP/1.1 opening-handshake (18.x)"), "kept with the run: {run}");
     let (code, _, stderr) = support::wsspec(&["server", "--cases", "22.*", "--out", out]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("add --http2"), "{stderr}");

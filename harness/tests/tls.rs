@@ -163,6 +163,9 @@ fn client_tls_writes_the_throw_away_ca_and_honours_the_spec_files_cert_and_key()
     let (code, _, stderr) = support::wsspec(&["client", "--cases", "1.1.1", "17.*", "--out", dir]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("note: 5 selected cases are left out (TLS cases: they run only with --tls): 17.1.1, 17.1.2, 17.1.3, 17.2.1, 17.3.1"), "{stderr}");
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("wsspec-run.json")).unwrap()).unwrap();
+    let notes = run["agents"]["tungstenite-embedded"]["notes"].to_string();
+    assert!(notes.contains("5 selected cases are left out (TLS cases"), "kept with the run: {run}");
     let (code, _, stderr) = support::wsspec(&["client", "--cases", "17.*", "--out", dir]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("none of the selected cases can run here"), "{stderr}");

@@ -273,18 +273,21 @@ pub async fn run(args: Args) -> Result<Outcome, String> {
     }
 }
 
-/// The selected cases that run over the run's transport, with a note on those left out (never
-/// counted as passed); none left is an error naming the flag.
-fn transport_cases(selected: Vec<wsspec::catalog::Case>, http2: bool) -> Result<Vec<wsspec::catalog::Case>, String> {
+/// The selected cases that run over the run's transport, and a note on those left out (never
+/// counted as passed), printed and kept with each agent's run; none left is an error naming the flag.
+fn transport_cases(selected: Vec<wsspec::catalog::Case>, http2: bool) -> Result<(Vec<wsspec::catalog::Case>, Option<String>), String> {
     let total = selected.len();
     let kept: Vec<_> = selected.into_iter().filter(|c| c.runs_over_http2(http2)).collect();
     let left = total - kept.len();
-    match (left, http2) {
-        (0, _) => {}
+    let note = match (left, http2) {
+        (0, _) => None,
         (_, _) if kept.is_empty() && http2 => return Err("every selected case tests the HTTP/1.1 opening handshake or permessage-deflate, which --http2 does not run yet".into()),
         (_, _) if kept.is_empty() => return Err("every selected case tests WebSocket over HTTP/2 (section 22): add --http2".into()),
-        (n, true) => say!("wsspec: note: {n} HTTP/1.1 opening-handshake (18.x) and permessage-deflate (12.x, 13.x, 20.x) cases are not run over HTTP/2 (not counted as passed)"),
-        (n, false) => say!("wsspec: note: {n} WebSocket-over-HTTP/2 cases (22.x) run only with --http2 (not counted as passed)"),
+        (n, true) => Some(format!("{n} HTTP/1.1 opening-handshake (18.x) and permessage-deflate (12.x, 13.x, 20.x) cases are not run over HTTP/2 (not counted as passed)")),
+        (n, false) => Some(format!("{n} WebSocket-over-HTTP/2 cases (22.x) run only with --http2 (not counted as passed)")),
+    };
+    if let Some(note) = &note {
+        say!("wsspec: note: {note}");
     }
-    Ok(kept)
+    Ok((kept, note))
 }

@@ -83,7 +83,7 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
     // the first case, with the reason (RFC 9113 §3.2).
     let tls = args.tls.connector(any_wss)?.map(|c| if args.http2 { c.for_http2() } else { c });
     let selected = selection::select(&catalog, Role::Server, spec_patterns, &args.selection, |c| c.runs_over_http2(args.http2))?;
-    let selected = super::transport_cases(selected, args.http2)?;
+    let (selected, left_out) = super::transport_cases(selected, args.http2)?;
     outputs::check(&args.outputs, &catalog)?;
 
     outputs::warn_unmatched(&args.outputs, &selected.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())?;
@@ -225,8 +225,9 @@ pub async fn run(args: ServerArgs) -> Result<Outcome, String> {
             RunEnd::RefusedIntermittently(reason) => Some(format!("incomplete: {ran}; {not_run} not run: {reason}")),
         };
         let notes = refusal_notes(&report, options.jobs);
-        // Recorded, so the reports rendered from the folder say how the verdicts were obtained.
-        sink.set_notes(&agent, notes.clone()).map_err(|e| e.to_string())?;
+        // Recorded, so the reports rendered from the folder say how the verdicts were obtained,
+        // and which selected cases this transport left out (said at the start on the terminal).
+        sink.set_notes(&agent, left_out.iter().chain(&notes).cloned().collect()).map_err(|e| e.to_string())?;
         let results = AgentResults {
             notes: &notes,
             agent: &agent,

@@ -27,6 +27,9 @@ pub(super) struct Finished<'a> {
     pub(super) expected: Option<String>,
     /// Summaries that ended saying the agent's run was interrupted.
     pub(super) stopped_lines: usize,
+    /// Notes on selected cases this server cannot run (TLS cases without --tls), kept with each
+    /// agent's run.
+    pub(super) left_out: Vec<String>,
 }
 
 /// Why an agent's run ended before the client ran every case, so that the cases it did not run
@@ -72,6 +75,9 @@ impl Finished<'_> {
             Some(CutShort::SetupBroken(why)) => (RunState::TargetFailed, Some(why.to_string())),
         };
         sink_end(server, agent, state, why.as_deref())?;
+        if !self.left_out.is_empty() {
+            server.sink().set_notes(agent, self.left_out.clone()).map_err(|e| e.to_string())?;
+        }
         let outcome = outputs::finish_agent(&results, args)?;
         self.outcome = self.outcome.max(outcome);
         if !self.agents.iter().any(|a| a == agent) {
