@@ -75,16 +75,30 @@ fn junit_of_an_interrupted_run_lists_the_cases_it_never_reached_as_errors() {
     assert!(errors.iter().all(|m| m.starts_with("not run: the run is incomplete: SIGINT received")), "{errors:?}");
 }
 
+/// A client that ran but left a case out fails it; one that never connected is a broken setup, its
+/// cases errors (not run), never green either.
 #[test]
 fn junit_fails_the_cases_a_client_never_ran() {
+    let out = tempfile::tempdir().unwrap();
+    let xml = out.path().join("junit.xml");
+    // The driver files its results under another agent than the one expected (`client`).
+    let driver = format!("{} reference-client {{url}} --agent other", env!("CARGO_BIN_EXE_wsspec"));
+    let (code, _, stderr) = wsspec(&["client", "--out", out.path().to_str().unwrap(), "--cases", "1.1.1", "--exec", &driver, "--junit", xml.to_str().unwrap()]);
+    assert_eq!(code, 1, "a client that ran none of the expected agent's cases: {stderr}");
+    let report = junit(&xml);
+    assert_eq!((report.tests, report.failures), (2, 1), "the case the client never ran is a failure (the other agent's passed)");
+    let failed = testcases(&report).into_iter().any(|(_, status)| {
+        matches!(status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message: Some(m), .. } if m.contains("never ran"))
+    });
+    assert!(failed, "{:?}", testcases(&report));
+
     let out = tempfile::tempdir().unwrap();
     let xml = out.path().join("junit.xml");
     let (code, _, stderr) = wsspec(&["client", "--out", out.path().to_str().unwrap(), "--cases", "1.1.1", "--exec", "true", "--junit", xml.to_str().unwrap()]);
     assert_eq!(code, 2, "a client that never connected: {stderr}");
     let report = junit(&xml);
-    assert_eq!((report.tests, report.failures), (1, 1), "the case the client never ran is a failure");
-    let (_, status) = &testcases(&report)[0];
-    assert!(matches!(status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message: Some(m), .. } if m.contains("never ran")), "{status:?}");
+    assert_eq!((report.tests, report.failures, report.errors), (1, 0, 1), "its case is not run: an error");
+    assert!(errors(&report).iter().all(|m| m.starts_with("not run:") && m.contains("never connected")), "{:?}", errors(&report));
 }
 
 /// The message of every `<error>` testcase.

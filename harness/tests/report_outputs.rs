@@ -59,7 +59,7 @@ async fn expectations_gate_a_run() {
     let (code, stderr) = broken_run(&out, &["--expect", &path("stale.toml")]).await;
     assert_eq!(code, 1, "an expected failure that passes is stale: {stderr}");
     assert!(stderr.contains("\n  0 unexpected, 1 stale\n") && !stderr.contains(" failed"), "{stderr}");
-    assert!(stderr.contains("1 results as expected (1 of them accepted non-passes), 0 unexpected, 1 stale"), "{stderr}");
+    assert!(stderr.contains("1 result as expected (1 of them accepted non-passes), 0 unexpected, 1 stale"), "{stderr}");
     let (code, stderr) = report(&out, &["--expect", &path("stale.toml")]);
     assert_eq!(code, 1, "an expected failure that passes is stale: {stderr}");
     assert!(stderr.contains("STALE 1.1.1") && stderr.contains("remove or narrow the entry") && stderr.contains("1 stale"), "{stderr}");

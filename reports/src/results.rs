@@ -122,7 +122,8 @@ impl StoredResults {
             let missing: Vec<&str> =
                 run.selected.iter().filter(|id| !has(id) && !run.errors.contains_key(*id)).map(String::as_str).collect();
             if !missing.is_empty() {
-                problems.push(format!("{agent}: {} selected cases have no result: {}", missing.len(), abbreviate(&missing)));
+                let cases = if missing.len() == 1 { "1 selected case has".to_string() } else { format!("{} selected cases have", missing.len()) };
+                problems.push(format!("{agent}: {cases} no result: {}", abbreviate(&missing)));
             }
             for (id, error) in &run.errors {
                 problems.push(format!("{agent}: {id} was not run through wsspec's own fault: {error}"));

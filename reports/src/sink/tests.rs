@@ -64,7 +64,7 @@ fn an_incomplete_folder_says_what_is_missing() {
     fs::write(dir.path().join("a_case_2_1.json"), "{}").unwrap();
     let problems = StoredResults::load(dir.path()).unwrap().problems();
     assert!(problems[0].contains("interrupted (SIGINT): 1 of 3 cases ran"), "{problems:?}");
-    assert!(problems[1].contains("1 selected cases have no result: 2.1"), "{problems:?}");
+    assert!(problems[1].contains("1 selected case has no result: 2.1"), "{problems:?}");
     assert!(problems[2].contains("1.1.2 was not run through wsspec's own fault: wsspec panicked"), "{problems:?}");
     assert!(problems[3].contains("1 case files are not in index.json: a_case_2_1.json"), "{problems:?}");
     assert_eq!(problems.len(), 4);

@@ -10,7 +10,11 @@ use wsspec_reports::{
     render, CaseRecord, IndexEntry, Output, SectionTitles, Status, StoredResults,
 };
 
-use super::{super::Outcome, gate::Gate, section_titles, OutputArgs};
+use super::{
+    super::{selection::plural, Outcome},
+    gate::Gate,
+    section_titles, OutputArgs,
+};
 
 /// After the last agent: renders the reports of everything stored in `out` (every agent, once; the
 /// JUnit file only `agents`, the run's: `wsspec report` passes them all), the expectation totals of `agents`, the expectations update when asked, and the outcome (`outcome` is
@@ -34,9 +38,9 @@ pub fn finish_run(out: &Path, agents: &[String], mut outcome: Outcome, args: &Ou
         let statuses: Vec<Status> = of_run.iter().map(|(agent, id, entry)| expectations.status(agent, id, entry, None)).collect();
         let count = |f: fn(&Status) -> bool| statuses.iter().filter(|s| f(s)).count();
         say!(
-            "expectations {}: {} results as expected ({} of them accepted non-passes), {} unexpected, {} stale",
+            "expectations {}: {} as expected ({} of them accepted non-passes), {} unexpected, {} stale",
             path.display(),
-            count(|s| !s.fails_run()),
+            plural(count(|s| !s.fails_run()), "result"),
             count(|s| matches!(s, Status::Expected { .. })),
             count(|s| matches!(s, Status::Failed { .. })),
             count(|s| matches!(s, Status::Stale { .. })),
