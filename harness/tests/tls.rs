@@ -181,10 +181,20 @@ fn client_tls_writes_the_throw_away_ca_and_honours_the_spec_files_cert_and_key()
     // report folder untouched (the default one, in the working directory).
     let cwd = tempfile::tempdir().unwrap();
     std::fs::write(cwd.path().join("bad.pem"), "not PEM\n").unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(cwd.path().join("fifo.pem")).status().unwrap().success());
+    let (cert, key) = operator_certificate();
+    std::fs::write(cwd.path().join("cert.pem"), cert).unwrap();
+    std::fs::write(cwd.path().join("key.pem"), key).unwrap();
     for (args, says) in [
         (&["client", "--tls", "--cert", "bad.pem", "--key", "bad.pem"][..], "bad.pem: no certificate in the file"),
-        (&["client", "--tls", "--cert", "gone.pem", "--key", "gone.pem"], "gone.pem: cannot read PEM certificates"),
+        (&["client", "--tls", "--cert", "gone.pem", "--key", "gone.pem"], "gone.pem: cannot read PEM: No such file"),
         (&["client", "--exec", "driver {ca}"], "--exec uses {ca}, but there is no CA to give the client"),
+        // Never opened (a FIFO blocks until a writer comes), never read without end.
+        (&["client", "--tls", "--cert", "fifo.pem", "--key", "fifo.pem"], "fifo.pem: not a regular file"),
+        (&["client", "--tls", "--cert", "/dev/zero", "--key", "/dev/zero"], "/dev/zero: not a regular file"),
+        (&["client", "--tls", "--cert", "cert.pem", "--key", "key.pem", "--ca", "bad.pem"], "bad.pem: no certificate in the file"),
+        (&["server", "wss://127.0.0.1:1/", "--ca", "fifo.pem"], "fifo.pem: not a regular file"),
+        (&["server", "wss://127.0.0.1:1/", "--ca", "/dev/zero"], "/dev/zero: not a regular file"),
     ] {
         let (code, _, stderr) = support::wsspec_in(cwd.path(), args);
         assert_eq!(code, 2, "{args:?}: {stderr}");

@@ -4,7 +4,7 @@
 //! issuer). Nothing is ever fetched and no key outlives the run (only the CA certificate is written,
 //! for the client under test to trust).
 
-use std::path::Path;
+use std::{io::Read as _, path::Path};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -94,15 +94,44 @@ fn make_ca(name: &str) -> Result<CertifiedIssuer<'static, KeyPair>, rcgen::Error
     CertifiedIssuer::self_signed(params, KeyPair::generate()?)
 }
 
+/// The largest PEM file read (a certificate chain, a CA bundle, a key), in bytes: 4 MiB, some 20
+/// times the system's whole CA bundle.
+pub const MAX_PEM_BYTES: u64 = 4 << 20;
+
+/// Reads the PEM file at `path`: a regular file (through links, as certificates are often kept) of
+/// at most [`MAX_PEM_BYTES`]; a FIFO, a device or a folder is refused before it is opened, so
+/// nothing blocks or reads without end. Errors name the file.
+pub fn read_pem(path: &Path) -> Result<Vec<u8>, String> {
+    let fail = |what: String| format!("{}: {what}", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read PEM: {e}")))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file (a FIFO, a device or a folder): give a PEM file".into()));
+    }
+    if meta.len() > MAX_PEM_BYTES {
+        return Err(fail(format!("{} bytes, over the {MAX_PEM_BYTES} bytes read from a PEM file", meta.len())));
+    }
+    let mut data = Vec::new();
+    std::fs::File::open(path).and_then(|file| file.take(MAX_PEM_BYTES + 1).read_to_end(&mut data)).map_err(|e| fail(format!("cannot read PEM: {e}")))?;
+    if data.len() as u64 > MAX_PEM_BYTES {
+        return Err(fail(format!("grew past the {MAX_PEM_BYTES} bytes read from a PEM file")));
+    }
+    Ok(data)
+}
+
+/// The certificates in the PEM file at `path` ([`read_pem`]), maybe none.
+pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    CertificateDer::pem_slice_iter(&read_pem(path)?)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: cannot read PEM certificates: {e}", path.display()))
+}
+
 /// Reads a PEM certificate chain and a PEM private key (PKCS#8, PKCS#1 or SEC1). Errors name the
 /// file and what is wrong with it.
 pub fn load(cert: &Path, key: &Path) -> Result<Identity, String> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|iter| iter.collect::<Result<_, _>>())
-        .map_err(|e| format!("{}: cannot read PEM certificates: {e}", cert.display()))?;
+    let chain = read_certificates(cert)?;
     if chain.is_empty() {
         return Err(format!("{}: no certificate in the file", cert.display()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: cannot read a PEM private key: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&read_pem(key)?).map_err(|e| format!("{}: cannot read a PEM private key: {e}", key.display()))?;
     Ok(Identity { chain, key })
 }

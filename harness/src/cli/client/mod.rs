@@ -127,6 +127,13 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     let throw_away = use_tls && cert_key.is_none();
     let cert = cert_key.as_ref().map(|(cert, _)| cert.as_path());
     let ca = tls::exec_ca(args.exec.as_deref(), throw_away.then(|| out.join(wsspec::tls::THROW_AWAY_CA)).as_deref(), args.tls.ca.as_deref(), cert)?;
+    // The operator's --ca is the client's to trust: read now, so a file that holds no certificate
+    // is bad input, not a failure of the client (or of the embedded one) during the run.
+    if let Some(path) = &args.tls.ca {
+        if wsspec::tls::certs::read_certificates(path)?.is_empty() {
+            return Err(format!("{}: no certificate in the file (--ca names the CA that signed --cert)", path.display()));
+        }
+    }
     let operators = match &cert_key {
         Some((cert, key)) if use_tls => Some(tls::acceptor(host, Some((cert, key)), &out)?),
         _ => None,
