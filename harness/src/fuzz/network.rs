@@ -55,6 +55,11 @@ const NEVER_OPENED: u64 = 8;
 /// Times a sequence refused with an answer while others held connections is run again; after that
 /// it is undecided.
 const RETRIES: u8 = 4;
+/// Plain opening handshakes a refusal is followed by, until one opens: a balancer refusing every
+/// other connection refuses all of them with probability 1/8 (taken for a limit; its next refusal
+/// is probed again), where one try was refused half the time.
+const PROBE_TRIES: usize = 3;
+
 /// How long a sequence refused once waits before it runs again; twice as long at each refusal.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// Plain opening handshakes that must all be refused, after a sequence refused at each of its
@@ -307,15 +312,18 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                         // nothing of a limit: it runs again too, and counts toward a crash only
                         // once refused at every try.
                         let intermittent = refusals.is_intermittent(kind);
-                        if !refused_alone {
+                        // Refused alone below --jobs: no limit of connections refuses the only
+                        // one, so a plain handshake that opens then shows the limit was wrongly
+                        // lowered (an intermittent refusal met the first probe with another).
+                        if !refused_alone || refusals.limit < jobs {
                             let served = shared.open.load(Ordering::SeqCst) + idle_open;
                             let most = shared.most_open.load(Ordering::SeqCst);
                             let lower_to = if served > 0 { served } else { running.len() }.max(most);
                             if refusals.refused(kind) == Next::Probe {
                                 let shared = shared.clone();
                                 probing.spawn(async move {
-                                    let opened = plain_handshake_opens(&shared.target, &shared.options, 1).await.is_ok();
-                                    (kind, served, lower_to, opened)
+                                    let opened = plain_handshake_opens(&shared.target, &shared.options, PROBE_TRIES).await.is_ok();
+                                    (kind, served, lower_to, opened, refused_alone)
                                 });
                             }
                         }
@@ -393,10 +401,11 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 }
             }
             Some(joined) = probing.join_next() => {
-                let Ok((kind, served, lower_to, opened)) = joined else { continue };
-                // Opened with more WebSockets held than when the target refused: not a limit.
+                let Ok((kind, served, lower_to, opened, refused_alone)) = joined else { continue };
+                // Opened with more WebSockets held than when the target refused, or after a
+                // refusal of the only connection: not a limit.
                 let held = shared.open.load(Ordering::SeqCst) + idle.iter().map(Vec::len).sum::<usize>();
-                let opened_past = opened && held > served;
+                let opened_past = opened && (held > served || refused_alone);
                 refusals.probed(kind, opened_past, lower_to);
                 if !opened_past {
                     // At its limit: the idle connections hold its places.

@@ -6,11 +6,12 @@
 //! balancer refusing every other connection 200 times slower (22 sequences/s where the target
 //! alone gives 4,900) and said it serves "only so many at once".
 //!
-//! So a refusal of a kind not yet told apart is followed by one plain opening handshake
-//! ([`Refusals::refused`] says when), holding the refused sequence's place. Refused too, the target
-//! is at its limit: the sequences in flight are lowered as before. Opened while wsspec held more
-//! WebSockets on the target than when it refused (a limit does not serve more at once than it just
-//! refused at), the refusal was intermittent: from then on that kind of refusal (its status, or a
+//! So a refusal of a kind not yet told apart is followed by plain opening handshakes, up to a few
+//! until one opens ([`Refusals::refused`] says when), holding the refused sequence's place. All
+//! refused, the target is at its limit: the sequences in flight are lowered as before. Opened while
+//! wsspec held more WebSockets on the target than when it refused (a limit does not serve more at
+//! once than it just refused at), or after a refusal of wsspec's only connection, the refusal was
+//! intermittent: from then on that kind of refusal (its status, or a
 //! close) neither lowers the limit nor waits before the sequence runs again, and a limit it lowered
 //! is lifted. One plain handshake at a time.
 
