@@ -405,9 +405,8 @@ pub async fn run(config: &Config, stop: &Stop, mut progress: impl FnMut(Progress
                 // Opened with more WebSockets held than when the target refused, or after a
                 // refusal of the only connection: not a limit.
                 let held = shared.open.load(Ordering::SeqCst) + idle.iter().map(Vec::len).sum::<usize>();
-                let opened_past = opened && (held > served || refused_alone);
-                refusals.probed(kind, opened_past, lower_to);
-                if !opened_past {
+                refusals.probed(kind, opened, held > served || refused_alone, lower_to);
+                if !opened {
                     // At its limit: the idle connections hold its places.
                     idle = [Vec::new(), Vec::new()];
                 }

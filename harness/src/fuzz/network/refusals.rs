@@ -72,13 +72,20 @@ impl Refusals {
         }
     }
 
-    /// The plain opening handshake after a refusal of `kind` ended: `opened_past` when it opened
-    /// with more WebSockets held than at the refusal. Otherwise the target is at its limit: the
-    /// limit goes down to `lower_to` (never below 1; the caller drops the idle connections, which
-    /// hold the target's places).
-    pub fn probed(&mut self, kind: Refusal, opened_past: bool, lower_to: usize) {
+    /// The plain opening handshakes after a refusal of `kind` ended: `opened`, when one opened, and
+    /// `past`, when it did with more WebSockets held than at the refusal (or after a refusal of the
+    /// only connection): intermittent. Opened at no more than the refusal's load, it says nothing
+    /// either way (a limit may have freed a place; a balancer may have let it through), and the
+    /// next refusal is probed again. All refused, the target is at its limit: the limit goes down
+    /// to `lower_to` (never below 1; the caller drops the idle connections, which hold the
+    /// target's places). Taking an opening at the same load for a limit kept a run against a
+    /// balancer refusing every other connection at a limit of 1 for good (3 runs in 10).
+    pub fn probed(&mut self, kind: Refusal, opened: bool, past: bool, lower_to: usize) {
         self.probing = false;
-        if opened_past {
+        if opened && !past {
+            return;
+        }
+        if opened {
             if !self.intermittent.contains(&kind) {
                 self.intermittent.push(kind);
             }
@@ -104,7 +111,10 @@ mod tests {
         let mut refusals = Refusals::new(32);
         assert_eq!(refusals.refused(Some(503)), Next::Probe);
         assert_eq!(refusals.refused(Some(503)), Next::Wait, "one plain handshake at a time");
-        refusals.probed(Some(503), false, 2);
+        refusals.probed(Some(503), true, false, 1);
+        assert_eq!((refusals.limit, refusals.seen_intermittent()), (32, false), "opened at the same load: says nothing");
+        assert_eq!(refusals.refused(Some(503)), Next::Probe);
+        refusals.probed(Some(503), false, false, 2);
         assert_eq!((refusals.limit, refusals.seen_intermittent()), (2, false));
         assert_eq!(refusals.refused(Some(503)), Next::Probe, "a limit may go lower still");
     }
@@ -113,13 +123,13 @@ mod tests {
     fn an_intermittent_refusal_keeps_the_limit_and_lifts_one_it_lowered() {
         let mut refusals = Refusals::new(32);
         assert_eq!(refusals.refused(Some(503)), Next::Probe);
-        refusals.probed(Some(503), false, 3);
+        refusals.probed(Some(503), false, false, 3);
         assert_eq!(refusals.refused(Some(503)), Next::Probe);
-        refusals.probed(Some(503), true, 1);
+        refusals.probed(Some(503), true, true, 1);
         assert_eq!(refusals.limit, 32, "lowered by 503s only, now known intermittent");
         assert_eq!(refusals.refused(Some(503)), Next::Intermittent);
         assert_eq!(refusals.refused(None), Next::Probe, "a close is another kind");
-        refusals.probed(None, false, 4);
+        refusals.probed(None, false, false, 4);
         assert_eq!(refusals.limit, 4);
     }
 }
