@@ -149,7 +149,7 @@ impl Expectations {
     /// Without it (or for a case the entry names by id), every clean pass an entry decides is stale.
     pub fn settle<'a>(&mut self, results: impl IntoIterator<Item = (&'a str, &'a str, &'a IndexEntry)>) {
         for (agent, id, entry) in results {
-            let Some(decider) = self.entries.iter().rposition(|e| e.matches(agent, id)) else { continue };
+            let Some(decider) = self.decider_index(agent, id) else { continue };
             if matches!(self.strict_status(agent, id, entry, None), Status::Expected { .. }) {
                 self.needed.insert((decider, agent.to_string()));
             }
@@ -169,7 +169,7 @@ impl Expectations {
     /// Whether the entry deciding `id` matches it by a pattern only and still accepts a non-pass
     /// of `agent`'s.
     fn needed_by_pattern(&self, agent: &str, id: &str) -> bool {
-        self.entries.iter().rposition(|e| e.matches(agent, id)).is_some_and(|decider| {
+        self.decider_index(agent, id).is_some_and(|decider| {
             !self.entries[decider].cases.iter().any(|pattern| pattern == id) && self.needed.contains(&(decider, agent.to_string()))
         })
     }
@@ -198,7 +198,12 @@ impl Expectations {
 
     /// The entry that decides a result: the last one matching it.
     fn decider(&self, agent: &str, id: &str) -> Option<&Entry> {
-        self.entries.iter().rev().find(|e| e.matches(agent, id))
+        self.decider_index(agent, id).map(|i| &self.entries[i])
+    }
+
+    /// Where in [`Self::entries`] the entry deciding a result is.
+    fn decider_index(&self, agent: &str, id: &str) -> Option<usize> {
+        self.entries.iter().rposition(|e| e.matches(agent, id))
     }
 
     /// The case patterns of the entries that match none of `ids` (the cases a run selected), with
@@ -221,7 +226,7 @@ impl Expectations {
     pub fn updated<'a>(&self, results: impl IntoIterator<Item = (&'a str, &'a str, &'a IndexEntry)>) -> Self {
         let results: Vec<(&str, &str, &IndexEntry)> = results.into_iter().collect();
         let deciders: Vec<Option<usize>> =
-            results.iter().map(|(agent, id, _)| self.entries.iter().rposition(|e| e.matches(agent, id))).collect();
+            results.iter().map(|(agent, id, _)| self.decider_index(agent, id)).collect();
         let good = |i: usize| {
             let (agent, id, entry) = results[i];
             !self.strict_status(agent, id, entry, None).fails_run()

@@ -290,8 +290,6 @@ pub async fn run(args: ClientArgs) -> Result<Outcome, String> {
     Ok(super::signal_received(&stop, outcome, "while the reports were written"))
 }
 
-/// How the embedded client trusts the server's certificate: wsspec's throw-away CA, or the
-/// operator's `--ca` or certificate (`--cert`) as given (self-signed), else the system's roots.
 /// What the client under test must trust, said when it refused every TLS handshake: `ca` is the
 /// file `{ca}` stands for in `command`; `cert` the operator's certificate chain, if any.
 fn trust_hint(command: &str, ca: Option<&Path>, cert: Option<&Path>) -> String {
@@ -308,6 +306,8 @@ fn trust_hint(command: &str, ca: Option<&Path>, cert: Option<&Path>) -> String {
     format!("{{ca}} stood for {}: does the client trust the CA given to it?", ca.display())
 }
 
+/// How the embedded client trusts the server's certificate: wsspec's throw-away CA, or the
+/// operator's `--ca` or certificate (`--cert`) as given (self-signed), else the system's roots.
 fn embedded_connector(acceptor: Option<&wsspec::tls::Acceptor>, ca: Option<&Path>) -> Result<Option<wsspec::tls::Connector>, String> {
     use wsspec::tls::{Connector, Trust};
     Ok(match acceptor.map(|a| a.ca()) {
